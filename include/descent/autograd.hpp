@@ -1,0 +1,52 @@
+// Reverse-mode autodiff: backward(), the NoGrad guard and gradcheck().
+// The engine (src/autograd.cpp) is one topological sort and one reverse walk, as in micrograd.
+// Verified by tests/test_autograd.cpp and, for every op, tests/test_gradcheck.cpp.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "descent/tensor.hpp"
+
+namespace descent {
+
+// Same as root.backward(grad, retain_graph).
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+
+// True unless a NoGrad guard is alive on this thread. Ops record the graph only when it is on.
+bool grad_enabled();
+
+// While alive, ops on this thread build no graph (results do not require grad).
+class NoGrad {
+public:
+    NoGrad();
+    ~NoGrad();
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+
+private:
+    bool m_previous;
+};
+
+struct GradcheckOptions {
+    double eps = 1e-6;   // central-difference step, scaled by max(1, |x|)
+    double rtol = 1e-6;  // |analytic - numeric| <= atol + rtol * |numeric|
+    double atol = 1e-9;  // absolute floor for entries whose true derivative is ~0
+};
+
+struct GradcheckResult {
+    bool ok = true;
+    double max_abs_error = 0.0;
+    double max_rel_error = 0.0;  // max |a - n| / max(|n|, tiny) over entries with |n| > atol
+    std::string message;         // where the worst mismatch is, when !ok
+};
+
+// Compares the autodiff Jacobian of f at `inputs` with central finite differences.
+// All inputs must be f64 (any device); f may return a tensor of any shape. Inputs whose
+// requires_grad() is false are held constant. Throws descent::Error on non-f64 inputs.
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                          const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {});
+
+}  // namespace descent

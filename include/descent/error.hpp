@@ -1,0 +1,36 @@
+// Exceptions thrown by descent. Every failure names the op and the offending shapes, dtypes
+// or devices; CudaError adds the CUDA call, file, line and CUDA's error string.
+// Verified by tests/test_errors.cpp (one case per kind of failure).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace descent {
+
+// Base class of everything descent throws on bad input or a failed operation.
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// A CUDA runtime or library call failed. call() is the expression, e.g. "cudaMalloc(&p, n)".
+class CudaError : public Error {
+public:
+    CudaError(std::string call, std::string file, int line, std::string cuda_message)
+        : Error(call + " failed at " + file + ":" + std::to_string(line) + ": " + cuda_message),
+          m_call(std::move(call)), m_file(std::move(file)), m_line(line),
+          m_cuda_message(std::move(cuda_message)) {}
+    const std::string& call() const noexcept { return m_call; }
+    const std::string& file() const noexcept { return m_file; }
+    int line() const noexcept { return m_line; }
+    const std::string& cuda_message() const noexcept { return m_cuda_message; }
+
+private:
+    std::string m_call;
+    std::string m_file;
+    int m_line;
+    std::string m_cuda_message;
+};
+
+}  // namespace descent

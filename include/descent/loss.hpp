@@ -1,0 +1,27 @@
+// Losses. mse_loss is the general, differentiable loss; linear_mse_value_and_grad is the
+// fused hot path for linear models: loss and gradient from one pass over X, with no
+// n-sized temporaries. Verified against the composed graph mean(square(X·w - y)) to 1e-12
+// in tests/test_loss_hessian.cpp.
+#pragma once
+
+#include "descent/tensor.hpp"
+
+namespace descent {
+
+// mean((pred - target)^2) over all elements; pred and target must have the same shape.
+// Differentiable in both arguments with its own fused backward 2/n (pred - target).
+Tensor mse_loss(const Tensor& pred, const Tensor& target);
+
+struct LinearMseResult {
+    Tensor loss;     // () scalar, 1/n sum_i (x_i·w - y_i)^2
+    Tensor grad;     // (d), 2/n sum_i (x_i·w - y_i) x_i
+    Tensor hessian;  // (d, d), 2/n XᵀX; defined only by linear_mse_value_grad_hessian
+};
+
+// X is (n, d), y is (n), w is (d); all of one dtype and device, n >= 1. Reads X once.
+// Not recorded by autograd: this *is* the gradient.
+LinearMseResult linear_mse_value_and_grad(const Tensor& X, const Tensor& y, const Tensor& w);
+// As above, also accumulating the Hessian in the same pass (for Newton's method).
+LinearMseResult linear_mse_value_grad_hessian(const Tensor& X, const Tensor& y, const Tensor& w);
+
+}  // namespace descent

@@ -1,0 +1,120 @@
+// Tensor: an n-dimensional array of f32 or f64 on the cpu or a CUDA device, with autograd.
+// Verified by tests/test_tensor.cpp (factories, conversions, copies) and the op gradchecks.
+//
+// Copy semantics (as in PyTorch):
+//  - Copying a Tensor copies a handle. Both handles name the same tensor: same storage, same
+//    grad, same place in the autodiff graph.
+//  - reshape() and detach() return new tensors that share the storage (writes through one are
+//    seen through the other); clone() always copies; to(device) and to(dtype) copy unless
+//    nothing changes, in which case they return the same tensor.
+//  - Every tensor is dense and row-major (C order). Rank 0 is a scalar with numel() == 1.
+//  - In-place writes (fill_, zero_, copy_) are refused on a tensor that requires grad while
+//    grad mode is on (wrap them in descent::NoGrad, as optimizers do). Tensors saved by the
+//    autodiff graph carry no version counter: do not write in place into a tensor that a
+//    graph still needs for its backward pass.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "descent/device.hpp"
+#include "descent/dtype.hpp"
+
+namespace descent {
+
+using Shape = std::vector<std::int64_t>;
+
+std::int64_t shape_numel(const Shape& shape);
+std::string shape_str(const Shape& shape);  // "(2, 3)", "()" for a scalar
+
+namespace detail {
+struct TensorImpl;
+}
+
+class Tensor {
+public:
+    Tensor() = default;  // an undefined tensor; most calls on it throw descent::Error
+    explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : m_impl(std::move(impl)) {}
+
+    bool defined() const { return m_impl != nullptr; }
+
+    // --- metadata -----------------------------------------------------------------------
+    DType dtype() const;
+    Device device() const;
+    const Shape& shape() const;
+    std::int64_t dim() const;
+    std::int64_t size(std::int64_t axis) const;  // negative axes count from the end
+    std::int64_t numel() const;
+
+    // --- copies and conversions ---------------------------------------------------------
+    Tensor to(Device device) const;  // differentiable; returns *this when already there
+    Tensor to(DType dtype) const;    // differentiable; returns *this when the dtype matches
+    Tensor clone() const;            // deep copy, differentiable
+    Tensor detach() const;           // shares storage, outside the graph
+    // Copies the elements to the host, converted to T (float or double).
+    template <class T>
+    std::vector<T> to_vector() const;
+    double item() const;  // the single element of a one-element tensor
+
+    // --- autograd -----------------------------------------------------------------------
+    bool requires_grad() const;
+    // Marks a leaf as a parameter whose gradient backward() accumulates into grad().
+    Tensor& requires_grad_(bool on = true);
+    bool is_leaf() const;
+    Tensor grad() const;         // undefined until a backward pass reaches this leaf
+    void set_grad(const Tensor& g);
+    // Zeroes the accumulated gradient in place (keeping its buffer; no-op when undefined).
+    void zero_grad();
+    // Reverse-mode pass from this tensor. A scalar may omit `grad` (taken as 1); any other
+    // tensor needs an upstream gradient of its own shape. Unless retain_graph, the graph's
+    // saved tensors are released afterwards and a second backward through it throws.
+    void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+
+    // --- in-place writes (never recorded by autograd) ------------------------------------
+    Tensor& fill_(double value);
+    Tensor& zero_();
+    Tensor& copy_(const Tensor& src);  // same shape; dtype and device may differ
+
+    // --- raw access, for backends and interop --------------------------------------------
+    void* data_ptr() const;
+    template <class T>
+    T* data() const;  // checks that T matches dtype(); cpu tensors only
+
+    // --- shape ops and reductions (see ops.hpp for the full list) -----------------------
+    Tensor reshape(const Shape& shape) const;
+    Tensor t() const;
+    Tensor sum() const;
+    Tensor mean() const;
+
+    const std::shared_ptr<detail::TensorImpl>& impl() const { return m_impl; }
+
+private:
+    std::shared_ptr<detail::TensorImpl> m_impl;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// --- factories -------------------------------------------------------------------------
+// Defaults follow PyTorch: f32 on the cpu.
+Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
+            Device device = Device::cpu());
+Tensor scalar(double value, DType dtype = DType::f32, Device device = Device::cpu());
+// From host data in row-major order; `shape` defaults to a vector of data.size() elements.
+Tensor from_vector(const std::vector<double>& data, const Shape& shape = {},
+                   DType dtype = DType::f64, Device device = Device::cpu());
+Tensor from_vector(const std::vector<float>& data, const Shape& shape = {},
+                   DType dtype = DType::f32, Device device = Device::cpu());
+// numpy.arange: start, start+step, ... while < end (> end for a negative step).
+Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::f32,
+              Device device = Device::cpu());
+// numpy.linspace with endpoint=True, value for value (start + i*step, last exactly `end`).
+Tensor linspace(double start, double end, std::int64_t steps, DType dtype = DType::f32,
+                Device device = Device::cpu());
+
+}  // namespace descent

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds descent with its tests and runs every test with ctest. On a fresh Debian machine it
+# first installs Catch2 (Debian's catch2 package). CUDA tests report "Skipped" without a GPU.
+# Usage: scripts/test.sh            (DESCENT_CUDA=OFF scripts/test.sh for a CPU-only build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/common.sh
+
+if ! dpkg -s catch2 >/dev/null 2>&1; then
+  echo "test.sh: installing Catch2 (apt-get install catch2)"
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq catch2
+fi
+
+build_dir=${DESCENT_BUILD_DIR:-build}
+descent_configure "$build_dir" -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
+cmake --build "$build_dir" -j "$(nproc)"
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"

@@ -1,0 +1,79 @@
+// The primitive operations every backend implements (cpu in src/cpu/, CUDA in src/cuda/ +
+// kernels/). Dispatch (src/dispatch.cpp) has already checked shapes, dtypes and devices and
+// allocated the outputs, so a backend only computes. All arrays are dense and row-major.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "descent/device.hpp"
+#include "descent/dtype.hpp"
+#include "shared/elementwise.hpp"
+
+namespace descent::detail {
+
+constexpr int kMaxRank = 6;
+
+// A dense array on one device.
+struct Array {
+    void* data = nullptr;
+    DType dtype = DType::f32;
+    std::int64_t numel = 0;
+    int device_index = 0;
+};
+
+// How each output element of a broadcasting op finds its inputs: out has `shape` (rank dims,
+// row-major); input k's element for out coordinate c sits at sum_i c[i] * strides[k][i],
+// with stride 0 along broadcast dimensions.
+struct BroadcastIndex {
+    int rank = 0;
+    std::int64_t shape[kMaxRank] = {};
+    std::int64_t strides[2][kMaxRank] = {};
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    // --- memory ---------------------------------------------------------------------------
+    virtual void* allocate(std::size_t bytes, int device_index) = 0;
+    virtual void deallocate(void* ptr, int device_index) noexcept = 0;
+    virtual void copy_from_host(void* dst, const void* host_src, std::size_t bytes,
+                                int device_index) = 0;
+    virtual void copy_to_host(void* host_dst, const void* src, std::size_t bytes,
+                              int device_index) = 0;
+    virtual void copy(void* dst, const void* src, std::size_t bytes, int device_index) = 0;
+
+    // --- elementwise ------------------------------------------------------------------------
+    virtual void fill(Array out, double value) = 0;
+    virtual void cast(Array in, Array out) = 0;  // same numel, any dtypes
+    virtual void unary(UnaryOp op, double alpha, Array in, Array out) = 0;
+    // out may alias a (used for in-place accumulation); index.strides[0] is a's, [1] is b's.
+    virtual void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index) = 0;
+    // out[c] = in[sum c[i]*index.strides[0][i]]
+    virtual void broadcast(Array in, Array out, const BroadcastIndex& index) = 0;
+
+    // --- linear algebra and reductions ----------------------------------------------------
+    // c (m, n) = alpha * op(a) @ op(b), op(a) is (m, k), op(b) is (k, n); a stored (k, m)
+    // when trans_a, b stored (n, k) when trans_b.
+    virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
+                      std::int64_t k, double alpha, Array a, Array b, Array c) = 0;
+    // in is (rows, cols), out is (cols, rows).
+    virtual void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) = 0;
+    // in is (outer, len, inner), out is (outer, inner): out = scale * sum over len.
+    virtual void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len,
+                          std::int64_t inner, double scale) = 0;
+
+    // --- fused losses ---------------------------------------------------------------------
+    // out () = mean((pred - target)^2); pred and target have numel >= 1 elements.
+    virtual void mse(Array pred, Array target, Array out) = 0;
+    // X (n, d), y (n), w (d) -> loss (), grad (d) and, when hessian != nullptr, (d, d).
+    virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
+                            Array loss, Array grad, const Array* hessian) = 0;
+};
+
+// The backend that serves `device`. Throws descent::Error for cuda when descent was built
+// without CUDA. This registry is the library's only global state.
+Backend& backend_for(const Device& device);
+
+}  // namespace descent::detail

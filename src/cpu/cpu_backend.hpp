@@ -1,0 +1,36 @@
+// The host backend: plain loops over dense arrays, reductions in double in a fixed order so
+// that results are deterministic. The reference every other backend is compared against.
+#pragma once
+
+#include "backend/backend.hpp"
+
+namespace descent::detail {
+
+class CpuBackend final : public Backend {
+public:
+    void* allocate(std::size_t bytes, int device_index) override;
+    void deallocate(void* ptr, int device_index) noexcept override;
+    void copy_from_host(void* dst, const void* host_src, std::size_t bytes,
+                        int device_index) override;
+    void copy_to_host(void* host_dst, const void* src, std::size_t bytes,
+                      int device_index) override;
+    void copy(void* dst, const void* src, std::size_t bytes, int device_index) override;
+
+    void fill(Array out, double value) override;
+    void cast(Array in, Array out) override;
+    void unary(UnaryOp op, double alpha, Array in, Array out) override;
+    void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index) override;
+    void broadcast(Array in, Array out, const BroadcastIndex& index) override;
+
+    void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+              double alpha, Array a, Array b, Array c) override;
+    void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) override;
+    void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
+                  double scale) override;
+
+    void mse(Array pred, Array target, Array out) override;
+    void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
+                    Array grad, const Array* hessian) override;
+};
+
+}  // namespace descent::detail

@@ -1,0 +1,15 @@
+// The CUDA backend: device memory, copies, and the kernels in kernels/. Each device gets one
+// stream on which every op is queued in order; the host synchronises only where it reads.
+#pragma once
+
+#include "backend/backend.hpp"
+
+namespace descent::detail {
+
+// Number of usable CUDA devices; 0 (never an exception) without a driver or a device.
+int cuda_device_count();
+
+// The process-wide CUDA backend (part of the device registry).
+Backend& cuda_backend();
+
+}  // namespace descent::detail

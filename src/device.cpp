@@ -1,0 +1,60 @@
+// Device names and the CUDA device query. Without a driver or a device the query answers 0,
+// never throws: a CPU-only machine is a normal place to run descent.
+#include <algorithm>
+#include <cctype>
+#include <ostream>
+
+#include "descent/device.hpp"
+#include "descent/dtype.hpp"
+#include "descent/error.hpp"
+
+#ifdef DESCENT_WITH_CUDA
+#include "cuda/cuda_backend.hpp"
+#endif
+
+namespace descent {
+
+std::string Device::str() const {
+    return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
+
+std::ostream& operator<<(std::ostream& os, const Device& d) { return os << d.str(); }
+
+Device parse_device(const std::string& text) {
+    if (text == "cpu") return Device::cpu();
+    if (text == "cuda") return Device::cuda(0);
+    if (text.rfind("cuda:", 0) == 0) {
+        const std::string ordinal = text.substr(5);
+        const bool digits = !ordinal.empty() && ordinal.size() <= 3 &&
+                            std::all_of(ordinal.begin(), ordinal.end(),
+                                        [](unsigned char c) { return std::isdigit(c) != 0; });
+        if (digits) return Device::cuda(std::stoi(ordinal));
+    }
+    throw Error("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
+}
+
+DType parse_dtype(const std::string& text) {
+    if (text == "f32" || text == "float32" || text == "float") return DType::f32;
+    if (text == "f64" || text == "float64" || text == "double") return DType::f64;
+    throw Error("unknown dtype '" + text + "' (expected f32 or f64)");
+}
+
+bool built_with_cuda() {
+#ifdef DESCENT_WITH_CUDA
+    return true;
+#else
+    return false;
+#endif
+}
+
+int device_count() {
+#ifdef DESCENT_WITH_CUDA
+    return detail::cuda_device_count();
+#else
+    return 0;
+#endif
+}
+
+bool cuda_available() { return device_count() > 0; }
+
+}  // namespace descent

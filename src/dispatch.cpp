@@ -1,0 +1,243 @@
+// Dispatch: checks operands once, allocates results, calls the backend of their device.
+#include "dispatch.hpp"
+
+#include <vector>
+
+#include "descent/error.hpp"
+#include "tensor_impl.hpp"
+
+namespace descent::detail {
+
+Array array_of(const Tensor& t) {
+    return Array{t.data_ptr(), t.dtype(), t.numel(), t.device().index};
+}
+
+Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
+
+std::string describe(const Tensor& t) {
+    if (!t.defined()) return "undefined";
+    return shape_str(t.shape()) + " " + dtype_name(t.dtype()) + " " + t.device().str();
+}
+
+void check_defined(const char* op, const Tensor& t) {
+    if (!t.defined()) throw Error(std::string(op) + ": got an undefined tensor");
+}
+
+void check_same_kind(const char* op, const Tensor& a, const Tensor& b) {
+    check_defined(op, a);
+    check_defined(op, b);
+    if (a.device() != b.device())
+        throw Error(std::string(op) + ": tensors on different devices, " + a.device().str() +
+                    " and " + b.device().str() + " (shapes " + shape_str(a.shape()) + " and " +
+                    shape_str(b.shape()) + "); move one with to()");
+    if (a.dtype() != b.dtype())
+        throw Error(std::string(op) + ": dtype mismatch, " + dtype_name(a.dtype()) + " " +
+                    shape_str(a.shape()) + " and " + dtype_name(b.dtype()) + " " +
+                    shape_str(b.shape()) + "; convert one with to(DType)");
+}
+
+std::int64_t normalize_axis(const char* op, std::int64_t axis, const Shape& shape) {
+    const auto rank = static_cast<std::int64_t>(shape.size());
+    const std::int64_t a = axis < 0 ? axis + rank : axis;
+    if (a < 0 || a >= rank)
+        throw Error(std::string(op) + ": axis " + std::to_string(axis) +
+                    " is out of range for shape " + shape_str(shape) + " (rank " +
+                    std::to_string(rank) + ")");
+    return a;
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+    const std::size_t rank = std::max(a.size(), b.size());
+    Shape out(rank);
+    for (std::size_t i = 0; i < rank; ++i) {
+        const std::int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+        const std::int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+        if (da != db && da != 1 && db != 1)
+            throw Error(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                        " cannot be broadcast together");
+        out[i] = da == 1 ? db : da;
+    }
+    return out;
+}
+
+namespace {
+
+// Strides of `in` read as if broadcast to `out` (0 along stretched or missing dims).
+void broadcast_strides(const Shape& in, const Shape& out, std::int64_t* strides) {
+    const std::size_t lead = out.size() - in.size();
+    std::int64_t stride = 1;
+    for (std::size_t i = out.size(); i-- > 0;) {
+        if (i < lead) {
+            strides[i] = 0;
+            continue;
+        }
+        const std::int64_t d = in[i - lead];
+        strides[i] = d == 1 ? 0 : stride;
+        stride *= d;
+    }
+}
+
+BroadcastIndex make_index(const Shape& out, const Shape& a, const Shape& b) {
+    BroadcastIndex ix;
+    ix.rank = static_cast<int>(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) ix.shape[i] = out[i];
+    broadcast_strides(a, out, ix.strides[0]);
+    broadcast_strides(b, out, ix.strides[1]);
+    return ix;
+}
+
+}  // namespace
+
+Tensor unary_op(UnaryOp op, double alpha, const Tensor& a) {
+    Tensor out = make_tensor(a.shape(), a.dtype(), a.device());
+    backend_of(a).unary(op, alpha, array_of(a), array_of(out));
+    return out;
+}
+
+Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+    check_same_kind(name, a, b);
+    const Shape shape = broadcast_shapes(name, a.shape(), b.shape());
+    Tensor out = make_tensor(shape, a.dtype(), a.device());
+    backend_of(a).binary(op, array_of(a), array_of(b), array_of(out),
+                         make_index(shape, a.shape(), b.shape()));
+    return out;
+}
+
+void binary_inplace(const char* name, BinaryOp op, const Tensor& dst, const Tensor& src) {
+    check_same_kind(name, dst, src);
+    if (broadcast_shapes(name, dst.shape(), src.shape()) != dst.shape())
+        throw Error(std::string(name) + ": shape " + shape_str(src.shape()) +
+                    " does not broadcast to the destination's " + shape_str(dst.shape()));
+    backend_of(dst).binary(op, array_of(dst), array_of(src), array_of(dst),
+                           make_index(dst.shape(), dst.shape(), src.shape()));
+}
+
+Tensor broadcast_op(const char* name, const Tensor& a, const Shape& shape) {
+    check_defined(name, a);
+    if (broadcast_shapes(name, a.shape(), shape) != shape)
+        throw Error(std::string(name) + ": shape " + shape_str(a.shape()) +
+                    " cannot be broadcast to " + shape_str(shape));
+    if (static_cast<int>(shape.size()) > kMaxRank)
+        throw Error(std::string(name) + ": rank of " + shape_str(shape) + " exceeds " +
+                    std::to_string(kMaxRank));
+    Tensor out = make_tensor(shape, a.dtype(), a.device());
+    backend_of(a).broadcast(array_of(a), array_of(out), make_index(shape, a.shape(), shape));
+    return out;
+}
+
+Tensor sum_to_op(const char* name, const Tensor& a, const Shape& shape) {
+    check_defined(name, a);
+    if (a.shape() == shape) return a;
+    if (shape.size() > a.shape().size() || broadcast_shapes(name, shape, a.shape()) != a.shape())
+        throw Error(std::string(name) + ": shape " + shape_str(a.shape()) +
+                    " cannot be summed down to " + shape_str(shape));
+    // Sum away leading dims, then every dim where the target has size 1.
+    Tensor t = a;
+    const std::size_t lead = a.shape().size() - shape.size();
+    for (std::size_t i = 0; i < lead; ++i) t = sum_axis_op(name, t, 0, false, 1.0);
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        if (shape[i] == 1 && t.shape()[i] != 1)
+            t = sum_axis_op(name, t, static_cast<std::int64_t>(i), true, 1.0);
+    return t;
+}
+
+Tensor gemm_op(const char* name, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+               double alpha) {
+    check_same_kind(name, a, b);
+    if (a.dim() != 2 || b.dim() != 2)
+        throw Error(std::string(name) + ": expects matrices, got shapes " +
+                    shape_str(a.shape()) + " and " + shape_str(b.shape()));
+    const std::int64_t m = trans_a ? a.shape()[1] : a.shape()[0];
+    const std::int64_t k = trans_a ? a.shape()[0] : a.shape()[1];
+    const std::int64_t kb = trans_b ? b.shape()[1] : b.shape()[0];
+    const std::int64_t n = trans_b ? b.shape()[0] : b.shape()[1];
+    if (k != kb)
+        throw Error(std::string(name) + ": inner dimensions differ, shapes " +
+                    shape_str(a.shape()) + (trans_a ? "^T" : "") + " and " +
+                    shape_str(b.shape()) + (trans_b ? "^T" : "") + " (" + std::to_string(k) +
+                    " vs " + std::to_string(kb) + ")");
+    Tensor out = make_tensor({m, n}, a.dtype(), a.device());
+    backend_of(a).gemm(trans_a, trans_b, m, n, k, alpha, array_of(a), array_of(b), array_of(out));
+    return out;
+}
+
+Tensor transpose_op(const Tensor& a) {
+    check_defined("transpose", a);
+    if (a.dim() < 2) return a;
+    if (a.dim() != 2)
+        throw Error("transpose: expects a matrix, got shape " + shape_str(a.shape()));
+    const std::int64_t rows = a.shape()[0], cols = a.shape()[1];
+    Tensor out = make_tensor({cols, rows}, a.dtype(), a.device());
+    backend_of(a).transpose(array_of(a), array_of(out), rows, cols);
+    return out;
+}
+
+Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                   double scale) {
+    check_defined(name, a);
+    const std::int64_t ax = normalize_axis(name, axis, a.shape());
+    const Shape& s = a.shape();
+    std::int64_t outer = 1, inner = 1;
+    for (std::int64_t i = 0; i < ax; ++i) outer *= s[i];
+    for (std::int64_t i = ax + 1; i < a.dim(); ++i) inner *= s[i];
+    Shape out_shape = s;
+    if (keepdim) {
+        out_shape[ax] = 1;
+    } else {
+        out_shape.erase(out_shape.begin() + ax);
+    }
+    Tensor out = make_tensor(out_shape, a.dtype(), a.device());
+    backend_of(a).sum_axis(array_of(a), array_of(out), outer, s[ax], inner, scale);
+    return out;
+}
+
+Tensor sum_all_op(const Tensor& a, double scale) {
+    check_defined("sum", a);
+    Tensor out = make_tensor({}, a.dtype(), a.device());
+    backend_of(a).sum_axis(array_of(a), array_of(out), 1, a.numel(), 1, scale);
+    return out;
+}
+
+Tensor cast_op(const Tensor& a, DType dtype) {
+    check_defined("to", a);
+    Tensor out = make_tensor(a.shape(), dtype, a.device());
+    backend_of(a).cast(array_of(a), array_of(out));
+    return out;
+}
+
+Tensor device_copy_op(const Tensor& a, Device device) {
+    check_defined("to", a);
+    const Device from = a.device();
+    if (from == device) return a;
+    Tensor out = make_tensor(a.shape(), a.dtype(), device);
+    const std::size_t bytes = static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype());
+    if (from.is_cpu()) {
+        backend_for(device).copy_from_host(out.data_ptr(), a.data_ptr(), bytes, device.index);
+    } else if (device.is_cpu()) {
+        backend_for(from).copy_to_host(out.data_ptr(), a.data_ptr(), bytes, from.index);
+    } else {
+        // Between two CUDA devices: stage through the host (rare; correctness over speed).
+        std::vector<unsigned char> staging(bytes);
+        backend_for(from).copy_to_host(staging.data(), a.data_ptr(), bytes, from.index);
+        backend_for(device).copy_from_host(out.data_ptr(), staging.data(), bytes, device.index);
+    }
+    return out;
+}
+
+void fill_op(const Tensor& t, double value) {
+    check_defined("fill_", t);
+    backend_of(t).fill(array_of(t), value);
+}
+
+void copy_op(const Tensor& dst, const Tensor& src) {
+    Tensor moved = device_copy_op(src, dst.device());
+    if (moved.dtype() != dst.dtype()) {
+        backend_of(dst).cast(array_of(moved), array_of(dst));
+    } else {
+        backend_of(dst).copy(dst.data_ptr(), moved.data_ptr(),
+                             static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()),
+                             dst.device().index);
+    }
+}
+
+}  // namespace descent::detail

@@ -1,0 +1,43 @@
+// Dispatch: validates operands once (defined, same dtype, same device, compatible shapes),
+// allocates the result and calls the backend that serves the operands' device. These are
+// the non-differentiable building blocks; ops.cpp adds autograd on top.
+#pragma once
+
+#include <string>
+
+#include "backend/backend.hpp"
+#include "descent/tensor.hpp"
+
+namespace descent::detail {
+
+Array array_of(const Tensor& t);
+Backend& backend_of(const Tensor& t);
+
+// Throw descent::Error naming `op` and the offending tensors.
+void check_defined(const char* op, const Tensor& t);
+void check_same_kind(const char* op, const Tensor& a, const Tensor& b);  // dtype + device
+std::string describe(const Tensor& t);  // "(2, 3) f64 cpu"
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+Tensor unary_op(UnaryOp op, double alpha, const Tensor& a);
+Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b);
+// dst = dst op src, src broadcastable to dst's shape; dst keeps its buffer.
+void binary_inplace(const char* name, BinaryOp op, const Tensor& dst, const Tensor& src);
+Tensor broadcast_op(const char* name, const Tensor& a, const Shape& shape);
+Tensor sum_to_op(const char* name, const Tensor& a, const Shape& shape);
+// Matrices only: alpha * op(a) @ op(b).
+Tensor gemm_op(const char* name, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
+               double alpha = 1.0);
+Tensor transpose_op(const Tensor& a);
+Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                   double scale);
+Tensor sum_all_op(const Tensor& a, double scale);
+Tensor cast_op(const Tensor& a, DType dtype);
+Tensor device_copy_op(const Tensor& a, Device device);
+void fill_op(const Tensor& t, double value);
+void copy_op(const Tensor& dst, const Tensor& src);  // same shape; converts dtype and device
+
+std::int64_t normalize_axis(const char* op, std::int64_t axis, const Shape& shape);
+
+}  // namespace descent::detail

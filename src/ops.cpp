@@ -1,0 +1,292 @@
+// Differentiable ops: a dispatch call for the forward value plus a backward rule written with
+// these same ops, so gradients are computed on whichever device holds the tensors.
+#include "descent/ops.hpp"
+
+#include "descent/error.hpp"
+#include "dispatch.hpp"
+#include "tensor_impl.hpp"
+
+namespace descent {
+
+using detail::BinaryOp;
+using detail::record;
+using detail::UnaryOp;
+using Grads = std::vector<Tensor>;
+
+namespace {
+
+Tensor unary(const char* name, UnaryOp op, const Tensor& a, double alpha,
+             detail::Node::BackwardFn fn) {
+    detail::check_defined(name, a);
+    return record(name, detail::unary_op(op, alpha, a), {a}, std::move(fn));
+}
+
+Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+    Tensor out = detail::binary_op(name, op, a, b);
+    const Shape sa = a.shape(), sb = b.shape();
+    // Each rule sums the broadcast gradient back down to its input's shape.
+    switch (op) {
+        case BinaryOp::add:
+            return record(name, out, {a, b}, [sa, sb](const Tensor& g) {
+                return Grads{sum_to(g, sa), sum_to(g, sb)};
+            });
+        case BinaryOp::sub:
+            return record(name, out, {a, b}, [sa, sb](const Tensor& g) {
+                return Grads{sum_to(g, sa), sum_to(neg(g), sb)};
+            });
+        case BinaryOp::mul:
+            return record(name, out, {a, b}, [a, b, sa, sb](const Tensor& g) {
+                return Grads{sum_to(g * b.detach(), sa), sum_to(g * a.detach(), sb)};
+            });
+        case BinaryOp::div:
+            return record(name, out, {a, b}, [a, b, sa, sb](const Tensor& g) {
+                const Tensor bd = b.detach();
+                const Tensor ga = g / bd;
+                return Grads{sum_to(ga, sa), sum_to(neg(ga * a.detach() / bd), sb)};
+            });
+    }
+    return out;
+}
+
+Tensor scalar_op(const char* name, UnaryOp op, const Tensor& a, double s) {
+    switch (op) {
+        case UnaryOp::add_scalar:
+            return unary(name, op, a, s, [](const Tensor& g) { return Grads{g}; });
+        case UnaryOp::mul_scalar:
+            return unary(name, op, a, s, [s](const Tensor& g) { return Grads{g * s}; });
+        case UnaryOp::div_scalar:
+            return unary(name, op, a, s, [s](const Tensor& g) { return Grads{g / s}; });
+        case UnaryOp::rsub_scalar:
+            return unary(name, op, a, s, [](const Tensor& g) { return Grads{neg(g)}; });
+        case UnaryOp::rdiv_scalar:  // d(s/a) = -s/a^2
+            return unary(name, op, a, s,
+                         [a, s](const Tensor& g) { return Grads{g * (-s) / square(a.detach())}; });
+        default:
+            throw Error(std::string(name) + ": not a scalar op");
+    }
+}
+
+}  // namespace
+
+// --- tensor-tensor -------------------------------------------------------------------------
+Tensor add(const Tensor& a, const Tensor& b) { return binary("add", BinaryOp::add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary("sub", BinaryOp::sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary("mul", BinaryOp::mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary("div", BinaryOp::div, a, b); }
+
+// --- tensor-scalar -------------------------------------------------------------------------
+Tensor add(const Tensor& a, double s) { return scalar_op("add", UnaryOp::add_scalar, a, s); }
+Tensor sub(const Tensor& a, double s) { return scalar_op("sub", UnaryOp::add_scalar, a, -s); }
+Tensor rsub(double s, const Tensor& a) { return scalar_op("rsub", UnaryOp::rsub_scalar, a, s); }
+Tensor mul(const Tensor& a, double s) { return scalar_op("mul", UnaryOp::mul_scalar, a, s); }
+Tensor div(const Tensor& a, double s) { return scalar_op("div", UnaryOp::div_scalar, a, s); }
+Tensor rdiv(double s, const Tensor& a) { return scalar_op("rdiv", UnaryOp::rdiv_scalar, a, s); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
+Tensor operator-(double s, const Tensor& a) { return rsub(s, a); }
+Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+Tensor operator/(const Tensor& a, double s) { return div(a, s); }
+Tensor operator/(double s, const Tensor& a) { return rdiv(s, a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+// --- unary ---------------------------------------------------------------------------------
+Tensor neg(const Tensor& a) {
+    return unary("neg", UnaryOp::neg, a, 0.0, [](const Tensor& g) { return Grads{neg(g)}; });
+}
+
+Tensor square(const Tensor& a) {
+    return unary("square", UnaryOp::square, a, 0.0,
+                 [a](const Tensor& g) { return Grads{g * a.detach() * 2.0}; });
+}
+
+Tensor pow(const Tensor& a, double p) {
+    return unary("pow", UnaryOp::pow, a, p, [a, p](const Tensor& g) {
+        // x^0 is constant; p * x^(p-1) would give 0 * inf = NaN at x = 0.
+        if (p == 0.0) return Grads{g * 0.0};
+        return Grads{g * pow(a.detach(), p - 1.0) * p};
+    });
+}
+
+Tensor sqrt(const Tensor& a) {
+    detail::check_defined("sqrt", a);
+    Tensor out = detail::unary_op(UnaryOp::sqrt, 0.0, a);
+    const Tensor r = out.detach();
+    return record("sqrt", out, {a}, [r](const Tensor& g) { return Grads{g * 0.5 / r}; });
+}
+
+Tensor exp(const Tensor& a) {
+    detail::check_defined("exp", a);
+    Tensor out = detail::unary_op(UnaryOp::exp, 0.0, a);
+    const Tensor e = out.detach();
+    return record("exp", out, {a}, [e](const Tensor& g) { return Grads{g * e}; });
+}
+
+Tensor log(const Tensor& a) {
+    return unary("log", UnaryOp::log, a, 0.0,
+                 [a](const Tensor& g) { return Grads{g / a.detach()}; });
+}
+
+Tensor tanh(const Tensor& a) {
+    detail::check_defined("tanh", a);
+    Tensor out = detail::unary_op(UnaryOp::tanh, 0.0, a);
+    const Tensor t = out.detach();
+    return record("tanh", out, {a}, [t](const Tensor& g) { return Grads{g * (1.0 - square(t))}; });
+}
+
+Tensor sigmoid(const Tensor& a) {
+    detail::check_defined("sigmoid", a);
+    Tensor out = detail::unary_op(UnaryOp::sigmoid, 0.0, a);
+    const Tensor s = out.detach();
+    return record("sigmoid", out, {a},
+                  [s](const Tensor& g) { return Grads{g * s * (1.0 - s)}; });
+}
+
+Tensor relu(const Tensor& a) {
+    return unary("relu", UnaryOp::relu, a, 0.0, [a](const Tensor& g) {
+        return Grads{g * detail::unary_op(UnaryOp::step, 0.0, a.detach())};
+    });
+}
+
+// --- linear algebra and shape --------------------------------------------------------------
+namespace {
+
+// The matrix-matrix product every matmul reduces to.
+Tensor mm(const Tensor& a, const Tensor& b) {
+    Tensor out = detail::gemm_op("matmul", a, b, false, false);
+    return record("matmul", out, {a, b}, [a, b](const Tensor& g) {
+        // dA = G Bᵀ, dB = Aᵀ G, without materialising a transpose.
+        Grads grads(2);
+        if (a.requires_grad()) grads[0] = detail::gemm_op("matmul", g, b.detach(), false, true);
+        if (b.requires_grad()) grads[1] = detail::gemm_op("matmul", a.detach(), g, true, false);
+        return grads;
+    });
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    detail::check_same_kind("matmul", a, b);
+    const auto ra = a.dim(), rb = b.dim();
+    if (ra < 1 || ra > 2 || rb < 1 || rb > 2)
+        throw Error("matmul: expects vectors or matrices, got shapes " + shape_str(a.shape()) +
+                    " and " + shape_str(b.shape()));
+    const std::int64_t ka = a.shape().back();
+    const std::int64_t kb = b.shape()[0];
+    if (ka != kb)
+        throw Error("matmul: shapes " + shape_str(a.shape()) + " and " + shape_str(b.shape()) +
+                    " are not aligned (" + std::to_string(ka) + " vs " + std::to_string(kb) + ")");
+    // Lift vectors to matrices, multiply, and drop the lifted dimensions again.
+    const Tensor a2 = ra == 1 ? reshape(a, {1, ka}) : a;
+    const Tensor b2 = rb == 1 ? reshape(b, {kb, 1}) : b;
+    Tensor out = mm(a2, b2);
+    if (ra == 2 && rb == 2) return out;
+    Shape shape;
+    if (ra == 2) shape.push_back(a.shape()[0]);
+    if (rb == 2) shape.push_back(b.shape()[1]);
+    return reshape(out, shape);
+}
+
+Tensor transpose(const Tensor& a) {
+    detail::check_defined("transpose", a);
+    if (a.dim() < 2) return a;
+    return record("transpose", detail::transpose_op(a), {a},
+                  [](const Tensor& g) { return Grads{transpose(g)}; });
+}
+
+Tensor reshape(const Tensor& a, const Shape& shape_in) {
+    detail::check_defined("reshape", a);
+    Shape shape = shape_in;
+    std::int64_t known = 1, infer = -1;
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (shape[i] == -1 && infer < 0) {
+            infer = static_cast<std::int64_t>(i);
+        } else if (shape[i] < 0) {
+            throw Error("reshape: invalid target shape " + shape_str(shape_in));
+        } else {
+            known *= shape[i];
+        }
+    }
+    if (infer >= 0 && known != 0 && a.numel() % known == 0) shape[infer] = a.numel() / known;
+    if (shape_numel(shape) != a.numel() || (infer >= 0 && known == 0))
+        throw Error("reshape: cannot view shape " + shape_str(a.shape()) + " (" +
+                    std::to_string(a.numel()) + " elements) as " + shape_str(shape_in));
+    if (static_cast<int>(shape.size()) > detail::kMaxRank)
+        throw Error("reshape: rank of " + shape_str(shape) + " exceeds " +
+                    std::to_string(detail::kMaxRank));
+    const Shape from = a.shape();
+    return record("reshape", detail::make_view(a, shape), {a},
+                  [from](const Tensor& g) { return Grads{reshape(g, from)}; });
+}
+
+Tensor broadcast_to(const Tensor& a, const Shape& shape) {
+    const Tensor out = detail::broadcast_op("broadcast_to", a, shape);
+    const Shape from = a.shape();
+    return record("broadcast_to", out, {a},
+                  [from](const Tensor& g) { return Grads{sum_to(g, from)}; });
+}
+
+Tensor sum_to(const Tensor& a, const Shape& shape) {
+    const Tensor out = detail::sum_to_op("sum_to", a, shape);
+    if (out.impl() == a.impl()) return a;
+    const Shape from = a.shape();
+    return record("sum_to", out, {a},
+                  [from](const Tensor& g) { return Grads{broadcast_to(g, from)}; });
+}
+
+// --- reductions ------------------------------------------------------------------------------
+namespace {
+
+Tensor reduce_all(const char* name, const Tensor& a, double scale) {
+    const Shape from = a.shape();
+    return record(name, detail::sum_all_op(a, scale), {a}, [from, scale](const Tensor& g) {
+        return Grads{broadcast_to(g * scale, from)};
+    });
+}
+
+Tensor reduce_axis(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                   bool average) {
+    detail::check_defined(name, a);
+    const std::int64_t ax = detail::normalize_axis(name, axis, a.shape());
+    const std::int64_t len = a.shape()[ax];
+    if (average && len == 0)
+        throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
+                    shape_str(a.shape()) + " is empty");
+    const double scale = average ? 1.0 / double(len) : 1.0;
+    Shape kept = a.shape();
+    kept[ax] = 1;
+    const Shape from = a.shape();
+    return record(name, detail::sum_axis_op(name, a, ax, keepdim, scale), {a},
+                  [from, kept, scale](const Tensor& g) {
+                      return Grads{broadcast_to(reshape(g, kept) * scale, from)};
+                  });
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& a) {
+    detail::check_defined("sum", a);
+    return reduce_all("sum", a, 1.0);
+}
+
+Tensor mean(const Tensor& a) {
+    detail::check_defined("mean", a);
+    if (a.numel() == 0) throw Error("mean: the tensor of shape " + shape_str(a.shape()) + " is empty");
+    return reduce_all("mean", a, 1.0 / double(a.numel()));
+}
+
+Tensor sum(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return reduce_axis("sum", a, axis, keepdim, false);
+}
+
+Tensor mean(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return reduce_axis("mean", a, axis, keepdim, true);
+}
+
+}  // namespace descent

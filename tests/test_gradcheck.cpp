@@ -1,0 +1,604 @@
+// Finite-difference gradient checks (descent::gradcheck, default options: eps 1e-6,
+// rtol 1e-6, atol 1e-9) for every differentiable op, in f64, on fresh random inputs drawn
+// from a per-test-case seeded std::mt19937_64, over several shapes (rank 0, 1, 2 where the op
+// allows). Also composite graphs (shared subexpressions, broadcasting chains) and a check
+// that gradcheck really can fail.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "descent/autograd.hpp"
+#include "descent/error.hpp"
+#include "descent/loss.hpp"
+#include "descent/ops.hpp"
+#include "descent/tensor.hpp"
+
+namespace {
+
+using descent::DType;
+using descent::Shape;
+using descent::Tensor;
+using Inputs = std::vector<Tensor>;
+using Fn = std::function<Tensor(const Inputs&)>;
+
+// Uniform values in [lo, hi), as an f64 leaf that requires grad.
+Tensor uniform(std::mt19937_64& rng, const Shape& shape, double lo, double hi) {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    std::vector<double> v(static_cast<std::size_t>(descent::shape_numel(shape)));
+    for (double& x : v) x = dist(rng);
+    Tensor t = descent::from_vector(v, shape, DType::f64);
+    t.requires_grad_();
+    return t;
+}
+
+// Uniform magnitudes in [lo, hi) with a random sign: keeps values away from 0 (relu's kink,
+// the x * x.detach() counterexample) while still covering both signs.
+Tensor away_from_zero(std::mt19937_64& rng, const Shape& shape, double lo, double hi) {
+    std::uniform_real_distribution<double> mag(lo, hi);
+    std::bernoulli_distribution sign(0.5);
+    std::vector<double> v(static_cast<std::size_t>(descent::shape_numel(shape)));
+    for (double& x : v) x = sign(rng) ? mag(rng) : -mag(rng);
+    Tensor t = descent::from_vector(v, shape, DType::f64);
+    t.requires_grad_();
+    return t;
+}
+
+std::string shapes_of(const Inputs& inputs) {
+    std::string s;
+    for (const Tensor& t : inputs) {
+        if (!s.empty()) s += " and ";
+        s += descent::shape_str(t.shape());
+    }
+    return s;
+}
+
+// Runs gradcheck with its default options and requires it to pass. Also requires that f's
+// output is part of a graph, so a check can never pass just because nothing was recorded.
+void check(const std::string& what, const Fn& f, const Inputs& inputs) {
+    INFO(what << " on " << shapes_of(inputs));
+    const Tensor out = f(inputs);
+    REQUIRE(out.requires_grad());
+    const descent::GradcheckResult result = descent::gradcheck(f, inputs);
+    INFO(result.message);
+    INFO("max_abs_error " << result.max_abs_error << ", max_rel_error " << result.max_rel_error);
+    REQUIRE(result.ok);
+}
+
+const std::vector<Shape> kElementwiseShapes = {{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}};
+
+// Pairs of shapes for binary ops: equal shapes, row broadcasting (n,d)+(d), column
+// broadcasting (n,d)+(n,1), scalar-tensor, and both operands stretching.
+const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
+    {{}, {}},           {{1}, {1}},         {{5}, {5}},        {{3, 4}, {3, 4}},
+    {{1, 1}, {1, 1}},   {{7, 2}, {7, 2}},   {{5, 3}, {3}},     {{3}, {5, 3}},
+    {{5, 3}, {5, 1}},   {{5, 1}, {5, 3}},   {{}, {3, 4}},      {{3, 4}, {}},
+    {{4, 1}, {3}},      {{1}, {5}},         {{1, 1}, {7, 2}},  {{7, 2}, {1, 2}},
+};
+
+}  // namespace
+
+// --- elementwise binary, tensor-tensor ----------------------------------------------------
+
+TEST_CASE("gradcheck: add, sub, mul, div with equal and broadcast shapes", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0001);
+    for (const auto& [sa, sb] : kBinaryShapes) {
+        // Divisors stay in [0.5, 2) so that 1/b is smooth and well scaled.
+        check("add", [](const Inputs& v) { return descent::add(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("sub", [](const Inputs& v) { return descent::sub(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("mul", [](const Inputs& v) { return descent::mul(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("div", [](const Inputs& v) { return descent::div(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, 0.5, 2)});
+        check("div (negative divisor)", [](const Inputs& v) { return descent::div(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -2, -0.5)});
+    }
+}
+
+TEST_CASE("gradcheck: binary operators +, -, *, / between tensors", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0002);
+    for (const auto& [sa, sb] : kBinaryShapes) {
+        check("operator+", [](const Inputs& v) { return v[0] + v[1]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("operator-", [](const Inputs& v) { return v[0] - v[1]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("operator*", [](const Inputs& v) { return v[0] * v[1]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("operator/", [](const Inputs& v) { return v[0] / v[1]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, 0.5, 2)});
+    }
+}
+
+TEST_CASE("gradcheck: binary ops with one operand held constant", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0003);
+    for (const auto& [sa, sb] : kBinaryShapes) {
+        Tensor b = uniform(rng, sb, 0.5, 2);
+        b.requires_grad_(false);
+        check("mul, b constant", [](const Inputs& v) { return v[0] * v[1]; },
+              {uniform(rng, sa, -1, 1), b});
+        check("div, b constant", [](const Inputs& v) { return v[0] / v[1]; },
+              {uniform(rng, sa, -1, 1), b});
+        Tensor a = uniform(rng, sa, -1, 1);
+        a.requires_grad_(false);
+        check("div, a constant", [](const Inputs& v) { return v[0] / v[1]; },
+              {a, uniform(rng, sb, 0.5, 2)});
+        check("sub, a constant", [](const Inputs& v) { return v[0] - v[1]; },
+              {a, uniform(rng, sb, -1, 1)});
+    }
+}
+
+// --- elementwise binary, tensor-scalar ----------------------------------------------------
+
+TEST_CASE("gradcheck: tensor-scalar functions add, sub, rsub, mul, div, rdiv", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0004);
+    for (const Shape& s : kElementwiseShapes) {
+        check("add(a, 2.5)", [](const Inputs& v) { return descent::add(v[0], 2.5); },
+              {uniform(rng, s, -1, 1)});
+        check("sub(a, 2.5)", [](const Inputs& v) { return descent::sub(v[0], 2.5); },
+              {uniform(rng, s, -1, 1)});
+        check("rsub(2.5, a)", [](const Inputs& v) { return descent::rsub(2.5, v[0]); },
+              {uniform(rng, s, -1, 1)});
+        check("mul(a, -3)", [](const Inputs& v) { return descent::mul(v[0], -3.0); },
+              {uniform(rng, s, -1, 1)});
+        check("div(a, 0.7)", [](const Inputs& v) { return descent::div(v[0], 0.7); },
+              {uniform(rng, s, -1, 1)});
+        check("rdiv(1.5, a)", [](const Inputs& v) { return descent::rdiv(1.5, v[0]); },
+              {uniform(rng, s, 0.5, 2)});
+        check("rdiv(-2, a), a < 0", [](const Inputs& v) { return descent::rdiv(-2.0, v[0]); },
+              {uniform(rng, s, -2, -0.5)});
+    }
+}
+
+TEST_CASE("gradcheck: tensor-scalar operators and unary minus", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0005);
+    for (const Shape& s : kElementwiseShapes) {
+        check("a + 1.5", [](const Inputs& v) { return v[0] + 1.5; }, {uniform(rng, s, -1, 1)});
+        check("1.5 + a", [](const Inputs& v) { return 1.5 + v[0]; }, {uniform(rng, s, -1, 1)});
+        check("a - 1.5", [](const Inputs& v) { return v[0] - 1.5; }, {uniform(rng, s, -1, 1)});
+        check("1.5 - a", [](const Inputs& v) { return 1.5 - v[0]; }, {uniform(rng, s, -1, 1)});
+        check("a * 1.5", [](const Inputs& v) { return v[0] * 1.5; }, {uniform(rng, s, -1, 1)});
+        check("1.5 * a", [](const Inputs& v) { return 1.5 * v[0]; }, {uniform(rng, s, -1, 1)});
+        check("a / 1.5", [](const Inputs& v) { return v[0] / 1.5; }, {uniform(rng, s, -1, 1)});
+        check("1.5 / a", [](const Inputs& v) { return 1.5 / v[0]; }, {uniform(rng, s, 0.5, 2)});
+        check("-a", [](const Inputs& v) { return -v[0]; }, {uniform(rng, s, -1, 1)});
+    }
+}
+
+// --- elementwise unary --------------------------------------------------------------------
+
+TEST_CASE("gradcheck: neg, square, sqrt, exp, log, tanh, sigmoid", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0006);
+    for (const Shape& s : kElementwiseShapes) {
+        check("neg", [](const Inputs& v) { return descent::neg(v[0]); }, {uniform(rng, s, -1, 1)});
+        check("square", [](const Inputs& v) { return descent::square(v[0]); },
+              {uniform(rng, s, -2, 2)});
+        check("sqrt", [](const Inputs& v) { return descent::sqrt(v[0]); },
+              {uniform(rng, s, 0.25, 4)});
+        check("exp", [](const Inputs& v) { return descent::exp(v[0]); }, {uniform(rng, s, -2, 2)});
+        check("log", [](const Inputs& v) { return descent::log(v[0]); },
+              {uniform(rng, s, 0.25, 4)});
+        check("tanh", [](const Inputs& v) { return descent::tanh(v[0]); },
+              {uniform(rng, s, -2, 2)});
+        check("sigmoid", [](const Inputs& v) { return descent::sigmoid(v[0]); },
+              {uniform(rng, s, -4, 4)});
+    }
+}
+
+TEST_CASE("gradcheck: pow with scalar exponents", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0007);
+    for (const Shape& s : kElementwiseShapes) {
+        for (const double p : {2.0, 3.0, 0.5, -1.5, 1.0, 0.0}) {
+            INFO("exponent " << p);
+            check("pow", [p](const Inputs& v) { return descent::pow(v[0], p); },
+                  {uniform(rng, s, 0.5, 2)});
+        }
+        // Integer exponents are defined for negative bases too.
+        for (const double p : {2.0, 3.0}) {
+            INFO("exponent " << p << ", negative base");
+            check("pow", [p](const Inputs& v) { return descent::pow(v[0], p); },
+                  {uniform(rng, s, -2, -0.5)});
+        }
+    }
+}
+
+TEST_CASE("gradcheck: relu away from its kink", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0008);
+    for (const Shape& s : kElementwiseShapes) {
+        check("relu", [](const Inputs& v) { return descent::relu(v[0]); },
+              {away_from_zero(rng, s, 0.1, 2)});
+    }
+    // All-positive and all-negative inputs exercise both branches on their own.
+    check("relu (positive)", [](const Inputs& v) { return descent::relu(v[0]); },
+          {uniform(rng, {3, 4}, 0.1, 2)});
+    check("relu (negative)", [](const Inputs& v) { return descent::relu(v[0]); },
+          {uniform(rng, {3, 4}, -2, -0.1)});
+}
+
+// --- linear algebra -------------------------------------------------------------------------
+
+TEST_CASE("gradcheck: matmul of matrices and vectors", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0009);
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{3, 4}, {4, 2}},  // matrix-matrix
+        {{1, 1}, {1, 1}},
+        {{2, 5}, {5, 3}},
+        {{1, 4}, {4, 1}},
+        {{7, 2}, {2, 7}},
+        {{5, 3}, {3}},     // matrix-vector
+        {{1, 1}, {1}},
+        {{3}, {3, 5}},     // vector-matrix
+        {{1}, {1, 4}},
+        {{4}, {4}},        // vector-vector
+        {{1}, {1}},
+    };
+    const Fn mm = [](const Inputs& v) { return descent::matmul(v[0], v[1]); };
+    for (const auto& [sa, sb] : cases) {
+        check("matmul", mm, {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        Tensor a = uniform(rng, sa, -1, 1);
+        a.requires_grad_(false);
+        check("matmul, a constant", mm, {a, uniform(rng, sb, -1, 1)});
+        Tensor b = uniform(rng, sb, -1, 1);
+        b.requires_grad_(false);
+        check("matmul, b constant", mm, {uniform(rng, sa, -1, 1), b});
+        // The same tensor on both sides (x·x, xᵀ-free cases only where shapes allow).
+        if (sa == sb && (sa.size() == 1 || sa[0] == sa[1])) {
+            check("matmul(x, x)", [](const Inputs& v) { return descent::matmul(v[0], v[0]); },
+                  {uniform(rng, sa, -1, 1)});
+        }
+    }
+}
+
+TEST_CASE("gradcheck: transpose", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000a);
+    for (const Shape& s : std::vector<Shape>{{3, 4}, {1, 1}, {7, 2}, {1, 5}, {5}, {}}) {
+        check("transpose", [](const Inputs& v) { return descent::transpose(v[0]); },
+              {uniform(rng, s, -1, 1)});
+        check("Tensor::t", [](const Inputs& v) { return v[0].t(); }, {uniform(rng, s, -1, 1)});
+        // Through a product so that the transposed layout matters downstream.
+        check("transpose then mul", [](const Inputs& v) {
+            return descent::transpose(v[0]) * descent::transpose(v[1]);
+        }, {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
+    }
+    check("matmul(x, transpose(x))",
+          [](const Inputs& v) { return descent::matmul(v[0], descent::transpose(v[0])); },
+          {uniform(rng, {3, 4}, -1, 1)});
+}
+
+TEST_CASE("gradcheck: reshape, including an inferred dimension", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000b);
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{3, 4}, {4, 3}}, {{3, 4}, {12}},     {{3, 4}, {-1}},   {{3, 4}, {2, -1}},
+        {{3, 4}, {-1, 6}}, {{12}, {3, -1}},   {{12}, {2, 3, 2}}, {{12}, {2, -1, 2}},
+        {{}, {1}},        {{1}, {}},          {{1, 1}, {-1}},   {{}, {1, 1}},
+        {{7, 2}, {2, 7}}, {{5}, {5, 1}},
+    };
+    for (const auto& [from, to] : cases) {
+        const Shape target = to;
+        INFO("target " << descent::shape_str(target));
+        check("reshape", [target](const Inputs& v) { return descent::reshape(v[0], target); },
+              {uniform(rng, from, -1, 1)});
+        check("Tensor::reshape then square",
+              [target](const Inputs& v) { return descent::square(v[0].reshape(target)); },
+              {uniform(rng, from, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: broadcast_to", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000c);
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{4}, {3, 4}}, {{3, 1}, {3, 4}}, {{}, {2, 3}}, {{1}, {5}},      {{1, 1}, {2, 3}},
+        {{3}, {2, 1, 3}}, {{5}, {5}},    {{}, {}},     {{1, 4}, {3, 4}}, {{}, {1}},
+    };
+    for (const auto& [from, to] : cases) {
+        const Shape target = to;
+        INFO("target " << descent::shape_str(target));
+        check("broadcast_to",
+              [target](const Inputs& v) { return descent::broadcast_to(v[0], target); },
+              {uniform(rng, from, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: sum_to", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000d);
+    const std::vector<std::pair<Shape, Shape>> cases = {
+        {{3, 4}, {4}},   {{3, 4}, {3, 1}}, {{3, 4}, {1, 4}}, {{3, 4}, {}},      {{3, 4}, {1}},
+        {{3, 4}, {1, 1}}, {{5}, {}},       {{5}, {1}},       {{2, 3, 4}, {3, 1}}, {{7, 2}, {7, 2}},
+    };
+    for (const auto& [from, to] : cases) {
+        const Shape target = to;
+        INFO("target " << descent::shape_str(target));
+        // Through square so that the Jacobian is not just a 0/1 pattern.
+        check("sum_to", [target](const Inputs& v) { return descent::sum_to(v[0], target); },
+              {uniform(rng, from, -1, 1)});
+        check("square(sum_to)",
+              [target](const Inputs& v) { return descent::square(descent::sum_to(v[0], target)); },
+              {uniform(rng, from, -1, 1)});
+    }
+}
+
+// --- reductions -----------------------------------------------------------------------------
+
+TEST_CASE("gradcheck: sum and mean of the whole tensor", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000e);
+    for (const Shape& s : std::vector<Shape>{{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}, {2, 3, 2}}) {
+        check("sum", [](const Inputs& v) { return descent::sum(v[0]); }, {uniform(rng, s, -1, 1)});
+        check("mean", [](const Inputs& v) { return descent::mean(v[0]); },
+              {uniform(rng, s, -1, 1)});
+        check("Tensor::sum", [](const Inputs& v) { return v[0].sum(); }, {uniform(rng, s, -1, 1)});
+        check("Tensor::mean", [](const Inputs& v) { return v[0].mean(); },
+              {uniform(rng, s, -1, 1)});
+        check("mean(square)", [](const Inputs& v) { return descent::mean(descent::square(v[0])); },
+              {uniform(rng, s, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: sum and mean along each axis", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed000f);
+    for (const Shape& s : std::vector<Shape>{{1}, {5}, {3, 4}, {1, 1}, {7, 2}, {2, 3, 4}}) {
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            for (const bool keepdim : {false, true}) {
+                INFO("axis " << axis << ", keepdim " << keepdim);
+                check("sum(axis)",
+                      [axis, keepdim](const Inputs& v) { return descent::sum(v[0], axis, keepdim); },
+                      {uniform(rng, s, -1, 1)});
+                check("mean(axis)",
+                      [axis, keepdim](const Inputs& v) {
+                          return descent::mean(v[0], axis, keepdim);
+                      },
+                      {uniform(rng, s, -1, 1)});
+                // Square afterwards: the upstream gradient then varies along the kept axes.
+                check("square(mean(axis))",
+                      [axis, keepdim](const Inputs& v) {
+                          return descent::square(descent::mean(v[0], axis, keepdim));
+                      },
+                      {uniform(rng, s, -1, 1)});
+            }
+        }
+    }
+}
+
+// --- losses and copies ----------------------------------------------------------------------
+
+TEST_CASE("gradcheck: mse_loss in both arguments", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0010);
+    const Fn f = [](const Inputs& v) { return descent::mse_loss(v[0], v[1]); };
+    for (const Shape& s : std::vector<Shape>{{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}}) {
+        check("mse_loss", f, {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
+        Tensor target = uniform(rng, s, -1, 1);
+        target.requires_grad_(false);
+        check("mse_loss, target constant", f, {uniform(rng, s, -1, 1), target});
+        Tensor pred = uniform(rng, s, -1, 1);
+        pred.requires_grad_(false);
+        check("mse_loss, pred constant", f, {pred, uniform(rng, s, -1, 1)});
+        // As an inner node: its upstream gradient is not 1.
+        check("3 * mse_loss(exp(a), b)",
+              [](const Inputs& v) { return 3.0 * descent::mse_loss(descent::exp(v[0]), v[1]); },
+              {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: clone", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0011);
+    for (const Shape& s : kElementwiseShapes) {
+        check("clone", [](const Inputs& v) { return v[0].clone(); }, {uniform(rng, s, -1, 1)});
+        check("square(clone) * x",
+              [](const Inputs& v) { return descent::square(v[0].clone()) * v[0]; },
+              {uniform(rng, s, -1, 1)});
+    }
+}
+
+// --- composite graphs -----------------------------------------------------------------------
+
+TEST_CASE("gradcheck: linear regression loss mean(square(X·w - y))", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0012);
+    const Fn f = [](const Inputs& v) {
+        return descent::mean(descent::square(descent::matmul(v[0], v[1]) - v[2]));
+    };
+    for (const auto& [n, d] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {1, 1}, {3, 2}, {8, 3}, {20, 5}}) {
+        // Everything differentiable: X, w and y.
+        check("linear mse", f,
+              {uniform(rng, {n, d}, -1, 1), uniform(rng, {d}, -1, 1), uniform(rng, {n}, -1, 1)});
+        // The usual case: only w is a parameter.
+        Tensor X = uniform(rng, {n, d}, -1, 1);
+        Tensor y = uniform(rng, {n}, -1, 1);
+        X.requires_grad_(false);
+        y.requires_grad_(false);
+        check("linear mse in w", f, {X, uniform(rng, {d}, -1, 1), y});
+        check("mse_loss(X·w + b, y)",
+              [](const Inputs& v) {
+                  return descent::mse_loss(descent::matmul(v[0], v[1]) + v[3], v[2]);
+              },
+              {X, uniform(rng, {d}, -1, 1), y, uniform(rng, {}, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0013);
+    check("sigmoid(X·w) * tanh(X·v + b)",
+          [](const Inputs& v) {
+              return descent::sigmoid(descent::matmul(v[0], v[1])) *
+                     descent::tanh(descent::matmul(v[0], v[2]) + v[3]);
+          },
+          {uniform(rng, {6, 3}, -1, 1), uniform(rng, {3}, -1, 1), uniform(rng, {3}, -1, 1),
+           uniform(rng, {}, -1, 1)});
+    // Two-layer network with a smooth activation, row-broadcast biases and a scalar loss.
+    check("mlp",
+          [](const Inputs& v) {
+              const Tensor h = descent::tanh(descent::matmul(v[0], v[1]) + v[2]);  // (5, 4)
+              const Tensor out = descent::matmul(h, v[3]) + v[4];                   // (5)
+              return descent::mean(descent::square(out - v[5]));
+          },
+          {uniform(rng, {5, 3}, -1, 1), uniform(rng, {3, 4}, -1, 1), uniform(rng, {4}, -1, 1),
+           uniform(rng, {4}, -1, 1), uniform(rng, {}, -1, 1), uniform(rng, {5}, -1, 1)});
+    // Row-wise softmax: column broadcasting of a keepdim reduction.
+    check("softmax rows",
+          [](const Inputs& v) {
+              const Tensor e = descent::exp(v[0]);
+              return e / descent::sum(e, 1, true);
+          },
+          {uniform(rng, {4, 3}, -1, 1)});
+    // Standardisation along axis 0: mean and variance broadcast back over the rows.
+    check("standardise columns",
+          [](const Inputs& v) {
+              const Tensor centered = v[0] - descent::mean(v[0], 0, true);
+              const Tensor var = descent::mean(descent::square(centered), 0);
+              return centered / descent::sqrt(var + 0.5);
+          },
+          {uniform(rng, {6, 3}, -1, 1)});
+    // Logistic loss with log, exp, rsub and rdiv.
+    check("logistic loss",
+          [](const Inputs& v) {
+              const Tensor z = descent::matmul(v[0], v[1]);
+              const Tensor p = 1.0 / (1.0 + descent::exp(-z));
+              return -descent::mean(v[2] * descent::log(p) + (1.0 - v[2]) * descent::log(1.0 - p));
+          },
+          {uniform(rng, {7, 2}, -1, 1), uniform(rng, {2}, -1, 1), uniform(rng, {7}, 0, 1)});
+    // Shape ops chained: reshape, transpose, broadcast_to, sum_to, pow.
+    check("shape chain",
+          [](const Inputs& v) {
+              const Tensor m = descent::transpose(descent::reshape(v[0], {3, -1}));  // (4, 3)
+              const Tensor b = descent::broadcast_to(v[1], {4, 3});
+              return descent::sum_to(descent::pow(m * b + 2.0, 1.5), {1, 3});
+          },
+          {uniform(rng, {12}, -1, 1), uniform(rng, {3}, -1, 1)});
+    // Relu in a graph, inputs away from the kink.
+    check("relu(x) * y - relu(-y)",
+          [](const Inputs& v) { return descent::relu(v[0]) * v[1] - descent::relu(-v[1]); },
+          {away_from_zero(rng, {3, 4}, 0.1, 1), away_from_zero(rng, {3, 4}, 0.1, 1)});
+    // Non-scalar output of a mixed graph: the full Jacobian is compared.
+    check("matmul(X, W) / (1 + square(X)·1)",
+          [](const Inputs& v) {
+              return descent::matmul(v[0], v[1]) / (1.0 + descent::sum(descent::square(v[0]), 1, true));
+          },
+          {uniform(rng, {3, 4}, -1, 1), uniform(rng, {4, 2}, -1, 1)});
+}
+
+TEST_CASE("gradcheck: values used more than once (diamond graphs)", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0014);
+    for (const Shape& s : kElementwiseShapes) {
+        check("x * x", [](const Inputs& v) { return v[0] * v[0]; }, {uniform(rng, s, -1, 1)});
+        check("x + x + x", [](const Inputs& v) { return v[0] + v[0] + v[0]; },
+              {uniform(rng, s, -1, 1)});
+        check("diamond through exp",
+              [](const Inputs& v) {
+                  const Tensor a = descent::exp(v[0]);           // shared intermediate
+                  return descent::sigmoid(a) * a + a / (1.0 + a);  // three uses of a
+              },
+              {uniform(rng, s, -1, 1)});
+        check("diamond through two branches",
+              [](const Inputs& v) {
+                  const Tensor a = descent::tanh(v[0] * v[1]);
+                  const Tensor left = descent::square(a) + v[0];
+                  const Tensor right = descent::exp(a) * v[1];
+                  return left * right - a;
+              },
+              {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
+    }
+    // A long chain reusing the previous result twice at each step.
+    check("deep reuse",
+          [](const Inputs& v) {
+              Tensor h = v[0];
+              for (int i = 0; i < 20; ++i) h = descent::tanh(h + 0.5 * h * h);
+              return descent::sum(h);
+          },
+          {uniform(rng, {3, 2}, -0.5, 0.5)});
+}
+
+// --- gradcheck itself -----------------------------------------------------------------------
+
+TEST_CASE("gradcheck detects a wrong gradient", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0015);
+    // d/dx (x * stopgrad(x)) is x under autodiff, but the true derivative is 2x.
+    const Fn wrong = [](const Inputs& v) { return v[0] * v[0].detach(); };
+    for (const Shape& s : std::vector<Shape>{{}, {5}, {3, 4}}) {
+        INFO("shape " << descent::shape_str(s));
+        const Tensor x = away_from_zero(rng, s, 0.5, 2);
+        const descent::GradcheckResult result = descent::gradcheck(wrong, {x});
+        CHECK_FALSE(result.ok);
+        CHECK_FALSE(result.message.empty());
+        // The worst error is |x - 2x| = |x| >= 0.5, relative error about 1/2.
+        CHECK(result.max_abs_error >= 0.5 * (1.0 - 1e-6));
+        CHECK(result.max_rel_error == Approx(0.5).epsilon(1e-4));
+        // gradcheck leaves the input's grad as it found it (undefined here).
+        CHECK_FALSE(x.grad().defined());
+    }
+    // The same function with the detach removed passes.
+    check("x * x", [](const Inputs& v) { return v[0] * v[0]; },
+          {away_from_zero(rng, {3, 4}, 0.5, 2)});
+}
+
+TEST_CASE("gradcheck does not pass NaN gradients or values", "[gradcheck]") {
+    // |x| written as sqrt(square(x)): at x = 0 autodiff gives inf * 0 = NaN, while the
+    // central difference is exactly 0. A NaN is never within tolerance of anything.
+    Tensor x = descent::from_vector(std::vector<double>{0.0, 1.5});
+    x.requires_grad_();
+    const Fn abs_via_sqrt = [](const Inputs& v) { return descent::sqrt(descent::square(v[0])); };
+    {
+        const Tensor out = descent::sum(abs_via_sqrt({x}));
+        out.backward();
+        REQUIRE(std::isnan(x.grad().to_vector<double>()[0]));  // the premise of this case
+        x.set_grad(Tensor());
+    }
+    const descent::GradcheckResult r1 = descent::gradcheck(abs_via_sqrt, {x});
+    INFO("sqrt(square(x)) at 0: ok " << r1.ok << ", max_abs_error " << r1.max_abs_error);
+    CHECK_FALSE(r1.ok);
+
+    // sqrt of a negative number: NaN values and NaN derivatives on both sides.
+    Tensor y = descent::from_vector(std::vector<double>{-1.0, 1.0});
+    y.requires_grad_();
+    const descent::GradcheckResult r2 =
+        descent::gradcheck([](const Inputs& v) { return descent::sqrt(v[0]); }, {y});
+    INFO("sqrt(x) at -1: ok " << r2.ok << ", max_abs_error " << r2.max_abs_error);
+    CHECK_FALSE(r2.ok);
+}
+
+TEST_CASE("pow with exponent 0 has gradient 0 everywhere, including x = 0", "[gradcheck]") {
+    // x^0 is the constant 1 (std::pow(0, 0) == 1), so its derivative is 0 at every x; the rule
+    // p * x^(p-1) evaluates 0 * inf = NaN at x = 0 unless p == 0 is treated specially.
+    Tensor x = descent::from_vector(std::vector<double>{0.0, 1.0, -2.0});
+    x.requires_grad_();
+    const Tensor out = descent::pow(x, 0.0);
+    CHECK(out.to_vector<double>() == std::vector<double>{1.0, 1.0, 1.0});
+    descent::sum(out).backward();
+    REQUIRE(x.grad().defined());
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{0.0, 0.0, 0.0});
+}
+
+TEST_CASE("gradcheck holds inputs without requires_grad constant", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0016);
+    Tensor c = uniform(rng, {4}, -1, 1);
+    c.requires_grad_(false);
+    // Only x is checked; f still depends on c through a product.
+    check("x * c", [](const Inputs& v) { return v[0] * descent::exp(v[1]); },
+          {uniform(rng, {4}, -1, 1), c});
+    // Nothing requires grad: nothing to compare, trivially ok.
+    Tensor a = uniform(rng, {3}, -1, 1);
+    a.requires_grad_(false);
+    const descent::GradcheckResult r =
+        descent::gradcheck([](const Inputs& v) { return descent::exp(v[0]); }, {a});
+    CHECK(r.ok);
+}
+
+TEST_CASE("gradcheck refuses f32 inputs", "[gradcheck]") {
+    const Fn f = [](const Inputs& v) { return descent::square(v[0]); };
+    Tensor x32 = descent::from_vector(std::vector<float>{1.0f, 2.0f, 3.0f});
+    x32.requires_grad_();
+    REQUIRE(x32.dtype() == DType::f32);
+    REQUIRE_THROWS_AS(descent::gradcheck(f, {x32}), descent::Error);
+    REQUIRE_THROWS_WITH(descent::gradcheck(f, {x32}), Catch::Matchers::Contains("f32"));
+    // Also when only one of several inputs is f32.
+    Tensor x64 = descent::from_vector(std::vector<double>{1.0, 2.0, 3.0});
+    x64.requires_grad_();
+    REQUIRE_THROWS_AS(descent::gradcheck([](const Inputs& v) { return v[0] * v[1].to(DType::f64); },
+                                         {x64, x32}),
+                      descent::Error);
+}
