@@ -39,4 +39,8 @@ void mse(Array pred, Array target, Array out, double* scratch, cudaStream_t stre
 void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                 Array grad, const Array* hessian, double* scratch, cudaStream_t stream);
 
+// Multi-tensor optimizer update: one launch per 16 tensors (normally one launch per step).
+void optimizer_update(DType dtype, const detail::UpdateTensor* tensors, int count,
+                      cudaStream_t stream);
+
 }  // namespace descent::kernels

@@ -8,6 +8,7 @@
 
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
+#include "descent/optim/rules.hpp"
 #include "shared/elementwise.hpp"
 
 namespace descent::detail {
@@ -29,6 +30,16 @@ struct BroadcastIndex {
     int rank = 0;
     std::int64_t shape[kMaxRank] = {};
     std::int64_t strides[2][kMaxRank] = {};
+};
+
+// One parameter tensor in a multi-tensor optimizer update: param, grad and up to three state
+// buffers (null when unused), all of `numel` elements, plus that tensor's step constants.
+struct UpdateTensor {
+    void* param = nullptr;
+    const void* grad = nullptr;
+    void* state[3] = {nullptr, nullptr, nullptr};
+    std::int64_t numel = 0;
+    optim::UpdateStep step;
 };
 
 class Backend {
@@ -70,6 +81,11 @@ public:
     // X (n, d), y (n), w (d) -> loss (), grad (d) and, when hessian != nullptr, (d, d).
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             Array loss, Array grad, const Array* hessian) = 0;
+
+    // --- optimizers -------------------------------------------------------------------------
+    // Updates every tensor in `tensors` (one launch on a GPU), all of `dtype` on one device.
+    virtual void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
+                                  int device_index) = 0;
 };
 
 // The backend that serves `device`. Throws descent::Error for cuda when descent was built

@@ -31,6 +31,9 @@ public:
     void mse(Array pred, Array target, Array out) override;
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                     Array grad, const Array* hessian) override;
+
+    void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
+                          int device_index) override;
 };
 
 }  // namespace descent::detail

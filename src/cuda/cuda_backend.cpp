@@ -112,6 +112,12 @@ public:
                             stream(X));
     }
 
+    void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
+                          int device) override {
+        DeviceGuard guard(device);
+        kernels::optimizer_update(dtype, tensors, count, context(device).stream);
+    }
+
 private:
     cudaStream_t stream(const Array& a) { return context(a.device_index).stream; }
 

@@ -1,0 +1,67 @@
+// Datasets for regression: the blog post's 100 points (bit for bit), synthetic data of any
+// size from counter-based Philox, and CSV / NPY files (target in the last column).
+// Verified by tests/test_data.cpp (loaders, errors, synthetic) and tests/test_random.cpp (blog).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "descent/device.hpp"
+#include "descent/dtype.hpp"
+#include "descent/tensor.hpp"
+
+namespace descent {
+
+struct Dataset {
+    Tensor X;            // (n, d) features; with intercept, a ones column is appended LAST
+    Tensor y;            // (n)
+    std::string source;  // "blog", "synthetic:n=..,d=..,noise=..,seed=..", or the file path
+    bool intercept = true;
+    // Known for synthetic data and the blog ({5, 2}); empty otherwise. Same layout as the
+    // fitted weights: [w..., b] with intercept, [w...] without.
+    std::vector<double> true_weights;
+};
+
+struct BlogProblem {
+    Dataset data;
+    std::vector<double> initial_weights;  // np.random.rand(2), drawn after the noise
+};
+
+// The blog post's problem, bit for bit: x = linspace(-10, 10, 100); seed 5;
+// noise = normal(0, 3, 100); y = 5*x + 2 + noise (in double, left to right, as numpy);
+// X = [x, 1]; then initial_weights = rand(2) from the same stream. Converted to `dtype`.
+BlogProblem blog_problem(DType dtype = DType::f64, Device device = Device::cpu());
+
+struct SyntheticSpec {
+    std::int64_t n = 0, d = 0;  // rows and features (without the intercept column)
+    double noise = 0.1;         // standard deviation of the (uniform, unit-variance) noise
+    std::uint64_t seed = 0;
+};
+
+// Parses "synthetic:n=N,d=D[,noise=S][,seed=K]" (n, d >= 1; noise finite and >= 0; seed a
+// non-negative integer). Throws descent::Error naming the bad key or value.
+SyntheticSpec parse_synthetic_spec(const std::string& spec);
+
+// The canonical text of a spec, "synthetic:n=..,d=..,noise=..,seed=.."; parses back to it.
+std::string synthetic_spec_str(const SyntheticSpec& spec);
+
+// X[i][j] = synthetic_value(seed, 0, i, j) (uniform in [-1, 1));
+// y[i] = sum_j X[i][j]*w_j + b + noise*e_i, summed in double in index order, where w_j, b are
+// the true weights (stream 2, rows 0..d-1 and d; uniform in [-2, 2)) and e_i the unit-variance
+// noise (stream 1). Without intercept there is no b and no ones column.
+Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device);
+
+// CSV: numeric fields, comma-separated, the last column the target; an optional header row
+// (a first row with any non-numeric field); spaces around fields and blank trailing lines are
+// allowed. Errors start with the path, then "line L, column C: ..." (C counts fields from 1).
+Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device);
+
+// NPY (format 1.0, 2.0, 3.0): a 2-D C-order array of little-endian f4 or f8, the last column
+// the target. Errors name the path and what is wrong.
+Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device);
+
+// "blog" | "synthetic:..." | *.csv | *.npy (extension case-insensitive).
+Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device);
+
+}  // namespace descent

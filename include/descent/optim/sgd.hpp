@@ -1,0 +1,28 @@
+// Gradient descent, with optional momentum (heavy ball or Nesterov), as torch.optim.SGD.
+// The blog's "Momentum" is momentum = its decay rate, dampening 0: the two are identical.
+#pragma once
+
+#include "descent/optim/optimizer.hpp"
+
+namespace descent::optim {
+
+struct SgdOptions {
+    double lr = 0.01;
+    double momentum = 0.0;
+    double dampening = 0.0;
+    double weight_decay = 0.0;
+    bool nesterov = false;
+    void validate() const;  // throws descent::Error naming the bad option
+};
+
+class Sgd final : public Optimizer {
+public:
+    Sgd(std::vector<Tensor> params, SgdOptions options);
+    void step() override;
+    const SgdOptions& options() const { return m_options; }
+
+private:
+    SgdOptions m_options;
+};
+
+}  // namespace descent::optim

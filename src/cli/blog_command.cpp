@@ -1,0 +1,215 @@
+// `descent blog` (also `descent` with no arguments): the blog post's experiment — all six
+// optimizers on its data with its settings — as a table, and with --plot DIR its figures.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/output.hpp"
+#include "descent/error.hpp"
+#include "descent/loss.hpp"
+#include "descent/solve.hpp"
+
+#ifndef DESCENT_SOURCE_DIR
+#define DESCENT_SOURCE_DIR ""
+#endif
+#ifndef DESCENT_DATA_DIR
+#define DESCENT_DATA_DIR ""
+#endif
+
+namespace descent::cli {
+
+namespace {
+
+struct Run {
+    optim::OptimizerConfig config;
+    TrainResult result;
+    double final_loss = 0.0;
+};
+
+std::string label(const optim::OptimizerConfig& c) {
+    std::string s = c.name;
+    if (c.name == "newton") s += " lr=" + format_number(c.lr.value_or(0.0));
+    return s;
+}
+
+std::string hyper_text(const optim::OptimizerConfig& c) {
+    std::string s;
+    for (const auto& [k, v] : optim::effective_hyperparameters(c)) {
+        if (k == "weight_decay" || k == "amsgrad" || k == "bias_correction" || k == "nesterov" ||
+            k == "dampening" || k == "centered" || k == "lr_decay" || k == "damping" ||
+            k == "initial_accumulator_value" || (k == "momentum" && c.name == "rmsprop"))
+            continue;  // at their neutral values in the blog's runs
+        s += (s.empty() ? "" : " ") + k + "=" + format_number(v);
+    }
+    return s;
+}
+
+bool file_exists(const std::string& path) {
+    struct stat st;
+    return !path.empty() && ::stat(path.c_str(), &st) == 0;
+}
+
+// The plotting script: installed beside the binary, else in the source tree it was built from.
+std::string find_plot_script() {
+    if (const char* env = std::getenv("DESCENT_PLOT_SCRIPT")) return env;
+    for (const std::string& dir : {std::string(DESCENT_DATA_DIR), std::string(DESCENT_SOURCE_DIR) + "/scripts"}) {
+        const std::string candidate = dir + "/plot_blog.py";
+        if (!dir.empty() && file_exists(candidate)) return candidate;
+    }
+    throw Error("--plot: cannot find plot_blog.py (set DESCENT_PLOT_SCRIPT to its path)");
+}
+
+std::string find_python() {
+    if (const char* env = std::getenv("DESCENT_PYTHON")) return env;
+    return file_exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+}
+
+// Runs argv, returns its exit status and stderr.
+int run_process(const std::vector<std::string>& argv, std::string& err_text) {
+    int pipe_fd[2];
+    if (::pipe(pipe_fd) != 0) throw Error(std::string("--plot: pipe: ") + std::strerror(errno));
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error(std::string("--plot: fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        ::dup2(pipe_fd[1], STDERR_FILENO);
+        ::dup2(pipe_fd[1], STDOUT_FILENO);
+        ::close(pipe_fd[0]);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+        ::_exit(127);
+    }
+    ::close(pipe_fd[1]);
+    char buf[4096];
+    for (ssize_t n; (n = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err_text.append(buf, n);
+    ::close(pipe_fd[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& data) {
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+        throw Error("--plot " + dir + ": cannot create the directory: " + std::strerror(errno));
+    // The script's inputs go to a private scratch directory, removed afterwards.
+    std::string scratch = dir + "/.descent-plot-XXXXXX";
+    if (::mkdtemp(scratch.data()) == nullptr)
+        throw Error("--plot " + dir + ": cannot write there: " + std::strerror(errno));
+    const std::string traj = scratch + "/trajectories.csv", points = scratch + "/data.csv";
+    std::ostringstream t;
+    t << "optimizer,epoch,w0,w1,loss\n";
+    for (const Run& r : runs)
+        for (std::size_t e = 0; e < r.result.weights.size(); ++e)
+            t << label(r.config) << "," << e << "," << format_number(r.result.weights[e][0]) << ","
+              << format_number(r.result.weights[e][1]) << ","
+              << format_number(e < r.result.losses.size() ? r.result.losses[e] : r.final_loss)
+              << "\n";
+    std::ostringstream p;
+    p << "x,y\n";
+    const auto X = data.X.to_vector<double>(), y = data.y.to_vector<double>();
+    for (std::size_t i = 0; i < y.size(); ++i)
+        p << format_number(X[2 * i]) << "," << format_number(y[i]) << "\n";
+    std::string err;
+    int status = 0;
+    try {
+        write_file_atomically(traj, t.str());
+        write_file_atomically(points, p.str());
+        status = run_process({find_python(), find_plot_script(), "--trajectories", traj, "--data",
+                              points, "--out", dir},
+                             err);
+    } catch (...) {
+        ::unlink(traj.c_str());
+        ::unlink(points.c_str());
+        ::rmdir(scratch.c_str());
+        throw;
+    }
+    ::unlink(traj.c_str());
+    ::unlink(points.c_str());
+    ::rmdir(scratch.c_str());
+    if (status != 0) {
+        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+        const auto last_line = err.substr(err.find_last_of('\n') + 1);
+        throw Error("--plot: the plotting script failed (exit " + std::to_string(status) +
+                    "): " + last_line + " (it needs python3 with matplotlib: apt-get install "
+                    "python3-matplotlib)");
+    }
+}
+
+}  // namespace
+
+int run_blog(const std::vector<std::string>& argv) {
+    const std::vector<FlagSpec> specs{
+        {"plot", true, "DIR", "write loss.png and trajectories.png into DIR (needs matplotlib)"},
+        {"epochs", true, "N", "epochs per optimizer (default 50, as in the post)"},
+        {"device", true, "DEV", "auto | cpu | cuda | cuda:N (default cpu: 100 points)"},
+        {"dtype", true, "T", "f32 | f64 (default f64)"},
+        {"help", false, "", "show this help"},
+    };
+    const Args args("blog", argv, specs);
+    if (args.has("help")) {
+        std::printf("usage: descent blog [flags]\n\nThe blog post's experiment: gradient descent, "
+                    "Newton (lr 0.1 and 1), Momentum, AdaGrad,\nRMSProp and Adam on its 100 "
+                    "points, with its settings and formulas (blog preset).\n\n%s",
+                    describe_flags(specs).c_str());
+        return 0;
+    }
+    const long long epochs = args.integer("epochs").value_or(50);
+    if (epochs < 1) throw UsageError("--epochs must be >= 1, got " + std::to_string(epochs));
+    const DType dtype = parse_dtype(args.text("dtype", "f64"));
+    const Device device = resolve_device(args.text("device", "cpu"));
+    const BlogProblem blog = blog_problem(dtype, device);
+    const std::vector<double> optimum = linear_least_squares(blog.data.X, blog.data.y).to_vector<double>();
+
+    std::vector<Run> runs;
+    for (const optim::OptimizerConfig& config : optim::blog_configs()) {
+        Tensor w = from_vector(blog.initial_weights, {2}, dtype, device).requires_grad_();
+        auto optimizer = optim::make_optimizer(config, {w});
+        TrainOptions options;
+        options.epochs = epochs;
+        Run run{config, train_linear(blog.data.X, blog.data.y, *optimizer, options), 0.0};
+        run.final_loss = linear_mse_value_and_grad(blog.data.X, blog.data.y, w.detach()).loss.item();
+        runs.push_back(std::move(run));
+    }
+    if (args.has("plot")) plot(args.text("plot", ""), runs, blog.data);
+
+    std::printf("The blog's experiment: y = 5x + 2 + noise on 100 points, %lld epochs, blog preset\n",
+                epochs);
+    std::printf("initial weights %s, least-squares optimum %s (loss %.9g)\n\n",
+                format_vector(blog.initial_weights, 8).c_str(), format_vector(optimum, 9).c_str(),
+                linear_mse_value_and_grad(blog.data.X, blog.data.y,
+                                          from_vector(optimum, {2}, dtype, device))
+                    .loss.item());
+    // Columns sized to their contents.
+    std::vector<std::vector<std::string>> rows{
+        {"optimizer", "hyperparameters", "final weights", "final loss", "distance to optimum"}};
+    for (const Run& r : runs)
+        rows.push_back({label(r.config), hyper_text(r.config),
+                        format_vector(r.result.final_weights, 9), format_significant(r.final_loss, 9),
+                        format_significant(distance(r.result.final_weights, optimum), 3)});
+    std::vector<std::size_t> width(rows[0].size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c)
+            line += row[c] + std::string(c + 1 < row.size() ? width[c] - row[c].size() + 2 : 0, ' ');
+        std::printf("%s\n", line.c_str());
+    }
+    if (args.has("plot"))
+        std::printf("\nfigures: %s/loss.png, %s/trajectories.png\n", args.text("plot", "").c_str(),
+                    args.text("plot", "").c_str());
+    return 0;
+}
+
+}  // namespace descent::cli

@@ -1,0 +1,13 @@
+// The descent CLI's commands. Each returns the process exit status and reports failures by
+// throwing (descent::Error or UsageError); main() turns those into one line on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace descent::cli {
+
+int run_train(const std::vector<std::string>& argv);
+int run_blog(const std::vector<std::string>& argv);
+
+}  // namespace descent::cli

@@ -1,0 +1,135 @@
+// Shared CLI pieces: device choice, optimizer flags, initial weights, progress.
+#include "cli/common.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "descent/error.hpp"
+#include "descent/random.hpp"
+
+namespace descent::cli {
+
+Device resolve_device(const std::string& text) {
+    if (text == "auto") {
+        if (cuda_available()) return Device::cuda(0);
+        std::fprintf(stderr, "descent: %s; training on the cpu\n",
+                     built_with_cuda() ? "no CUDA device found"
+                                       : "this build of descent has no CUDA support");
+        return Device::cpu();
+    }
+    const Device d = parse_device(text);
+    if (d.is_cuda()) {
+        if (!built_with_cuda())
+            throw Error("--device " + text +
+                        ": this build of descent has no CUDA support (rebuild with "
+                        "-DDESCENT_CUDA=ON, or use --device cpu)");
+        if (d.index >= device_count())
+            throw Error("--device " + text + ": " + std::to_string(device_count()) +
+                        " CUDA device(s) found; use --device cpu or auto");
+    }
+    return d;
+}
+
+std::vector<FlagSpec> optimizer_flags() {
+    return {
+        {"optimizer", true, "NAME", "gd | newton | momentum | adagrad | rmsprop | adam | adamw (default gd)"},
+        {"preset", true, "NAME", "blog (the post's formulas: no eps, no bias correction) | torch (default)"},
+        {"lr", true, "F", "learning rate (default: the preset's value for the optimizer)"},
+        {"momentum", true, "F", "momentum: decay of the gradient sum (blog 0.5, torch 0.9); rmsprop: momentum (0)"},
+        {"dampening", true, "F", "momentum: dampening (0)"},
+        {"nesterov", false, "", "momentum: Nesterov momentum"},
+        {"alpha", true, "F", "rmsprop: smoothing constant, the blog's decay rate (0.99)"},
+        {"centered", false, "", "rmsprop: centered variant"},
+        {"beta1", true, "F", "adam/adamw: first-moment decay (0.9)"},
+        {"beta2", true, "F", "adam/adamw: second-moment decay (blog 0.99, torch 0.999)"},
+        {"amsgrad", false, "", "adam/adamw: AMSGrad variant"},
+        {"eps", true, "F", "adagrad/rmsprop/adam: denominator epsilon (blog 0; torch 1e-10 adagrad, 1e-8 others)"},
+        {"weight-decay", true, "F", "L2 penalty (adamw: decoupled; default 0, adamw 0.01)"},
+        {"lr-decay", true, "F", "adagrad: learning-rate decay (0)"},
+        {"initial-accumulator", true, "F", "adagrad: initial accumulator value (0)"},
+        {"damping", true, "F", "newton: solve (H + damping I) (0)"},
+    };
+}
+
+optim::OptimizerConfig optimizer_config(const Args& args, const std::string& default_name) {
+    optim::OptimizerConfig c;
+    c.name = args.text("optimizer", default_name);
+    c.preset = optim::parse_preset(args.text("preset", "torch"));
+    c.lr = args.number("lr");
+    c.momentum = args.number("momentum");
+    c.dampening = args.number("dampening");
+    c.alpha = args.number("alpha");
+    c.beta1 = args.number("beta1");
+    c.beta2 = args.number("beta2");
+    c.eps = args.number("eps");
+    c.weight_decay = args.number("weight-decay");
+    c.lr_decay = args.number("lr-decay");
+    c.initial_accumulator_value = args.number("initial-accumulator");
+    c.damping = args.number("damping");
+    if (args.has("nesterov")) c.nesterov = true;
+    if (args.has("centered")) c.centered = true;
+    if (args.has("amsgrad")) c.amsgrad = true;
+    return c;
+}
+
+std::vector<double> initial_weights(const std::string& spec, std::int64_t d, const Dataset& data,
+                                    std::uint32_t seed) {
+    if (spec == "zeros") return std::vector<double>(static_cast<std::size_t>(d), 0.0);
+    if (spec == "random") return RandomState(seed).random_sample(static_cast<std::size_t>(d));
+    if (spec == "blog") {
+        if (data.source != "blog")
+            throw Error("--init blog: the blog's initial weights belong to --data blog; use "
+                        "zeros, random or explicit values for " + data.source);
+        return blog_problem().initial_weights;
+    }
+    std::vector<double> values;
+    std::stringstream in(spec);
+    for (std::string item; std::getline(in, item, ',');) {
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end != '\0' || !std::isfinite(v))
+            throw Error("--init: '" + item + "' is not a finite number (expected blog, zeros, "
+                        "random or v1,v2,...)");
+        values.push_back(v);
+    }
+    if (static_cast<std::int64_t>(values.size()) != d)
+        throw Error("--init: " + std::to_string(values.size()) + " values given, the model has " +
+                    std::to_string(d) + " weights" +
+                    (data.intercept ? " (the last one is the intercept)" : ""));
+    return values;
+}
+
+Progress::Progress(std::string label, std::int64_t epochs, bool enabled)
+    : m_label(std::move(label)), m_epochs(epochs), m_enabled(enabled && epochs > 0),
+      m_tty(::isatty(STDERR_FILENO) == 1), m_every(std::max<std::int64_t>(1, epochs / 10)) {}
+
+void Progress::update(std::int64_t epoch, double loss) {
+    if (!m_enabled) return;
+    const std::int64_t done = epoch + 1;
+    if (m_tty) {
+        const int width = 30;
+        const int filled = static_cast<int>(width * done / m_epochs);
+        std::fprintf(stderr, "\r%s [%s%s] %lld/%lld loss %.6g ", m_label.c_str(),
+                     std::string(filled, '=').c_str(), std::string(width - filled, ' ').c_str(),
+                     static_cast<long long>(done), static_cast<long long>(m_epochs), loss);
+    } else if (done % m_every == 0 || done == m_epochs) {
+        std::fprintf(stderr, "%s epoch %lld/%lld loss %.9g\n", m_label.c_str(),
+                     static_cast<long long>(done), static_cast<long long>(m_epochs), loss);
+    }
+}
+
+void Progress::finish() {
+    if (m_enabled && m_tty) std::fprintf(stderr, "\n");
+}
+
+double distance(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size() || a.empty()) return NAN;
+    double s = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+    return std::sqrt(s);
+}
+
+}  // namespace descent::cli

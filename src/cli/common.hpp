@@ -1,0 +1,47 @@
+// Pieces shared by the CLI's commands: device choice, optimizer flags, initial weights,
+// progress reporting, and the plain summary of a finished run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/args.hpp"
+#include "descent/data.hpp"
+#include "descent/device.hpp"
+#include "descent/optim/factory.hpp"
+#include "descent/train.hpp"
+
+namespace descent::cli {
+
+// "auto" picks cuda:0 when a device exists, else the cpu with a one-line notice on stderr.
+Device resolve_device(const std::string& text);
+
+// Flags every training command accepts for choosing an optimizer and its hyperparameters.
+std::vector<FlagSpec> optimizer_flags();
+optim::OptimizerConfig optimizer_config(const Args& args, const std::string& default_name);
+
+// "blog" (the post's rand(2); blog data only), "zeros", "random" (numpy's rand(d) with
+// --seed), or "v1,v2,..." with exactly d values.
+std::vector<double> initial_weights(const std::string& spec, std::int64_t d,
+                                    const Dataset& data, std::uint32_t seed);
+
+// Progress on stderr: a live bar on a terminal, else a line every tenth of the run.
+class Progress {
+public:
+    Progress(std::string label, std::int64_t epochs, bool enabled);
+    void update(std::int64_t epoch, double loss);
+    void finish();
+
+private:
+    std::string m_label;
+    std::int64_t m_epochs;
+    bool m_enabled;
+    bool m_tty;
+    std::int64_t m_every;
+};
+
+// Euclidean distance; NaN when the sizes differ or either is empty.
+double distance(const std::vector<double>& a, const std::vector<double>& b);
+
+}  // namespace descent::cli

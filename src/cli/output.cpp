@@ -1,0 +1,161 @@
+// JSON, number formatting and atomic file writes for the CLI.
+#include "cli/output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "descent/error.hpp"
+
+namespace descent::cli {
+
+std::string format_number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char buf[32];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    return buf;
+}
+
+std::string format_significant(double v, int digits) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
+std::string format_vector(const std::vector<double>& v, int digits) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + format_significant(v[i], digits);
+    return s + "]";
+}
+
+void JsonWriter::separate() {
+    if (m_after_key) {
+        m_after_key = false;
+        return;
+    }
+    if (!m_first.empty()) {
+        if (!m_first.back()) m_out << ", ";
+        m_first.back() = false;
+    }
+}
+
+JsonWriter& JsonWriter::begin_object() {
+    separate();
+    m_out << '{';
+    m_first.push_back(true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_object() {
+    m_out << '}';
+    m_first.pop_back();
+    return *this;
+}
+
+JsonWriter& JsonWriter::key(const std::string& k) {
+    separate();
+    write_string(k);
+    m_out << ": ";
+    m_after_key = true;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(const std::string& s) {
+    m_after_key = false;
+    write_string(s);
+    return *this;
+}
+
+void JsonWriter::write_string(const std::string& s) {
+    m_out << '"';
+    for (const char c : s) {
+        switch (c) {
+            case '"': m_out << "\\\""; break;
+            case '\\': m_out << "\\\\"; break;
+            case '\n': m_out << "\\n"; break;
+            case '\t': m_out << "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    m_out << buf;
+                } else {
+                    m_out << c;
+                }
+        }
+    }
+    m_out << '"';
+}
+
+JsonWriter& JsonWriter::value(double v) {
+    m_after_key = false;
+    m_out << (std::isfinite(v) ? format_number(v) : "null");
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(long long v) {
+    m_after_key = false;
+    m_out << v;
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(bool v) {
+    m_after_key = false;
+    m_out << (v ? "true" : "false");
+    return *this;
+}
+
+JsonWriter& JsonWriter::value(const std::vector<double>& v) {
+    m_after_key = false;
+    m_out << '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i) m_out << ", ";
+        m_out << (std::isfinite(v[i]) ? format_number(v[i]) : "null");
+    }
+    m_out << ']';
+    return *this;
+}
+
+JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>& entries) {
+    begin_object();
+    for (const auto& [k, v] : entries) key(k).value(v);
+    return end_object();
+}
+
+void write_file_atomically(const std::string& path, const std::string& contents) {
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno));
+    std::size_t written = 0;
+    while (written < contents.size()) {
+        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const std::string why = std::strerror(errno);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw Error("cannot write " + path + ": " + why);
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        throw Error("cannot write " + path + ": " + why);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        ::unlink(tmp.c_str());
+        throw Error("cannot write " + path + ": " + why);
+    }
+}
+
+}  // namespace descent::cli

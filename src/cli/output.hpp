@@ -1,0 +1,46 @@
+// Output helpers for the CLI: a minimal JSON writer, number formatting, and files written
+// atomically (temporary file, flush, fsync, rename) so that a failure never leaves a
+// half-written output behind.
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace descent::cli {
+
+// Shortest text that reads back as the same double ("%.17g" trimmed); "nan"/"inf" as is.
+std::string format_number(double v);
+// "%.*g" with `digits` significant digits.
+std::string format_significant(double v, int digits);
+// "[5.00396765, 1.77940355]" with `digits` significant digits.
+std::string format_vector(const std::vector<double>& v, int digits = 9);
+
+// Objects of keyed values; a value always follows a key (enough for the CLI's reports).
+class JsonWriter {
+public:
+    JsonWriter& begin_object();
+    JsonWriter& end_object();
+    JsonWriter& key(const std::string& k);
+    JsonWriter& value(const std::string& s);
+    JsonWriter& value(const char* s) { return value(std::string(s)); }
+    JsonWriter& value(double v);  // non-finite numbers become null (JSON has no NaN)
+    JsonWriter& value(long long v);
+    JsonWriter& value(bool v);
+    JsonWriter& value(const std::vector<double>& v);
+    JsonWriter& object(const std::vector<std::pair<std::string, double>>& entries);
+    std::string str() const { return m_out.str(); }
+
+private:
+    void separate();
+    void write_string(const std::string& s);
+    std::ostringstream m_out;
+    std::vector<bool> m_first;  // per open object: no member written yet
+    bool m_after_key = false;
+};
+
+// Writes `contents` to `path` atomically; throws descent::Error naming the path on failure.
+void write_file_atomically(const std::string& path, const std::string& contents);
+
+}  // namespace descent::cli

@@ -1,0 +1,270 @@
+// NPY loader (format 1.0, 2.0, 3.0; numpy's NEP 1): a 2-D C-order little-endian f4/f8 array,
+// the last column the target. Verified by tests/test_data.cpp (committed fixtures written by
+// tests/reference/make_npy_fixtures.py, plus hand-built files for every error).
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "descent/data.hpp"
+#include "descent/error.hpp"
+#include "read_file.hpp"
+#include "table.hpp"
+
+namespace descent {
+
+namespace {
+
+// The header is a Python dict literal, e.g.
+//   {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+// This parses the subset numpy writes: quoted strings, True/False and tuples of integers.
+struct HeaderValue {
+    enum Kind { kString, kBool, kTuple } kind = kString;
+    std::string text;                  // string
+    bool flag = false;                 // boolean
+    std::vector<std::int64_t> items;   // tuple
+};
+
+class HeaderParser {
+public:
+    HeaderParser(const std::string& path, const std::string& header)
+        : m_path(path), m_header(header) {}
+
+    // Calls on_entry(key, value) for each entry of the dict.
+    template <class F>
+    void parse_dict(F on_entry) {
+        expect('{');
+        while (true) {
+            skip_space();
+            if (peek() == '}') break;
+            const std::string key = parse_string();
+            expect(':');
+            on_entry(key, parse_value());
+            skip_space();
+            if (peek() == ',') {
+                ++m_pos;
+                continue;
+            }
+            if (peek() != '}') fail("expected ',' or '}'");
+        }
+        ++m_pos;
+        skip_space();
+        if (m_pos != m_header.size()) fail("unexpected text after the dict");
+    }
+
+    [[noreturn]] void fail(const std::string& what) const {
+        std::string shown = m_header;
+        while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n')) shown.pop_back();
+        throw Error(m_path + ": malformed NPY header: " + what + " at offset " +
+                    std::to_string(m_pos) + " of " + shown);
+    }
+
+private:
+    char peek() const { return m_pos < m_header.size() ? m_header[m_pos] : '\0'; }
+    void skip_space() {
+        while (m_pos < m_header.size() &&
+               (m_header[m_pos] == ' ' || m_header[m_pos] == '\n' || m_header[m_pos] == '\t'))
+            ++m_pos;
+    }
+    void expect(char c) {
+        skip_space();
+        if (peek() != c) fail(std::string("expected '") + c + "'");
+        ++m_pos;
+    }
+    std::string parse_string() {
+        skip_space();
+        const char quote = peek();
+        if (quote != '\'' && quote != '"') fail("expected a quoted string");
+        const std::size_t end = m_header.find(quote, m_pos + 1);
+        if (end == std::string::npos) fail("unterminated string");
+        std::string s = m_header.substr(m_pos + 1, end - m_pos - 1);
+        m_pos = end + 1;
+        return s;
+    }
+    std::int64_t parse_int() {
+        skip_space();
+        const char* first = m_header.data() + m_pos;
+        const char* last = m_header.data() + m_header.size();
+        std::int64_t v = 0;
+        const auto [ptr, ec] = std::from_chars(first, last, v);
+        if (ec == std::errc::result_out_of_range) fail("shape dimension out of range");
+        if (ec != std::errc() || v < 0) fail("expected a non-negative integer");
+        m_pos += std::size_t(ptr - first);
+        return v;
+    }
+    HeaderValue parse_value() {
+        skip_space();
+        HeaderValue v;
+        const char c = peek();
+        if (c == '\'' || c == '"') {
+            v.kind = HeaderValue::kString;
+            v.text = parse_string();
+        } else if (m_header.compare(m_pos, 4, "True") == 0) {
+            v.kind = HeaderValue::kBool;
+            v.flag = true;
+            m_pos += 4;
+        } else if (m_header.compare(m_pos, 5, "False") == 0) {
+            v.kind = HeaderValue::kBool;
+            m_pos += 5;
+        } else if (c == '(') {
+            v.kind = HeaderValue::kTuple;
+            ++m_pos;
+            while (true) {
+                skip_space();
+                if (peek() == ')') break;
+                v.items.push_back(parse_int());
+                skip_space();
+                if (peek() == ',') ++m_pos;
+                else if (peek() != ')') fail("expected ',' or ')' in the shape tuple");
+            }
+            ++m_pos;
+        } else if (c == '[') {
+            fail("a structured dtype (a list descr) is not supported; expected '<f4' or '<f8'");
+        } else {
+            fail("expected a string, True, False or a tuple");
+        }
+        return v;
+    }
+
+    const std::string& m_path;
+    const std::string& m_header;
+    std::size_t m_pos = 0;
+};
+
+std::uint32_t read_le(const unsigned char* p, int n_bytes) {
+    std::uint32_t v = 0;
+    for (int i = n_bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
+    return v;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+bool host_is_little_endian() {
+    const std::uint16_t probe = 1;
+    unsigned char first;
+    std::memcpy(&first, &probe, 1);
+    return first == 1;
+}
+
+}  // namespace
+
+Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device) {
+    const std::string bytes = detail::read_file_bytes(path);
+    const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+    const std::size_t size = bytes.size();
+
+    if (bytes.compare(0, 6, "\x93NUMPY") != 0)
+        throw Error(path + ": not an NPY file (bad magic: the file must start with \\x93NUMPY)");
+    if (size < 8) throw Error(path + ": truncated NPY file: no format version after the magic");
+    const int major = u[6], minor = u[7];
+    if (!((major == 1 || major == 2 || major == 3) && minor == 0))
+        throw Error(path + ": unsupported NPY format version " + std::to_string(major) + "." +
+                    std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
+    // 1.0 stores the header length in 2 bytes, 2.0 and 3.0 in 4 (3.0 allows a UTF-8 header).
+    const std::size_t len_bytes = major == 1 ? 2 : 4;
+    if (size < 8 + len_bytes) throw Error(path + ": truncated NPY file: no header length");
+    const std::size_t header_len = read_le(u + 8, int(len_bytes));
+    const std::size_t header_start = 8 + len_bytes;
+    if (size - header_start < header_len)
+        throw Error(path + ": truncated NPY header: expected " + std::to_string(header_len) +
+                    " bytes, found " + std::to_string(size - header_start));
+    const std::string header = bytes.substr(header_start, header_len);
+
+    HeaderParser parser(path, header);
+    bool has_descr = false, has_order = false, has_shape = false;
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<std::int64_t> shape;
+    parser.parse_dict([&](const std::string& key, const HeaderValue& v) {
+        auto need = [&](bool& seen, HeaderValue::Kind kind, const char* what) {
+            if (seen) parser.fail("duplicate key '" + key + "'");
+            if (v.kind != kind) parser.fail("'" + key + "' must be " + what);
+            seen = true;
+        };
+        if (key == "descr") {
+            need(has_descr, HeaderValue::kString, "a dtype string");
+            descr = v.text;
+        } else if (key == "fortran_order") {
+            need(has_order, HeaderValue::kBool, "True or False");
+            fortran_order = v.flag;
+        } else if (key == "shape") {
+            need(has_shape, HeaderValue::kTuple, "a tuple");
+            shape = v.items;
+        } else {
+            parser.fail("unexpected key '" + key + "' (expected descr, fortran_order, shape)");
+        }
+    });
+    if (!has_descr) parser.fail("missing key 'descr'");
+    if (!has_order) parser.fail("missing key 'fortran_order'");
+    if (!has_shape) parser.fail("missing key 'shape'");
+
+    // '<' is little-endian; '=' (native) and '|' (order not applicable) are what numpy's own
+    // reader takes as this machine's order, which is unambiguous only on a little-endian host.
+    const std::string type = descr.size() == 3 ? descr.substr(1) : "";
+    const char order = descr.empty() ? '\0' : descr[0];
+    const bool little = order == '<' || ((order == '=' || order == '|') && host_is_little_endian());
+    if (order == '>' && (type == "f4" || type == "f8"))
+        throw Error(path + ": big-endian dtype '" + descr +
+                    "' is not supported; save it little-endian (a.astype('<" + type + "'))");
+    if (!little || (type != "f4" && type != "f8"))
+        throw Error(path + ": unsupported dtype '" + descr + "' (expected '<f4' or '<f8')");
+    const std::size_t item = type == "f4" ? 4 : 8;
+
+    if (fortran_order)
+        throw Error(path + ": fortran_order is True; save a C-order array "
+                           "(np.save(path, np.ascontiguousarray(a)))");
+    if (shape.size() != 2)
+        throw Error(path + ": array has rank " + std::to_string(shape.size()) + ", shape " +
+                    shape_text(shape) + "; expected a 2-D (rows, columns) array");
+    const std::int64_t n_rows = shape[0], n_cols = shape[1];
+    if (n_cols < 2)
+        throw Error(path + ": shape " + shape_text(shape) + " has " + std::to_string(n_cols) +
+                    " column(s); need at least 2 (features, then the target)");
+    if (n_rows == 0) throw Error(path + ": shape " + shape_text(shape) + " has zero rows");
+    const std::int64_t max_elems = std::numeric_limits<std::int64_t>::max() / 8;
+    if (n_rows > max_elems / n_cols)
+        throw Error(path + ": shape " + shape_text(shape) + " is too large");
+
+    const std::size_t count = std::size_t(n_rows) * std::size_t(n_cols);
+    const std::size_t data_start = header_start + header_len;
+    const std::size_t expected = count * item, found = size - data_start;
+    if (found < expected)
+        throw Error(path + ": truncated data: shape " + shape_text(shape) + " of '" + descr +
+                    "' needs " + std::to_string(expected) + " bytes, found " +
+                    std::to_string(found));
+    if (found > expected)
+        throw Error(path + ": " + std::to_string(found - expected) +
+                    " unexpected bytes after the data of shape " + shape_text(shape));
+
+    std::vector<double> table(count);
+    const unsigned char* p = u + data_start;
+    for (std::size_t k = 0; k < count; ++k, p += item) {
+        double v;
+        if (item == 4) {
+            const std::uint32_t bits = read_le(p, 4);
+            float f;
+            std::memcpy(&f, &bits, 4);
+            v = f;
+        } else {
+            const std::uint64_t bits = std::uint64_t(read_le(p, 4)) |
+                                       (std::uint64_t(read_le(p + 4, 4)) << 32);
+            std::memcpy(&v, &bits, 8);
+        }
+        if (!std::isfinite(v))
+            throw Error(path + ": row " + std::to_string(k / std::size_t(n_cols)) + ", column " +
+                        std::to_string(k % std::size_t(n_cols)) + " (counting from 0) is " +
+                        (std::isnan(v) ? "NaN" : "Inf") + "; NaN and Inf are not allowed");
+        table[k] = v;
+    }
+    return detail::dataset_from_table(table, n_rows, n_cols, intercept, dtype, device, path);
+}
+
+}  // namespace descent

@@ -1,0 +1,46 @@
+// AdaGrad (blog formula or torch.optim.Adagrad).
+#include "descent/optim/adagrad.hpp"
+
+#include "optim/elementwise_step.hpp"
+
+namespace descent::optim {
+
+AdagradOptions AdagradOptions::preset(Preset preset) {
+    AdagradOptions o;
+    if (preset == Preset::blog) {
+        o.lr = 0.5;
+        o.eps = 0.0;
+        o.blog_formula = true;
+    }
+    return o;
+}
+
+void AdagradOptions::validate() const {
+    detail::require(lr > 0, "adagrad", "lr", "> 0", lr);
+    detail::require(lr_decay >= 0, "adagrad", "lr_decay", ">= 0", lr_decay);
+    detail::require(weight_decay >= 0, "adagrad", "weight_decay", ">= 0", weight_decay);
+    detail::require(initial_accumulator_value >= 0, "adagrad", "initial_accumulator_value", ">= 0",
+                    initial_accumulator_value);
+    detail::require(eps >= 0, "adagrad", "eps", ">= 0", eps);
+}
+
+Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options)
+    : Optimizer("adagrad", std::move(params)), m_options(options) {
+    m_options.validate();
+}
+
+void Adagrad::step() {
+    detail::elementwise_step(
+        m_params, m_state, {detail::BufferSpec{"sum", m_options.initial_accumulator_value}, {}, {}},
+        [&](const ParamState& ps) {
+            UpdateStep s;
+            s.kind = UpdateKind::adagrad;
+            s.blog = m_options.blog_formula;
+            s.lr = m_options.lr / (1.0 + double(ps.step - 1) * m_options.lr_decay);
+            s.weight_decay = m_options.weight_decay;
+            s.eps = m_options.eps;
+            return s;
+        });
+}
+
+}  // namespace descent::optim

@@ -1,0 +1,53 @@
+// Newton's method: w -= lr (H + damping I)^-1 g via Cholesky (solve_spd). The d x d solve runs
+// on the host in double (d is small for the linear models this serves).
+#include "descent/optim/newton.hpp"
+
+#include "descent/autograd.hpp"
+#include "descent/error.hpp"
+#include "descent/ops.hpp"
+#include "descent/solve.hpp"
+#include "dispatch.hpp"
+#include "optim/elementwise_step.hpp"
+
+namespace descent::optim {
+
+void NewtonOptions::validate() const {
+    detail::require(lr > 0, "newton", "lr", "> 0", lr);
+    detail::require(damping >= 0, "newton", "damping", ">= 0", damping);
+}
+
+Newton::Newton(std::vector<Tensor> params, NewtonOptions options, HessianFn hessian)
+    : Optimizer("newton", std::move(params)), m_options(options), m_hessian_fn(std::move(hessian)) {
+    m_options.validate();
+    if (m_params.size() != 1 || m_params[0].dim() != 1)
+        throw Error("newton: needs exactly one parameter, a vector of d weights; got " +
+                    std::to_string(m_params.size()) + " parameter(s), the first " +
+                    descent::detail::describe(m_params[0]));
+}
+
+void Newton::set_hessian(const Tensor& hessian) { m_hessian = hessian; }
+
+void Newton::step() {
+    Tensor& w = m_params[0];
+    const Tensor g = w.grad();
+    if (!g.defined()) return;
+    const std::int64_t d = w.numel();
+    Tensor H = m_hessian.defined() ? m_hessian : (m_hessian_fn ? m_hessian_fn() : Tensor());
+    m_hessian = Tensor();
+    if (!H.defined())
+        throw Error("newton: no Hessian for this step; pass one with set_hessian() or a callback");
+    if (H.shape() != Shape{d, d})
+        throw Error("newton: Hessian " + descent::detail::describe(H) + " does not match " +
+                    std::to_string(d) + " weights (expected (" + std::to_string(d) + ", " +
+                    std::to_string(d) + "))");
+
+    const Tensor x = solve_spd(H, g, m_options.damping, "newton");
+    // The blog: w -= lr * (H^-1 g).
+    {
+        NoGrad no_grad;
+        w.copy_(w - x * m_options.lr);
+    }
+    ++m_state[0].step;
+}
+
+}  // namespace descent::optim

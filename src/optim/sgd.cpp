@@ -1,0 +1,41 @@
+// Gradient descent with optional momentum / Nesterov (torch.optim.SGD's formulas).
+#include "descent/optim/sgd.hpp"
+
+#include "descent/error.hpp"
+#include "optim/elementwise_step.hpp"
+
+namespace descent::optim {
+
+void SgdOptions::validate() const {
+    detail::require(lr > 0, "sgd", "lr", "> 0", lr);
+    detail::require(momentum >= 0 && momentum < 1, "sgd", "momentum", "in [0, 1)", momentum);
+    detail::require(dampening >= 0 && dampening <= 1, "sgd", "dampening", "in [0, 1]", dampening);
+    detail::require(weight_decay >= 0, "sgd", "weight_decay", ">= 0", weight_decay);
+    if (nesterov && (momentum <= 0 || dampening != 0))
+        throw Error("sgd: nesterov needs momentum > 0 and dampening 0 (got momentum " +
+                    std::to_string(momentum) + ", dampening " + std::to_string(dampening) + ")");
+}
+
+Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
+    : Optimizer(options.momentum > 0 ? "momentum" : "gd", std::move(params)), m_options(options) {
+    m_options.validate();
+}
+
+void Sgd::step() {
+    const bool momentum = m_options.momentum != 0.0;
+    detail::elementwise_step(
+        m_params, m_state, {detail::BufferSpec{momentum ? "momentum_buffer" : nullptr}, {}, {}},
+        [&](const ParamState& ps) {
+            UpdateStep s;
+            s.kind = UpdateKind::sgd;
+            s.lr = m_options.lr;
+            s.weight_decay = m_options.weight_decay;
+            s.momentum = m_options.momentum;
+            s.dampening = m_options.dampening;
+            s.nesterov = m_options.nesterov;
+            s.first_step = ps.step == 1;
+            return s;
+        });
+}
+
+}  // namespace descent::optim
