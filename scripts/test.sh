@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Builds descent with its tests and runs every test with ctest. On a fresh Debian machine it
-# first installs Catch2 (Debian's catch2 package). CUDA tests report "Skipped" without a GPU.
+# first installs Catch2 and matplotlib (Debian packages). CUDA tests report "Skipped" without
+# a GPU.
 # Usage: scripts/test.sh            (DESCENT_CUDA=OFF scripts/test.sh for a CPU-only build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
-if ! dpkg -s catch2 >/dev/null 2>&1; then
-  echo "test.sh: installing Catch2 (apt-get install catch2)"
+# Test dependencies from Debian: Catch2, and matplotlib for the plot test (which is skipped
+# where it cannot be installed).
+missing=()
+for pkg in catch2 python3-matplotlib; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} (apt-get)"
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq catch2
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
 
 build_dir=${DESCENT_BUILD_DIR:-build}

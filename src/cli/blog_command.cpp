@@ -167,7 +167,9 @@ int run_blog(const std::vector<std::string>& argv) {
     const long long epochs = args.integer("epochs").value_or(50);
     if (epochs < 1) throw UsageError("--epochs must be >= 1, got " + std::to_string(epochs));
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
-    const Device device = resolve_device(args.text("device", "cpu"));
+    const DeviceChoice choice = resolve_device(args.text("device", "cpu"));
+    const Device device = choice.device;
+    if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     const BlogProblem blog = blog_problem(dtype, device);
     const std::vector<double> optimum = linear_least_squares(blog.data.X, blog.data.y).to_vector<double>();
 

@@ -12,13 +12,13 @@
 
 namespace descent::cli {
 
-Device resolve_device(const std::string& text) {
+DeviceChoice resolve_device(const std::string& text) {
     if (text == "auto") {
-        if (cuda_available()) return Device::cuda(0);
-        std::fprintf(stderr, "descent: %s; training on the cpu\n",
-                     built_with_cuda() ? "no CUDA device found"
-                                       : "this build of descent has no CUDA support");
-        return Device::cpu();
+        if (cuda_available()) return {Device::cuda(0), ""};
+        return {Device::cpu(), std::string("descent: ") +
+                                   (built_with_cuda() ? "no CUDA device found"
+                                                      : "this build of descent has no CUDA support") +
+                                   "; training on the cpu"};
     }
     const Device d = parse_device(text);
     if (d.is_cuda()) {
@@ -30,7 +30,7 @@ Device resolve_device(const std::string& text) {
             throw Error("--device " + text + ": " + std::to_string(device_count()) +
                         " CUDA device(s) found; use --device cpu or auto");
     }
-    return d;
+    return {d, ""};
 }
 
 std::vector<FlagSpec> optimizer_flags() {
@@ -110,6 +110,7 @@ void Progress::update(std::int64_t epoch, double loss) {
     if (!m_enabled) return;
     const std::int64_t done = epoch + 1;
     if (m_tty) {
+        m_bar_open = true;
         const int width = 30;
         const int filled = static_cast<int>(width * done / m_epochs);
         std::fprintf(stderr, "\r%s [%s%s] %lld/%lld loss %.6g ", m_label.c_str(),
@@ -122,8 +123,11 @@ void Progress::update(std::int64_t epoch, double loss) {
 }
 
 void Progress::finish() {
-    if (m_enabled && m_tty) std::fprintf(stderr, "\n");
+    if (m_bar_open) std::fprintf(stderr, "\n");
+    m_bar_open = false;
 }
+
+Progress::~Progress() { finish(); }
 
 double distance(const std::vector<double>& a, const std::vector<double>& b) {
     if (a.size() != b.size() || a.empty()) return NAN;

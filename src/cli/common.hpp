@@ -14,8 +14,13 @@
 
 namespace descent::cli {
 
-// "auto" picks cuda:0 when a device exists, else the cpu with a one-line notice on stderr.
-Device resolve_device(const std::string& text);
+// "auto" picks cuda:0 when a device exists, else the cpu; then `notice` says so in one line,
+// for the caller to print once the run is validated and about to start.
+struct DeviceChoice {
+    Device device;
+    std::string notice;
+};
+DeviceChoice resolve_device(const std::string& text);
 
 // Flags every training command accepts for choosing an optimizer and its hyperparameters.
 std::vector<FlagSpec> optimizer_flags();
@@ -30,6 +35,9 @@ std::vector<double> initial_weights(const std::string& spec, std::int64_t d,
 class Progress {
 public:
     Progress(std::string label, std::int64_t epochs, bool enabled);
+    ~Progress();  // ends a live bar's line, also when training throws
+    Progress(const Progress&) = delete;
+    Progress& operator=(const Progress&) = delete;
     void update(std::int64_t epoch, double loss);
     void finish();
 
@@ -38,6 +46,7 @@ private:
     std::int64_t m_epochs;
     bool m_enabled;
     bool m_tty;
+    bool m_bar_open = false;
     std::int64_t m_every;
 };
 

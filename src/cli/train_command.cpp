@@ -67,7 +67,8 @@ int run_train(const std::vector<std::string>& argv) {
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
     const std::string data_spec = args.text("data", "blog");
     const bool json = args.has("json");
-    const Device device = resolve_device(args.text("device", "auto"));
+    const DeviceChoice choice = resolve_device(args.text("device", "auto"));
+    const Device device = choice.device;
 
     const Dataset data = load_dataset(data_spec, !args.has("no-intercept"), dtype, device);
     const std::int64_t d = data.X.shape()[1];
@@ -77,6 +78,7 @@ int run_train(const std::vector<std::string>& argv) {
 
     Tensor w = from_vector(init, {d}, dtype, device).requires_grad_();
     auto optimizer = optim::make_optimizer(config, {w});
+    if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     Progress progress(config.name, epochs, !args.has("quiet"));
     TrainOptions options;
     options.epochs = epochs;

@@ -9,6 +9,8 @@
 #include <system_error>
 
 #include "descent/data.hpp"
+
+#include "backend/dtype_visit.hpp"
 #include "descent/detail/philox.hpp"
 #include "descent/error.hpp"
 
@@ -118,29 +120,44 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         truth[std::size_t(j)] =
             synthetic_value(spec.seed, detail::kStreamWeight, std::uint64_t(j), 0);
 
-    std::vector<double> X(static_cast<std::size_t>(n * cols));
-    std::vector<double> y(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) {
-        double* row = X.data() + i * cols;
-        // One sum per row, in index order, so that a GPU kernel doing the same sequential sum
-        // reproduces y bit for bit.
-        double sum = 0.0;
-        for (std::int64_t j = 0; j < d; ++j) {
-            row[j] = synthetic_value(spec.seed, detail::kStreamFeature, std::uint64_t(i),
-                                     std::uint32_t(j));
-            sum += row[j] * truth[std::size_t(j)];
-        }
-        if (intercept) {
-            row[d] = 1.0;
-            sum += truth[std::size_t(d)];
-        }
-        sum += spec.noise * synthetic_value(spec.seed, detail::kStreamNoise, std::uint64_t(i), 0);
-        y[std::size_t(i)] = sum;
+    // Written straight into host tensors of the target dtype: the data plus O(d), no
+    // double-precision staging copy of X (10^8 x 16 f32 is 6.4 GB; doubling it would not fit).
+    Tensor X_host, y_host;
+    try {
+        X_host = empty({n, cols}, dtype);
+        y_host = empty({n}, dtype);
+    } catch (const std::exception& e) {
+        const double bytes = double(n) * double(cols + 1) * double(dtype_size(dtype));
+        throw Error(text + ": cannot allocate the data (" + std::to_string(bytes / 1e9) +
+                    " GB): " + e.what());
     }
+    detail::visit_dtype(dtype, [&](auto zero) {
+        using T = decltype(zero);
+        T* Xp = X_host.data<T>();
+        T* yp = y_host.data<T>();
+        for (std::int64_t i = 0; i < n; ++i) {
+            T* row = Xp + i * cols;
+            // One sum per row, in index order and in double, so that a GPU kernel doing the
+            // same sequential sum reproduces y bit for bit.
+            double sum = 0.0;
+            for (std::int64_t j = 0; j < d; ++j) {
+                const double x = synthetic_value(spec.seed, detail::kStreamFeature,
+                                                 std::uint64_t(i), std::uint32_t(j));
+                row[j] = static_cast<T>(x);
+                sum += x * truth[std::size_t(j)];
+            }
+            if (intercept) {
+                row[d] = T(1);
+                sum += truth[std::size_t(d)];
+            }
+            sum += spec.noise * synthetic_value(spec.seed, detail::kStreamNoise, std::uint64_t(i), 0);
+            yp[i] = static_cast<T>(sum);
+        }
+    });
 
     Dataset data;
-    data.X = from_vector(X, {n, cols}, dtype, device);
-    data.y = from_vector(y, {n}, dtype, device);
+    data.X = X_host.to(device);
+    data.y = y_host.to(device);
     data.source = text;
     data.intercept = intercept;
     data.true_weights = std::move(truth);

@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# Happy paths of the descent CLI: --json, --trace, the blog table, Newton reaching the optimum,
+# CSV and NPY files, and --help.
+#
+#   bash tests/cli/outputs.sh /path/to/descent
+#
+# JSON is validated with /usr/bin/python3 when it exists, else with grep/awk-level checks
+# (DESCENT_TEST_NO_PYTHON=1 forces those).
+# NPY files are written with numpy when /usr/bin/python3 has it, else the committed fixtures
+# (tests/reference/fixtures/npy_f64.npy, npy_f32.npy) are used.
+# Prints "N passed, M failed" and exits non-zero when M > 0.
+
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 /path/to/descent" >&2
+    exit 2
+fi
+DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+FIX="$SCRIPT_DIR/../reference/fixtures"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-outputs.XXXXXX")" || exit 2
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 2
+
+PY=""
+if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import json' 2>/dev/null; then PY=/usr/bin/python3; fi
+# DESCENT_TEST_NO_PYTHON=1 exercises the checks used where python3 is missing.
+if [ "${DESCENT_TEST_NO_PYTHON:-0}" = 1 ]; then PY=""; fi
+HAVE_NUMPY=0
+if [ -n "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then HAVE_NUMPY=1; fi
+
+TIMEOUT=()
+if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
+
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
+fail() {
+    local name=$1; shift
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf 'FAIL  %s\n' "$name"
+    local m
+    for m in "$@"; do printf '%s\n' "$m" | sed 's/^/        /'; done
+}
+
+# run ARGS...: runs descent with stdout to out.txt, stderr to err.txt; sets RC.
+run() {
+    "${TIMEOUT[@]}" "$DESCENT" "$@" >out.txt 2>err.txt </dev/null
+    RC=$?
+    LAST_CMD="descent"
+    [ $# -gt 0 ] && LAST_CMD+="$(printf ' %q' "$@")"
+}
+context() {  # what to print on a failure
+    printf 'command: %s (exit %s)\n' "$LAST_CMD" "$RC"
+    printf 'stdout:\n'; sed -n '1,12p' out.txt | sed 's/^/  | /'
+    printf 'stderr:\n'; sed -n '1,12p' err.txt | sed 's/^/  | /'
+}
+
+# check_json FILE EPOCHS: one line, valid JSON, with the required keys and `epochs` losses.
+check_json() {
+    local file=$1 epochs=$2
+    if [ "$(wc -l <"$file")" -ne 1 ]; then
+        echo "stdout has $(wc -l <"$file") lines; expected exactly one (the JSON object)"
+        return 1
+    fi
+    if [ -n "$PY" ]; then
+        "$PY" - "$file" "$epochs" 2>&1 <<'EOF'
+import json, math, sys
+path, epochs = sys.argv[1], int(sys.argv[2])
+try:
+    doc = json.loads(open(path).read())
+except ValueError as e:
+    sys.exit("stdout is not valid JSON: %s" % e)
+if not isinstance(doc, dict):
+    sys.exit("the JSON is not an object")
+need = ["optimizer", "preset", "device", "dtype", "epochs", "hyperparameters",
+        "initial_weights", "final_weights", "final_loss", "losses"]
+missing = [k for k in need if k not in doc]
+if missing:
+    sys.exit("missing keys: %s" % ", ".join(missing))
+problems = []
+for k in ["optimizer", "preset", "device", "dtype"]:
+    if not isinstance(doc[k], str) or not doc[k]:
+        problems.append("%s is not a non-empty string: %r" % (k, doc[k]))
+if doc["epochs"] != epochs:
+    problems.append("epochs is %r, expected %d" % (doc["epochs"], epochs))
+if not isinstance(doc["hyperparameters"], dict) or "lr" not in doc["hyperparameters"]:
+    problems.append("hyperparameters is not an object with lr: %r" % (doc["hyperparameters"],))
+for k in ["initial_weights", "final_weights", "losses"]:
+    v = doc[k]
+    if not isinstance(v, list) or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+        problems.append("%s is not a list of finite numbers: %r" % (k, v))
+if isinstance(doc["losses"], list) and len(doc["losses"]) != epochs:
+    problems.append("losses has %d entries, expected %d" % (len(doc["losses"]), epochs))
+if len(doc.get("initial_weights", [])) != len(doc.get("final_weights", [])):
+    problems.append("initial_weights and final_weights differ in length")
+if not isinstance(doc["final_loss"], (int, float)) or not math.isfinite(doc["final_loss"]):
+    problems.append("final_loss is not a finite number: %r" % (doc["final_loss"],))
+if problems:
+    sys.exit("\n".join(problems))
+EOF
+        return $?
+    fi
+    # No python: grep-level checks.
+    local line k
+    line=$(cat "$file")
+    case $line in "{"*"}") ;; *) echo "stdout is not a JSON object: $line"; return 1 ;; esac
+    for k in optimizer preset device dtype epochs hyperparameters initial_weights final_weights \
+             final_loss losses; do
+        grep -q "\"$k\": *" "$file" || { echo "missing key \"$k\""; return 1; }
+    done
+    grep -q "\"epochs\": *${epochs}[,}]" "$file" || { echo "epochs is not $epochs"; return 1; }
+    local n
+    n=$(sed -n 's/.*"losses": *\[\([^]]*\)\].*/\1/p' "$file" | tr ',' '\n' | grep -c '[0-9]')
+    [ "$n" -eq "$epochs" ] || { echo "losses has $n entries, expected $epochs"; return 1; }
+    if grep -q 'null\|nan\|inf' "$file"; then echo "non-finite values in the JSON"; return 1; fi
+    if grep -qE ',[[:space:]]*[]}]|[[{:][[:space:]]*,' "$file"; then echo "stdout is not valid JSON: $line"; return 1; fi
+    return 0
+}
+
+# json_array FILE KEY: the numbers of the array KEY, one a line.
+json_array() {
+    if [ -n "$PY" ]; then
+        "$PY" -c 'import json,sys; [print(repr(float(x))) for x in json.load(open(sys.argv[1]))[sys.argv[2]]]' "$1" "$2" 2>/dev/null
+    else
+        sed -n "s/.*\"$2\": *\[\([^]]*\)\].*/\1/p" "$1" | tr ',' '\n' | tr -d ' '
+    fi
+}
+
+# close_to "A B C" "X Y Z" TOL: every |a - x| <= tol.
+close_to() {
+    awk -v a="$1" -v b="$2" -v tol="$3" 'BEGIN {
+        n = split(a, u, " "); m = split(b, v, " ");
+        if (n != m) exit 1;
+        for (i = 1; i <= n; ++i) { d = u[i] - v[i]; if (d < 0) d = -d; if (!(d <= tol)) exit 1 }
+        exit 0 }'
+}
+
+# ---------------------------------------------------------------------------------------------
+# --json
+
+run train --json --quiet
+if [ $RC -eq 0 ] && msg=$(check_json out.txt 50); then pass "json_default"
+else fail "json_default" "${msg:-}" "$(context)"; fi
+
+run train --json --quiet --device cpu --optimizer adam --epochs 7
+if [ $RC -eq 0 ] && msg=$(check_json out.txt 7) && grep -q '"optimizer": *"adam"' out.txt; then
+    pass "json_adam_7_epochs"
+else fail "json_adam_7_epochs" "${msg:-}" "$(context)"; fi
+
+# Without --quiet, progress goes to stderr; stdout is still only the JSON line.
+run train --json --device cpu --epochs 20
+if [ $RC -eq 0 ] && msg=$(check_json out.txt 20) && [ -s err.txt ]; then pass "json_with_progress"
+else fail "json_with_progress" "${msg:-expected progress on stderr}" "$(context)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# --trace
+
+rm -f t.csv
+run train --quiet --device cpu --epochs 5 --trace t.csv
+msg=""
+if [ $RC -ne 0 ]; then msg="exit status $RC"
+elif [ ! -f t.csv ]; then msg="t.csv was not written"
+elif [ "$(head -n 1 t.csv)" != "epoch,loss,w0,w1" ]; then msg="header is '$(head -n 1 t.csv)'"
+elif [ "$(tail -n +2 t.csv | wc -l)" -ne 6 ]; then msg="$(tail -n +2 t.csv | wc -l) data rows; expected 6 (epochs + 1)"
+elif [ "$(tail -n +2 t.csv | cut -d, -f1 | tr '\n' ' ')" != "0 1 2 3 4 5 " ]; then msg="epoch column is $(tail -n +2 t.csv | cut -d, -f1 | tr '\n' ' ')"
+elif awk -F, 'NR > 1 && NF != 4 { bad = 1 } END { exit !bad }' t.csv; then msg="a data row does not have 4 fields"
+elif compgen -G 't.csv.tmp.*' >/dev/null; then msg="temporary files left behind"
+fi
+if [ -z "$msg" ]; then pass "trace_csv"; else fail "trace_csv" "$msg" "$(context)" "t.csv:" "$(cat t.csv 2>/dev/null)"; fi
+
+# The trace's first weights are the initial weights and its last the final weights (JSON).
+rm -f t.csv
+run train --quiet --device cpu --epochs 5 --trace t.csv --json
+msg=""
+if [ $RC -ne 0 ]; then msg="exit status $RC"
+else
+    first=$(sed -n 2p t.csv | cut -d, -f3-4 | tr ',' ' ')
+    last=$(tail -n 1 t.csv | cut -d, -f3-4 | tr ',' ' ')
+    init=$(json_array out.txt initial_weights | tr '\n' ' ')
+    final=$(json_array out.txt final_weights | tr '\n' ' ')
+    close_to "$first" "$init" 0 || msg="first trace row $first != initial weights $init"
+    close_to "$last" "$final" 0 || msg="last trace row $last != final weights $final"
+fi
+if [ -z "$msg" ]; then pass "trace_matches_json"; else fail "trace_matches_json" "$msg" "$(context)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# The blog table
+
+check_blog_table() {
+    local file=$1 row
+    for row in "gd " "newton lr=0.1 " "newton lr=1 " "momentum " "adagrad " "rmsprop " "adam "; do
+        [ "$(grep -c "^$row" "$file")" -eq 1 ] || { echo "no single row starting with '$row'"; return 1; }
+    done
+    local rows
+    rows=$(grep -cE '^(gd|newton|momentum|adagrad|rmsprop|adam) ' "$file")
+    [ "$rows" -eq 7 ] || { echo "$rows optimizer rows; expected 7"; return 1; }
+    grep -qE '^gd .*\[5\.00396765, 1\.77940355\]' "$file" ||
+        { echo "the gd row does not show [5.00396765, 1.77940355]"; return 1; }
+    grep -qE '^newton lr=1 .*\[5\.00396765, 2\.27463993\]' "$file" ||
+        { echo "the newton lr=1 row does not show [5.00396765, 2.27463993]"; return 1; }
+}
+
+run
+if [ $RC -eq 0 ] && msg=$(check_blog_table out.txt) && [ ! -s err.txt ]; then pass "blog_table_no_arguments"
+else fail "blog_table_no_arguments" "${msg:-stderr not empty}" "$(context)"; fi
+cp out.txt blog_noargs.txt
+
+run blog
+if [ $RC -eq 0 ] && msg=$(check_blog_table out.txt) && cmp -s out.txt blog_noargs.txt; then
+    pass "blog_command_same_table"
+else fail "blog_command_same_table" "${msg:-'descent blog' differs from 'descent'}" "$(context)"; fi
+
+run blog --dtype f32
+if [ $RC -eq 0 ] && [ "$(grep -cE '^(gd|newton|momentum|adagrad|rmsprop|adam) ' out.txt)" -eq 7 ]; then
+    pass "blog_f32"
+else fail "blog_f32" "$(context)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# Newton reaches the least-squares optimum in one full step.
+
+run train --optimizer newton --lr 1 --epochs 2 --json
+msg=""
+if [ $RC -ne 0 ]; then msg="exit status $RC"
+elif ! msg=$(check_json out.txt 2); then :
+else
+    w=$(json_array out.txt final_weights | tr '\n' ' ')
+    close_to "$w" "5.00396765 2.27463993" 5e-9 || msg="final weights $w; expected [5.00396765, 2.27463993] to 8 digits"
+fi
+if [ -z "$msg" ]; then pass "newton_reaches_optimum"; else fail "newton_reaches_optimum" "$msg" "$(context)"; fi
+
+# Synthetic data: Newton lands near the true weights (noise 0.1).
+run train --quiet --json --device cpu --data synthetic:n=500,d=3,seed=7 --optimizer newton --lr 1 --epochs 2
+msg=""
+if [ $RC -ne 0 ]; then msg="exit status $RC"
+elif ! grep -q '"true_weights"' out.txt; then msg="no true_weights in the JSON"
+else
+    w=$(json_array out.txt final_weights | tr '\n' ' ')
+    t=$(json_array out.txt true_weights | tr '\n' ' ')
+    close_to "$w" "$t" 0.05 || msg="final weights $w are not within 0.05 of the true weights $t"
+fi
+if [ -z "$msg" ]; then pass "synthetic_newton"; else fail "synthetic_newton" "$msg" "$(context)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# CSV: y = 3 a - 2 b + 1 exactly, with a header, spaces around fields and a blank last line.
+
+printf 'a,b,y\n0,0,1\n1,0,4\n0,1,-1\n1,1,2\n 2 , 3 , 1\n-1,2,-6\n\n' >linear.csv
+for dtype in f64 f32; do
+    tol=1e-9; [ $dtype = f32 ] && tol=1e-4
+    run train --quiet --json --device cpu --dtype $dtype --data linear.csv --optimizer newton --lr 1 --epochs 2
+    msg=""
+    if [ $RC -ne 0 ]; then msg="exit status $RC"
+    elif ! msg=$(check_json out.txt 2); then :
+    else
+        w=$(json_array out.txt final_weights | tr '\n' ' ')
+        close_to "$w" "3 -2 1" $tol || msg="final weights $w; expected [3, -2, 1]"
+        grep -q '"rows": *6[,}]' out.txt || msg="rows is not 6: $(cat out.txt)"
+    fi
+    if [ -z "$msg" ]; then pass "csv_newton_$dtype"; else fail "csv_newton_$dtype" "$msg" "$(context)"; fi
+done
+
+run train --quiet --device cpu --data linear.csv --optimizer adam --epochs 30
+if [ $RC -eq 0 ] && grep -q 'final weights:' out.txt && [ ! -s err.txt ]; then pass "csv_adam_summary"
+else fail "csv_adam_summary" "$(context)"; fi
+
+run train --quiet --json --device cpu --data linear.csv --no-intercept --epochs 10
+if [ $RC -eq 0 ] && [ "$(json_array out.txt final_weights | wc -l)" -eq 2 ]; then pass "csv_no_intercept"
+else fail "csv_no_intercept" "expected 2 weights without the intercept" "$(context)"; fi
+
+# ---------------------------------------------------------------------------------------------
+# NPY
+
+if [ $HAVE_NUMPY -eq 1 ]; then
+    "$PY" - <<'EOF'
+import numpy as np
+a = np.array([[0, 0, 1], [1, 0, 4], [0, 1, -1], [1, 1, 2], [2, 3, 1], [-1, 2, -6]], dtype=np.float64)
+np.save("linear_f64.npy", a)
+np.save("linear_f32.npy", a.astype(np.float32))
+EOF
+    for t in f64 f32; do
+        tol=1e-9; [ $t = f32 ] && tol=1e-4
+        run train --quiet --json --device cpu --dtype $t --data linear_$t.npy --optimizer newton --lr 1 --epochs 2
+        msg=""
+        if [ $RC -ne 0 ]; then msg="exit status $RC"
+        elif ! msg=$(check_json out.txt 2); then :
+        else
+            w=$(json_array out.txt final_weights | tr '\n' ' ')
+            close_to "$w" "3 -2 1" $tol || msg="final weights $w; expected [3, -2, 1]"
+        fi
+        if [ -z "$msg" ]; then pass "npy_newton_$t (numpy)"; else fail "npy_newton_$t" "$msg" "$(context)"; fi
+    done
+else
+    for t in f64 f32; do
+        run train --quiet --json --device cpu --data "$FIX/npy_$t.npy" --epochs 5
+        msg=""
+        if [ $RC -ne 0 ]; then msg="exit status $RC"
+        elif ! msg=$(check_json out.txt 5); then :
+        elif ! grep -q '"rows": *4[,}]' out.txt; then msg="rows is not 4"
+        elif [ "$(json_array out.txt final_weights | wc -l)" -ne 3 ]; then msg="expected 3 weights"
+        fi
+        if [ -z "$msg" ]; then pass "npy_fixture_$t"; else fail "npy_fixture_$t" "$msg" "$(context)"; fi
+    done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# --help
+
+for args in "--help" "-h" "help" "train --help" "blog --help"; do
+    # shellcheck disable=SC2086
+    run $args
+    if [ $RC -eq 0 ] && head -n 1 out.txt | grep -q '^usage: descent' && [ ! -s err.txt ]; then
+        pass "help: descent $args"
+    else fail "help: descent $args" "expected exit 0, 'usage: descent ...' on stdout, nothing on stderr" "$(context)"; fi
+done
+
+run train --help
+if grep -q -- '--optimizer' out.txt && grep -q -- '--trace' out.txt && grep -q -- '--data' out.txt; then
+    pass "help: train lists its flags"
+else fail "help: train lists its flags" "$(context)"; fi
+
+echo
+if [ $failed -gt 0 ]; then echo "failed: ${failures[*]}"; fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
