@@ -8,6 +8,7 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <cusolverDn.h>
 
 #include "backend/backend.hpp"
 
@@ -32,12 +33,35 @@ void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols, cudaSt
 void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
               double scale, cudaStream_t stream);
 
-// Scratch space (in doubles) the fused losses need for their per-block partial sums.
+// mse_loss: `scratch` holds mse_scratch_doubles(numel) doubles of per-block partial sums.
 std::int64_t mse_scratch_doubles(std::int64_t numel);
-std::int64_t linear_mse_scratch_doubles(std::int64_t n, std::int64_t d, bool hessian);
 void mse(Array pred, Array target, Array out, double* scratch, cudaStream_t stream);
-void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
-                Array grad, const Array* hessian, double* scratch, cudaStream_t stream);
+
+// How one linear-MSE pass runs for a given shape (see kernels/linear_mse.cu).
+struct LinearMsePlan {
+    bool tiled = true;             // the one-pass tiled kernel (else the cuBLAS wide path)
+    bool hessian_in_pass = false;  // Hessian accumulated in the tiled pass (d <= 64)
+    bool syrk_hessian = false;     // Hessian from cuBLAS syrk (wider d)
+    int rows_per_tile = 0;
+    int grid = 0;
+    std::int64_t entries = 0;        // outputs reduced per block: 1 + d (+ d(d+1)/2)
+    std::size_t shared_bytes = 0;
+    std::int64_t scratch_doubles = 0;  // per-block partials
+    std::size_t residual_bytes = 0;    // wide path: the n-sized residual
+};
+LinearMsePlan plan_linear_mse(DType dtype, std::int64_t n, std::int64_t d, bool hessian);
+// X (n, d), y (n), w (d) -> loss (), grad (d), and the Hessian (d, d) when hessian != nullptr.
+void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array y, Array w,
+                std::int64_t n, std::int64_t d, Array loss, Array grad, const Array* hessian,
+                double* scratch, void* residual, cudaStream_t stream);
+
+// Cholesky solve of (A + damping I) x = b: `factor` holds d*d elements, `workspace` the
+// bytes spd_solve_workspace_bytes() asks for, `info` one int; all on the device. Returns -1,
+// or the index of the first non-positive pivot (synchronises the stream to learn it).
+std::int64_t spd_solve_workspace_bytes(cusolverDnHandle_t handle, DType dtype, std::int64_t d);
+std::int64_t spd_solve(cusolverDnHandle_t handle, Array A, Array b, std::int64_t d, double damping,
+                       Array x, void* factor, void* workspace, std::int64_t workspace_bytes,
+                       int* info, cudaStream_t stream);
 
 // Multi-tensor optimizer update: one launch per 16 tensors (normally one launch per step).
 void optimizer_update(DType dtype, const detail::UpdateTensor* tensors, int count,

@@ -57,4 +57,19 @@ int device_count() {
 
 bool cuda_available() { return device_count() > 0; }
 
+DeviceMemoryStats cuda_memory_stats(int device) {
+#ifdef DESCENT_WITH_CUDA
+    return detail::cuda_memory_stats(device);
+#else
+    (void)device;
+    return {};
+#endif
+}
+
+void cuda_empty_cache() {
+#ifdef DESCENT_WITH_CUDA
+    detail::cuda_empty_cache();
+#endif
+}
+
 }  // namespace descent

@@ -1,4 +1,5 @@
-// SPD solves through the Cholesky factorisation in src/optim/cholesky.cpp.
+// SPD solves on the device holding the operands (CPU: src/optim/cholesky.cpp, in double;
+// CUDA: cuSOLVER potrf/potrs).
 #include "descent/solve.hpp"
 
 #include <sstream>
@@ -8,7 +9,6 @@
 #include "descent/loss.hpp"
 #include "descent/tensor.hpp"
 #include "dispatch.hpp"
-#include "optim/cholesky.hpp"
 
 namespace descent {
 
@@ -18,10 +18,9 @@ Tensor solve_spd(const Tensor& A, const Tensor& b, double damping, const char* o
     if (b.dim() != 1 || A.shape() != Shape{d, d})
         throw Error(std::string(op) + ": expects A (d, d) and b (d), got A " + shape_str(A.shape()) +
                     " and b " + shape_str(b.shape()));
-    std::vector<double> a = A.to_vector<double>();
-    std::vector<double> x = b.to_vector<double>();
-    for (std::int64_t i = 0; i < d; ++i) a[i * d + i] += damping;
-    const std::int64_t pivot = optim::detail::cholesky_solve(std::move(a), x, d);
+    Tensor x = empty({d}, b.dtype(), b.device());
+    const std::int64_t pivot = detail::backend_of(A).spd_solve(
+        detail::array_of(A), detail::array_of(b), d, damping, detail::array_of(x));
     if (pivot >= 0) {
         std::ostringstream os;
         os << op << ": the " << d << "x" << d << " matrix" << (damping > 0 ? " plus damping" : "")
@@ -30,7 +29,7 @@ Tensor solve_spd(const Tensor& A, const Tensor& b, double damping, const char* o
            << (damping > 0 ? " or larger" : "");
         throw Error(os.str());
     }
-    return from_vector(x, {d}, b.dtype(), b.device());
+    return x;
 }
 
 Tensor linear_least_squares(const Tensor& X, const Tensor& y) {

@@ -215,3 +215,37 @@ TEST_CASE("training stops with the epoch when the loss turns non-finite", "[opti
     const std::string message = error_of([&] { train_linear(blog.data.X, blog.data.y, gd, t); });
     CHECK_THAT(message, Contains("diverged at epoch") && Contains("smaller learning rate"));
 }
+
+TEST_CASE("reading losses back in blocks changes nothing but when they arrive", "[optim][train]") {
+    const BlogProblem blog = blog_problem();
+    auto run = [&](std::int64_t sync_every, std::vector<std::int64_t>& seen) {
+        Tensor w = from_vector(blog.initial_weights).requires_grad_();
+        AdamOptions o = AdamOptions::preset(Preset::blog);
+        Adam adam({w}, o);
+        TrainOptions t;
+        t.epochs = 50;
+        t.sync_every = sync_every;
+        t.on_epoch = [&](std::int64_t e, double) { seen.push_back(e); };
+        return train_linear(blog.data.X, blog.data.y, adam, t);
+    };
+    std::vector<std::int64_t> seen1, seen7;
+    const TrainResult every = run(1, seen1), blocks = run(7, seen7);
+    CHECK(every.losses == blocks.losses);
+    CHECK(every.weights == blocks.weights);
+    CHECK(seen7 == seen1);
+    REQUIRE(seen7.size() == 50);
+    for (std::int64_t e = 0; e < 50; ++e) CHECK(seen7[e] == e);
+
+    // Divergence is still reported at the first non-finite epoch.
+    auto diverge = [&](std::int64_t sync_every) {
+        Tensor w = from_vector(blog.initial_weights).requires_grad_();
+        SgdOptions o;
+        o.lr = 10.0;
+        Sgd gd({w}, o);
+        TrainOptions t;
+        t.epochs = 1000;
+        t.sync_every = sync_every;
+        return error_of([&] { train_linear(blog.data.X, blog.data.y, gd, t); });
+    };
+    CHECK(diverge(1) == diverge(16));
+}

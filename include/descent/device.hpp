@@ -2,6 +2,8 @@
 // cuda_available() is safe to call on machines with no GPU or no driver: it answers false.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 
@@ -37,5 +39,19 @@ bool built_with_cuda();
 int device_count();
 // True when at least one CUDA device can be used.
 bool cuda_available();
+
+// Device memory goes through a caching allocator: freed blocks are reused, so a training loop
+// stops calling cudaMalloc after its first step. These counters prove it.
+struct DeviceMemoryStats {
+    std::uint64_t device_allocations = 0;  // cudaMalloc calls so far
+    std::uint64_t device_frees = 0;        // cudaFree calls so far
+    std::uint64_t requests = 0;            // allocations served (cached or not)
+    std::size_t bytes_in_use = 0;
+    std::size_t bytes_cached = 0;
+};
+// All zero for a device never used (or without CUDA).
+DeviceMemoryStats cuda_memory_stats(int device = 0);
+// Returns every cached block on every device to the driver.
+void cuda_empty_cache();
 
 }  // namespace descent

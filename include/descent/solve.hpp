@@ -7,8 +7,8 @@
 
 namespace descent {
 
-// Solves (A + damping I) x = b by Cholesky in double on the host. A is (d, d) symmetric, b is
-// (d); x has b's dtype and device. Throws descent::Error naming `op` when A + damping I is not
+// Solves (A + damping I) x = b by Cholesky on the operands' device (the CPU in double, CUDA
+// with cuSOLVER). A is (d, d) symmetric, b is (d); x has b's dtype and device. Throws descent::Error naming `op` when A + damping I is not
 // positive definite (with a hint to add damping).
 Tensor solve_spd(const Tensor& A, const Tensor& b, double damping = 0.0,
                  const char* op = "solve_spd");

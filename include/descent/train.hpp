@@ -16,7 +16,11 @@ namespace descent {
 struct TrainOptions {
     std::int64_t epochs = 50;
     bool record_weights = true;  // keep the weights of every epoch (the trajectory)
-    // Called after each epoch with its index and the loss recorded for it.
+    // Losses and weights stay on the weights' device and are read back every `sync_every`
+    // epochs (0: every epoch on the cpu, every 32 on a GPU), so a GPU is not stalled by a
+    // host round trip per epoch. Divergence is detected at those points.
+    std::int64_t sync_every = 0;
+    // Called for each epoch, in order, with the loss recorded for it (at the sync points).
     std::function<void(std::int64_t epoch, double loss)> on_epoch;
 };
 

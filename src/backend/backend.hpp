@@ -82,6 +82,11 @@ public:
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             Array loss, Array grad, const Array* hessian) = 0;
 
+    // --- solves -----------------------------------------------------------------------------
+    // x (d) = (A + damping I)^-1 b for symmetric A (d, d), by Cholesky. Returns -1 on success,
+    // else the index of the first pivot that was not positive (x is then unspecified).
+    virtual std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) = 0;
+
     // --- optimizers -------------------------------------------------------------------------
     // Updates every tensor in `tensors` (one launch on a GPU), all of `dtype` on one device.
     virtual void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,

@@ -32,6 +32,8 @@ public:
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                     Array grad, const Array* hessian) override;
 
+    std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override;
+
     void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
                           int device_index) override;
 };

@@ -2,11 +2,13 @@
 // where the host reads (copies to the host). Kernels live in kernels/*.cu.
 #include "cuda/cuda_backend.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "backend/caching_allocator.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_memory.hpp"
 #include "cuda/device_buffer.hpp"
@@ -30,15 +32,47 @@ namespace {
 struct DeviceContext {
     cudaStream_t stream = nullptr;
     cublasHandle_t cublas = nullptr;
+    cusolverDnHandle_t cusolver = nullptr;
+    std::unique_ptr<CachingAllocator> allocator;
 };
 
 class CudaBackend final : public Backend {
 public:
     void* allocate(std::size_t bytes, int device) override {
-        context(device);  // validates the ordinal with a clear message
-        return cuda_allocate(bytes, device);
+        return context(device).allocator->allocate(bytes);  // context() validates the ordinal
     }
-    void deallocate(void* ptr, int device) noexcept override { cuda_free(ptr, device); }
+    void deallocate(void* ptr, int device) noexcept override {
+        // Never throws: the context exists, since ptr came from allocate().
+        if (ptr != nullptr && device >= 0 && device < static_cast<int>(m_contexts.size()) &&
+            m_contexts[static_cast<std::size_t>(device)].allocator)
+            m_contexts[static_cast<std::size_t>(device)].allocator->deallocate(ptr);
+    }
+
+    DeviceMemoryStats memory_stats(int device) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        DeviceMemoryStats out;
+        if (device < 0 || device >= static_cast<int>(m_contexts.size()) ||
+            !m_contexts[static_cast<std::size_t>(device)].allocator)
+            return out;
+        const AllocatorStats s = m_contexts[static_cast<std::size_t>(device)].allocator->stats();
+        out.device_allocations = s.raw_allocations;
+        out.device_frees = s.raw_frees;
+        out.requests = s.requests;
+        out.bytes_in_use = s.bytes_in_use;
+        out.bytes_cached = s.bytes_cached;
+        return out;
+    }
+
+    void empty_cache() {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        for (std::size_t i = 0; i < m_contexts.size(); ++i) {
+            if (!m_contexts[i].allocator) continue;
+            DeviceGuard guard(static_cast<int>(i));
+            // Cached blocks may still be read by queued work: finish it first.
+            DESCENT_CUDA_CHECK(cudaStreamSynchronize(m_contexts[i].stream));
+            m_contexts[i].allocator->release_cached();
+        }
+    }
 
     void copy_from_host(void* dst, const void* src, std::size_t bytes, int device) override {
         if (bytes == 0) return;
@@ -105,11 +139,25 @@ public:
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                     Array grad, const Array* hessian) override {
         DeviceGuard guard(X.device_index);
-        DeviceBuffer scratch(
-            sizeof(double) * kernels::linear_mse_scratch_doubles(n, d, hessian != nullptr),
-            X.device_index);
-        kernels::linear_mse(X, y, w, n, d, loss, grad, hessian, scratch.as<double>(),
-                            stream(X));
+        const kernels::LinearMsePlan plan =
+            kernels::plan_linear_mse(X.dtype, n, d, hessian != nullptr);
+        DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
+                             X.device_index);
+        DeviceBuffer residual(plan.residual_bytes, X.device_index);
+        kernels::linear_mse(context(X.device_index).cublas, plan, X, y, w, n, d, loss, grad,
+                            hessian, scratch.as<double>(), residual.get(), stream(X));
+    }
+
+    std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override {
+        DeviceGuard guard(x.device_index);
+        DeviceContext& ctx = context(x.device_index);
+        const std::int64_t work = kernels::spd_solve_workspace_bytes(ctx.cusolver, A.dtype, d);
+        DeviceBuffer factor(dtype_size(A.dtype) * d * d, x.device_index);
+        DeviceBuffer workspace(static_cast<std::size_t>(std::max<std::int64_t>(work, 1)),
+                               x.device_index);
+        DeviceBuffer info(sizeof(int), x.device_index);
+        return kernels::spd_solve(ctx.cusolver, A, b, d, damping, x, factor.get(), workspace.get(),
+                                  work, info.as<int>(), ctx.stream);
     }
 
     void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
@@ -134,6 +182,12 @@ private:
             DESCENT_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
             DESCENT_CUBLAS_CHECK(cublasCreate(&ctx.cublas));
             DESCENT_CUBLAS_CHECK(cublasSetStream(ctx.cublas, ctx.stream));
+            if (cusolverDnCreate(&ctx.cusolver) != CUSOLVER_STATUS_SUCCESS ||
+                cusolverDnSetStream(ctx.cusolver, ctx.stream) != CUSOLVER_STATUS_SUCCESS)
+                throw Error("cuda:" + std::to_string(device) + ": cannot create a cuSOLVER handle");
+            ctx.allocator = std::make_unique<CachingAllocator>(
+                [device](std::size_t bytes) { return cuda_allocate(bytes, device); },
+                [device](void* ptr) { cuda_free(ptr, device); });
         }
         return ctx;
     }
@@ -142,12 +196,16 @@ private:
     std::vector<DeviceContext> m_contexts;
 };
 
-}  // namespace
-
-Backend& cuda_backend() {
+CudaBackend& the_backend() {
     // Never destroyed: tensors freed during static destruction still need it.
-    static Backend* const backend = new CudaBackend();
+    static CudaBackend* const backend = new CudaBackend();
     return *backend;
 }
+
+}  // namespace
+
+Backend& cuda_backend() { return the_backend(); }
+DeviceMemoryStats cuda_memory_stats(int device) { return the_backend().memory_stats(device); }
+void cuda_empty_cache() { the_backend().empty_cache(); }
 
 }  // namespace descent::detail

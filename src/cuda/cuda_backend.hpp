@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backend/backend.hpp"
+#include "descent/device.hpp"
 
 namespace descent::detail {
 
@@ -11,5 +12,9 @@ int cuda_device_count();
 
 // The process-wide CUDA backend (part of the device registry).
 Backend& cuda_backend();
+
+// The caching allocator's counters for one device, and releasing every device's cache.
+DeviceMemoryStats cuda_memory_stats(int device);
+void cuda_empty_cache();
 
 }  // namespace descent::detail

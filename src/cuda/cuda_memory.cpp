@@ -1,8 +1,10 @@
-// Device memory for the CUDA backend: checked cudaMalloc/cudaFree, out-of-memory errors that
-// report the bytes asked for and free, and the DeviceBuffer RAII type.
+// Device memory for the CUDA backend: checked cudaMalloc/cudaFree (the raw allocator under
+// the caching allocator), out-of-memory errors that report the bytes asked for and free, and
+// the DeviceBuffer RAII type (scratch space, served by the caching allocator).
 #include <cstdio>
 #include <string>
 
+#include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_memory.hpp"
 #include "cuda/device_buffer.hpp"
@@ -55,8 +57,10 @@ void cuda_free(void* ptr, int device_index) noexcept {
 }
 
 DeviceBuffer::DeviceBuffer(std::size_t bytes, int device_index)
-    : m_ptr(cuda_allocate(bytes, device_index)), m_bytes(bytes), m_device(device_index) {}
+    : m_ptr(cuda_backend().allocate(bytes, device_index)), m_bytes(bytes), m_device(device_index) {}
 
-DeviceBuffer::~DeviceBuffer() { cuda_free(m_ptr, m_device); }
+DeviceBuffer::~DeviceBuffer() {
+    if (m_ptr) cuda_backend().deallocate(m_ptr, m_device);
+}
 
 }  // namespace descent::detail

@@ -1,5 +1,5 @@
-// Move-only RAII device memory: allocated through the CUDA backend, freed in the destructor,
-// which logs rather than throws on failure.
+// Move-only RAII device memory: taken from the CUDA backend's caching allocator and given
+// back in the destructor (which never throws).
 #pragma once
 
 #include <cstddef>
