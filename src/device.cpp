@@ -1,11 +1,15 @@
 // Device names and the CUDA device query. Without a driver or a device the query answers 0,
 // never throws: a CPU-only machine is a normal place to run descent.
 #include <algorithm>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <cctype>
 #include <ostream>
 
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
+#include "backend/backend.hpp"
 #include "descent/error.hpp"
 
 #ifdef DESCENT_WITH_CUDA
@@ -56,6 +60,26 @@ int device_count() {
 }
 
 bool cuda_available() { return device_count() > 0; }
+
+void set_cpu_threads(int threads) {
+    if (threads < 1) throw Error("set_cpu_threads: needs at least 1 thread, got " + std::to_string(threads));
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+}
+
+int cpu_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+void synchronize(Device device) {
+    if (device.is_cpu()) return;
+    detail::backend_for(device).synchronize(device.index);
+}
 
 DeviceMemoryStats cuda_memory_stats(int device) {
 #ifdef DESCENT_WITH_CUDA

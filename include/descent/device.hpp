@@ -40,6 +40,15 @@ int device_count();
 // True when at least one CUDA device can be used.
 bool cuda_available();
 
+// Threads the CPU backend's hot paths use (OpenMP; like torch.set_num_threads). Results do
+// not depend on it: reductions use fixed blocks combined in a fixed order.
+void set_cpu_threads(int threads);
+int cpu_threads();
+
+// Waits until every operation queued on `device` has finished (a no-op for the cpu). Ops are
+// asynchronous on a GPU; reading a value back to the host synchronises by itself.
+void synchronize(Device device);
+
 // Device memory goes through a caching allocator: freed blocks are reused, so a training loop
 // stops calling cudaMalloc after its first step. These counters prove it.
 struct DeviceMemoryStats {

@@ -54,6 +54,8 @@ public:
     virtual void copy_to_host(void* host_dst, const void* src, std::size_t bytes,
                               int device_index) = 0;
     virtual void copy(void* dst, const void* src, std::size_t bytes, int device_index) = 0;
+    // Returns once all queued work on the device has finished.
+    virtual void synchronize(int device_index) = 0;
 
     // --- elementwise ------------------------------------------------------------------------
     virtual void fill(Array out, double value) = 0;

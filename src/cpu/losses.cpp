@@ -1,7 +1,10 @@
-// CPU backend: the fused losses. linear_mse reads each row of X once (per-row body in
-// descent/detail/linear_mse_row.hpp, shared with CUDA) and reduces fixed blocks of rows into
-// partial sums that are combined in block order — the same structure the parallel and CUDA
-// versions use, so the result is deterministic.
+// CPU backend: the fused losses. linear_mse reads each row of X once. Rows are cut into fixed
+// blocks of kRowBlock; OpenMP threads compute the blocks' partial sums independently (each
+// block sequentially, with the per-row body shared with CUDA in
+// descent/detail/linear_mse_row.hpp) and the partials are then added in block order. The
+// blocks do not depend on the thread count, so results are bitwise identical for any number
+// of threads (tests/test_cpu_threads.cpp). Small d gets compile-time specialisations so the
+// row loops unroll and vectorise.
 #include <algorithm>
 #include <vector>
 
@@ -12,8 +15,45 @@
 namespace descent::detail {
 
 namespace {
+
 constexpr std::int64_t kRowBlock = 4096;
+
+// Partial sums of rows [0, rows) of one block into out = [loss, grad (d), hessian (d*d)].
+// D > 0 fixes d at compile time; D == 0 uses the runtime d.
+template <class T, int D>
+void linear_mse_block(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t d_rt,
+                      bool hessian, double* out) {
+    const std::int64_t d = D > 0 ? D : d_rt;
+    double* grad = out + 1;
+    double* hess = out + 1 + d;
+    double loss = 0.0;
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const T* row = x + i * d;
+        const double r = linear_row_residual(row, w, y[i], d);
+        loss += linear_row_accumulate_grad(row, r, d, grad);
+        if (hessian) linear_row_accumulate_hessian(row, d, hess);
+    }
+    out[0] = loss;
 }
+
+template <class T>
+using BlockFn = void (*)(const T*, const T*, const T*, std::int64_t, std::int64_t, bool, double*);
+
+template <class T>
+BlockFn<T> block_fn(std::int64_t d) {
+    switch (d) {
+        case 1: return linear_mse_block<T, 1>;
+        case 2: return linear_mse_block<T, 2>;
+        case 3: return linear_mse_block<T, 3>;
+        case 4: return linear_mse_block<T, 4>;
+        case 8: return linear_mse_block<T, 8>;
+        case 16: return linear_mse_block<T, 16>;
+        case 32: return linear_mse_block<T, 32>;
+        default: return linear_mse_block<T, 0>;
+    }
+}
+
+}  // namespace
 
 void CpuBackend::mse(Array pred, Array target, Array out) {
     visit_dtype(pred.dtype, [&](auto t) {
@@ -33,40 +73,40 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
                             Array loss, Array grad, const Array* hessian) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
-        const T* x = static_cast<const T*>(X.data);  // (n, d)
+        const T* x = static_cast<const T*>(X.data);   // (n, d)
         const T* yv = static_cast<const T*>(y.data);  // (n)
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
-        const auto dd = static_cast<std::size_t>(d);
+        const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
+        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
+        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
+        const BlockFn<T> block = block_fn<T>(d);
 
-        double loss_total = 0.0;
-        std::vector<double> grad_total(dd, 0.0), hess_total(want_h ? dd * dd : 0, 0.0);
-        std::vector<double> grad_block(dd), hess_block(want_h ? dd * dd : 0);
-        for (std::int64_t start = 0; start < n; start += kRowBlock) {
-            const std::int64_t stop = std::min(n, start + kRowBlock);
-            double loss_block = 0.0;
-            std::fill(grad_block.begin(), grad_block.end(), 0.0);
-            std::fill(hess_block.begin(), hess_block.end(), 0.0);
-            for (std::int64_t i = start; i < stop; ++i) {
-                const T* row = x + i * d;
-                const double r = linear_row_residual(row, wv, yv[i], d);
-                loss_block += linear_row_accumulate_grad(row, r, d, grad_block.data());
-                if (want_h) linear_row_accumulate_hessian(row, d, hess_block.data());
-            }
-            loss_total += loss_block;
-            for (std::size_t j = 0; j < dd; ++j) grad_total[j] += grad_block[j];
-            for (std::size_t j = 0; j < hess_block.size(); ++j) hess_total[j] += hess_block[j];
+#pragma omp parallel for schedule(static)
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const std::int64_t start = b * kRowBlock;
+            const std::int64_t rows = std::min(kRowBlock, n - start);
+            block(x + start * d, yv + start, wv, rows, d, want_h, partials.data() + b * entries);
+        }
+
+        // Combine in block order: the same sums whatever the thread count.
+        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const double* p = partials.data() + b * entries;
+            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
         }
 
         const double inv_n = 1.0 / double(n);
-        *static_cast<T*>(loss.data) = static_cast<T>(loss_total * inv_n);
+        *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
         T* g = static_cast<T*>(grad.data);
-        for (std::size_t j = 0; j < dd; ++j) g[j] = static_cast<T>(2.0 * inv_n * grad_total[j]);
+        for (std::int64_t j = 0; j < d; ++j) g[j] = static_cast<T>(2.0 * inv_n * total[1 + j]);
         if (want_h) {
             T* h = static_cast<T*>(hessian->data);
+            const double* hs = total.data() + 1 + d;
+            // Symmetric by construction; read the upper triangle so both halves match exactly.
             for (std::int64_t j = 0; j < d; ++j)
                 for (std::int64_t k = j; k < d; ++k) {
-                    const T v = static_cast<T>(2.0 * inv_n * hess_total[j * d + k]);
+                    const T v = static_cast<T>(2.0 * inv_n * hs[j * d + k]);
                     h[j * d + k] = v;
                     h[k * d + j] = v;
                 }

@@ -96,6 +96,11 @@ public:
                                            context(device).stream));
     }
 
+    void synchronize(int device) override {
+        DeviceGuard guard(device);
+        DESCENT_CUDA_CHECK(cudaStreamSynchronize(context(device).stream));
+    }
+
     void fill(Array out, double value) override {
         DeviceGuard guard(out.device_index);
         kernels::fill(out, value, stream(out));

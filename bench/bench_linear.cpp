@@ -1,0 +1,213 @@
+// Benchmark harness for the one-pass training step: times a full-batch epoch (fused
+// value-and-grad [+ Hessian] + optimizer step) on a synthetic problem and compares it with the
+// memory-bandwidth floor measured in the same run:
+//   cpu:  a streaming read of the same bytes (X and y), with the same threads, SIMD sum;
+//   cuda: a device-to-device copy of the same bytes (reported as copy bandwidth, 2x bytes).
+// Prints one JSON object per run. Usage:
+//   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
+//                [--reps 10] [--warmup 2] [--blog]
+// --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised).
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "descent/descent.hpp"
+
+using namespace descent;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Config {
+    std::int64_t n = 1000000, d = 16;
+    DType dtype = DType::f32;
+    std::string device = "cpu", optimizer = "adam";
+    int reps = 10, warmup = 2;
+    bool blog = false;
+};
+
+Config parse(int argc, char** argv) {
+    Config c;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) throw Error("bench_linear: " + a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--n") c.n = std::stoll(next());
+        else if (a == "--d") c.d = std::stoll(next());
+        else if (a == "--dtype") c.dtype = parse_dtype(next());
+        else if (a == "--device") c.device = next();
+        else if (a == "--optimizer") c.optimizer = next();
+        else if (a == "--reps") c.reps = std::stoi(next());
+        else if (a == "--warmup") c.warmup = std::stoi(next());
+        else if (a == "--blog") c.blog = true;
+        else throw Error("bench_linear: unknown argument " + a);
+    }
+    if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
+    return c;
+}
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size() / 2;
+    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+double peak_rss_mb() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_maxrss) / 1024.0;
+}
+
+int threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// The floor on the cpu: read every byte once, summing with independent SIMD lanes.
+template <class T>
+double stream_read(const T* p, std::int64_t n) {
+    double total = 0.0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (std::int64_t block = 0; block < (n + 65535) / 65536; ++block) {
+        const std::int64_t lo = block * 65536, hi = std::min(n, lo + 65536);
+        T s = 0;
+#pragma omp simd reduction(+ : s)
+        for (std::int64_t i = lo; i < hi; ++i) s += p[i];
+        total += double(s);
+    }
+    return total;
+}
+
+double cpu_floor_seconds(const Tensor& X, const Tensor& y, int reps) {
+    std::vector<double> times;
+    volatile double sink = 0.0;
+    for (int r = 0; r < reps + 1; ++r) {
+        const auto t0 = Clock::now();
+        if (X.dtype() == DType::f32) {
+            sink = sink + stream_read(X.data<float>(), X.numel()) + stream_read(y.data<float>(), y.numel());
+        } else {
+            sink = sink + stream_read(X.data<double>(), X.numel()) + stream_read(y.data<double>(), y.numel());
+        }
+        if (r > 0) times.push_back(seconds_since(t0));  // the first run warms the pages
+    }
+    return median(times);
+}
+
+double cuda_copy_seconds(const Tensor& X, const Tensor& y, int reps) {
+    std::vector<double> times;
+    for (int r = 0; r < reps + 1; ++r) {
+        synchronize(X.device());
+        const auto t0 = Clock::now();
+        const Tensor a = X.detach().clone(), b = y.detach().clone();
+        synchronize(X.device());
+        if (r > 0) times.push_back(seconds_since(t0));
+    }
+    return median(times);
+}
+
+void run_blog(const Config& c, Device device) {
+    const BlogProblem blog = blog_problem(c.dtype, device);
+    std::vector<double> times;
+    for (int r = 0; r < c.warmup + c.reps; ++r) {
+        Tensor w = from_vector(blog.initial_weights, {2}, c.dtype, device).requires_grad_();
+        optim::OptimizerConfig oc;
+        oc.name = c.optimizer;
+        oc.preset = optim::Preset::blog;
+        auto opt = optim::make_optimizer(oc, {w});
+        TrainOptions t;
+        t.epochs = 50;
+        t.record_weights = false;
+        t.sync_every = 50;
+        synchronize(device);
+        const auto t0 = Clock::now();
+        train_linear(blog.data.X, blog.data.y, *opt, t);
+        synchronize(device);
+        if (r >= c.warmup) times.push_back(seconds_since(t0));
+    }
+    std::printf("{\"bench\": \"blog\", \"device\": \"%s\", \"dtype\": \"%s\", \"optimizer\": \"%s\", "
+                "\"epochs\": 50, \"run_ms_median\": %.6g, \"run_ms_min\": %.6g, \"epoch_us\": %.6g}\n",
+                device.str().c_str(), dtype_name(c.dtype), c.optimizer.c_str(), 1e3 * median(times),
+                1e3 * *std::min_element(times.begin(), times.end()), 1e6 * median(times) / 50);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const Config c = parse(argc, argv);
+        const Device device = parse_device(c.device);
+        if (c.blog) {
+            run_blog(c, device);
+            return 0;
+        }
+        SyntheticSpec spec;
+        spec.n = c.n;
+        spec.d = c.d - 1;  // the intercept column makes d columns in X
+        spec.noise = 0.1;
+        spec.seed = 1;
+        const Dataset data = synthetic_dataset(spec, true, c.dtype, device);
+        Tensor w = zeros({c.d}, c.dtype, device).requires_grad_();
+        optim::OptimizerConfig oc;
+        oc.name = c.optimizer;
+        auto opt = optim::make_optimizer(oc, {w});
+        const bool newton = opt->needs_hessian();
+        auto* newton_opt = dynamic_cast<optim::Newton*>(opt.get());
+
+        std::vector<double> times;
+        const std::uint64_t mallocs_before = cuda_memory_stats(device.index).device_allocations;
+        std::uint64_t mallocs_after_first = 0;
+        for (int r = 0; r < c.warmup + c.reps; ++r) {
+            synchronize(device);
+            const auto t0 = Clock::now();
+            const LinearMseResult step = newton ? linear_mse_value_grad_hessian(data.X, data.y, w.detach())
+                                                : linear_mse_value_and_grad(data.X, data.y, w.detach());
+            w.set_grad(step.grad);
+            if (newton_opt) newton_opt->set_hessian(step.hessian);
+            opt->step();
+            synchronize(device);
+            if (r >= c.warmup) times.push_back(seconds_since(t0));
+            if (r == 0) mallocs_after_first = cuda_memory_stats(device.index).device_allocations;
+        }
+        const double epoch = median(times);
+        const double bytes = double(data.X.numel() + data.y.numel()) * double(dtype_size(c.dtype));
+        const double floor = device.is_cpu() ? cpu_floor_seconds(data.X, data.y, c.reps)
+                                             : cuda_copy_seconds(data.X, data.y, c.reps);
+        const double floor_gbps = device.is_cpu() ? bytes / floor / 1e9 : 2 * bytes / floor / 1e9;
+        std::printf(
+            "{\"bench\": \"epoch\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "
+            "\"optimizer\": \"%s\", \"threads\": %d, \"epoch_ms_median\": %.6g, \"epoch_ms_min\": %.6g, "
+            "\"effective_gbps\": %.6g, \"floor_kind\": \"%s\", \"floor_ms\": %.6g, \"floor_gbps\": %.6g, "
+            "\"ratio_to_floor\": %.4g, \"bytes_per_epoch\": %.6g, \"peak_rss_mb\": %.1f, "
+            "\"cuda_mallocs_after_first_epoch\": %llu}\n",
+            static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
+            device.str().c_str(), c.optimizer.c_str(), threads(), 1e3 * epoch,
+            1e3 * *std::min_element(times.begin(), times.end()), bytes / epoch / 1e9,
+            device.is_cpu() ? "stream_read" : "d2d_copy", 1e3 * floor, floor_gbps,
+            device.is_cpu() ? epoch / floor : (bytes / epoch) / (2 * bytes / floor) , bytes,
+            peak_rss_mb(),
+            static_cast<unsigned long long>(cuda_memory_stats(device.index).device_allocations -
+                                            std::max(mallocs_before, mallocs_after_first)));
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_linear: error: %s\n", e.what());
+        return 1;
+    }
+}
