@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The GPU check: configure for sm_90 (H100/H200), build everything, run the whole ctest suite
+# including the `cuda` label, run the GPU benchmarks, print a summary. Meant to finish in
+# well under 8 minutes on an H200. Results (logs, JSON) go to $OUT (or build-gpu/out).
+#
+# On the lent device machine (no package registry there) Catch2 travels with the tree: run
+# scripts/prepare_gpu_carry.sh here first, then carry `.deps`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-build-gpu/out}
+mkdir -p "$out"
+export PATH="/usr/local/cuda/bin:$PATH"
+jobs=$(nproc)
+log() { echo "== $*" | tee -a "$out/summary.txt"; }
+
+log "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)"
+log "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+
+prefix=()
+[ -d .deps/catch2 ] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/catch2")
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+t0=$(date +%s)
+cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DDESCENT_CUDA=ON \
+      -DCMAKE_CUDA_ARCHITECTURES=90 -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_BENCH=ON \
+      "${prefix[@]}" > "$out/configure.txt" 2>&1 || { log "configure FAILED"; tail -30 "$out/configure.txt"; exit 1; }
+cmake --build build-gpu -j "$jobs" > "$out/build.txt" 2>&1 || { log "build FAILED"; grep -E "error" "$out/build.txt" | head -30; exit 1; }
+log "build: $(( $(date +%s) - t0 )) s"
+
+ctest --test-dir build-gpu --output-on-failure -j 4 --timeout 300 > "$out/ctest.txt" 2>&1
+ctest_rc=$?
+log "ctest (all labels): $(grep -E 'tests passed' "$out/ctest.txt")"
+grep -E "\*\*\*(Failed|Skipped)|Not Run|Timeout" "$out/ctest.txt" | tee -a "$out/summary.txt"
+
+bench=build-gpu/bench/bench_linear
+run_bench() { "$bench" "$@" | tee -a "$out/bench.jsonl"; }
+: > "$out/bench.jsonl"
+log "benchmarks (one JSON line each; floor: device-to-device copy of the same bytes)"
+run_bench --device cuda --n 100000000 --d 16 --dtype f32 --optimizer adam --reps 10
+run_bench --device cuda --n 10000000 --d 16 --dtype f32 --optimizer adam --reps 10
+run_bench --device cuda --n 100000000 --d 16 --dtype f32 --optimizer newton --reps 10
+run_bench --device cuda --n 100000000 --d 2 --dtype f32 --optimizer adam --reps 10
+run_bench --device cuda --blog --optimizer gd --reps 20
+run_bench --device cuda --blog --optimizer adam --reps 20
+for n in 1000 10000 100000 1000000 10000000 100000000; do
+  run_bench --device cuda --n $n --d 16 --dtype f32 --optimizer adam --reps 10
+done
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+  log "descent vs idiomatic PyTorch on the GPU (same run)"
+  python3 bench/compare.py --bench "$bench" --device cuda --skip-numpy \
+      --sizes 10000000x16,100000000x16 --json "$out/compare_cuda.json" | tee -a "$out/summary.txt"
+fi
+log "total: $(( $(date +%s) - t0 )) s; ctest exit $ctest_rc"
+exit $ctest_rc

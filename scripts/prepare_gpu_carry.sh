@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Copies Debian's Catch2 (headers + CMake package) into .deps/catch2 (git-ignored) so that the
+# GPU check can build the tests on a machine without a package registry: carry `.deps`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -rf .deps/catch2
+mkdir -p .deps/catch2/include .deps/catch2/lib/cmake
+cp -r /usr/include/catch2 .deps/catch2/include/
+cp -r /usr/lib/cmake/Catch2 .deps/catch2/lib/cmake/
+echo "prepared .deps/catch2 ($(du -sh .deps/catch2 | cut -f1))"
