@@ -7,6 +7,7 @@
 #include "descent/error.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
+#include "reduce.cuh"
 
 namespace descent::kernels {
 
@@ -50,19 +51,14 @@ __global__ void sum_axis_thread_kernel(const T* in, T* out, std::int64_t outer, 
 template <class T>
 __global__ void sum_axis_block_kernel(const T* in, T* out, std::int64_t len, std::int64_t inner,
                                       double scale) {
-    __shared__ double partial[kThreads];
+    __shared__ double shared[kThreads];
     const std::int64_t o = blockIdx.x;
     const std::int64_t p = o / inner, i = o % inner;
     const T* base = in + p * len * inner + i;
     double acc = 0.0;
     for (std::int64_t l = threadIdx.x; l < len; l += kThreads) acc += double(base[l * inner]);
-    partial[threadIdx.x] = acc;
-    __syncthreads();
-    for (int width = kThreads / 2; width > 0; width /= 2) {
-        if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) out[o] = static_cast<T>(scale * partial[0]);
+    const double total = block_tree_sum(acc, shared);
+    if (threadIdx.x == 0) out[o] = static_cast<T>(scale * total);
 }
 
 }  // namespace

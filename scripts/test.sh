@@ -21,6 +21,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
 
+# CI must exercise the CUDA build: there, AUTO becomes ON, so a missing nvcc fails loudly.
+if [ "${CI:-}" = true ] && [ "${DESCENT_CUDA:-AUTO}" = AUTO ]; then export DESCENT_CUDA=ON; fi
+
 build_dir=${DESCENT_BUILD_DIR:-build}
 descent_configure "$build_dir" -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
 cmake --build "$build_dir" -j "$(nproc)"

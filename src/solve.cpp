@@ -23,7 +23,9 @@ Tensor solve_spd(const Tensor& A, const Tensor& b, double damping, const char* o
         detail::array_of(A), detail::array_of(b), d, damping, detail::array_of(x));
     if (pivot >= 0) {
         std::ostringstream os;
-        os << op << ": the " << d << "x" << d << " matrix" << (damping > 0 ? " plus damping" : "")
+        const bool newton = std::string(op) == "newton";
+        os << op << ": the " << d << "x" << d << (newton ? " Hessian" : " matrix")
+           << (damping > 0 ? " plus damping" : "")
            << " is not positive definite (Cholesky pivot " << pivot
            << " <= 0), so the system has no unique solution; add damping, e.g. --damping 1e-6"
            << (damping > 0 ? " or larger" : "");

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <limits>
 #include <ostream>
 #include <sstream>
 
@@ -17,7 +18,11 @@ namespace descent {
 
 std::int64_t shape_numel(const Shape& shape) {
     std::int64_t n = 1;
-    for (auto s : shape) n *= s;
+    for (auto s : shape) {
+        if (s > 0 && n > std::numeric_limits<std::int64_t>::max() / s)
+            throw Error("shape " + shape_str(shape) + " has more elements than fit in 64 bits");
+        n *= s;
+    }
     return n;
 }
 
@@ -47,11 +52,14 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
                     shape_str(shape) + " exceeds the supported " + std::to_string(kMaxRank));
     for (auto s : shape)
         if (s < 0) throw Error("tensor: negative dimension in shape " + shape_str(shape));
+    const std::int64_t numel = shape_numel(shape);
+    if (numel > std::numeric_limits<std::int64_t>::max() / 8)
+        throw Error("tensor: shape " + shape_str(shape) + " needs more bytes than fit in 64 bits");
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = shape;
     impl->dtype = dtype;
-    impl->storage = std::make_shared<Storage>(
-        static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+    impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel) * dtype_size(dtype),
+                                              device);
     return Tensor(std::move(impl));
 }
 
@@ -234,6 +242,8 @@ Tensor scalar(double value, DType dtype, Device device) { return full({}, value,
 namespace {
 template <class T>
 Tensor from_host(const std::vector<T>& data, const Shape& shape_in, DType dtype, Device device) {
+    // No shape: a vector of data.size() values, except that a single value with no shape is
+    // a scalar (shape () is also how a caller asks for one explicitly).
     const Shape shape = shape_in.empty() && data.size() != 1
                             ? Shape{static_cast<std::int64_t>(data.size())}
                             : shape_in;
@@ -261,6 +271,10 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
                     std::to_string(start) + ", end=" + std::to_string(end) +
                     ", step=" + std::to_string(step) + ")");
     const double count = std::ceil((end - start) / step);
+    if (!(count < 9.0e15))  // also catches inf and NaN; far beyond any memory anyway
+        throw Error("arange: start=" + std::to_string(start) + ", end=" + std::to_string(end) +
+                    ", step=" + std::to_string(step) + " would make " + std::to_string(count) +
+                    " elements");
     const auto n = static_cast<std::size_t>(count > 0 ? count : 0);
     std::vector<double> v(n);
     for (std::size_t i = 0; i < n; ++i) v[i] = start + double(i) * step;

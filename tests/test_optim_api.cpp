@@ -129,6 +129,15 @@ TEST_CASE("load_state refuses a state that does not fit", "[optim][api]") {
     CHECK_THAT(error_of([&] { wrong_shape.load_state(s); }), Contains("exp_avg") && Contains("(3,)"));
     Sgd sgd({param({1, 2})}, SgdOptions{});
     CHECK_THAT(error_of([&] { sgd.load_state(s); }), Contains("adam") && Contains("gd"));
+    Tensor w2 = param({1, 2});
+    Adam fresh({w2}, AdamOptions{});
+    OptimizerState bogus = s;
+    bogus.params[0].buffers["bogus"] = zeros({2}, DType::f64);
+    CHECK_THAT(error_of([&] { fresh.load_state(bogus); }), Contains("bogus"));
+    OptimizerState missing = s;
+    missing.params[0].buffers.erase("exp_avg");
+    CHECK_THAT(error_of([&] { fresh.load_state(missing); }), Contains("exp_avg") && Contains("missing"));
+    CHECK(fresh.step_count() == 0);  // nothing was loaded from either
 }
 
 TEST_CASE("zero_grad zeroes in place and parameters without grad are skipped", "[optim][api]") {
@@ -225,6 +234,7 @@ TEST_CASE("reading losses back in blocks changes nothing but when they arrive", 
         TrainOptions t;
         t.epochs = 50;
         t.sync_every = sync_every;
+        t.record_weights = true;
         t.on_epoch = [&](std::int64_t e, double) { seen.push_back(e); };
         return train_linear(blog.data.X, blog.data.y, adam, t);
     };

@@ -64,6 +64,7 @@ TEST_CASE("the blog's runs reproduce its numpy trajectories", "[optim][blog]") {
             auto opt = optim::make_optimizer(configs[k], {w});
             TrainOptions options;
             options.epochs = 50;
+            options.record_weights = true;
             const TrainResult result = train_linear(X, y, *opt, options);
 
             const auto& ref_w = ref.weights.at(name);

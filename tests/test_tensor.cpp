@@ -39,6 +39,7 @@ TEST_CASE("from_vector keeps row-major order and converts dtype", "[tensor]") {
     CHECK(f.to_vector<float>() == std::vector<float>{0.1f, 0.2f});
     const Tensor one = from_vector(std::vector<double>{7.0});
     CHECK(one.dim() == 0);  // a single value with no shape is a scalar
+    CHECK(from_vector(std::vector<double>{7.0}, {1}).shape() == Shape{1});
     CHECK(from_vector(std::vector<float>{1.f, 2.f}).dtype() == DType::f32);
 }
 

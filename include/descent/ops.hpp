@@ -1,6 +1,7 @@
 // Differentiable ops. Each runs on the device holding its inputs (all inputs of one op must
 // share device and dtype) and records a backward rule written with these same ops.
-// Verified by tests/test_gradcheck.cpp (finite differences, f64) and tests/test_ops.cpp.
+// Verified by tests/test_gradcheck.cpp (finite differences, f64), tests/test_cpu_backend.cpp
+// and, on a GPU, tests/test_cuda_parity.cpp.
 //
 // Broadcasting follows numpy: shapes are aligned from the right and a dimension of 1 (or a
 // missing one) stretches. So a (d) vector adds to every row of an (n, d) matrix, and an

@@ -1,6 +1,6 @@
 // Small symmetric positive definite solves: the Newton step and the least-squares optimum
-// that reports compare against. Verified in tests/test_solve.cpp against exact systems and
-// numpy's lstsq on the blog data.
+// that reports compare against. Verified in tests/test_optim_api.cpp against exact systems and
+// the blog's numpy Newton step.
 #pragma once
 
 #include "descent/tensor.hpp"

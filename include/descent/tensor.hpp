@@ -105,7 +105,8 @@ Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device
 Tensor full(const Shape& shape, double value, DType dtype = DType::f32,
             Device device = Device::cpu());
 Tensor scalar(double value, DType dtype = DType::f32, Device device = Device::cpu());
-// From host data in row-major order; `shape` defaults to a vector of data.size() elements.
+// From host data in row-major order. Without a shape: a vector of data.size() elements, but
+// a single value gives a scalar (shape ()); pass {1} for a one-element vector.
 Tensor from_vector(const std::vector<double>& data, const Shape& shape = {},
                    DType dtype = DType::f64, Device device = Device::cpu());
 Tensor from_vector(const std::vector<float>& data, const Shape& shape = {},

@@ -15,7 +15,7 @@ namespace descent {
 
 struct TrainOptions {
     std::int64_t epochs = 50;
-    bool record_weights = true;  // keep the weights of every epoch (the trajectory)
+    bool record_weights = false;  // keep the weights of every epoch (the trajectory)
     // Losses and weights stay on the weights' device and are read back every `sync_every`
     // epochs (0: every epoch on the cpu, every 32 on a GPU), so a GPU is not stalled by a
     // host round trip per epoch. Divergence is detected at those points.

@@ -169,7 +169,6 @@ int run_blog(const std::vector<std::string>& argv) {
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
     const DeviceChoice choice = resolve_device(args.text("device", "cpu"));
     const Device device = choice.device;
-    if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     const BlogProblem blog = blog_problem(dtype, device);
     const std::vector<double> optimum = linear_least_squares(blog.data.X, blog.data.y).to_vector<double>();
 
@@ -179,12 +178,14 @@ int run_blog(const std::vector<std::string>& argv) {
         auto optimizer = optim::make_optimizer(config, {w});
         TrainOptions options;
         options.epochs = epochs;
+        options.record_weights = true;  // the trajectories are plotted
         Run run{config, train_linear(blog.data.X, blog.data.y, *optimizer, options), 0.0};
         run.final_loss = linear_mse_value_and_grad(blog.data.X, blog.data.y, w.detach()).loss.item();
         runs.push_back(std::move(run));
     }
     if (args.has("plot")) plot(args.text("plot", ""), runs, blog.data);
 
+    if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     std::printf("The blog's experiment: y = 5x + 2 + noise on 100 points, %lld epochs, blog preset\n",
                 epochs);
     std::printf("initial weights %s, least-squares optimum %s (loss %.9g)\n\n",

@@ -18,7 +18,7 @@ DeviceChoice resolve_device(const std::string& text) {
         return {Device::cpu(), std::string("descent: ") +
                                    (built_with_cuda() ? "no CUDA device found"
                                                       : "this build of descent has no CUDA support") +
-                                   "; training on the cpu"};
+                                   "; trained on the cpu"};
     }
     const Device d = parse_device(text);
     if (d.is_cuda()) {

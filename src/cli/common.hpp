@@ -15,7 +15,7 @@
 namespace descent::cli {
 
 // "auto" picks cuda:0 when a device exists, else the cpu; then `notice` says so in one line,
-// for the caller to print once the run is validated and about to start.
+// for the caller to print once the run has succeeded (a failed run prints only its error).
 struct DeviceChoice {
     Device device;
     std::string notice;

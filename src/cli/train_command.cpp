@@ -78,7 +78,6 @@ int run_train(const std::vector<std::string>& argv) {
 
     Tensor w = from_vector(init, {d}, dtype, device).requires_grad_();
     auto optimizer = optim::make_optimizer(config, {w});
-    if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     Progress progress(config.name, epochs, !args.has("quiet"));
     TrainOptions options;
     options.epochs = epochs;
@@ -94,6 +93,8 @@ int run_train(const std::vector<std::string>& argv) {
                     "; try a smaller learning rate");
     if (args.has("trace")) write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
 
+    // Only now, so that a failed run prints its error line alone.
+    if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     const auto n = data.X.shape()[0];
     if (json) {
         JsonWriter j;

@@ -79,15 +79,21 @@ Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device de
                ": ";
     };
 
-    // Header: a first row with any non-empty field that is not a number. Empty fields alone
-    // do not make a header (pandas writes an empty name over an index column, ",a,b", but a
-    // first data row "1,,2" is a data row with a hole).
+    // Header: a first row in which no field is a number and some field is not empty. A row
+    // mixing numbers and text is a data row with a typo, reported below with its column,
+    // rather than silently dropped as a header.
     const std::vector<std::string> first = split_fields(lines[0]);
-    bool has_header = false;
+    bool any_number = false, any_text = false;
     for (const auto& f : first) {
         double v;
-        if (!f.empty() && !parse_double(f, v)) has_header = true;
+        if (f.empty()) continue;
+        if (parse_double(f, v)) {
+            any_number = true;
+        } else {
+            any_text = true;
+        }
     }
+    const bool has_header = any_text && !any_number;
     const std::size_t n_cols = first.size();
     if (n_cols < 2)
         throw Error(path + ": line 1: found 1 column; need at least 2 (features, then the target)");

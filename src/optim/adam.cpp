@@ -36,6 +36,12 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     m_options.validate();
 }
 
+std::vector<std::string> Adam::buffer_names() const {
+    std::vector<std::string> names{"exp_avg", "exp_avg_sq"};
+    if (m_options.amsgrad) names.push_back("max_exp_avg_sq");
+    return names;
+}
+
 void Adam::step() {
     const detail::BufferSpec max_sq{m_options.amsgrad ? "max_exp_avg_sq" : nullptr};
     detail::elementwise_step(

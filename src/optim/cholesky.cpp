@@ -1,5 +1,5 @@
 // Cholesky-Banachiewicz factorisation a = L Lᵀ, then forward and back substitution.
-// Verified in tests/test_optim_newton.cpp against the blog's numpy inverse and exact systems.
+// Verified in tests/test_optim_api.cpp against the blog's numpy inverse and exact systems.
 #include "optim/cholesky.hpp"
 
 #include <cmath>

@@ -1,5 +1,6 @@
 // Optimizer base class and the multi-tensor elementwise step shared by SGD, AdaGrad, RMSProp
 // and Adam.
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -59,9 +60,20 @@ void Optimizer::load_state(const OptimizerState& state) {
         throw Error("load_state: " + m_name + " has " + std::to_string(m_params.size()) +
                     " parameters, the state has " + std::to_string(state.params.size()));
     // Validate everything before changing anything.
+    const std::vector<std::string> names = buffer_names();
     for (std::size_t i = 0; i < m_params.size(); ++i) {
         if (state.params[i].step < 0)
             throw Error("load_state: negative step count for parameter " + std::to_string(i));
+        for (const auto& entry : state.params[i].buffers)
+            if (std::find(names.begin(), names.end(), entry.first) == names.end())
+                throw Error("load_state: " + m_name + " with these options keeps no buffer '" +
+                            entry.first + "' (parameter " + std::to_string(i) + ")");
+        if (state.params[i].step > 0)
+            for (const std::string& name : names)
+                if (!state.params[i].buffers.count(name))
+                    throw Error("load_state: parameter " + std::to_string(i) + " has taken " +
+                                std::to_string(state.params[i].step) + " steps but its '" + name +
+                                "' buffer is missing");
         for (const auto& [key, buffer] : state.params[i].buffers)
             if (!buffer.defined() || buffer.shape() != m_params[i].shape())
                 throw Error("load_state: buffer '" + key + "' of parameter " + std::to_string(i) +

@@ -29,6 +29,13 @@ RmsProp::RmsProp(std::vector<Tensor> params, RmsPropOptions options)
     m_options.validate();
 }
 
+std::vector<std::string> RmsProp::buffer_names() const {
+    std::vector<std::string> names{"square_avg"};
+    if (m_options.momentum > 0) names.push_back("momentum_buffer");
+    if (m_options.centered) names.push_back("grad_avg");
+    return names;
+}
+
 void RmsProp::step() {
     const detail::BufferSpec square{"square_avg"};
     const detail::BufferSpec buf{m_options.momentum > 0 ? "momentum_buffer" : nullptr};

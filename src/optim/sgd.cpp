@@ -7,18 +7,24 @@
 namespace descent::optim {
 
 void SgdOptions::validate() const {
-    detail::require(lr > 0, "sgd", "lr", "> 0", lr);
-    detail::require(momentum >= 0 && momentum < 1, "sgd", "momentum", "in [0, 1)", momentum);
-    detail::require(dampening >= 0 && dampening <= 1, "sgd", "dampening", "in [0, 1]", dampening);
-    detail::require(weight_decay >= 0, "sgd", "weight_decay", ">= 0", weight_decay);
+    const char* name = momentum > 0 ? "momentum" : "gd";
+    detail::require(lr > 0, name, "lr", "> 0", lr);
+    detail::require(momentum >= 0 && momentum < 1, name, "momentum", "in [0, 1)", momentum);
+    detail::require(dampening >= 0 && dampening <= 1, name, "dampening", "in [0, 1]", dampening);
+    detail::require(weight_decay >= 0, name, "weight_decay", ">= 0", weight_decay);
     if (nesterov && (momentum <= 0 || dampening != 0))
-        throw Error("sgd: nesterov needs momentum > 0 and dampening 0 (got momentum " +
+        throw Error(std::string(name) + ": nesterov needs momentum > 0 and dampening 0 (got momentum " +
                     std::to_string(momentum) + ", dampening " + std::to_string(dampening) + ")");
 }
 
 Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
     : Optimizer(options.momentum > 0 ? "momentum" : "gd", std::move(params)), m_options(options) {
     m_options.validate();
+}
+
+std::vector<std::string> Sgd::buffer_names() const {
+    if (m_options.momentum != 0.0) return {"momentum_buffer"};
+    return {};
 }
 
 void Sgd::step() {

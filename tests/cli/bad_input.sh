@@ -41,6 +41,7 @@ if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
 : >"$DATA/empty.csv"
 printf 'x,y\n' >"$DATA/header_only.csv"
 printf 'x,y\n1,2\n3,abc\n4,5\n' >"$DATA/non_numeric.csv"           # line 3, column 2
+printf '1,2a\n3,4\n5,6\n' >"$DATA/typo_first_line.csv"              # not a header: line 1, column 2
 printf '1,2\n3,4\n5,6,7\n8,9\n' >"$DATA/ragged_long.csv"           # line 3 has 3 fields
 printf '1,2\n3,4\n5\n' >"$DATA/ragged_short.csv"                   # line 3 has 1 field
 printf '1,2,3\n4,,6\n' >"$DATA/empty_field.csv"
@@ -164,6 +165,7 @@ csv_directory            | train --device cpu --data @DATA/directory.csv        
 csv_empty                | train --device cpu --data @DATA/empty.csv              | empty.csv && empty
 csv_header_only          | train --device cpu --data @DATA/header_only.csv        | header_only.csv && no data rows
 csv_non_numeric          | train --device cpu --data @DATA/non_numeric.csv        | non_numeric.csv && line 3 && column 2 && 'abc'
+csv_typo_first_line      | train --device cpu --data @DATA/typo_first_line.csv    | typo_first_line.csv && line 1 && column 2 && '2a'
 csv_ragged_long          | train --device cpu --data @DATA/ragged_long.csv        | ragged_long.csv && line 3
 csv_ragged_short         | train --device cpu --data @DATA/ragged_short.csv       | ragged_short.csv && line 3
 csv_empty_field          | train --device cpu --data @DATA/empty_field.csv        | empty_field.csv && line 2 && column 2
@@ -199,6 +201,8 @@ plot_missing_parent      | blog --plot nowhere/figures                          
 # --- the default device (auto): no notice may precede an error
 auto_device_lr_zero      | train --lr 0                                           | lr && > 0
 auto_device_missing_csv  | train --quiet --data @DATA/missing.csv                 | missing.csv && no such file
+auto_device_diverges     | train --optimizer gd --lr 10 --epochs 200 --quiet      | ~epoch [0-9]+ && smaller learning rate
+auto_device_singular     | train --quiet --data @DATA/singular.csv --optimizer newton --no-intercept | not positive definite && damping
 EOF
 )"
 

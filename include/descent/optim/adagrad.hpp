@@ -21,6 +21,7 @@ class Adagrad final : public Optimizer {
 public:
     Adagrad(std::vector<Tensor> params, AdagradOptions options);
     void step() override;
+    std::vector<std::string> buffer_names() const override { return {"sum"}; }
     const AdagradOptions& options() const { return m_options; }
 
 private:

@@ -25,6 +25,7 @@ class Adam final : public Optimizer {
 public:
     Adam(std::vector<Tensor> params, AdamOptions options);
     void step() override;
+    std::vector<std::string> buffer_names() const override;
     const AdamOptions& options() const { return m_options; }
 
 private:

@@ -1,6 +1,6 @@
 // Builds an optimizer from a name, a preset and optional per-option overrides, the way the CLI
 // and the examples choose one. Preset defaults are the blog post's settings (blog) or
-// torch.optim's defaults (torch). Verified by tests/test_optim_factory.cpp.
+// torch.optim's defaults (torch). Verified by tests/test_optim_api.cpp and the CLI tests.
 #pragma once
 
 #include <memory>

@@ -48,6 +48,8 @@ public:
     std::int64_t step_count() const;
     // True when step() needs a Hessian (Newton).
     virtual bool needs_hessian() const { return false; }
+    // The state buffers each parameter keeps with these options (torch.optim's names).
+    virtual std::vector<std::string> buffer_names() const { return {}; }
 
     // A deep copy of the state; load_state() checks names and shapes and copies it back.
     OptimizerState state() const;

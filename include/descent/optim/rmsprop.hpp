@@ -23,6 +23,7 @@ class RmsProp final : public Optimizer {
 public:
     RmsProp(std::vector<Tensor> params, RmsPropOptions options);
     void step() override;
+    std::vector<std::string> buffer_names() const override;
     const RmsPropOptions& options() const { return m_options; }
 
 private:

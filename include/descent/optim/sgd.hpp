@@ -19,6 +19,7 @@ class Sgd final : public Optimizer {
 public:
     Sgd(std::vector<Tensor> params, SgdOptions options);
     void step() override;
+    std::vector<std::string> buffer_names() const override;
     const SgdOptions& options() const { return m_options; }
 
 private:

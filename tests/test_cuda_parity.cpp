@@ -1,0 +1,795 @@
+// CUDA vs CPU parity: every op of ops.hpp (elementwise, broadcasting, matmul, shape ops,
+// reductions), mse_loss, dtype conversion and clone on the device, a backward pass through
+// composite graphs, the fused linear-MSE step on each of its kernel paths, determinism,
+// solve_spd, and mixing devices. Every case builds its inputs on the host from
+// std::mt19937_64 with a fixed seed, runs the op on the CPU and on the device, and compares.
+// Every case runs for f32 and f64. Needs a CUDA device (else the executable exits 77: skipped).
+//
+// Tolerance: max relative error |got - ref| / max(|ref|, tiny) <= 1e-12 (f64) / 1e-5 (f32).
+// Inputs are drawn so that every sum a kernel forms has terms of one sign (positive data where
+// an op reduces), which keeps the per-element relative error meaningful. Where a result can
+// come out of cancellation anyway, the comparison is relative to the tensor's largest |ref|
+// ("scaled"), and the case says why. f32 results that cuBLAS accumulates in float over k terms
+// get a tolerance growing with sqrt(k) (see tolerance() below).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "descent/descent.hpp"
+
+using namespace descent;
+
+namespace {
+
+// The device under test.
+const Device kDevice = Device::cuda(0);
+const DType kDTypes[] = {DType::f32, DType::f64};
+
+constexpr std::int64_t kLarge = (1 << 20) + 3;  // many 256-thread blocks, a ragged last one
+
+// ---- inputs -------------------------------------------------------------------------------
+
+std::vector<double> uniform(std::int64_t n, double lo, double hi, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(lo, hi);
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = u(rng);
+    return v;
+}
+
+// A cpu tensor of `shape` (rank 0 allowed) with values uniform in [lo, hi), in dtype dt.
+Tensor host_uniform(const Shape& shape, double lo, double hi, DType dt, std::uint64_t seed) {
+    return from_vector(uniform(shape_numel(shape), lo, hi, seed), shape, dt);
+}
+
+// ---- comparisons --------------------------------------------------------------------------
+
+enum class Metric {
+    relative,  // max_i |got_i - ref_i| / max(|ref_i|, tiny)
+    scaled,    // max_i |got_i - ref_i| / max_i |ref_i|
+};
+
+// Infinity when anything is NaN or infinite, so a NaN can never pass.
+double max_error(const std::vector<double>& got, const std::vector<double>& ref, Metric metric) {
+    const double tiny = std::numeric_limits<double>::min();
+    double scale = tiny;
+    if (metric == Metric::scaled)
+        for (double r : ref) scale = std::max(scale, std::abs(r));
+    double worst = 0.0;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        if (!std::isfinite(got[i]) || !std::isfinite(ref[i]))
+            return std::numeric_limits<double>::infinity();
+        const double denom = metric == Metric::relative ? std::max(std::abs(ref[i]), tiny) : scale;
+        worst = std::max(worst, std::abs(got[i] - ref[i]) / denom);
+    }
+    return worst;
+}
+
+double tolerance(DType dt) { return dt == DType::f64 ? 1e-12 : 1e-5; }
+
+// For f32 results that cuBLAS accumulates in float over k terms (matmul's inner dimension;
+// the Hessian's n rows in syrk and in linear_mse_hessian's gemm; the wide linear-MSE path's
+// gemv), while the CPU accumulates in double: the error of a k-term float sum grows like
+// u*sqrt(k) (u = 2^-24 = 6e-8); a sequential float loop over 300000 positive products of
+// this suite's data was measured at 2.1e-5 relative. Allowed: 2e-7 * sqrt(k) (about 3 u
+// sqrt(k)), never less than 1e-5. f64 keeps 1e-12 (u = 1.1e-16; 5e-14 at k = 300000).
+double tolerance(DType dt, std::int64_t k) {
+    if (dt == DType::f64) return 1e-12;
+    return std::max(1e-5, 2e-7 * std::sqrt(double(k)));
+}
+
+// `got` must be on the device and `ref` on the cpu, with the same shape and dtype, and agree
+// to `tol` under `metric`.
+void check_close(const std::string& what, const Tensor& got, const Tensor& ref, double tol,
+                 Metric metric = Metric::relative) {
+    INFO(what);
+    REQUIRE(got.defined());
+    REQUIRE(ref.defined());
+    CHECK(got.device() == kDevice);
+    CHECK(ref.device() == Device::cpu());
+    CHECK(got.dtype() == ref.dtype());
+    INFO("shapes " << shape_str(got.shape()) << " (device) and " << shape_str(ref.shape())
+                   << " (cpu)");
+    REQUIRE(got.shape() == ref.shape());
+    const double err = max_error(got.to_vector<double>(), ref.to_vector<double>(), metric);
+    INFO("max " << (metric == Metric::relative ? "relative" : "scaled") << " error " << err
+                << ", tolerance " << tol);
+    CHECK(err <= tol);
+}
+
+// Bitwise equality of two device results (finite values: == on doubles converted exactly).
+void check_identical(const std::string& what, const Tensor& a, const Tensor& b) {
+    INFO(what);
+    REQUIRE(a.shape() == b.shape());
+    const auto x = a.to_vector<double>(), y = b.to_vector<double>();
+    std::size_t mismatches = 0;
+    for (std::size_t i = 0; i < x.size(); ++i)
+        if (!(x[i] == y[i])) ++mismatches;
+    INFO(mismatches << " of " << x.size() << " elements differ");
+    CHECK(mismatches == 0);
+}
+
+std::string label(const std::string& op, DType dt, const Shape& a, const Shape& b = {},
+                  bool two = false) {
+    std::ostringstream os;
+    os << op << " " << dtype_name(dt) << " " << shape_str(a);
+    if (two) os << " with " << shape_str(b);
+    return os.str();
+}
+
+// The message of the descent::Error `f` throws ("" when it throws nothing); any other
+// exception escapes and fails the test case.
+std::string error_message(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+using Binary = std::function<Tensor(const Tensor&, const Tensor&)>;
+using Unary = std::function<Tensor(const Tensor&)>;
+
+}  // namespace
+
+// ---- elementwise --------------------------------------------------------------------------
+
+TEST_CASE("binary ops: equal shapes, row, column and scalar broadcasting", "[cuda][parity]") {
+    struct Case {
+        Shape a, b;
+    };
+    const std::vector<Case> cases = {
+        // equal shapes; numel 1, 255, 257 (256-thread blocks) and large
+        {{1}, {1}},
+        {{255}, {255}},
+        {{257}, {257}},
+        {{kLarge}, {kLarge}},
+        {{17, 15}, {17, 15}},
+        // row broadcasting (n, d) + (d)
+        {{1, 1}, {1}},
+        {{51, 5}, {5}},
+        {{1, 257}, {257}},
+        {{4099, 256}, {256}},
+        // column broadcasting (n, d) + (n, 1)
+        {{5, 51}, {5, 1}},
+        {{257, 1}, {257, 1}},
+        {{1, 255}, {1, 1}},
+        {{4099, 257}, {4099, 1}},
+        // a scalar () with a matrix, on either side, and with a scalar
+        {{}, {17, 15}},
+        {{257, 255}, {}},
+        {{}, {}},
+        {{}, {kLarge}},
+        // both operands stretched, and rank 3
+        {{255, 1}, {1, 257}},
+        {{257}, {255, 1}},
+        {{3, 1, 5}, {4, 1}},
+        {{2, 3, 4}, {3, 1}},
+    };
+    const std::vector<std::pair<std::string, Binary>> ops = {
+        {"add", [](const Tensor& a, const Tensor& b) { return add(a, b); }},
+        {"sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }},
+        {"mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }},
+        {"div", [](const Tensor& a, const Tensor& b) { return div(a, b); }},
+        {"operator+", [](const Tensor& a, const Tensor& b) { return a + b; }},
+        {"operator-", [](const Tensor& a, const Tensor& b) { return a - b; }},
+        {"operator*", [](const Tensor& a, const Tensor& b) { return a * b; }},
+        {"operator/", [](const Tensor& a, const Tensor& b) { return a / b; }},
+    };
+    std::uint64_t seed = 100;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            // Signed a, positive b (a divisor). One IEEE operation per element: both sides
+            // round the same exact result, so even a - b near zero compares per element.
+            const Tensor a = host_uniform(c.a, -2.0, 2.0, dt, ++seed);
+            const Tensor b = host_uniform(c.b, 0.5, 2.0, dt, ++seed);
+            const Tensor ad = a.to(kDevice), bd = b.to(kDevice);
+            for (const auto& [name, op] : ops)
+                check_close(label(name, dt, c.a, c.b, true), op(ad, bd), op(a, b), tolerance(dt));
+        }
+    }
+}
+
+TEST_CASE("tensor-scalar ops", "[cuda][parity]") {
+    const std::vector<Shape> shapes = {{}, {1}, {255}, {257}, {kLarge}, {17, 15}};
+    using ScalarOp = std::function<Tensor(const Tensor&, double)>;
+    const std::vector<std::pair<std::string, ScalarOp>> ops = {
+        {"add(a, s)", [](const Tensor& a, double s) { return add(a, s); }},
+        {"sub(a, s)", [](const Tensor& a, double s) { return sub(a, s); }},
+        {"rsub(s, a)", [](const Tensor& a, double s) { return rsub(s, a); }},
+        {"mul(a, s)", [](const Tensor& a, double s) { return mul(a, s); }},
+        {"div(a, s)", [](const Tensor& a, double s) { return div(a, s); }},
+        {"rdiv(s, a)", [](const Tensor& a, double s) { return rdiv(s, a); }},
+        {"a + s", [](const Tensor& a, double s) { return a + s; }},
+        {"s + a", [](const Tensor& a, double s) { return s + a; }},
+        {"a - s", [](const Tensor& a, double s) { return a - s; }},
+        {"s - a", [](const Tensor& a, double s) { return s - a; }},
+        {"a * s", [](const Tensor& a, double s) { return a * s; }},
+        {"s * a", [](const Tensor& a, double s) { return s * a; }},
+        {"a / s", [](const Tensor& a, double s) { return a / s; }},
+        {"s / a", [](const Tensor& a, double s) { return s / a; }},
+    };
+    std::uint64_t seed = 200;
+    for (DType dt : kDTypes) {
+        for (const Shape& shape : shapes) {
+            const Tensor a = host_uniform(shape, 0.5, 2.0, dt, ++seed);  // positive: rdiv
+            const Tensor ad = a.to(kDevice);
+            for (double s : {1.75, -0.3}) {  // -0.3 is inexact in both dtypes
+                for (const auto& [name, op] : ops) {
+                    std::ostringstream what;
+                    what << name << " with s = " << s;
+                    check_close(label(what.str(), dt, shape), op(ad, s), op(a, s), tolerance(dt));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("unary ops", "[cuda][parity]") {
+    const std::vector<Shape> shapes = {{}, {1}, {255}, {257}, {kLarge}, {17, 15}};
+    struct Op {
+        std::string name;
+        Unary f;
+        bool positive;  // domain: (0.05, 4) when true, (-6, 6) otherwise
+    };
+    const std::vector<Op> ops = {
+        {"neg", [](const Tensor& a) { return neg(a); }, false},
+        {"unary -", [](const Tensor& a) { return -a; }, false},
+        {"square", [](const Tensor& a) { return square(a); }, false},
+        {"pow 2", [](const Tensor& a) { return pow(a, 2.0); }, true},
+        {"pow 0.5", [](const Tensor& a) { return pow(a, 0.5); }, true},
+        {"pow -1.5", [](const Tensor& a) { return pow(a, -1.5); }, true},
+        {"sqrt", [](const Tensor& a) { return sqrt(a); }, true},
+        {"exp", [](const Tensor& a) { return exp(a); }, false},
+        {"log", [](const Tensor& a) { return log(a); }, true},
+        {"tanh", [](const Tensor& a) { return tanh(a); }, false},
+        {"sigmoid", [](const Tensor& a) { return sigmoid(a); }, false},
+        {"relu", [](const Tensor& a) { return relu(a); }, false},
+    };
+    std::uint64_t seed = 300;
+    for (DType dt : kDTypes) {
+        for (const Shape& shape : shapes) {
+            const Tensor pos = host_uniform(shape, 0.05, 4.0, dt, ++seed);
+            const Tensor sgn = host_uniform(shape, -6.0, 6.0, dt, ++seed);
+            const Tensor pos_d = pos.to(kDevice), sgn_d = sgn.to(kDevice);
+            // CUDA's math functions are within 1-4 ulp of the exact value (2^-52 / 2^-23 per
+            // ulp), as glibc's are: far inside 1e-12 / 1e-5, element by element.
+            for (const Op& op : ops) {
+                const Tensor& in = op.positive ? pos : sgn;
+                const Tensor& in_d = op.positive ? pos_d : sgn_d;
+                check_close(label(op.name, dt, shape), op.f(in_d), op.f(in), tolerance(dt));
+            }
+        }
+    }
+}
+
+// ---- linear algebra and shape ops ---------------------------------------------------------
+
+TEST_CASE("matmul: mm, mv, vm, vv, with dimensions of 1", "[cuda][parity]") {
+    struct Case {
+        Shape a, b;
+    };
+    const std::vector<Case> cases = {
+        // mm
+        {{1, 1}, {1, 1}},
+        {{1, 255}, {255, 1}},
+        {{257, 1}, {1, 255}},
+        {{1, 257}, {257, 255}},
+        {{255, 255}, {255, 1}},
+        {{33, 257}, {257, 17}},
+        {{255, 64}, {64, 257}},
+        {{1024, 64}, {64, 1024}},
+        // mv
+        {{1, 1}, {1}},
+        {{255, 1}, {1}},
+        {{1, 257}, {257}},
+        {{257, 255}, {255}},
+        {{1024, 257}, {257}},
+        // vm
+        {{1}, {1, 1}},
+        {{1}, {1, 257}},
+        {{257}, {257, 1}},
+        {{255}, {255, 257}},
+        // vv (a dot product, shape ())
+        {{1}, {1}},
+        {{255}, {255}},
+        {{257}, {257}},
+    };
+    std::uint64_t seed = 400;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            // Positive entries: every output is a sum of positive products.
+            const Tensor a = host_uniform(c.a, 0.1, 1.0, dt, ++seed);
+            const Tensor b = host_uniform(c.b, 0.1, 1.0, dt, ++seed);
+            const std::int64_t k = c.b[0];
+            check_close(label("matmul", dt, c.a, c.b, true), matmul(a.to(kDevice), b.to(kDevice)),
+                        matmul(a, b), tolerance(dt, k));
+        }
+        // Signed entries: outputs are sums that cancel, so compare relative to the largest.
+        const Tensor a = host_uniform({64, 257}, -1.0, 1.0, dt, ++seed);
+        const Tensor b = host_uniform({257, 65}, -1.0, 1.0, dt, ++seed);
+        check_close(label("matmul, signed entries", dt, {64, 257}, {257, 65}, true),
+                    matmul(a.to(kDevice), b.to(kDevice)), matmul(a, b), tolerance(dt, 257),
+                    Metric::scaled);
+    }
+}
+
+TEST_CASE("transpose, reshape, broadcast_to and sum_to", "[cuda][parity]") {
+    std::uint64_t seed = 500;
+    for (DType dt : kDTypes) {
+        const std::vector<Shape> matrices = {{1, 1}, {255, 1}, {1, 257}, {257, 255}, {1025, 1023}};
+        for (const Shape& shape : matrices) {
+            const Tensor a = host_uniform(shape, -1.0, 1.0, dt, ++seed);
+            check_close(label("transpose", dt, shape), transpose(a.to(kDevice)), transpose(a),
+                        tolerance(dt));
+            check_close(label("t()", dt, shape), a.to(kDevice).t(), a.t(), tolerance(dt));
+        }
+        {  // rank 1: returned as it is
+            const Tensor v = host_uniform({257}, -1.0, 1.0, dt, ++seed).to(kDevice);
+            const Tensor tv = transpose(v);
+            CHECK(tv.shape() == v.shape());
+            CHECK(tv.to_vector<double>() == v.to_vector<double>());
+        }
+
+        // reshape: same elements, shared storage on the device too.
+        const Tensor a = host_uniform({257, 255}, -1.0, 1.0, dt, ++seed);
+        const Tensor ad = a.to(kDevice);
+        for (const Shape& to : std::vector<Shape>{{255, 257}, {-1}, {5, -1, 3}, {65535, 1}}) {
+            check_close(label("reshape to", dt, to), reshape(ad, to), reshape(a, to),
+                        tolerance(dt));
+            check_close(label("Tensor::reshape to", dt, to), ad.reshape(to), a.reshape(to),
+                        tolerance(dt));
+        }
+        {
+            Tensor copy = ad.clone();
+            Tensor view = reshape(copy, {-1});
+            view.fill_(3.0);
+            const auto values = copy.to_vector<double>();
+            CHECK(std::all_of(values.begin(), values.end(), [](double v) { return v == 3.0; }));
+        }
+
+        struct Case {
+            Shape small, big;
+        };
+        const std::vector<Case> cases = {
+            {{5}, {257, 5}},
+            {{257, 1}, {257, 255}},
+            {{}, {255, 257}},
+            {{1, 1}, {1, 1}},
+            {{1, 257}, {255, 257}},
+            {{1, 1024}, {1024, 1024}},
+            {{1024}, {1024, 1024}},
+            {{1, 1}, {70000, 3}},
+            {{3, 1, 5}, {2, 3, 4, 5}},
+        };
+        for (const Case& c : cases) {
+            const Tensor s = host_uniform(c.small, -1.0, 1.0, dt, ++seed);
+            check_close(label("broadcast_to", dt, c.small, c.big, true),
+                        broadcast_to(s.to(kDevice), c.big), broadcast_to(s, c.big), tolerance(dt));
+            // sum_to sums over the broadcast dimensions: positive values, no cancellation.
+            const Tensor b = host_uniform(c.big, 0.5, 1.5, dt, ++seed);
+            check_close(label("sum_to", dt, c.big, c.small, true), sum_to(b.to(kDevice), c.small),
+                        sum_to(b, c.small), tolerance(dt));
+        }
+    }
+}
+
+// ---- reductions ---------------------------------------------------------------------------
+
+TEST_CASE("sum and mean, over everything and along each axis, across kernel thresholds",
+          "[cuda][parity]") {
+    // kernels/linalg.cu sums an axis with one thread per output, or with one block per output
+    // when len > 64 and outer * inner < 65536. These shapes put each axis on both sides:
+    //   (3, 65): axis 0 len 3 (thread), axis 1 len 65 with 3 outputs (block)
+    //   (64, 1000): axis 0 len 64, the last length on the thread side
+    //   (70000, 3): axis 0 len 70000 with 3 outputs (block), axis 1 with 70000 outputs (thread)
+    //   (1, 1<<20) / (1<<20, 1): one output summing 2^20 (block), or 2^20 outputs of len 1
+    //   (65, 65535): axis 0 len 65 with 65535 outputs, the largest block-per-output grid
+    //   (65, 65536): axis 0 len 65 with 65536 outputs, back to thread-per-output
+    //   rank 3: the (outer, len, inner) decomposition with both outer and inner > 1
+    const std::vector<Shape> shapes = {{1},        {255},         {257},         {3, 65},
+                                       {64, 1000}, {70000, 3},    {1, 1 << 20},  {1 << 20, 1},
+                                       {65, 65535}, {65, 65536},  {4, 65, 3},    {5, 3, 300}};
+    std::uint64_t seed = 600;
+    for (DType dt : kDTypes) {
+        // Over everything: scalars and vectors of 1, 255, 257 and kLarge elements, and the above.
+        std::vector<Shape> all = shapes;
+        all.push_back({});
+        all.push_back({kLarge});
+        for (const Shape& shape : all) {
+            // Positive values: no cancellation.
+            const Tensor a = host_uniform(shape, 0.5, 1.5, dt, ++seed);
+            const Tensor ad = a.to(kDevice);
+            check_close(label("sum", dt, shape), sum(ad), sum(a), tolerance(dt));
+            check_close(label("mean", dt, shape), mean(ad), mean(a), tolerance(dt));
+            check_close(label("Tensor::sum", dt, shape), ad.sum(), a.sum(), tolerance(dt));
+            check_close(label("Tensor::mean", dt, shape), ad.mean(), a.mean(), tolerance(dt));
+        }
+        for (const Shape& shape : shapes) {
+            const Tensor a = host_uniform(shape, 0.5, 1.5, dt, ++seed);
+            const Tensor ad = a.to(kDevice);
+            const auto rank = static_cast<std::int64_t>(shape.size());
+            for (std::int64_t axis = -rank; axis < rank; ++axis) {
+                for (bool keepdim : {false, true}) {
+                    std::ostringstream what;
+                    what << " axis " << axis << (keepdim ? " keepdim" : "");
+                    check_close(label("sum" + what.str(), dt, shape), sum(ad, axis, keepdim),
+                                sum(a, axis, keepdim), tolerance(dt));
+                    check_close(label("mean" + what.str(), dt, shape), mean(ad, axis, keepdim),
+                                mean(a, axis, keepdim), tolerance(dt));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("mse_loss and its backward", "[cuda][parity]") {
+    // kernels/losses.cu reduces chunks of 4096 elements per block.
+    const std::vector<Shape> shapes = {{}, {1}, {255}, {257}, {4096}, {4097}, {300, 7}, {kLarge}};
+    std::uint64_t seed = 700;
+    for (DType dt : kDTypes) {
+        for (const Shape& shape : shapes) {
+            const Tensor p = host_uniform(shape, -1.0, 1.0, dt, ++seed);
+            const Tensor t = host_uniform(shape, -1.0, 1.0, dt, ++seed);
+            Tensor pc = p.detach().requires_grad_();
+            Tensor tc = t.detach().requires_grad_();
+            Tensor pd = p.to(kDevice).detach().requires_grad_();
+            Tensor td = t.to(kDevice).detach().requires_grad_();
+            const Tensor lc = mse_loss(pc, tc), ld = mse_loss(pd, td);
+            // A sum of squares: positive terms.
+            check_close(label("mse_loss", dt, shape), ld, lc, tolerance(dt));
+            lc.backward();
+            ld.backward();
+            // 2/n (p - t), elementwise: the same rounding on both sides.
+            check_close(label("mse_loss backward, d/dpred", dt, shape), pd.grad(), pc.grad(),
+                        tolerance(dt));
+            check_close(label("mse_loss backward, d/dtarget", dt, shape), td.grad(), tc.grad(),
+                        tolerance(dt));
+        }
+    }
+}
+
+// ---- conversions and copies ---------------------------------------------------------------
+
+TEST_CASE("to(dtype), to(device) and clone on the device", "[cuda][parity]") {
+    std::uint64_t seed = 800;
+    for (DType dt : kDTypes) {
+        const DType other = dt == DType::f32 ? DType::f64 : DType::f32;
+        for (const Shape& shape : std::vector<Shape>{{}, {1}, {255}, {257}, {kLarge}, {17, 15}}) {
+            const Tensor a = host_uniform(shape, -3.0, 3.0, dt, ++seed);
+            const Tensor ad = a.to(kDevice);
+            CHECK(ad.device() == kDevice);
+            CHECK(ad.to(Device::cpu()).to_vector<double>() == a.to_vector<double>());
+
+            const Tensor converted = ad.to(other);
+            CHECK(converted.dtype() == other);
+            // A cast rounds once (f64 -> f32) or is exact (f32 -> f64): identical values.
+            check_close(label("to(other dtype)", dt, shape), converted, a.to(other), 0.0);
+            check_close(label("to(other dtype) and back", dt, shape), converted.to(dt),
+                        a.to(other).to(dt), 0.0);
+            CHECK(ad.to(dt).impl() == ad.impl());  // no conversion: the same tensor
+            CHECK(ad.to(kDevice).impl() == ad.impl());
+
+            Tensor copy = ad.clone();
+            CHECK(copy.data_ptr() != ad.data_ptr());
+            check_close(label("clone", dt, shape), copy, a, 0.0);
+            copy.fill_(7.0);
+            check_close(label("the original after its clone was overwritten", dt, shape), ad, a,
+                        0.0);
+        }
+        {  // to(dtype) on the device is differentiable: the gradient comes back in dt.
+            Tensor x =
+                host_uniform({257}, 0.5, 1.5, dt, ++seed).to(kDevice).detach().requires_grad_();
+            Tensor xc = x.to(Device::cpu()).detach().requires_grad_();
+            sum(square(x.to(other))).backward();
+            sum(square(xc.to(other))).backward();
+            check_close(label("grad through to(dtype)", dt, {257}), x.grad(), xc.grad(),
+                        tolerance(DType::f32));
+        }
+    }
+}
+
+// ---- autodiff -----------------------------------------------------------------------------
+
+TEST_CASE("backward through composite graphs matches the CPU", "[cuda][parity]") {
+    std::uint64_t seed = 900;
+    for (DType dt : kDTypes) {
+        // Graph 1: mean(square(sigmoid(X w + b) - y)). With X > 0 and y < 0 < sigmoid, every
+        // term of dL/dw_j = 2/n sum_i (s_i - y_i) s_i (1 - s_i) x_ij is positive. dL/dw is
+        // Xᵀ g, a cuBLAS product over the n rows.
+        for (const Shape& shape : std::vector<Shape>{{1, 1}, {255, 16}, {257, 3}, {4097, 64}}) {
+            const std::int64_t n = shape[0], d = shape[1];
+            const Tensor X = host_uniform(shape, 0.1, 1.0, dt, ++seed);
+            const Tensor y = host_uniform({n}, -1.0, -0.1, dt, ++seed);
+            const Tensor w0 = host_uniform({d}, -0.5, 0.5, dt, ++seed);
+            const Tensor b0 = scalar(0.1, dt);
+            const Tensor Xd = X.to(kDevice), yd = y.to(kDevice);
+            Tensor wc = w0.detach().requires_grad_(), bc = b0.detach().requires_grad_();
+            Tensor wd = w0.to(kDevice).detach().requires_grad_();
+            Tensor bd = b0.to(kDevice).detach().requires_grad_();
+            const Tensor lc = mean(square(sigmoid(matmul(X, wc) + bc) - y));
+            const Tensor ld = mean(square(sigmoid(matmul(Xd, wd) + bd) - yd));
+            lc.backward();
+            ld.backward();
+            const double tol = tolerance(dt, std::max(n, d));
+            check_close(label("graph 1 loss", dt, shape), ld, lc, tol);
+            check_close(label("graph 1 dL/dw", dt, shape), wd.grad(), wc.grad(), tol);
+            check_close(label("graph 1 dL/db", dt, shape), bd.grad(), bc.grad(), tol);
+        }
+
+        // Graph 2: broadcasting (row scale s (d), column offset c (n, 1)), pow, division, sum
+        // along an axis, log, sqrt, exp, tanh:
+        //   L = mean(log(sum(pow(X * s, 1.5) / (c + 1), 1) + 1)) + sum(sqrt(s) * exp(s))
+        //       + mean(tanh(X * s))
+        // Every term of dL/ds is positive and every term of dL/dc negative: no cancellation.
+        for (const Shape& shape : std::vector<Shape>{{1, 1}, {255, 16}, {257, 3}, {2000, 64}}) {
+            const std::int64_t n = shape[0], d = shape[1];
+            const Tensor X = host_uniform(shape, 0.5, 1.5, dt, ++seed);
+            const Tensor s0 = host_uniform({d}, 0.5, 1.5, dt, ++seed);
+            const Tensor c0 = host_uniform({n, 1}, 0.1, 1.0, dt, ++seed);
+            auto graph = [](const Tensor& Xv, const Tensor& s, const Tensor& c) {
+                const Tensor t = pow(Xv * s, 1.5) / (c + 1.0);
+                return mean(log(sum(t, 1) + 1.0)) + sum(sqrt(s) * exp(s)) + mean(tanh(Xv * s));
+            };
+            Tensor sc = s0.detach().requires_grad_(), cc = c0.detach().requires_grad_();
+            Tensor sd = s0.to(kDevice).detach().requires_grad_();
+            Tensor cd = c0.to(kDevice).detach().requires_grad_();
+            const Tensor lc = graph(X, sc, cc), ld = graph(X.to(kDevice), sd, cd);
+            lc.backward();
+            ld.backward();
+            check_close(label("graph 2 loss", dt, shape), ld, lc, tolerance(dt));
+            check_close(label("graph 2 dL/ds", dt, shape), sd.grad(), sc.grad(), tolerance(dt));
+            check_close(label("graph 2 dL/dc", dt, shape), cd.grad(), cc.grad(), tolerance(dt));
+        }
+    }
+}
+
+// ---- the fused linear-MSE step ------------------------------------------------------------
+
+namespace {
+
+// kernels/linear_mse.cu's planner: the tiled one-pass kernel needs a tile of at least 32 rows
+// of d + 1 values (plus 8 bytes of residual per row) and the weights in 40 KiB of shared
+// memory; wider X takes the cuBLAS gemv path. f64 is tiled up to d = 153, f32 up to d = 307.
+bool wide_path(DType dt, std::int64_t d) {
+    const auto elem = static_cast<std::int64_t>(dtype_size(dt));
+    return (40 * 1024 - d * elem) / ((d + 1) * elem + 8) < 32;
+}
+
+struct LinearProblem {
+    Tensor X, y, w;  // on the cpu
+};
+
+// X > 0, w > 0, y < 0: every residual x_i·w - y_i is positive, so the loss, each gradient
+// entry and each Hessian entry are sums of positive terms.
+LinearProblem positive_problem(std::int64_t n, std::int64_t d, DType dt, std::uint64_t seed) {
+    return {host_uniform({n, d}, 0.1, 1.0, dt, seed), host_uniform({n}, -1.0, -0.1, dt, seed + 1),
+            host_uniform({d}, 0.1, 1.0, dt, seed + 2)};
+}
+
+}  // namespace
+
+TEST_CASE("linear_mse_value_and_grad / value_grad_hessian / hessian on every kernel path",
+          "[cuda][parity][linear_mse]") {
+    // n: one row; 255 / 257 around a 256-row tile; 300000 rows, more tiles than the fixed grid
+    // of 1024 blocks x 256 rows (262144), so blocks take several tiles.
+    // d: 1, 2, 16; 64, the widest Hessian accumulated in the pass; 65, Hessian from cuBLAS
+    // syrk; 200, wide (gemv) path in f64 but tiled in f32; 600, wide in both dtypes.
+    struct Case {
+        std::int64_t n, d;
+    };
+    std::vector<Case> cases;
+    for (std::int64_t n : {1, 255, 257, 300000})
+        for (std::int64_t d : {1, 2, 16, 64, 65}) cases.push_back({n, d});
+    cases.push_back({2049, 200});
+    cases.push_back({1, 600});
+    cases.push_back({257, 600});
+    cases.push_back({2049, 600});
+    CHECK(!wide_path(DType::f64, 153));
+    CHECK(wide_path(DType::f64, 200));
+    CHECK(!wide_path(DType::f32, 200));
+    CHECK(wide_path(DType::f32, 600));
+
+    std::uint64_t seed = 1000;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            const LinearProblem p = positive_problem(c.n, c.d, dt, seed += 3);
+            const Tensor Xd = p.X.to(kDevice), yd = p.y.to(kDevice), wd = p.w.to(kDevice);
+            const bool wide = wide_path(dt, c.d);
+            std::ostringstream os;
+            os << "linear_mse " << dtype_name(dt) << " n=" << c.n << " d=" << c.d
+               << (wide ? " (wide path)" : " (tiled path)");
+            const std::string name = os.str();
+
+            // Loss and gradient: tiled, everything accumulates in double on both sides. Wide,
+            // in f32 cuBLAS forms r = X w (d terms) and Xᵀ r (n terms) in float: scaled metric
+            // with the float-accumulation tolerance (the inputs are positive, so relative and
+            // scaled differ little; scaled keeps one small entry from dominating).
+            const double tol = wide ? tolerance(dt, std::max(c.n, c.d)) : tolerance(dt);
+            const Metric metric = wide ? Metric::scaled : Metric::relative;
+            // Hessian: in the tiled pass for d <= 64 (double accumulation); otherwise cuBLAS
+            // syrk over the n rows, in float for f32.
+            const bool syrk = wide || c.d > 64;
+            const double tol_h = syrk ? tolerance(dt, c.n) : tolerance(dt);
+
+            const LinearMseResult vg_c = linear_mse_value_and_grad(p.X, p.y, p.w);
+            const LinearMseResult vg_d = linear_mse_value_and_grad(Xd, yd, wd);
+            check_close(name + " value_and_grad: loss", vg_d.loss, vg_c.loss, tol, metric);
+            check_close(name + " value_and_grad: grad", vg_d.grad, vg_c.grad, tol, metric);
+            CHECK_FALSE(vg_d.hessian.defined());
+
+            const LinearMseResult h_c = linear_mse_value_grad_hessian(p.X, p.y, p.w);
+            const LinearMseResult h_d = linear_mse_value_grad_hessian(Xd, yd, wd);
+            check_close(name + " value_grad_hessian: loss", h_d.loss, h_c.loss, tol, metric);
+            check_close(name + " value_grad_hessian: grad", h_d.grad, h_c.grad, tol, metric);
+            check_close(name + " value_grad_hessian: hessian", h_d.hessian, h_c.hessian, tol_h,
+                        syrk ? Metric::scaled : Metric::relative);
+            {  // symmetric, exactly (each entry is written to both triangles)
+                const auto h = h_d.hessian.to_vector<double>();
+                std::size_t asymmetric = 0;
+                const auto d = static_cast<std::size_t>(c.d);
+                for (std::size_t j = 0; j < d; ++j)
+                    for (std::size_t k = 0; k < j; ++k)
+                        if (!(h[j * d + k] == h[k * d + j])) ++asymmetric;
+                INFO(name);
+                CHECK(asymmetric == 0);
+            }
+
+            // linear_mse_hessian: 2/n XᵀX as one transposed cuBLAS product over the n rows.
+            check_close(name + " linear_mse_hessian", linear_mse_hessian(Xd),
+                        linear_mse_hessian(p.X), tolerance(dt, c.n),
+                        dt == DType::f32 ? Metric::scaled : Metric::relative);
+        }
+
+        // Signed data (residuals and features of both signs): gradient entries are sums that
+        // cancel, so they are compared relative to the largest entry.
+        for (const Case& c : std::vector<Case>{{300000, 16}, {300000, 65}, {2049, 600}}) {
+            const Tensor X = host_uniform({c.n, c.d}, -1.0, 1.0, dt, seed += 3);
+            const Tensor y = host_uniform({c.n}, -1.0, 1.0, dt, seed + 1);
+            const Tensor w = host_uniform({c.d}, -1.0, 1.0, dt, seed + 2);
+            std::ostringstream os;
+            os << "linear_mse, signed data, " << dtype_name(dt) << " n=" << c.n << " d=" << c.d;
+            const bool wide = wide_path(dt, c.d);
+            const std::int64_t k = wide ? std::max(c.n, c.d) : 1;
+            const std::int64_t k_h = wide || c.d > 64 ? c.n : 1;  // syrk: float over n rows
+            const LinearMseResult rc = linear_mse_value_grad_hessian(X, y, w);
+            const LinearMseResult rd =
+                linear_mse_value_grad_hessian(X.to(kDevice), y.to(kDevice), w.to(kDevice));
+            check_close(os.str() + ": loss", rd.loss, rc.loss, tolerance(dt, k), Metric::scaled);
+            check_close(os.str() + ": grad", rd.grad, rc.grad, tolerance(dt, k), Metric::scaled);
+            check_close(os.str() + ": hessian", rd.hessian, rc.hessian, tolerance(dt, k_h),
+                        Metric::scaled);
+        }
+    }
+}
+
+// ---- determinism --------------------------------------------------------------------------
+
+TEST_CASE("device results are bitwise reproducible", "[cuda][determinism]") {
+    std::uint64_t seed = 1100;
+    for (DType dt : kDTypes) {
+        // The fused step on each path: tiled with the Hessian in the pass (full 1024-block
+        // grid), tiled + syrk, and wide + syrk.
+        struct Case {
+            std::int64_t n, d;
+        };
+        for (const Case& c : std::vector<Case>{{300000, 16}, {300000, 65}, {2049, 600}}) {
+            const Tensor X = host_uniform({c.n, c.d}, -1.0, 1.0, dt, seed += 3).to(kDevice);
+            const Tensor y = host_uniform({c.n}, -1.0, 1.0, dt, seed + 1).to(kDevice);
+            const Tensor w = host_uniform({c.d}, -1.0, 1.0, dt, seed + 2).to(kDevice);
+            std::ostringstream os;
+            os << dtype_name(dt) << " n=" << c.n << " d=" << c.d;
+            const LinearMseResult a = linear_mse_value_and_grad(X, y, w);
+            const LinearMseResult b = linear_mse_value_and_grad(X, y, w);
+            check_identical("value_and_grad loss " + os.str(), a.loss, b.loss);
+            check_identical("value_and_grad grad " + os.str(), a.grad, b.grad);
+            const LinearMseResult ha = linear_mse_value_grad_hessian(X, y, w);
+            const LinearMseResult hb = linear_mse_value_grad_hessian(X, y, w);
+            check_identical("value_grad_hessian loss " + os.str(), ha.loss, hb.loss);
+            check_identical("value_grad_hessian grad " + os.str(), ha.grad, hb.grad);
+            check_identical("value_grad_hessian hessian " + os.str(), ha.hessian, hb.hessian);
+            check_identical("linear_mse_hessian " + os.str(), linear_mse_hessian(X),
+                            linear_mse_hessian(X));
+        }
+        // Reductions over many blocks, and mse_loss.
+        const Tensor big = host_uniform({kLarge}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        const Tensor big2 = host_uniform({kLarge}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        check_identical(std::string("sum ") + dtype_name(dt), sum(big), sum(big));
+        check_identical(std::string("mean ") + dtype_name(dt), mean(big), mean(big));
+        check_identical(std::string("mse_loss ") + dtype_name(dt), mse_loss(big, big2),
+                        mse_loss(big, big2));
+        const Tensor m = host_uniform({65, 65535}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        check_identical(std::string("sum axis 0 ") + dtype_name(dt), sum(m, 0), sum(m, 0));
+        check_identical(std::string("sum axis 1 ") + dtype_name(dt), sum(m, 1), sum(m, 1));
+        const Tensor A = host_uniform({1024, 64}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        const Tensor B = host_uniform({64, 1024}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        check_identical(std::string("matmul ") + dtype_name(dt), matmul(A, B), matmul(A, B));
+    }
+}
+
+// ---- solves -------------------------------------------------------------------------------
+
+TEST_CASE("solve_spd on the device matches the CPU", "[cuda][parity][solve]") {
+    std::uint64_t seed = 1200;
+    for (DType dt : kDTypes) {
+        for (std::int64_t d : {1, 2, 16, 100}) {
+            // A = BᵀB + d I (in double on the host, then converted): BᵀB's eigenvalues lie in
+            // [0, about 4d/3] for B uniform in [-1, 1), so A's condition number is below ~2.5.
+            const auto B = uniform(d * d, -1.0, 1.0, ++seed);
+            std::vector<double> A(static_cast<std::size_t>(d * d));
+            for (std::int64_t i = 0; i < d; ++i)
+                for (std::int64_t j = 0; j < d; ++j) {
+                    double s = i == j ? double(d) : 0.0;
+                    for (std::int64_t k = 0; k < d; ++k) s += B[k * d + i] * B[k * d + j];
+                    A[i * d + j] = s;
+                }
+            const Tensor Ac = from_vector(A, {d, d}, dt);
+            const Tensor bc = host_uniform({d}, -1.0, 1.0, dt, ++seed);
+            const Tensor Ad = Ac.to(kDevice), bd = bc.to(kDevice);
+            for (double damping : {0.0, 0.5}) {
+                std::ostringstream os;
+                os << "solve_spd " << dtype_name(dt) << " d=" << d << " damping " << damping;
+                const Tensor xd = solve_spd(Ad, bd, damping);
+                CHECK(xd.device() == kDevice);
+                // A Cholesky solve is accurate normwise (error ~ cond(A) u |x|), not entry by
+                // entry: compare relative to max |x|. f32: the device factorises in float (a
+                // float Cholesky of these matrices is off by <= 9e-7), the CPU in double.
+                check_close(os.str(), xd, solve_spd(Ac, bc, damping), tolerance(dt),
+                            Metric::scaled);
+            }
+        }
+        // Singular matrices: zero, and all ones (rank 1; every pivot after the first is
+        // exactly 0 in floating point too).
+        for (std::int64_t d : {1, 2, 16, 100}) {
+            const Tensor singular = d == 1 ? zeros({1, 1}, dt) : ones({d, d}, dt);
+            const Tensor b = ones({d}, dt);
+            INFO("solve_spd of a singular " << dtype_name(dt) << " " << d << "x" << d << " matrix");
+            const std::string cpu =
+                error_message([&] { (void)solve_spd(singular, b); });
+            const std::string dev = error_message(
+                [&] { (void)solve_spd(singular.to(kDevice), b.to(kDevice)); });
+            INFO("cpu: " << cpu);
+            INFO("device: " << dev);
+            CHECK(cpu.find("not positive definite") != std::string::npos);
+            CHECK(dev.find("not positive definite") != std::string::npos);
+            CHECK(dev.find("solve_spd") != std::string::npos);
+        }
+    }
+}
+
+// ---- mixing devices -----------------------------------------------------------------------
+
+TEST_CASE("an op between a cpu tensor and a device tensor names both devices", "[cuda][errors]") {
+    for (DType dt : kDTypes) {
+        const Tensor v = ones({3}, dt), vd = ones({3}, dt, kDevice);
+        const Tensor M = ones({3, 3}, dt), Md = ones({3, 3}, dt, kDevice);
+        const std::vector<std::pair<std::string, std::function<void()>>> cases = {
+            {"add", [&] { (void)add(v, vd); }},
+            {"operator- (device first)", [&] { (void)(vd - v); }},
+            {"mul", [&] { (void)mul(vd, v); }},
+            {"operator/", [&] { (void)(v / vd); }},
+            {"matmul", [&] { (void)matmul(Md, v); }},
+            {"matmul (cpu matrix)", [&] { (void)matmul(M, vd); }},
+            {"mse_loss", [&] { (void)mse_loss(v, vd); }},
+            {"linear_mse_value_and_grad", [&] { (void)linear_mse_value_and_grad(Md, v, vd); }},
+            {"linear_mse_value_grad_hessian",
+             [&] { (void)linear_mse_value_grad_hessian(M, vd, v); }},
+            {"solve_spd", [&] { (void)solve_spd(Md, v); }},
+        };
+        for (const auto& [name, f] : cases) {
+            const std::string message = error_message(f);
+            INFO(name << " " << dtype_name(dt) << ": \"" << message << "\"");
+            CHECK(message.find("cpu") != std::string::npos);
+            CHECK(message.find("cuda:0") != std::string::npos);
+        }
+    }
+}

@@ -1,0 +1,329 @@
+// Training on the device against the CPU: full train_linear runs for each of the blog's
+// configurations and Newton on a synthetic problem, Adam over many parameter tensors (several
+// fused launches), the caching allocator during training (no cudaMalloc in the steady state,
+// bytes_in_use back to where it was), and out-of-memory errors. The per-element optimizer
+// updates (every optimizer x preset x dtype) are covered by tests/test_cuda_optim.cpp.
+// Needs a CUDA device (else the executable exits 77: skipped).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "descent/descent.hpp"
+
+using namespace descent;
+
+namespace {
+
+// The device under test.
+const Device kDevice = Device::cuda(0);
+
+enum class Metric {
+    relative,  // max_i |got_i - ref_i| / max(|ref_i|, tiny)
+    scaled,    // max_i |got_i - ref_i| / max_i |ref_i|
+};
+
+// Infinity when anything is NaN or infinite, so a NaN can never pass.
+double max_error(const std::vector<double>& got, const std::vector<double>& ref,
+                 Metric metric = Metric::relative, double scale = 0.0) {
+    if (got.size() != ref.size()) return std::numeric_limits<double>::infinity();
+    const double tiny = std::numeric_limits<double>::min();
+    scale = std::max(scale, tiny);
+    if (metric == Metric::scaled)
+        for (double r : ref) scale = std::max(scale, std::abs(r));
+    double worst = 0.0;
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        if (!std::isfinite(got[i]) || !std::isfinite(ref[i]))
+            return std::numeric_limits<double>::infinity();
+        const double denom = metric == Metric::relative ? std::max(std::abs(ref[i]), tiny) : scale;
+        worst = std::max(worst, std::abs(got[i] - ref[i]) / denom);
+    }
+    return worst;
+}
+
+double tolerance(DType dt) { return dt == DType::f64 ? 1e-12 : 1e-5; }
+
+std::string describe(const optim::OptimizerConfig& c) {
+    std::ostringstream os;
+    os << c.name << " (" << optim::preset_name(c.preset) << ")";
+    for (const auto& [key, value] : optim::effective_hyperparameters(c))
+        os << " " << key << "=" << value;
+    return os.str();
+}
+
+// Trains the same configuration from the same weights on the CPU data and on the device
+// data and checks losses, the whole trajectory and the final weights.
+void check_training(const std::string& what, const Dataset& host, const Dataset& dev,
+                    const std::vector<double>& init, const optim::OptimizerConfig& config,
+                    DType dt, std::int64_t epochs) {
+    INFO(what << " " << dtype_name(dt) << ": " << describe(config) << ", " << epochs << " epochs");
+    const auto d = static_cast<std::int64_t>(init.size());
+    Tensor wc = from_vector(init, {d}, dt).requires_grad_();
+    Tensor wd = from_vector(init, {d}, dt, kDevice).requires_grad_();
+    auto oc = optim::make_optimizer(config, {wc});
+    auto od = optim::make_optimizer(config, {wd});
+
+    TrainOptions options;
+    options.epochs = epochs;
+    options.record_weights = true;  // the whole trajectory
+    std::vector<std::int64_t> seen;  // on_epoch on the device: every epoch, in order
+    std::vector<double> seen_losses;
+    TrainOptions dev_options = options;
+    dev_options.on_epoch = [&](std::int64_t epoch, double loss) {
+        seen.push_back(epoch);
+        seen_losses.push_back(loss);
+    };
+    const TrainResult rc = train_linear(host.X, host.y, *oc, options);
+    const TrainResult rd = train_linear(dev.X, dev.y, *od, dev_options);
+
+    const double tol = tolerance(dt);
+    REQUIRE(rc.losses.size() == static_cast<std::size_t>(epochs));
+    REQUIRE(rd.losses.size() == static_cast<std::size_t>(epochs));
+    REQUIRE(rc.weights.size() == static_cast<std::size_t>(epochs + 1));
+    REQUIRE(rd.weights.size() == static_cast<std::size_t>(epochs + 1));
+    {
+        const double err = max_error(rd.losses, rc.losses);
+        INFO("losses: max relative error " << err);
+        CHECK(err <= tol);
+    }
+    double worst = 0.0;
+    std::size_t worst_epoch = 0;
+    for (std::size_t e = 0; e < rc.weights.size(); ++e) {
+        const double err = max_error(rd.weights[e], rc.weights[e]);
+        if (!(err <= worst)) {
+            worst = err;
+            worst_epoch = e;
+        }
+    }
+    INFO("weights: max relative error " << worst << " at epoch " << worst_epoch);
+    CHECK(worst <= tol);
+    CHECK(max_error(rd.final_weights, rc.final_weights) <= tol);
+    CHECK(rd.final_weights == rd.weights.back());
+    CHECK(wd.device() == kDevice);
+    CHECK(wd.to_vector<double>() == rd.final_weights);
+    CHECK(od->step_count() == epochs);
+
+    // The device reads losses back every 32 epochs; on_epoch still sees every epoch, in
+    // order, with the values train_linear returns.
+    REQUIRE(seen.size() == static_cast<std::size_t>(epochs));
+    for (std::int64_t e = 0; e < epochs; ++e) CHECK(seen[static_cast<std::size_t>(e)] == e);
+    CHECK(seen_losses == rd.losses);
+
+    // When the host reads back changes nothing that is computed: reading every epoch gives
+    // bitwise the same run.
+    Tensor w1 = from_vector(init, {d}, dt, kDevice).requires_grad_();
+    auto o1 = optim::make_optimizer(config, {w1});
+    TrainOptions every_epoch = options;
+    every_epoch.sync_every = 1;
+    const TrainResult r1 = train_linear(dev.X, dev.y, *o1, every_epoch);
+    CHECK(r1.losses == rd.losses);
+    CHECK(r1.weights == rd.weights);
+}
+
+}  // namespace
+
+TEST_CASE("train_linear on the device matches the CPU for each of the blog's runs",
+          "[cuda][train]") {
+    for (DType dt : {DType::f64, DType::f32}) {
+        const BlogProblem host = blog_problem(dt);
+        const BlogProblem dev = blog_problem(dt, kDevice);
+        REQUIRE(dev.data.X.device() == kDevice);
+        CHECK(dev.data.X.to_vector<double>() == host.data.X.to_vector<double>());
+        CHECK(dev.data.y.to_vector<double>() == host.data.y.to_vector<double>());
+        CHECK(dev.initial_weights == host.initial_weights);
+        // 100 epochs: the device's read-back points fall at 32, 64, 96 and 100.
+        for (const optim::OptimizerConfig& config : optim::blog_configs())
+            check_training("blog problem", host.data, dev.data, host.initial_weights, config, dt,
+                           100);
+    }
+}
+
+TEST_CASE("Newton on a synthetic problem: device vs CPU", "[cuda][train]") {
+    const std::string spec = "synthetic:n=5000,d=8,seed=3";
+    for (DType dt : {DType::f64, DType::f32}) {
+        const Dataset host = load_dataset(spec, true, dt, Device::cpu());
+        const Dataset dev = load_dataset(spec, true, dt, kDevice);
+        REQUIRE(dev.X.device() == kDevice);
+        REQUIRE(dev.X.shape() == Shape{5000, 9});
+        CHECK(dev.X.to_vector<double>() == host.X.to_vector<double>());
+        CHECK(dev.y.to_vector<double>() == host.y.to_vector<double>());
+        const std::vector<double> init(9, 0.0);
+        // (lr, damping)
+        const std::vector<std::pair<double, double>> runs = {{1.0, 0.0}, {0.5, 1e-3}};
+        for (const auto& [lr, damping] : runs) {
+            optim::OptimizerConfig config;
+            config.name = "newton";
+            config.preset = optim::Preset::torch;
+            config.lr = lr;
+            config.damping = damping;
+            check_training(spec, host, dev, init, config, dt, 6);
+        }
+    }
+}
+
+TEST_CASE("Adam over 40 parameter tensors (several fused launches) matches the CPU",
+          "[cuda][optim]") {
+    // kernels/optim.cu packs at most 16 tensors per launch: 40 tensors take three launches.
+    // Some tensors have no gradient on some steps (skipped, as in torch), so the packed lists
+    // have gaps and the step counts differ between tensors.
+    const std::int64_t kSizes[] = {1, 255, 257, 1 << 16};
+    const int kTensors = 40, kSteps = 12;
+    for (DType dt : {DType::f64, DType::f32}) {
+        INFO(dtype_name(dt));
+        std::mt19937_64 rng(2024);
+        std::uniform_real_distribution<double> u(-1.0, 1.0);
+        auto draw = [&](std::int64_t n) {
+            std::vector<double> v(static_cast<std::size_t>(n));
+            for (auto& x : v) x = u(rng);
+            return v;
+        };
+        std::vector<Tensor> cpu_params, dev_params;
+        for (int k = 0; k < kTensors; ++k) {
+            const std::int64_t n = kSizes[k % 4];
+            const auto init = draw(n);
+            cpu_params.push_back(from_vector(init, {n}, dt).requires_grad_());
+            dev_params.push_back(from_vector(init, {n}, dt, kDevice).requires_grad_());
+        }
+        optim::AdamOptions options = optim::AdamOptions::preset(optim::Preset::torch);
+        options.lr = 0.01;
+        options.weight_decay = 0.01;
+        options.amsgrad = true;  // all three state buffers
+        optim::Adam cpu_opt(cpu_params, options), dev_opt(dev_params, options);
+        for (int step = 0; step < kSteps; ++step) {
+            for (int k = 0; k < kTensors; ++k) {
+                if (step % 3 == 1 && k % 5 == 2) {
+                    cpu_params[k].set_grad(Tensor());
+                    dev_params[k].set_grad(Tensor());
+                    continue;
+                }
+                const std::int64_t n = kSizes[k % 4];
+                const auto g = draw(n);
+                cpu_params[k].set_grad(from_vector(g, {n}, dt));
+                dev_params[k].set_grad(from_vector(g, {n}, dt, kDevice));
+            }
+            cpu_opt.step();
+            dev_opt.step();
+        }
+
+        // Compared relative to the largest |value| of the same buffer over all 40 tensors:
+        // updates such as exp_avg = beta1 exp_avg + (1 - beta1) g can cancel, and nvcc
+        // contracts a*b + c into one fma (--fmad=true) where the host rounds the product
+        // first, so an entry that cancels to near zero keeps the rounding error of its O(1)
+        // terms. Relative to the buffer's scale, the two agree to 1e-12 (f64) / 1e-5 (f32).
+        auto check_buffers = [&](const std::string& what, const std::vector<Tensor>& got,
+                                 const std::vector<Tensor>& ref) {
+            double scale = 0.0;
+            for (const Tensor& r : ref)
+                for (double x : r.to_vector<double>()) scale = std::max(scale, std::abs(x));
+            double worst = 0.0;
+            int worst_k = -1;
+            for (std::size_t k = 0; k < ref.size(); ++k) {
+                REQUIRE(got[k].device() == kDevice);
+                const double err = max_error(got[k].to_vector<double>(), ref[k].to_vector<double>(),
+                                             Metric::scaled, scale);
+                if (!(err <= worst)) {
+                    worst = err;
+                    worst_k = static_cast<int>(k);
+                }
+            }
+            INFO(what << ": max scaled error " << worst << " in tensor " << worst_k << " (scale "
+                      << scale << ")");
+            CHECK(worst <= tolerance(dt));
+        };
+        check_buffers("parameters", dev_params, cpu_params);
+        const optim::OptimizerState cs = cpu_opt.state(), ds = dev_opt.state();
+        REQUIRE(cs.params.size() == static_cast<std::size_t>(kTensors));
+        REQUIRE(ds.params.size() == static_cast<std::size_t>(kTensors));
+        for (int k = 0; k < kTensors; ++k) {
+            INFO("tensor " << k);
+            CHECK(ds.params[k].step == cs.params[k].step);
+            CHECK(ds.params[k].step == (k % 5 == 2 ? kSteps - kSteps / 3 : kSteps));
+            CHECK(ds.params[k].buffers.size() == 3);
+        }
+        for (const char* key : {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}) {
+            std::vector<Tensor> got, ref;
+            for (int k = 0; k < kTensors; ++k) {
+                REQUIRE(ds.params[k].buffers.count(key) == 1);
+                REQUIRE(cs.params[k].buffers.count(key) == 1);
+                got.push_back(ds.params[k].buffers.at(key));
+                ref.push_back(cs.params[k].buffers.at(key));
+            }
+            check_buffers(key, got, ref);
+        }
+    }
+}
+
+TEST_CASE("training stops calling cudaMalloc after its first step", "[cuda][memory]") {
+    // The caching allocator keeps freed blocks, so a training loop allocates during its first
+    // step(s) and then only reuses. train_linear also allocates per call buffers sized by the
+    // number of epochs (losses, trajectory), and an epoch holds the previous gradient (the
+    // optimizer's grad) while the next one is computed. So: a first 1-epoch call, then a
+    // 100-epoch call that must not call cudaMalloc after its own first epoch, then the same
+    // 100-epoch call again, which must not call cudaMalloc at all.
+    const DType dt = DType::f64;
+    const std::size_t in_use_before = cuda_memory_stats(0).bytes_in_use;
+    {
+        const Dataset data = load_dataset("synthetic:n=20000,d=8,seed=5", true, dt, kDevice);
+        Tensor w = zeros({data.X.size(1)}, dt, kDevice).requires_grad_();
+        optim::Adam adam({w}, optim::AdamOptions::preset(optim::Preset::torch));
+
+        TrainOptions first;
+        first.epochs = 1;
+        first.record_weights = true;  // the trajectory buffer too
+        train_linear(data.X, data.y, adam, first);
+        const DeviceMemoryStats after_first = cuda_memory_stats(0);
+        CHECK(after_first.device_allocations > 0);
+        CHECK(after_first.bytes_in_use > in_use_before);
+
+        TrainOptions more = first;
+        more.epochs = 100;
+        more.sync_every = 1;  // on_epoch after every step
+        std::vector<std::uint64_t> mallocs;
+        more.on_epoch = [&](std::int64_t, double) {
+            mallocs.push_back(cuda_memory_stats(0).device_allocations);
+        };
+        train_linear(data.X, data.y, adam, more);
+        REQUIRE(mallocs.size() == 100);
+        INFO("cudaMalloc calls: " << after_first.device_allocations << " after the first call, "
+                                  << mallocs.front() << " after the next call's first epoch, "
+                                  << mallocs.back() << " after its last");
+        CHECK(mallocs.back() == mallocs.front());
+
+        const std::uint64_t before_again = cuda_memory_stats(0).device_allocations;
+        mallocs.clear();
+        train_linear(data.X, data.y, adam, more);
+        CHECK(cuda_memory_stats(0).device_allocations == before_again);
+        CHECK(adam.step_count() == 201);
+        CHECK(cuda_memory_stats(0).requests > after_first.requests);
+    }
+    // Every tensor of the block is released: its blocks are cached, none is in use.
+    CHECK(cuda_memory_stats(0).bytes_in_use == in_use_before);
+}
+
+TEST_CASE("out of device memory is a CudaError naming the bytes asked for and free",
+          "[cuda][memory][errors]") {
+    // Last in this file: after a failed cudaMalloc the caching allocator empties its cache.
+    const std::uint64_t bytes = 4ULL << 40;  // 2^40 f32 elements: 4 TiB
+    bool thrown = false;
+    std::string message;
+    try {
+        (void)empty({1LL << 40}, DType::f32, kDevice);
+    } catch (const CudaError& e) {
+        thrown = true;
+        message = e.what();
+    }
+    INFO("message: " << message);
+    REQUIRE(thrown);
+    CHECK(message.find("out of memory") != std::string::npos);
+    CHECK(message.find(std::to_string(bytes)) != std::string::npos);
+    CHECK(message.find("free") != std::string::npos);
+    // The device is still usable.
+    CHECK(ones({3}, DType::f32, kDevice).sum().item() == 3.0);
+}
