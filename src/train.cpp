@@ -60,6 +60,10 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
     Tensor last_grad;
     for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
         if (options.record_weights) copy_into(trajectory, epoch * d, w);
+        // Release the previous gradient first, so its block is reused for this one: from the
+        // second epoch on, nothing new is allocated.
+        w.set_grad(Tensor());
+        last_grad = Tensor();
         const LinearMseResult r = newton ? linear_mse_value_grad_hessian(X, y, w.detach())
                                          : linear_mse_value_and_grad(X, y, w.detach());
         copy_into(losses, epoch, r.loss);

@@ -82,7 +82,8 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
         const BlockFn<T> block = block_fn<T>(d);
 
-#pragma omp parallel for schedule(static)
+        // One block needs no threads: waking a team costs more than the blog's whole epoch.
+#pragma omp parallel for schedule(static) if (n_blocks > 1)
         for (std::int64_t b = 0; b < n_blocks; ++b) {
             const std::int64_t start = b * kRowBlock;
             const std::int64_t rows = std::min(kRowBlock, n - start);

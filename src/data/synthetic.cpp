@@ -136,7 +136,7 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         T* Xp = X_host.data<T>();
         T* yp = y_host.data<T>();
         // Rows are independent (counter-based RNG), so threads can split them freely.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > 4096)
         for (std::int64_t i = 0; i < n; ++i) {
             T* row = Xp + i * cols;
             // One sum per row, in index order and in double, so that a GPU kernel doing the

@@ -1,5 +1,5 @@
-// Newton's method: w -= lr (H + damping I)^-1 g via Cholesky (solve_spd). The d x d solve runs
-// on the host in double (d is small for the linear models this serves).
+// Newton's method: w -= lr (H + damping I)^-1 g via Cholesky (solve_spd), on the weights'
+// device: in double on the CPU, with cuSOLVER (in the weights' dtype) on a GPU.
 #include "descent/optim/newton.hpp"
 
 #include "descent/autograd.hpp"
