@@ -10,7 +10,10 @@
 
 #include "backend/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
-#include "descent/detail/linear_mse_row.hpp"
+#include "cpu/linear_mse_isa.hpp"
+
+#define DESCENT_CPU_ISA baseline
+#include "cpu/linear_mse_block.hpp"
 
 namespace descent::detail {
 
@@ -18,42 +21,16 @@ namespace {
 
 constexpr std::int64_t kRowBlock = 4096;
 
-// Partial sums of rows [0, rows) of one block into out = [loss, grad (d), hessian (d*d)].
-// D > 0 fixes d at compile time; D == 0 uses the runtime d.
-template <class T, int D>
-void linear_mse_block(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t d_rt,
-                      bool hessian, double* out) {
-    const std::int64_t d = D > 0 ? D : d_rt;
-    double* grad = out + 1;
-    double* hess = out + 1 + d;
-    double loss = 0.0;
-    for (std::int64_t i = 0; i < rows; ++i) {
-        const T* row = x + i * d;
-        const double r = linear_row_residual(row, w, y[i], d);
-        loss += linear_row_accumulate_grad(row, r, d, grad);
-        if (hessian) linear_row_accumulate_hessian(row, d, hess);
-    }
-    out[0] = loss;
-}
-
-template <class T>
-using BlockFn = void (*)(const T*, const T*, const T*, std::int64_t, std::int64_t, bool, double*);
-
-template <class T>
-BlockFn<T> block_fn(std::int64_t d) {
-    switch (d) {
-        case 1: return linear_mse_block<T, 1>;
-        case 2: return linear_mse_block<T, 2>;
-        case 3: return linear_mse_block<T, 3>;
-        case 4: return linear_mse_block<T, 4>;
-        case 8: return linear_mse_block<T, 8>;
-        case 16: return linear_mse_block<T, 16>;
-        case 32: return linear_mse_block<T, 32>;
-        default: return linear_mse_block<T, 0>;
-    }
-}
-
 }  // namespace
+
+bool use_avx2() {
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+    static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return supported;
+#else
+    return false;
+#endif
+}
 
 void CpuBackend::mse(Array pred, Array target, Array out) {
     visit_dtype(pred.dtype, [&](auto t) {
@@ -80,7 +57,7 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
         const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
         std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
-        const BlockFn<T> block = block_fn<T>(d);
+        const BlockFn<T> block = use_avx2() ? avx2_block_fn<T>(d) : baseline::block_fn<T>(d);
 
         // One block needs no threads: waking a team costs more than the blog's whole epoch.
 #pragma omp parallel for schedule(static) if (n_blocks > 1)
@@ -104,7 +81,7 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         if (want_h) {
             T* h = static_cast<T*>(hessian->data);
             const double* hs = total.data() + 1 + d;
-            // Symmetric by construction; read the upper triangle so both halves match exactly.
+            // Symmetric: the fixed-d kernels accumulate only the upper triangle, so read that.
             for (std::int64_t j = 0; j < d; ++j)
                 for (std::int64_t k = j; k < d; ++k) {
                     const T v = static_cast<T>(2.0 * inv_n * hs[j * d + k]);
