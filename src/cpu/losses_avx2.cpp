@@ -1,6 +1,6 @@
 // The CPU linear-MSE block kernels built for AVX2 (this file alone gets -mavx2, and no FMA
 // contraction, so it rounds exactly like the baseline build;
-// the backend calls it only after checking the processor supports both).
+// the backend calls it only after checking that the processor has AVX2).
 #define DESCENT_CPU_ISA avx2
 #include "cpu/linear_mse_block.hpp"
 
