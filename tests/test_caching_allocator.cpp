@@ -61,10 +61,13 @@ TEST_CASE("best fit, and no tiny request ties up a huge block", "[allocator]") {
     void* mid = a.allocate(8192);
     a.deallocate(big);
     a.deallocate(mid);
-    CHECK(a.allocate(5000) == mid);   // 5120 rounded; 8192 <= 2 * 5120
+    void* reused = a.allocate(5000);  // 5120 rounded; 8192 <= 2 * 5120
+    CHECK(reused == mid);
     void* small = a.allocate(512);    // 1 MiB is far more than twice 512: fresh block
     CHECK(small != big);
     CHECK(dev.allocations == 3);
+    a.deallocate(reused);
+    a.deallocate(small);
 }
 
 TEST_CASE("a failed raw allocation releases the cache and retries", "[allocator]") {
