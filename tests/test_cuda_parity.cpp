@@ -23,11 +23,16 @@
 #include <string>
 #include <vector>
 
+#include "cuda_compare.hpp"
 #include "descent/descent.hpp"
 
 using namespace descent;
 
 namespace {
+
+using cuda_compare::max_error;
+using cuda_compare::Metric;
+using cuda_compare::tolerance;
 
 // The device under test.
 const Device kDevice = Device::cuda(0);
@@ -52,28 +57,6 @@ Tensor host_uniform(const Shape& shape, double lo, double hi, DType dt, std::uin
 
 // ---- comparisons --------------------------------------------------------------------------
 
-enum class Metric {
-    relative,  // max_i |got_i - ref_i| / max(|ref_i|, tiny)
-    scaled,    // max_i |got_i - ref_i| / max_i |ref_i|
-};
-
-// Infinity when anything is NaN or infinite, so a NaN can never pass.
-double max_error(const std::vector<double>& got, const std::vector<double>& ref, Metric metric) {
-    const double tiny = std::numeric_limits<double>::min();
-    double scale = tiny;
-    if (metric == Metric::scaled)
-        for (double r : ref) scale = std::max(scale, std::abs(r));
-    double worst = 0.0;
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-        if (!std::isfinite(got[i]) || !std::isfinite(ref[i]))
-            return std::numeric_limits<double>::infinity();
-        const double denom = metric == Metric::relative ? std::max(std::abs(ref[i]), tiny) : scale;
-        worst = std::max(worst, std::abs(got[i] - ref[i]) / denom);
-    }
-    return worst;
-}
-
-double tolerance(DType dt) { return dt == DType::f64 ? 1e-12 : 1e-5; }
 
 // For f32 results that cuBLAS accumulates in float over k terms (matmul's inner dimension;
 // the Hessian's n rows in syrk and in linear_mse_hessian's gemm; the wide linear-MSE path's
