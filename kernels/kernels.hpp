@@ -55,6 +55,10 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
                 std::int64_t n, std::int64_t d, Array loss, Array grad, const Array* hessian,
                 double* scratch, void* residual, cudaStream_t stream);
 
+// Mini-batch gather: Xb[k] = X[perm.row(begin + k)], yb[k] = y[perm.row(begin + k)].
+void gather_rows(Array X, Array y, std::int64_t d, const detail::RowPermutation& perm,
+                 std::int64_t begin, std::int64_t count, Array Xb, Array yb, cudaStream_t stream);
+
 // Cholesky solve of (A + damping I) x = b: `factor` holds d*d elements, `workspace` the
 // bytes spd_solve_workspace_bytes() asks for, `info` one int; all on the device. Returns -1,
 // or the index of the first non-positive pivot (synchronises the stream to learn it).

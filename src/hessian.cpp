@@ -1,5 +1,10 @@
-// linear_mse_hessian: 2/n XᵀX as one transposed matrix product (no copy of X).
+// linear_mse_hessian: 2/n XᵀX as one transposed matrix product (no copy of X), and its
+// largest eigenvalue for the divergence guard's 2/λmax.
 #include "descent/hessian.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "descent/error.hpp"
 #include "dispatch.hpp"
@@ -13,6 +18,86 @@ Tensor linear_mse_hessian(const Tensor& X) {
     if (X.shape()[0] == 0)
         throw Error("linear_mse_hessian: X " + shape_str(X.shape()) + " has no rows");
     return detail::gemm_op("linear_mse_hessian", X, X, true, false, 2.0 / double(X.shape()[0]));
+}
+
+}  // namespace descent
+
+namespace descent {
+
+namespace {
+
+// Cyclic Jacobi rotations (Golub & Van Loan, Algorithm 8.5.3): every eigenvalue to rounding.
+double jacobi_max_eigenvalue(std::vector<double> a, std::int64_t d) {
+    auto at = [&](std::int64_t i, std::int64_t j) -> double& { return a[i * d + j]; };
+    for (int sweep = 0; sweep < 100; ++sweep) {
+        double off = 0.0, diag = 0.0;
+        for (std::int64_t i = 0; i < d; ++i) {
+            diag += at(i, i) * at(i, i);
+            for (std::int64_t j = i + 1; j < d; ++j) off += at(i, j) * at(i, j);
+        }
+        if (off <= 1e-30 * diag || off == 0.0) break;
+        for (std::int64_t p = 0; p < d; ++p)
+            for (std::int64_t q = p + 1; q < d; ++q) {
+                if (at(p, q) == 0.0) continue;
+                const double theta = (at(q, q) - at(p, p)) / (2.0 * at(p, q));
+                const double t = (theta >= 0 ? 1.0 : -1.0) /
+                                 (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+                const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+                for (std::int64_t k = 0; k < d; ++k) {  // A <- A J (columns p, q)
+                    const double akp = at(k, p), akq = at(k, q);
+                    at(k, p) = c * akp - s * akq;
+                    at(k, q) = s * akp + c * akq;
+                }
+                for (std::int64_t k = 0; k < d; ++k) {  // A <- Jᵀ A (rows p, q)
+                    const double apk = at(p, k), aqk = at(q, k);
+                    at(p, k) = c * apk - s * aqk;
+                    at(q, k) = s * apk + c * aqk;
+                }
+            }
+    }
+    double best = at(0, 0);
+    for (std::int64_t i = 1; i < d; ++i) best = std::max(best, at(i, i));
+    return best;
+}
+
+// Power iteration with the Rayleigh quotient, for wide matrices where Jacobi's O(d^3) sweeps
+// cost too much; a positive semi-definite matrix's dominant eigenvalue is its largest.
+double power_max_eigenvalue(const std::vector<double>& a, std::int64_t d) {
+    std::vector<double> v(static_cast<std::size_t>(d)), next(v.size());
+    for (std::int64_t i = 0; i < d; ++i) v[i] = 1.0 + 1e-3 * double(i % 7);  // not orthogonal to most
+    double lambda = 0.0;
+    for (int it = 0; it < 5000; ++it) {
+        double norm = 0.0;
+        for (double x : v) norm += x * x;
+        norm = std::sqrt(norm);
+        if (norm == 0.0) return 0.0;
+        for (double& x : v) x /= norm;
+        double rayleigh = 0.0;
+        for (std::int64_t i = 0; i < d; ++i) {
+            double s = 0.0;
+            for (std::int64_t j = 0; j < d; ++j) s += a[i * d + j] * v[j];
+            next[i] = s;
+            rayleigh += v[i] * s;
+        }
+        v.swap(next);
+        if (it > 0 && std::fabs(rayleigh - lambda) <= 1e-13 * std::fabs(rayleigh)) return rayleigh;
+        lambda = rayleigh;
+    }
+    return lambda;
+}
+
+}  // namespace
+
+double symmetric_max_eigenvalue(const std::vector<double>& matrix, std::int64_t d) {
+    if (d < 1 || matrix.size() != static_cast<std::size_t>(d * d))
+        throw Error("symmetric_max_eigenvalue: expects a (d, d) matrix with d >= 1, got " +
+                    std::to_string(matrix.size()) + " values for d = " + std::to_string(d));
+    return d <= 256 ? jacobi_max_eigenvalue(matrix, d) : power_max_eigenvalue(matrix, d);
+}
+
+double linear_mse_hessian_max_eigenvalue(const Tensor& X) {
+    const Tensor h = linear_mse_hessian(X.detach());
+    return symmetric_max_eigenvalue(h.to_vector<double>(), X.shape()[1]);
 }
 
 }  // namespace descent

@@ -1,11 +1,14 @@
-// The full-batch linear trainer on the fused one-pass loss/gradient(/Hessian). Losses and the
-// trajectory are written into buffers on the weights' device and read back in blocks.
+// The linear trainer on the fused one-pass loss/gradient(/Hessian): full batch or mini-batches
+// (contiguous row ranges read in place, or gathered in a seeded shuffled order). Losses and
+// the trajectory are written into buffers on the weights' device and read back in blocks.
 #include "descent/train.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "descent/error.hpp"
+#include "descent/hessian.hpp"
 #include "descent/loss.hpp"
 #include "descent/optim/newton.hpp"
 #include "dispatch.hpp"
@@ -34,21 +37,87 @@ std::vector<double> read_range(const Tensor& t, std::int64_t begin, std::int64_t
     return host.to_vector<double>();
 }
 
-}  // namespace
+// `count` elements of `t` starting at element `offset`, as a backend array (no copy).
+detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
+    detail::Array a = detail::array_of(t);
+    a.data = static_cast<char*>(a.data) + offset * static_cast<std::int64_t>(dtype_size(t.dtype()));
+    a.numel = count;
+    return a;
+}
 
-TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
-                         const TrainOptions& options) {
+void validate(const Tensor& X, const Tensor& y, const optim::Optimizer& optimizer,
+              const TrainOptions& options) {
     if (optimizer.params().size() != 1)
         throw Error("train_linear: the optimizer must hold exactly one parameter (the weights), "
                     "it holds " + std::to_string(optimizer.params().size()));
     if (options.epochs < 0)
         throw Error("train_linear: epochs must be >= 0, got " + std::to_string(options.epochs));
-    Tensor w = optimizer.params()[0];
+    const Tensor& w = optimizer.params()[0];
     detail::check_same_kind("train_linear", X, w);
+    detail::check_same_kind("train_linear", y, w);
+    if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
+        w.shape()[0] != X.shape()[1] || X.numel() == 0)
+        throw Error("train_linear: expects X (n, d), y (n), weights (d) with n, d >= 1; got X " +
+                    shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
+                    shape_str(w.shape()));
+    const std::int64_t n = X.shape()[0];
+    if (options.batch_size < 0)
+        throw Error("train_linear: batch_size must be >= 0 (0: full batch), got " +
+                    std::to_string(options.batch_size));
+    if (options.batch_size > 0 && options.batch_size < n && optimizer.needs_hessian())
+        throw Error("train_linear: " + optimizer.name() + " takes full-batch steps only; "
+                    "batch_size " + std::to_string(options.batch_size) + " < " +
+                    std::to_string(n) + " rows");
+    if (options.checkpoint_every < 0)
+        throw Error("train_linear: checkpoint_every must be >= 0, got " +
+                    std::to_string(options.checkpoint_every));
+    if (const TrainResult* r = options.resume) {
+        const auto done = static_cast<std::int64_t>(r->losses.size());
+        if (done > options.epochs)
+            throw Error("train_linear: the run to resume has done " + std::to_string(done) +
+                        " epochs, more than the " + std::to_string(options.epochs) + " asked for");
+        if (options.record_weights && static_cast<std::int64_t>(r->weights.size()) != done)
+            throw Error("train_linear: recording weights, the run to resume must hold the " +
+                        std::to_string(done) + " weight vectors of its epochs, it holds " +
+                        std::to_string(r->weights.size()));
+        for (const auto& row : r->weights)
+            if (static_cast<std::int64_t>(row.size()) != w.numel())
+                throw Error("train_linear: a recorded weight vector of the run to resume has " +
+                            std::to_string(row.size()) + " entries, the weights " +
+                            std::to_string(w.numel()));
+    }
+}
+
+// The divergence report: where, what, and the step size gradient descent could have taken.
+std::string divergence_message(const Tensor& X, const optim::Optimizer& optimizer,
+                               std::int64_t epoch, const char* what, double value,
+                               double last_finite) {
+    std::ostringstream os;
+    os << "training diverged at epoch " << epoch << " (" << optimizer.name() << "): " << what
+       << " is " << value;
+    if (std::isfinite(last_finite)) os << " after a loss of " << last_finite;
+    const double lambda_max = linear_mse_hessian_max_eigenvalue(X);
+    if (lambda_max > 0.0 && std::isfinite(lambda_max))
+        os << "; gradient descent is stable on this data for learning rates below 2/lambda_max = "
+           << 2.0 / lambda_max;
+    os << "; try a smaller learning rate";
+    return os.str();
+}
+
+}  // namespace
+
+TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
+                         const TrainOptions& options) {
+    validate(X, y, optimizer, options);
+    Tensor w = optimizer.params()[0];
     auto* newton = dynamic_cast<optim::Newton*>(&optimizer);
-    const std::int64_t epochs = options.epochs, d = w.numel();
+    const std::int64_t epochs = options.epochs, d = w.numel(), n = X.shape()[0];
     const std::int64_t sync_every =
         options.sync_every > 0 ? options.sync_every : (w.device().is_cpu() ? 1 : 32);
+    const bool minibatch = options.batch_size > 0 && options.batch_size < n;
+    const std::int64_t batch = minibatch ? options.batch_size : n;
+    const std::int64_t n_batches = (n + batch - 1) / batch;
+    detail::Backend& backend = detail::backend_of(w);
 
     const Tensor losses = empty({epochs}, w.dtype(), w.device());
     const Tensor trajectory =
@@ -56,39 +125,116 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
 
     TrainResult result;
     double last_finite = NAN;
-    std::int64_t checked = 0;  // epochs whose losses were read back
-    Tensor last_grad;
-    for (std::int64_t epoch = 0; epoch < epochs; ++epoch) {
-        if (options.record_weights) copy_into(trajectory, epoch * d, w);
-        // Release the previous gradient first, so its block is reused for this one: from the
-        // second epoch on, nothing new is allocated.
-        w.set_grad(Tensor());
-        last_grad = Tensor();
-        const LinearMseResult r = newton ? linear_mse_value_grad_hessian(X, y, w.detach())
-                                         : linear_mse_value_and_grad(X, y, w.detach());
-        copy_into(losses, epoch, r.loss);
-        w.set_grad(r.grad);
-        if (newton) newton->set_hessian(r.hessian);
-        optimizer.step();
-        last_grad = r.grad;
+    std::int64_t start = 0;
+    if (options.resume) {
+        result.losses = options.resume->losses;
+        start = static_cast<std::int64_t>(result.losses.size());
+        for (double loss : result.losses)
+            if (std::isfinite(loss)) last_finite = loss;
+        for (std::int64_t e = 0; options.record_weights && e < start; ++e)
+            copy_into(trajectory, e * d,
+                      from_vector(options.resume->weights[static_cast<std::size_t>(e)], {d},
+                                  w.dtype(), w.device()));
+    }
 
-        if ((epoch + 1) % sync_every != 0 && epoch + 1 != epochs) continue;
-        // Read back the block of losses since the last sync point and check it.
+    // Mini-batch buffers, allocated once: the gathered batch (shuffled runs), the gradient,
+    // the per-batch losses of one epoch and their row counts (the epoch loss is their
+    // row-weighted mean, one 1 x n_batches product).
+    Tensor Xb, yb, grad, batch_losses, batch_rows;
+    if (minibatch) {
+        if (options.shuffle) {
+            Xb = empty({batch, d}, w.dtype(), w.device());
+            yb = empty({batch}, w.dtype(), w.device());
+        }
+        grad = empty({d}, w.dtype(), w.device());
+        batch_losses = empty({n_batches}, w.dtype(), w.device());
+        std::vector<double> rows(static_cast<std::size_t>(n_batches), double(batch));
+        rows.back() = double(n - (n_batches - 1) * batch);
+        batch_rows = from_vector(rows, {n_batches}, w.dtype(), w.device());
+    }
+
+    std::int64_t checked = start;  // epochs whose losses were read back
+    Tensor last_grad;
+    for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
+        if (options.record_weights) copy_into(trajectory, epoch * d, w);
+        if (!minibatch) {
+            // Release the previous gradient first, so its block is reused for this one: from
+            // the second epoch on, nothing new is allocated.
+            w.set_grad(Tensor());
+            last_grad = Tensor();
+            const LinearMseResult r = newton ? linear_mse_value_grad_hessian(X, y, w.detach())
+                                             : linear_mse_value_and_grad(X, y, w.detach());
+            copy_into(losses, epoch, r.loss);
+            w.set_grad(r.grad);
+            if (newton) newton->set_hessian(r.hessian);
+            optimizer.step();
+            last_grad = r.grad;
+        } else {
+            const auto perm = detail::RowPermutation::make(n, options.shuffle,
+                                                           options.shuffle_seed, epoch);
+            for (std::int64_t b = 0; b < n_batches; ++b) {
+                const std::int64_t begin = b * batch, count = std::min(batch, n - begin);
+                detail::Array xa = slice(X, begin * d, count * d), ya = slice(y, begin, count);
+                if (!perm.identity) {
+                    xa = slice(Xb, 0, count * d);
+                    ya = slice(yb, 0, count);
+                    backend.gather_rows(detail::array_of(X), detail::array_of(y), d, perm, begin,
+                                        count, xa, ya);
+                }
+                backend.linear_mse(xa, ya, detail::array_of(w), count, d,
+                                   slice(batch_losses, b, 1), detail::array_of(grad), nullptr);
+                w.set_grad(grad);
+                optimizer.step();
+            }
+            backend.gemm(false, false, 1, 1, n_batches, 1.0 / double(n),
+                         detail::array_of(batch_losses), detail::array_of(batch_rows),
+                         slice(losses, epoch, 1));
+            last_grad = grad;
+        }
+
+        const bool checkpoint_due =
+            options.on_checkpoint && ((options.checkpoint_every > 0 &&
+                                       (epoch + 1) % options.checkpoint_every == 0) ||
+                                      epoch + 1 == epochs);
+        if ((epoch + 1) % sync_every != 0 && epoch + 1 != epochs && !checkpoint_due) continue;
+        // Read back the block of losses since the last sync point and check it, then the
+        // weights (a step can overflow them before any loss shows it).
         const std::int64_t first = checked;
         const std::vector<double> block = read_range(losses, first, epoch + 1 - first);
         for (; checked <= epoch; ++checked) {
             const double loss = block[static_cast<std::size_t>(checked - first)];
-            if (!std::isfinite(loss)) {
-                std::ostringstream os;
-                os << "training diverged at epoch " << checked << " (" << optimizer.name()
-                   << "): the loss is " << loss;
-                if (std::isfinite(last_finite)) os << " after " << last_finite;
-                os << "; try a smaller learning rate";
-                throw Error(os.str());
+            if (!std::isfinite(loss) && result.divergence.empty()) {
+                const std::string message =
+                    divergence_message(X, optimizer, checked, "the loss", loss, last_finite);
+                if (options.on_divergence == OnDivergence::stop) throw Error(message);
+                result.divergence = message;
+                if (options.on_warning) options.on_warning(message);
             }
-            last_finite = loss;
+            if (std::isfinite(loss)) last_finite = loss;
             result.losses.push_back(loss);
             if (options.on_epoch) options.on_epoch(checked, loss);
+        }
+        result.final_weights = w.to_vector<double>();
+        for (double v : result.final_weights)
+            if (!std::isfinite(v) && result.divergence.empty()) {
+                const std::string message =
+                    divergence_message(X, optimizer, epoch, "a weight", v, last_finite);
+                if (options.on_divergence == OnDivergence::stop) throw Error(message);
+                result.divergence = message;
+                if (options.on_warning) options.on_warning(message);
+            }
+        if (checkpoint_due) {
+            TrainResult so_far;
+            so_far.losses = result.losses;
+            so_far.final_weights = result.final_weights;
+            so_far.final_grad = last_grad.to_vector<double>();
+            so_far.divergence = result.divergence;
+            if (options.record_weights) {
+                const std::vector<double> flat = read_range(trajectory.reshape({(epochs + 1) * d}), 0, (epoch + 1) * d);
+                for (std::int64_t e = 0; e <= epoch; ++e)
+                    so_far.weights.emplace_back(flat.begin() + e * d, flat.begin() + (e + 1) * d);
+            }
+            options.on_checkpoint(so_far);
         }
     }
     result.final_weights = w.to_vector<double>();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "descent/autograd.hpp"
+#include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
 #include "descent/random.hpp"
 #include "descent/device.hpp"

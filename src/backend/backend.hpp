@@ -8,6 +8,7 @@
 
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
+#include "descent/detail/row_permutation.hpp"
 #include "descent/optim/rules.hpp"
 #include "shared/elementwise.hpp"
 
@@ -83,6 +84,12 @@ public:
     // X (n, d), y (n), w (d) -> loss (), grad (d) and, when hessian != nullptr, (d, d).
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             Array loss, Array grad, const Array* hessian) = 0;
+
+    // --- mini-batches ---------------------------------------------------------------------
+    // Xb[k, :] = X[r, :] and yb[k] = y[r] with r = perm.row(begin + k), for k < count; X is
+    // (perm.n, d), Xb (count, d).
+    virtual void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
+                             std::int64_t begin, std::int64_t count, Array Xb, Array yb) = 0;
 
     // --- solves -----------------------------------------------------------------------------
     // x (d) = (A + damping I)^-1 b for symmetric A (d, d), by Cholesky. Returns -1 on success,

@@ -1,14 +1,10 @@
-// JSON, number formatting and atomic file writes for the CLI.
+// JSON and number formatting for the CLI.
 #include "cli/output.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 
+#include "data/write_file.hpp"
 #include "descent/error.hpp"
 
 namespace descent::cli {
@@ -131,31 +127,7 @@ JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno));
-    std::size_t written = 0;
-    while (written < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            const std::string why = std::strerror(errno);
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw Error("cannot write " + path + ": " + why);
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        const std::string why = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        throw Error("cannot write " + path + ": " + why);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        ::unlink(tmp.c_str());
-        throw Error("cannot write " + path + ": " + why);
-    }
+    detail::write_file_atomically(path, contents);
 }
 
 }  // namespace descent::cli

@@ -1,11 +1,14 @@
 // `descent train`: one optimizer on one dataset, with a summary, --json and --trace.
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/output.hpp"
+#include "cli/run_identity.hpp"
+#include "descent/checkpoint.hpp"
 #include "descent/error.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
@@ -19,10 +22,16 @@ std::vector<FlagSpec> train_flags() {
         {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | FILE.csv | FILE.npy (default blog)"},
         {"epochs", true, "N", "full passes over the data (default 50)"},
         {"init", true, "SPEC", "blog | zeros | random | v1,v2,... (default: blog for --data blog, else zeros)"},
-        {"seed", true, "K", "seed for --init random (default 0)"},
+        {"seed", true, "K", "seed for --init random and --shuffle (default 0)"},
         {"device", true, "DEV", "auto | cpu | cuda | cuda:N (default auto)"},
         {"dtype", true, "T", "f32 | f64 (default f64)"},
         {"no-intercept", false, "", "do not append the ones column (weights read [slope..., intercept] otherwise)"},
+        {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
+        {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
+        {"on-divergence", true, "MODE", "stop | warn: when the loss or a weight turns non-finite (default stop)"},
+        {"checkpoint", true, "FILE", "save weights, optimizer state, epoch and losses to FILE, atomically"},
+        {"checkpoint-every", true, "K", "save the checkpoint every K epochs (default 1) and after the last"},
+        {"resume", true, "FILE", "continue the run saved in FILE (give the flags of the run that wrote it)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
         {"quiet", false, "", "no progress on stderr"},
@@ -53,7 +62,7 @@ int run_train(const std::vector<std::string>& argv) {
     const Args args("train", argv, specs);
     if (args.has("help")) {
         std::printf("usage: descent train [flags]\n\nTrains a linear model y = X w (+ intercept) "
-                    "with MSE loss, full batch.\n\n%s",
+                    "with MSE loss, full batch or in mini-batches.\n\n%s",
                     describe_flags(specs).c_str());
         return 0;
     }
@@ -76,18 +85,98 @@ int run_train(const std::vector<std::string>& argv) {
         args.text("init", data.source == "blog" ? "blog" : "zeros"), d, data,
         static_cast<std::uint32_t>(seed));
 
+    const long long batch_size = args.integer("batch-size").value_or(0);
+    if (args.has("batch-size") && batch_size < 1)
+        throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
+    if (args.has("shuffle") && !args.has("batch-size"))
+        throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
+    const std::string divergence = args.text("on-divergence", "stop");
+    if (divergence != "stop" && divergence != "warn")
+        throw UsageError("--on-divergence must be stop or warn, got '" + divergence + "'");
+    const long long checkpoint_every = args.integer("checkpoint-every").value_or(1);
+    if (checkpoint_every < 1)
+        throw UsageError("--checkpoint-every must be >= 1, got " + std::to_string(checkpoint_every));
+    if (args.has("checkpoint-every") && !args.has("checkpoint"))
+        throw UsageError("--checkpoint-every needs --checkpoint FILE");
+    if (config.name == "newton" && batch_size > 0 && batch_size < data.X.shape()[0])
+        throw UsageError("--batch-size: newton takes full-batch steps only (--batch-size " +
+                         std::to_string(batch_size) + " < " + std::to_string(data.X.shape()[0]) +
+                         " rows)");
+
+    // Everything a resumed run must share with the run that wrote the checkpoint.
+    std::map<std::string, std::string> run;
+    if (args.has("checkpoint") || args.has("resume")) {
+        std::string hyper_text;
+        for (const auto& [k, v] : hyper) hyper_text += k + "=" + format_number(v) + ";";
+        run = {{"tool", "descent train"},
+               {"data", data_identity(data)},
+               {"dtype", dtype_name(dtype)},
+               {"optimizer", config.name},
+               {"preset", optim::preset_name(config.preset)},
+               {"hyperparameters", hyper_text},
+               {"batch_size", std::to_string(batch_size)},
+               {"shuffle", args.has("shuffle") ? "yes (seed " + std::to_string(seed) + ")" : "no"}};
+    }
+
     Tensor w = from_vector(init, {d}, dtype, device).requires_grad_();
     auto optimizer = optim::make_optimizer(config, {w});
+    TrainResult resumed;
+    std::vector<double> initial = init;
+    if (args.has("resume")) {
+        const std::string path = args.text("resume", "");
+        const Checkpoint c = load_checkpoint(path);
+        check_same_run(path, c.meta, run);
+        if (c.epoch != static_cast<std::int64_t>(c.losses.size()))
+            throw Error(path + ": corrupt checkpoint: epoch " + std::to_string(c.epoch) + " but " +
+                        std::to_string(c.losses.size()) + " losses");
+        if (c.epoch > epochs)
+            throw UsageError("--epochs " + std::to_string(epochs) + ": the checkpoint " + path +
+                             " has already done " + std::to_string(c.epoch) + " epochs");
+        if (args.has("trace") && static_cast<std::int64_t>(c.weights.size()) != c.epoch)
+            throw UsageError("--trace: the checkpoint " + path + " holds no trajectory; give "
+                             "--trace to the run that writes the checkpoint as well");
+        restore_checkpoint(c, *optimizer);
+        resumed.losses = c.losses;
+        if (args.has("trace")) resumed.weights = c.weights;
+        if (c.meta.count("initial_weights"))
+            initial = initial_weights(c.meta.at("initial_weights"), d, data, 0);
+    }
+    {
+        std::string text;  // round-trip precision, read back by initial_weights()
+        for (double v : initial) text += (text.empty() ? "" : ",") + format_number(v);
+        run["initial_weights"] = text;
+    }
+
     Progress progress(config.name, epochs, !args.has("quiet"));
     TrainOptions options;
     options.epochs = epochs;
     options.record_weights = args.has("trace");
     options.on_epoch = [&](std::int64_t e, double loss) { progress.update(e, loss); };
+    options.batch_size = batch_size;
+    options.shuffle = args.has("shuffle");
+    options.shuffle_seed = static_cast<std::uint64_t>(seed);
+    if (divergence == "warn") {
+        options.on_divergence = OnDivergence::warn;
+        options.on_warning = [&](const std::string& message) {
+            progress.finish();  // end a live bar's line first
+            std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
+        };
+    }
+    if (args.has("resume")) options.resume = &resumed;
+    if (args.has("checkpoint")) {
+        const std::string path = args.text("checkpoint", "");
+        options.checkpoint_every = checkpoint_every;
+        options.on_checkpoint = [&, path](const TrainResult& so_far) {
+            save_checkpoint(path, make_checkpoint(*optimizer,
+                                                  static_cast<std::int64_t>(so_far.losses.size()),
+                                                  so_far.losses, so_far.weights, run));
+        };
+    }
     const TrainResult result = train_linear(data.X, data.y, *optimizer, options);
     progress.finish();
 
     const double final_loss = linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
-    if (!std::isfinite(final_loss))
+    if (!std::isfinite(final_loss) && divergence == "stop")
         throw Error("training diverged after the last epoch (" + config.name +
                     "): the final loss is " + format_number(final_loss) +
                     "; try a smaller learning rate");
@@ -106,8 +195,9 @@ int run_train(const std::vector<std::string>& argv) {
         j.key("data").value(data.source);
         j.key("rows").value(static_cast<long long>(n));
         j.key("epochs").value(epochs);
+        j.key("batch_size").value(static_cast<long long>(batch_size > 0 && batch_size < n ? batch_size : n));
         j.key("hyperparameters").object(hyper);
-        j.key("initial_weights").value(init);
+        j.key("initial_weights").value(initial);
         j.key("final_weights").value(result.final_weights);
         j.key("final_loss").value(final_loss);
         j.key("losses").value(result.losses);
@@ -125,7 +215,7 @@ int run_train(const std::vector<std::string>& argv) {
                 device.str().c_str(), epochs);
     std::printf("  hyperparameters:  ");
     for (const auto& [k, v] : hyper) std::printf("%s=%s ", k.c_str(), format_number(v).c_str());
-    std::printf("\n  initial weights:  %s\n", format_vector(init).c_str());
+    std::printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
     std::printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
     std::printf("  final loss:       %.9g\n", final_loss);
     if (!data.true_weights.empty())

@@ -6,7 +6,8 @@
 
 namespace descent::detail {
 
-class CpuBackend final : public Backend {
+// Not final: tests derive a fault-injecting backend from it (backend/backend_override.hpp).
+class CpuBackend : public Backend {
 public:
     void* allocate(std::size_t bytes, int device_index) override;
     void deallocate(void* ptr, int device_index) noexcept override;
@@ -32,6 +33,9 @@ public:
     void mse(Array pred, Array target, Array out) override;
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                     Array grad, const Array* hessian) override;
+
+    void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
+                     std::int64_t begin, std::int64_t count, Array Xb, Array yb) override;
 
     std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override;
 

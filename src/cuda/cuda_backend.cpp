@@ -153,6 +153,12 @@ public:
                             hessian, scratch.as<double>(), residual.get(), stream(X));
     }
 
+    void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
+                     std::int64_t begin, std::int64_t count, Array Xb, Array yb) override {
+        DeviceGuard guard(X.device_index);
+        kernels::gather_rows(X, y, d, perm, begin, count, Xb, yb, stream(X));
+    }
+
     std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override {
         DeviceGuard guard(x.device_index);
         DeviceContext& ctx = context(x.device_index);

@@ -1,0 +1,41 @@
+#include "cli/run_identity.hpp"
+
+#include <cstdio>
+
+#include "descent/error.hpp"
+#include "hash.hpp"
+
+namespace descent::cli {
+
+std::string data_identity(const Dataset& data) {
+    const std::string shape = ";n=" + std::to_string(data.X.shape()[0]) +
+                              ";d=" + std::to_string(data.X.shape()[1]) +
+                              ";intercept=" + (data.intercept ? "yes" : "no");
+    if (data.source == "blog" || data.source.rfind("synthetic:", 0) == 0) return data.source + shape;
+    // A file: its contents, not its path (a moved file is the same data, an edited one is not).
+    std::uint64_t h = detail::kFnvOffset;
+    for (const Tensor* t : {&data.X, &data.y}) {
+        const Tensor host = t->to(Device::cpu());
+        h = detail::fnv1a64(host.data_ptr(),
+                            dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()), h);
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return "file" + shape + ";fnv1a64=" + hex;
+}
+
+void check_same_run(const std::string& path, const std::map<std::string, std::string>& saved,
+                    const std::map<std::string, std::string>& now) {
+    if (saved.count("tool") == 0 || saved.at("tool") != now.at("tool"))
+        throw Error("--resume " + path + ": not a checkpoint of 'descent train'");
+    for (const auto& [key, value] : now) {
+        const auto it = saved.find(key);
+        const std::string was = it == saved.end() ? "(nothing)" : it->second;
+        if (was != value)
+            throw Error("--resume " + path + ": the checkpoint was written with " + key + " '" +
+                        was + "', this run has '" + value +
+                        "'; resume with the flags of the run that wrote it");
+    }
+}
+
+}  // namespace descent::cli
