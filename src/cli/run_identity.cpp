@@ -1,6 +1,8 @@
 #include "cli/run_identity.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "descent/error.hpp"
 #include "hash.hpp"
@@ -28,12 +30,19 @@ void check_same_run(const std::string& path, const std::map<std::string, std::st
                     const std::map<std::string, std::string>& now) {
     if (saved.count("tool") == 0 || saved.at("tool") != now.at("tool"))
         throw Error("--resume " + path + ": not a checkpoint of 'descent train'");
-    for (const auto& [key, value] : now) {
+    // Most telling first: another optimizer also has other hyperparameters.
+    std::vector<std::string> keys = {"data", "dtype", "optimizer", "preset", "hyperparameters",
+                                     "batch_size", "shuffle"};
+    for (const auto& entry : now)
+        if (std::find(keys.begin(), keys.end(), entry.first) == keys.end()) keys.push_back(entry.first);
+    for (const std::string& key : keys) {
+        const auto here = now.find(key);
+        if (here == now.end()) continue;
         const auto it = saved.find(key);
         const std::string was = it == saved.end() ? "(nothing)" : it->second;
-        if (was != value)
+        if (was != here->second)
             throw Error("--resume " + path + ": the checkpoint was written with " + key + " '" +
-                        was + "', this run has '" + value +
+                        was + "', this run has '" + here->second +
                         "'; resume with the flags of the run that wrote it");
     }
 }

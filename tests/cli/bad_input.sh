@@ -11,7 +11,8 @@
 #   - that line contains every expected fragment,
 #   - when the case passed --trace FILE, no FILE (unless it was there before) and no
 #     FILE.tmp.* is left behind; when it passed --plot DIR, no PNG and no DIR/.descent-plot-*
-#     scratch directory is left behind (and a regular file given as DIR is untouched).
+#     scratch directory is left behind (and a regular file given as DIR is untouched); when it
+#     passed --checkpoint FILE, no FILE (every checkpoint case fails before training starts).
 # A few cases must instead succeed (exit 0): the controls for the data files written here,
 # and Newton on singular data once damping is added.
 # Prints "N passed, M failed" and exits non-zero when M > 0.
@@ -33,6 +34,24 @@ mkdir -p "$DATA"
 
 TIMEOUT=()
 if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: a good one written by descent itself (blog data, gd, 3 epochs), then broken
+# copies. Byte 8 is the format version; byte 60 lies in the payload, under the checksum.
+"$DESCENT" train --device cpu --quiet --epochs 3 --checkpoint "$DATA/good.ckpt" >/dev/null 2>&1 ||
+    { echo "could not write the control checkpoint" >&2; exit 2; }
+printf 'a,b,y\n1,0,2\n0,1,3\n1,1,6\n2,1,7\n' >"$DATA/ck.csv"
+"$DESCENT" train --device cpu --quiet --epochs 3 --data "$DATA/ck.csv" --checkpoint "$DATA/csv.ckpt" >/dev/null 2>&1 ||
+    { echo "could not write the control CSV checkpoint" >&2; exit 2; }
+printf 'a,b,y\n1,0,2\n0,1,3\n1,1,6\n2,1,8\n' >"$DATA/ck_edited.csv"   # one target changed
+cp "$DATA/ck.csv" "$DATA/ck_moved.csv"                                  # same contents
+head -c 100 "$DATA/good.ckpt" >"$DATA/truncated.ckpt"
+cp "$DATA/good.ckpt" "$DATA/corrupt.ckpt"
+printf '\xff' | dd of="$DATA/corrupt.ckpt" bs=1 seek=60 conv=notrunc status=none
+cp "$DATA/good.ckpt" "$DATA/version.ckpt"
+printf '\x07' | dd of="$DATA/version.ckpt" bs=1 seek=8 conv=notrunc status=none
+printf 'hello\n' >"$DATA/text.ckpt"
+: >"$DATA/empty.ckpt"
 
 # ---------------------------------------------------------------------------------------------
 # Bad data files.
@@ -198,6 +217,33 @@ trace_missing_directory  | train --device cpu --quiet --trace nowhere/out.csv   
 trace_into_directory     | train --device cpu --quiet --trace trace.csv           | trace.csv
 plot_into_regular_file   | blog --plot figures                                    | --plot && figures
 plot_missing_parent      | blog --plot nowhere/figures                            | --plot && nowhere/figures
+# --- mini-batches and the divergence flag
+batch_zero               | train --device cpu --batch-size 0                      | --batch-size && 0
+batch_negative           | train --device cpu --batch-size -4                     | --batch-size && -4
+batch_text               | train --device cpu --batch-size many                   | --batch-size && 'many'
+shuffle_without_batch    | train --device cpu --shuffle                           | --shuffle && --batch-size
+newton_minibatch         | train --device cpu --optimizer newton --batch-size 10  | newton && full-batch
+on_divergence_unknown    | train --device cpu --on-divergence ignore              | --on-divergence && 'ignore'
+# --- checkpoints
+ckpt_every_zero          | train --device cpu --checkpoint out.ckpt --checkpoint-every 0 | --checkpoint-every && 0
+ckpt_every_alone         | train --device cpu --checkpoint-every 5                | --checkpoint-every && --checkpoint
+ckpt_missing_directory   | train --device cpu --quiet --checkpoint nowhere/out.ckpt | nowhere/out.ckpt
+ckpt_bad_data            | train --device cpu --quiet --data @DATA/missing.csv --checkpoint out.ckpt | missing.csv
+resume_missing           | train --device cpu --resume @DATA/missing.ckpt          | missing.ckpt && no such file
+resume_directory         | train --device cpu --resume @DATA                       | data && directory
+resume_empty             | train --device cpu --resume @DATA/empty.ckpt            | empty.ckpt && not a descent checkpoint
+resume_not_checkpoint    | train --device cpu --resume @DATA/text.ckpt             | text.ckpt && not a descent checkpoint
+resume_truncated         | train --device cpu --resume @DATA/truncated.ckpt        | truncated.ckpt && truncated
+resume_corrupt           | train --device cpu --resume @DATA/corrupt.ckpt --checkpoint out.ckpt | corrupt.ckpt && checksum
+resume_wrong_version     | train --device cpu --resume @DATA/version.ckpt          | version.ckpt && version 7 && reads version 1
+resume_other_data        | train --device cpu --resume @DATA/good.ckpt --data synthetic:n=10,d=1 | --resume && data && blog
+resume_edited_csv        | train --device cpu --resume @DATA/csv.ckpt --data @DATA/ck_edited.csv | --resume && data && fnv1a64
+resume_other_optimizer   | train --device cpu --resume @DATA/good.ckpt --optimizer adam | --resume && optimizer && 'gd' && 'adam'
+resume_other_lr          | train --device cpu --resume @DATA/good.ckpt --lr 0.02   | --resume && hyperparameters && lr=0.02
+resume_other_dtype       | train --device cpu --resume @DATA/good.ckpt --dtype f32 | --resume && dtype && f32
+resume_other_batch       | train --device cpu --resume @DATA/good.ckpt --batch-size 10 | --resume && batch_size && 10
+resume_fewer_epochs      | train --device cpu --resume @DATA/good.ckpt --epochs 2  | --epochs 2 && 3 epochs
+resume_trace_no_trajectory | train --device cpu --resume @DATA/good.ckpt --trace out.csv | --trace && trajectory
 # --- the default device (auto): no notice may precede an error
 auto_device_lr_zero      | train --lr 0                                           | lr && > 0
 auto_device_missing_csv  | train --quiet --data @DATA/missing.csv                 | missing.csv && no such file
@@ -211,6 +257,9 @@ SUCCESSES="$(cat <<'EOF'
 control_good_csv         | train --device cpu --quiet --data @DATA/good.csv
 control_good_npy         | train --device cpu --quiet --data @DATA/good.npy
 newton_singular_damped   | train --device cpu --data @DATA/singular.csv --optimizer newton --no-intercept --quiet --damping 1e-3
+control_resume           | train --device cpu --quiet --epochs 5 --resume @DATA/good.ckpt
+control_resume_moved_csv | train --device cpu --quiet --epochs 5 --resume @DATA/csv.ckpt --data @DATA/ck_moved.csv
+control_warn_divergence  | train --device cpu --optimizer gd --lr 10 --epochs 200 --quiet --on-divergence warn
 EOF
 )"
 
@@ -268,8 +317,9 @@ run_case() {
         cd "$dir" || exit 99
         if declare -F "setup_$name" >/dev/null; then "setup_$name"; fi
 
-        local trace plot trace_existed=0 plot_file_before=""
+        local trace plot trace_existed=0 plot_file_before="" checkpoint
         trace=$(flag_value trace)
+        checkpoint=$(flag_value checkpoint)
         plot=$(flag_value plot)
         [ -n "$trace" ] && [ -e "$trace" ] && trace_existed=1
         [ -n "$plot" ] && [ -f "$plot" ] && plot_file_before=$(cat "$plot")
@@ -355,6 +405,9 @@ run_case() {
             if compgen -G "$trace.tmp.*" >/dev/null; then
                 problems+=("temporary files left behind: $(echo "$trace".tmp.*)")
             fi
+        fi
+        if [ -n "$checkpoint" ] && [ -e "$checkpoint" ]; then
+            problems+=("--checkpoint $checkpoint was written although the run failed before training")
         fi
         if [ -n "$plot" ]; then
             if [ -n "$plot_file_before" ] && { [ ! -f "$plot" ] || [ "$(cat "$plot")" != "$plot_file_before" ]; }; then

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Checkpoint and resume through the CLI, with real kills: a run checkpointing every epoch is
+# killed with SIGKILL at a random moment (sometimes twice), resumed from its checkpoint until
+# it finishes, and its --json output must equal, byte for byte, that of the same run never
+# interrupted (every loss, the final weights and loss: all printed to round-trip precision).
+# Done for full-batch Adam and for shuffled mini-batch momentum (whose RNG state must resume).
+#
+#   bash tests/cli/checkpoint_resume.sh /path/to/descent [trials per run, default 3]
+#
+# Prints "N passed, M failed" and exits non-zero when M > 0.
+
+set -u
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 /path/to/descent [trials]" >&2
+    exit 2
+fi
+DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+TRIALS=${2:-3}
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-resume.XXXXXX")" || exit 2
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 2
+
+passed=0
+failed=0
+RANDOM=$(( $$ % 32768 ))  # a random moment, but printed so a failure can be replayed
+echo "random seed $RANDOM"
+
+now_ms() { date +%s%3N; }
+
+# kill_at_random DELAY_MAX_MS ARGS...: starts descent, waits for its first checkpoint, kills it
+# with SIGKILL after a random delay; returns 0 when the kill landed before the run finished.
+kill_at_random() {
+    local max=$1; shift
+    "$DESCENT" "$@" >/dev/null 2>&1 &
+    local pid=$! waited=0
+    while [ ! -e ck.bin ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 6000 ]; do
+        sleep 0.01; waited=$((waited + 1))
+    done
+    local delay=$(( RANDOM % (max > 1 ? max : 1) ))
+    sleep "$(printf '0.%03d' $((delay % 1000)))"
+    [ $delay -ge 1000 ] && sleep $((delay / 1000))
+    kill -KILL "$pid" 2>/dev/null
+    { wait "$pid"; } 2>/dev/null  # (bash would report "Killed")
+    [ $? -eq 137 ]
+}
+
+check_run() {  # check_run NAME ARGS...
+    local name=$1; shift
+    local args=("$@" --quiet --json --device cpu)
+    local t0 t1
+    t0=$(now_ms)
+    if ! "$DESCENT" "${args[@]}" >expected.json 2>expected.err; then
+        echo "FAIL  $name: the uninterrupted run failed: $(cat expected.err)"; failed=$((failed + 1)); return
+    fi
+    t1=$(now_ms)
+    local duration=$((t1 - t0)) trial
+    echo "      $name: uninterrupted run ${duration} ms"
+    for ((trial = 1; trial <= TRIALS; ++trial)); do
+        rm -f ck.bin ck.bin.tmp.*
+        local kills=0 problems=()
+        # Kill within the first 90% of the run's duration; odd trials are killed twice.
+        if kill_at_random $((duration * 9 / 10)) "${args[@]}" --checkpoint ck.bin; then kills=1; fi
+        if [ $((trial % 2)) -eq 1 ] && [ -e ck.bin ] &&
+           kill_at_random $((duration / 2)) "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
+            kills=$((kills + 1))
+        fi
+        if [ $kills -eq 0 ]; then
+            problems+=("no kill landed before the run ended (run too short for this machine?)")
+        elif [ ! -e ck.bin ]; then
+            problems+=("no checkpoint was written before the kill")
+        else
+            local version
+            version=$(od -An -j8 -N4 -tu4 ck.bin | tr -d ' ')
+            if ! "$DESCENT" "${args[@]}" --checkpoint ck.bin --resume ck.bin >resumed.json 2>resumed.err; then
+                problems+=("the resumed run failed: $(cat resumed.err)")
+            elif ! cmp -s expected.json resumed.json; then
+                problems+=("the resumed run's output differs from the uninterrupted run's:")
+                problems+=("$(diff <(tr ',' '\n' <expected.json) <(tr ',' '\n' <resumed.json) | head -6)")
+            fi
+            [ "$version" = 1 ] || problems+=("checkpoint format version $version")
+        fi
+        if [ ${#problems[@]} -eq 0 ]; then
+            passed=$((passed + 1)); echo "ok    $name trial $trial ($kills kill(s), resumed bitwise equal)"
+        else
+            failed=$((failed + 1)); echo "FAIL  $name trial $trial"; printf '        %s\n' "${problems[@]}"
+        fi
+    done
+}
+
+check_run adam_full_batch train --data synthetic:n=100000,d=8,seed=3 --optimizer adam --lr 0.01 \
+    --epochs 400
+check_run momentum_shuffled_minibatch train --data synthetic:n=20000,d=4,seed=4 --optimizer momentum \
+    --lr 0.01 --batch-size 256 --shuffle --seed 9 --epochs 150
+
+echo
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
