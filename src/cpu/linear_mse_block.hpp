@@ -7,6 +7,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "cpu/linear_mse_isa.hpp"
 #include "descent/detail/linear_mse_row.hpp"
@@ -34,33 +39,96 @@ void linear_mse_block_any(const T* x, const T* y, const T* w, std::int64_t rows,
     out[0] = loss;
 }
 
+// 4 doubles; GCC/Clang vector extensions, so the baseline build splits it into SSE2 pairs
+// and the AVX2 build uses one ymm register. a * b + c stays a multiply and an add (the AVX2
+// file is compiled with -ffp-contract=off), as in the scalar code.
+typedef double Vec4 __attribute__((vector_size(32)));
+
+// hess (D x D, upper triangle used) += xdᵀ xd for `rows` rows of xd (rows x D, widened to
+// double), in 4 x 4 tiles whose 16 sums stay in registers over all the rows: one load of
+// x[r][k0..k0+3] and four broadcasts feed 16 multiply-adds. The per-row rank-1 update it
+// replaces reloaded and restored every Hessian entry, and its triangle loops (k from j)
+// vectorised poorly. Tiles on the diagonal also sum a few lower entries, which are not read.
+//
+// exact_products: the rows were widened from f32, so every product x_j x_k is exact in
+// double, and a fused multiply-add rounds exactly as the separate multiply and add do. The
+// AVX2 build then uses FMA (half the floating-point instructions) and still gives bitwise
+// the baseline build's sums; f64 rows keep the separate multiply and add.
+template <int D, bool exact_products>
+void hessian_tiles(const double (*xd)[D], int rows, double* hess) {
+    static_assert(D % 4 == 0, "4 x 4 tiles");
+    for (int j0 = 0; j0 < D; j0 += 4)
+        for (int k0 = j0; k0 < D; k0 += 4) {
+            // (memcpy, not helper functions: passing a Vec4 by value trips GCC's -Wpsabi
+            // in the baseline build; these compile to plain vector loads and stores.)
+            Vec4 a[4];
+            __builtin_memcpy(&a[0], hess + j0 * D + k0, sizeof(Vec4));
+            __builtin_memcpy(&a[1], hess + (j0 + 1) * D + k0, sizeof(Vec4));
+            __builtin_memcpy(&a[2], hess + (j0 + 2) * D + k0, sizeof(Vec4));
+            __builtin_memcpy(&a[3], hess + (j0 + 3) * D + k0, sizeof(Vec4));
+            Vec4 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            for (int r = 0; r < rows; ++r) {
+                Vec4 xk;
+                __builtin_memcpy(&xk, &xd[r][k0], sizeof xk);
+#if defined(__FMA__)
+                if constexpr (exact_products) {
+                    a0 = _mm256_fmadd_pd(_mm256_set1_pd(xd[r][j0 + 0]), xk, a0);
+                    a1 = _mm256_fmadd_pd(_mm256_set1_pd(xd[r][j0 + 1]), xk, a1);
+                    a2 = _mm256_fmadd_pd(_mm256_set1_pd(xd[r][j0 + 2]), xk, a2);
+                    a3 = _mm256_fmadd_pd(_mm256_set1_pd(xd[r][j0 + 3]), xk, a3);
+                    continue;
+                }
+#endif
+                a0 += xd[r][j0 + 0] * xk;
+                a1 += xd[r][j0 + 1] * xk;
+                a2 += xd[r][j0 + 2] * xk;
+                a3 += xd[r][j0 + 3] * xk;
+            }
+            __builtin_memcpy(hess + j0 * D + k0, &a0, sizeof a0);
+            __builtin_memcpy(hess + (j0 + 1) * D + k0, &a1, sizeof a1);
+            __builtin_memcpy(hess + (j0 + 2) * D + k0, &a2, sizeof a2);
+            __builtin_memcpy(hess + (j0 + 3) * D + k0, &a3, sizeof a3);
+        }
+}
+
 // The same sums for a compile-time d: each row is widened to double once into a local array
 // and the sums live in local arrays, so the compiler unrolls and vectorises the loops. The
-// residual of each row is the shared per-row body's, value for value. Two refinements, both
-// in an order fixed by the block alone (never by threads):
+// residual of each row is the shared per-row body's, value for value. Refinements, all in an
+// order fixed by the block alone (never by threads):
 //  - for d <= 4, rows go four at a time into four sets of loss/gradient sums (row mod 4),
 //    combined at the end as (s0 + s1) + (s2 + s3): four dependency chains instead of one
 //    (for larger d one set already has d independent chains, and four would spill);
-//  - the Hessian (upper triangle) is updated once per four rows, so each entry is loaded
-//    and stored a quarter as often.
+//  - the Hessian: for d a multiple of 4, rows are widened kPanel at a time and the panel's
+//    XᵀX is added in register tiles (hessian_tiles); for d < 4 the upper triangle is
+//    updated once per four rows.
 template <class T, int D, bool hessian>
 void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_t rows,
                                  double* out) {
     constexpr int S = D <= 4 ? 4 : 1;  // sets of loss/gradient sums
+    constexpr bool tiled = hessian && D % 4 == 0;
+    constexpr int kPanel = 64;  // rows per Hessian panel: 64 x D doubles, at most 16 KiB
     double wd[D];
     for (int j = 0; j < D; ++j) wd[j] = double(w[j]);
     double loss[S] = {}, grad[S][D] = {};
     double hess[hessian ? D * D : 1] = {};  // at most 8 KiB (D = 32)
+    double panel[tiled ? kPanel : 4][D];
+    int in_panel = 0;
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        double xd[4][D];
+        double (*xd)[D] = tiled ? panel + in_panel : panel;
         for (int q = 0; q < 4; ++q) {
             for (int j = 0; j < D; ++j) xd[q][j] = double(x[(i + q) * D + j]);
             const double r = linear_row_residual(xd[q], wd, double(y[i + q]), D);
             loss[q % S] += r * r;
             for (int j = 0; j < D; ++j) grad[q % S][j] += r * xd[q][j];
         }
-        if constexpr (hessian) {
+        if constexpr (tiled) {
+            in_panel += 4;
+            if (in_panel == kPanel) {
+                hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
+                in_panel = 0;
+            }
+        } else if constexpr (hessian) {
             for (int j = 0; j < D; ++j) {
                 double* h = hess + j * D;
                 const double a0 = xd[0][j], a1 = xd[1][j], a2 = xd[2][j], a3 = xd[3][j];
@@ -69,6 +137,8 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
             }
         }
     }
+    if constexpr (tiled)
+        if (in_panel > 0) hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
     for (; i < rows; ++i) {  // the block's last rows go to set 0
         double xd[D];
         for (int j = 0; j < D; ++j) xd[j] = double(x[i * D + j]);
