@@ -5,7 +5,9 @@
 //   cuda: a device-to-device copy of the same bytes (reported as copy bandwidth, 2x bytes).
 // Prints one JSON object per run. Usage:
 //   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
-//                [--reps 10] [--warmup 2] [--blog]
+//                [--reps 10] [--warmup 2] [--blog] [--batch-size B [--shuffle]]
+// With --batch-size an epoch is train_linear's mini-batch pass (one step per batch; the
+// shuffled gather reads rows scattered over X, so the floor is only a reference there).
 // --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised).
 #include <sys/resource.h>
 
@@ -33,6 +35,8 @@ struct Config {
     std::string device = "cpu", optimizer = "adam";
     int reps = 10, warmup = 2;
     bool blog = false;
+    std::int64_t batch_size = 0;  // 0: full batch
+    bool shuffle = false;
 };
 
 Config parse(int argc, char** argv) {
@@ -51,6 +55,8 @@ Config parse(int argc, char** argv) {
         else if (a == "--reps") c.reps = std::stoi(next());
         else if (a == "--warmup") c.warmup = std::stoi(next());
         else if (a == "--blog") c.blog = true;
+        else if (a == "--batch-size") c.batch_size = std::stoll(next());
+        else if (a == "--shuffle") c.shuffle = true;
         else throw Error("bench_linear: unknown argument " + a);
     }
     if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
@@ -177,11 +183,19 @@ int main(int argc, char** argv) {
         for (int r = 0; r < c.warmup + c.reps; ++r) {
             synchronize(device);
             const auto t0 = Clock::now();
-            const LinearMseResult step = newton ? linear_mse_value_grad_hessian(data.X, data.y, w.detach())
-                                                : linear_mse_value_and_grad(data.X, data.y, w.detach());
-            w.set_grad(step.grad);
-            if (newton_opt) newton_opt->set_hessian(step.hessian);
-            opt->step();
+            if (c.batch_size > 0) {
+                TrainOptions t;
+                t.epochs = 1;
+                t.batch_size = c.batch_size;
+                t.shuffle = c.shuffle;
+                train_linear(data.X, data.y, *opt, t);
+            } else {
+                const LinearMseResult step = newton ? linear_mse_value_grad_hessian(data.X, data.y, w.detach())
+                                                    : linear_mse_value_and_grad(data.X, data.y, w.detach());
+                w.set_grad(step.grad);
+                if (newton_opt) newton_opt->set_hessian(step.hessian);
+                opt->step();
+            }
             synchronize(device);
             if (r >= c.warmup) times.push_back(seconds_since(t0));
             if (r == 0) mallocs_after_first = cuda_memory_stats(device.index).device_allocations;
@@ -193,12 +207,13 @@ int main(int argc, char** argv) {
         const double floor_gbps = device.is_cpu() ? bytes / floor / 1e9 : 2 * bytes / floor / 1e9;
         std::printf(
             "{\"bench\": \"epoch\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "
-            "\"optimizer\": \"%s\", \"threads\": %d, \"epoch_ms_median\": %.6g, \"epoch_ms_min\": %.6g, "
+            "\"optimizer\": \"%s\", \"batch_size\": %lld, \"shuffle\": %s, \"threads\": %d, \"epoch_ms_median\": %.6g, \"epoch_ms_min\": %.6g, "
             "\"effective_gbps\": %.6g, \"floor_kind\": \"%s\", \"floor_ms\": %.6g, \"floor_gbps\": %.6g, "
             "\"ratio_to_floor\": %.4g, \"bytes_per_epoch\": %.6g, \"peak_rss_mb\": %.1f, "
             "\"cuda_mallocs_after_first_epoch\": %llu}\n",
             static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
-            device.str().c_str(), c.optimizer.c_str(), threads(), 1e3 * epoch,
+            device.str().c_str(), c.optimizer.c_str(), static_cast<long long>(c.batch_size),
+            c.shuffle ? "true" : "false", threads(), 1e3 * epoch,
             1e3 * *std::min_element(times.begin(), times.end()), bytes / epoch / 1e9,
             device.is_cpu() ? "stream_read" : "d2d_copy", 1e3 * floor, floor_gbps,
             device.is_cpu() ? epoch / floor : (bytes / epoch) / (2 * bytes / floor) , bytes,

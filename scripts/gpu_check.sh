@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: configure for sm_90 (H100/H200), build everything, run the whole ctest suite
-# including the `cuda` label, run the GPU benchmarks, print a summary. Meant to finish in
+# including the `cuda` label, compute-sanitizer memcheck + racecheck over the CUDA tests, run
+# the GPU benchmarks, print a summary. Meant to finish in
 # well under 8 minutes on an H200. Results (logs, JSON) go to $OUT (or build-gpu/out).
 #
 # On the lent device machine (no package registry there) Catch2 travels with the tree: run
@@ -32,6 +33,28 @@ ctest_rc=$?
 log "ctest (all labels): $(grep -E 'tests passed' "$out/ctest.txt")"
 grep -E "\*\*\*(Failed|Skipped)|Not Run|Timeout" "$out/ctest.txt" | tee -a "$out/summary.txt"
 
+# compute-sanitizer over every CUDA test executable: memcheck (out-of-bounds and misaligned
+# accesses, leaks of device memory) and racecheck (shared-memory hazards). Each tool must
+# report 0 errors; the tests themselves must pass under it.
+sanitizer_rc=0
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    for t in test_cuda_device test_cuda_optim test_cuda_parity test_cuda_training; do
+      extra=()
+      [ "$tool" = memcheck ] && extra=(--leak-check full)
+      timeout 240 compute-sanitizer --tool "$tool" "${extra[@]}" --error-exitcode 86 \
+          "build-gpu/tests/$t" > "$out/sanitizer_${tool}_$t.txt" 2>&1
+      rc=$?
+      summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$out/sanitizer_${tool}_$t.txt" | tail -1)
+      log "compute-sanitizer $tool $t: exit $rc; ${summary:-no summary}"
+      [ $rc -ne 0 ] && sanitizer_rc=1
+    done
+  done
+else
+  log "compute-sanitizer not found: memcheck/racecheck NOT run"
+  sanitizer_rc=1
+fi
+
 bench=build-gpu/bench/bench_linear
 run_bench() { "$bench" "$@" | tee -a "$out/bench.jsonl"; }
 : > "$out/bench.jsonl"
@@ -42,6 +65,7 @@ run_bench --device cuda --n 100000000 --d 16 --dtype f32 --optimizer newton --re
 run_bench --device cuda --n 100000000 --d 2 --dtype f32 --optimizer adam --reps 10
 run_bench --device cuda --blog --optimizer gd --reps 20
 run_bench --device cuda --blog --optimizer adam --reps 20
+run_bench --device cuda --n 10000000 --d 16 --dtype f32 --optimizer adam --batch-size 65536 --shuffle --reps 5
 for n in 1000 10000 100000 1000000 10000000 100000000; do
   run_bench --device cuda --n $n --d 16 --dtype f32 --optimizer adam --reps 10
 done
@@ -50,5 +74,5 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   python3 bench/compare.py --bench "$bench" --device cuda --skip-numpy \
       --sizes 10000000x16,100000000x16 --json "$out/compare_cuda.json" | tee -a "$out/summary.txt"
 fi
-log "total: $(( $(date +%s) - t0 )) s; ctest exit $ctest_rc"
-exit $ctest_rc
+log "total: $(( $(date +%s) - t0 )) s; ctest exit $ctest_rc; compute-sanitizer $([ $sanitizer_rc -eq 0 ] && echo clean || echo 'NOT clean')"
+[ $ctest_rc -eq 0 ] && [ $sanitizer_rc -eq 0 ]
