@@ -117,7 +117,7 @@ Reference composed_linear_mse(const std::vector<double>& X, const std::vector<do
 }
 
 const std::vector<std::pair<std::int64_t, std::int64_t>> kSizes = {
-    {1, 1}, {3, 2}, {100, 2}, {4095, 3}, {4096, 5}, {4097, 4}, {10000, 16}};
+    {1, 1}, {3, 2}, {100, 2}, {4095, 3}, {4096, 5}, {4097, 4}, {10000, 16}, {333, 8}, {131, 32}};
 
 }  // namespace
 
