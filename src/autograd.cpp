@@ -123,8 +123,40 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
         return;
     }
 
+    // The walk computes every gradient first and changes nothing: leaf gradients are summed
+    // into staged copies, and nodes are released only once the walk is through. A backward()
+    // that throws part-way (a subgraph freed by an earlier backward, out of memory) leaves
+    // every leaf's grad() and the graph as they were, ready for a corrected second call.
     const std::vector<TensorImpl*> order = topological_order(root_impl);
     std::unordered_map<TensorImpl*, Tensor> grads{{root_impl, grad}};
+    std::vector<Node*> visited;
+    // A leaf's staged gradient starts from its current grad() and adds the contributions in
+    // the order the walk meets them, the same arithmetic as accumulating in place. Keyed by
+    // the grad tensor when there is one, so that leaves sharing one grad tensor share a sum.
+    struct StagedGrad {
+        TensorImpl* leaf;  // the first leaf met; any other leaf of this key shares its grad
+        Tensor sum;
+    };
+    std::vector<StagedGrad> staged;
+    std::unordered_map<const void*, std::size_t> staged_index;
+    auto stage_leaf = [&](TensorImpl& leaf, const Tensor& g) {
+        const void* key = leaf.grad.defined() ? static_cast<const void*>(leaf.grad.impl().get())
+                                              : static_cast<const void*>(&leaf);
+        if (auto found = staged_index.find(key); found != staged_index.end()) {
+            binary_inplace("backward", BinaryOp::add, staged[found->second].sum, g);
+            return;
+        }
+        Tensor sum;
+        if (leaf.grad.defined()) {
+            sum = leaf.grad.clone();
+            binary_inplace("backward", BinaryOp::add, sum, g);
+        } else {
+            sum = g.clone();  // a fresh buffer: g may share storage with something the caller holds
+        }
+        staged_index.emplace(key, staged.size());
+        staged.push_back({&leaf, std::move(sum)});
+    };
+
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         TensorImpl* impl = *it;
         auto found = grads.find(impl);
@@ -137,22 +169,35 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
                         "' was already freed by an earlier backward(); pass retain_graph=true "
                         "to the first call to run backward through it twice");
         const std::vector<Tensor> input_grads = node.backward(g);
+        visited.push_back(&node);
         for (std::size_t i = 0; i < node.inputs.size(); ++i) {
             const Tensor& input = node.inputs[i];
             if (!input.requires_grad() || i >= input_grads.size() || !input_grads[i].defined())
                 continue;
             TensorImpl* in_impl = input.impl().get();
             if (!in_impl->grad_fn) {
-                accumulate_into_leaf(*in_impl, input_grads[i]);
+                stage_leaf(*in_impl, input_grads[i]);
             } else if (auto slot = grads.find(in_impl); slot == grads.end()) {
                 grads.emplace(in_impl, input_grads[i]);
             } else {
                 slot->second = slot->second + input_grads[i];
             }
         }
-        if (!retain_graph) {
-            node.backward = nullptr;  // drops the saved tensors
-            node.released = true;
+    }
+
+    // Commit. A leaf that had a gradient keeps its buffer (handles to grad() see the new
+    // values, as with accumulation in place); the CPU copy cannot fail.
+    for (StagedGrad& s : staged) {
+        if (s.leaf->grad.defined()) {
+            copy_op(s.leaf->grad, s.sum);
+        } else {
+            s.leaf->grad = std::move(s.sum);
+        }
+    }
+    if (!retain_graph) {
+        for (Node* node : visited) {
+            node->backward = nullptr;  // drops the saved tensors
+            node->released = true;
         }
     }
 }
@@ -185,8 +230,16 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
         return f(args).to_vector<double>();
     };
 
-    std::vector<Tensor> saved_grads;
-    for (const Tensor& x : inputs) saved_grads.push_back(x.grad());
+    // The analytic pass overwrites the inputs' grads; they are put back on every way out,
+    // an exception from f included.
+    struct RestoreGrads {
+        const std::vector<Tensor>& inputs;
+        std::vector<Tensor> saved;
+        ~RestoreGrads() {
+            for (std::size_t i = 0; i < saved.size(); ++i) inputs[i].impl()->grad = saved[i];
+        }
+    } restore{inputs, {}};
+    for (const Tensor& x : inputs) restore.saved.push_back(x.grad());
 
     const Tensor out0 = f(inputs);
     const std::int64_t n_out = out0.numel();
@@ -241,10 +294,6 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                 }
             }
         }
-    }
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        Tensor x = inputs[i];
-        x.set_grad(saved_grads[i]);
     }
     return result;
 }

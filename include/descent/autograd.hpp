@@ -45,6 +45,7 @@ struct GradcheckResult {
 // Compares the autodiff Jacobian of f at `inputs` with central finite differences.
 // All inputs must be f64 (any device); f may return a tensor of any shape. Inputs whose
 // requires_grad() is false are held constant. Throws descent::Error on non-f64 inputs.
+// The inputs' grad() are as before afterwards, also when f throws.
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                           const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});

@@ -70,7 +70,8 @@ public:
     void zero_grad();
     // Reverse-mode pass from this tensor. A scalar may omit `grad` (taken as 1); any other
     // tensor needs an upstream gradient of its own shape. Unless retain_graph, the graph's
-    // saved tensors are released afterwards and a second backward through it throws.
+    // saved tensors are released afterwards and a second backward through it throws. A
+    // backward() that throws changes no grad() and releases nothing.
     void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
 
     // --- in-place writes (never recorded by autograd) ------------------------------------

@@ -31,12 +31,13 @@ Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options)
 
 void Adagrad::step() {
     detail::elementwise_step(
-        m_params, m_state, {detail::BufferSpec{"sum", m_options.initial_accumulator_value}, {}, {}},
-        [&](const ParamState& ps) {
+        m_name, m_params, m_state,
+        {detail::BufferSpec{"sum", m_options.initial_accumulator_value}, {}, {}},
+        [&](std::int64_t step) {
             UpdateStep s;
             s.kind = UpdateKind::adagrad;
             s.blog = m_options.blog_formula;
-            s.lr = m_options.lr / (1.0 + double(ps.step - 1) * m_options.lr_decay);
+            s.lr = m_options.lr / (1.0 + double(step - 1) * m_options.lr_decay);
             s.weight_decay = m_options.weight_decay;
             s.eps = m_options.eps;
             return s;

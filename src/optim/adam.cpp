@@ -45,8 +45,9 @@ std::vector<std::string> Adam::buffer_names() const {
 void Adam::step() {
     const detail::BufferSpec max_sq{m_options.amsgrad ? "max_exp_avg_sq" : nullptr};
     detail::elementwise_step(
-        m_params, m_state, {detail::BufferSpec{"exp_avg"}, detail::BufferSpec{"exp_avg_sq"}, max_sq},
-        [&](const ParamState& ps) {
+        m_name, m_params, m_state,
+        {detail::BufferSpec{"exp_avg"}, detail::BufferSpec{"exp_avg_sq"}, max_sq},
+        [&](std::int64_t step_count) {
             const AdamOptions& o = m_options;
             UpdateStep s;
             s.kind = UpdateKind::adam;
@@ -62,7 +63,7 @@ void Adam::step() {
             }
             s.lr = o.lr;
             if (o.bias_correction) {
-                const double step = double(ps.step);
+                const double step = double(step_count);
                 s.lr = o.lr / (1.0 - std::pow(o.beta1, step));
                 s.bias_correction2_sqrt = std::sqrt(1.0 - std::pow(o.beta2, step));
             }

@@ -28,12 +28,17 @@ Newton::Newton(std::vector<Tensor> params, NewtonOptions options, HessianFn hess
 void Newton::set_hessian(const Tensor& hessian) { m_hessian = hessian; }
 
 void Newton::step() {
+    // Everything that can fail (the Hessian, its shape, the solve, the new weights) comes
+    // before the one in-place write, so a step that throws leaves the weights, the step count
+    // and the Hessian given by set_hessian() as they were (strong guarantee).
     Tensor& w = m_params[0];
     const Tensor g = w.grad();
     if (!g.defined()) return;
+    if (g.shape() != w.shape() || g.dtype() != w.dtype() || g.device() != w.device())
+        throw Error("newton: the gradient is " + descent::detail::describe(g) +
+                    ", the weights are " + descent::detail::describe(w));
     const std::int64_t d = w.numel();
-    Tensor H = m_hessian.defined() ? m_hessian : (m_hessian_fn ? m_hessian_fn() : Tensor());
-    m_hessian = Tensor();
+    const Tensor H = m_hessian.defined() ? m_hessian : (m_hessian_fn ? m_hessian_fn() : Tensor());
     if (!H.defined())
         throw Error("newton: no Hessian for this step; pass one with set_hessian() or a callback");
     if (H.shape() != Shape{d, d})
@@ -42,11 +47,10 @@ void Newton::step() {
                     std::to_string(d) + "))");
 
     const Tensor x = solve_spd(H, g, m_options.damping, "newton");
-    // The blog: w -= lr * (H^-1 g).
-    {
-        NoGrad no_grad;
-        w.copy_(w - x * m_options.lr);
-    }
+    NoGrad no_grad;
+    const Tensor updated = w - x * m_options.lr;  // the blog: w -= lr * (H^-1 g)
+    w.copy_(updated);
+    m_hessian = Tensor();
     ++m_state[0].step;
 }
 

@@ -1,7 +1,9 @@
 // Optimizer base class and the multi-tensor elementwise step shared by SGD, AdaGrad, RMSProp
-// and Adam.
+// and Adam. A step that throws leaves parameters and state as they were (strong guarantee);
+// verified by tests/test_exception_safety.cpp.
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -99,39 +101,100 @@ void require(bool ok, const char* optimizer, const char* option, const char* rul
     throw Error(os.str());
 }
 
-void elementwise_step(const std::vector<Tensor>& params,
+void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& params,
                       std::vector<ParamState>& state, const std::array<BufferSpec, 3>& buffers,
-                      const std::function<UpdateStep(const ParamState&)>& make_step) {
+                      const std::function<UpdateStep(std::int64_t step)>& make_step) {
+    using descent::detail::backend_for;
+    using descent::detail::describe;
     using descent::detail::UpdateTensor;
-    // Group by (device, dtype) so each group is one backend call (one kernel launch on a GPU).
-    std::map<std::pair<std::string, int>, std::vector<UpdateTensor>> groups;
-    std::map<std::pair<std::string, int>, Tensor> representative;
+
+    // 1. Validate. Nothing is written until every parameter that has a gradient is known to
+    //    be updatable (as torch, parameters without a gradient are skipped).
+    std::vector<std::size_t> active;
     for (std::size_t i = 0; i < params.size(); ++i) {
         const Tensor& p = params[i];
         const Tensor g = p.grad();
-        if (!g.defined()) continue;  // as torch: parameters without a gradient are skipped
-        ParamState& ps = state[i];
-        for (const BufferSpec& spec : buffers) {
-            if (spec.name != nullptr && !ps.buffers.count(spec.name))
-                ps.buffers[spec.name] = full(p.shape(), spec.initial_value, p.dtype(), p.device());
-        }
-        ++ps.step;
-        UpdateTensor u;
-        u.param = p.data_ptr();
-        u.grad = g.data_ptr();
-        for (int k = 0; k < 3; ++k)
-            u.state[k] = buffers[k].name ? ps.buffers.at(buffers[k].name).data_ptr() : nullptr;
-        u.numel = p.numel();
-        u.step = make_step(ps);
-        const auto key = std::make_pair(p.device().str(), static_cast<int>(p.dtype()));
-        groups[key].push_back(u);
-        representative.emplace(key, p);
+        if (!g.defined()) continue;
+        if (g.shape() != p.shape() || g.dtype() != p.dtype() || g.device() != p.device())
+            throw Error(optimizer + ": the gradient of parameter " + std::to_string(i) + " is " +
+                        describe(g) + ", the parameter is " + describe(p));
+        backend_for(p.device());  // throws for a device this build cannot serve
+        active.push_back(i);
     }
-    for (const auto& [key, tensors] : groups) {
-        const Tensor& p = representative.at(key);
-        descent::detail::backend_for(p.device())
-            .optimizer_update(p.dtype(), tensors.data(), static_cast<int>(tensors.size()),
-                              p.device().index);
+    if (active.empty()) return;
+
+    // 2. Stage: buffers a parameter does not have yet are created here, outside its state
+    //    (this may run out of memory: nothing is committed). Group by (device, dtype) so that
+    //    each group is one backend call (one kernel launch).
+    struct Group {
+        Tensor representative;
+        std::vector<UpdateTensor> tensors;
+        std::vector<std::size_t> members;  // indices into `active`
+    };
+    std::map<std::pair<std::string, int>, Group> groups;
+    std::vector<std::map<std::string, Tensor>> new_buffers(active.size());
+    for (std::size_t k = 0; k < active.size(); ++k) {
+        const std::size_t i = active[k];
+        const Tensor& p = params[i];
+        UpdateTensor u;
+        for (int b = 0; b < 3; ++b) {
+            const BufferSpec& spec = buffers[b];
+            if (spec.name == nullptr) continue;
+            const auto found = state[i].buffers.find(spec.name);
+            Tensor buffer;
+            if (found != state[i].buffers.end()) {
+                buffer = found->second;
+            } else {
+                buffer = full(p.shape(), spec.initial_value, p.dtype(), p.device());
+                new_buffers[k][spec.name] = buffer;
+            }
+            u.state[b] = buffer.data_ptr();
+        }
+        u.param = p.data_ptr();
+        u.grad = p.grad().data_ptr();
+        u.numel = p.numel();
+        u.step = make_step(state[i].step + 1);
+        Group& group = groups[std::make_pair(p.device().str(), static_cast<int>(p.dtype()))];
+        if (!group.representative.defined()) group.representative = p;
+        group.tensors.push_back(u);
+        group.members.push_back(k);
+    }
+
+    // 3. Update. A backend call writes parameters and buffers in place; one that throws is
+    //    taken to have written nothing (the CPU loop cannot fail; a CUDA launch error reports
+    //    a kernel that did not run). With several groups, a later group can fail after earlier
+    //    ones wrote, so those are snapshotted first (only then: the usual single group costs
+    //    no copies) and restored.
+    std::vector<std::pair<Tensor, Tensor>> undo;  // (tensor written in place, its snapshot)
+    if (groups.size() > 1) {
+        for (auto it = groups.begin(); std::next(it) != groups.end(); ++it) {
+            for (const std::size_t k : it->second.members) {
+                const std::size_t i = active[k];
+                undo.emplace_back(params[i], params[i].detach().clone());
+                for (const auto& entry : state[i].buffers)  // not the new ones: discarded anyway
+                    undo.emplace_back(entry.second, entry.second.detach().clone());
+            }
+        }
+    }
+    try {
+        for (const auto& entry : groups) {
+            const Group& group = entry.second;
+            const Tensor& p = group.representative;
+            backend_for(p.device())
+                .optimizer_update(p.dtype(), group.tensors.data(),
+                                  static_cast<int>(group.tensors.size()), p.device().index);
+        }
+    } catch (...) {
+        for (const auto& [tensor, snapshot] : undo) descent::detail::copy_op(tensor, snapshot);
+        throw;
+    }
+
+    // 4. Commit: step counts advance only now, and the new buffers' map nodes are spliced
+    //    in (merge allocates nothing, so this cannot fail).
+    for (std::size_t k = 0; k < active.size(); ++k) {
+        ParamState& ps = state[active[k]];
+        ++ps.step;
+        ps.buffers.merge(new_buffers[k]);
     }
 }
 

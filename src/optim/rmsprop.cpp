@@ -40,7 +40,8 @@ void RmsProp::step() {
     const detail::BufferSpec square{"square_avg"};
     const detail::BufferSpec buf{m_options.momentum > 0 ? "momentum_buffer" : nullptr};
     const detail::BufferSpec grad_avg{m_options.centered ? "grad_avg" : nullptr};
-    detail::elementwise_step(m_params, m_state, {square, buf, grad_avg}, [&](const ParamState&) {
+    detail::elementwise_step(m_name, m_params, m_state, {square, buf, grad_avg},
+                             [&](std::int64_t) {
         UpdateStep s;
         s.kind = UpdateKind::rmsprop;
         s.blog = m_options.blog_formula;

@@ -30,8 +30,9 @@ std::vector<std::string> Sgd::buffer_names() const {
 void Sgd::step() {
     const bool momentum = m_options.momentum != 0.0;
     detail::elementwise_step(
-        m_params, m_state, {detail::BufferSpec{momentum ? "momentum_buffer" : nullptr}, {}, {}},
-        [&](const ParamState& ps) {
+        m_name, m_params, m_state,
+        {detail::BufferSpec{momentum ? "momentum_buffer" : nullptr}, {}, {}},
+        [&](std::int64_t step) {
             UpdateStep s;
             s.kind = UpdateKind::sgd;
             s.lr = m_options.lr;
@@ -39,7 +40,7 @@ void Sgd::step() {
             s.momentum = m_options.momentum;
             s.dampening = m_options.dampening;
             s.nesterov = m_options.nesterov;
-            s.first_step = ps.step == 1;
+            s.first_step = step == 1;
             return s;
         });
 }

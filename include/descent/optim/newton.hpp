@@ -21,7 +21,9 @@ public:
     using HessianFn = std::function<Tensor()>;
     // Exactly one parameter: a vector w of d entries; H is (d, d).
     Newton(std::vector<Tensor> params, NewtonOptions options, HessianFn hessian = {});
-    // Uses the Hessian given by set_hessian() since the last step, else the callback.
+    // Uses the Hessian given by set_hessian() since the last step, else the callback. A step
+    // that throws (no Hessian, a wrong shape, not positive definite) changes nothing: the
+    // weights, the step count and a Hessian given by set_hessian() stay as they were.
     void step() override;
     void set_hessian(const Tensor& hessian);
     bool needs_hessian() const override { return true; }

@@ -38,6 +38,7 @@ public:
     Optimizer& operator=(const Optimizer&) = delete;
 
     // Updates every parameter that has a gradient, in place, and advances its step count.
+    // A step that throws leaves parameters, gradients and state() as they were.
     virtual void step() = 0;
     // Zeroes every parameter's gradient in place (buffers are kept, nothing is allocated).
     void zero_grad();
@@ -51,7 +52,8 @@ public:
     // The state buffers each parameter keeps with these options (torch.optim's names).
     virtual std::vector<std::string> buffer_names() const { return {}; }
 
-    // A deep copy of the state; load_state() checks names and shapes and copies it back.
+    // A deep copy of the state; load_state() checks names and shapes and copies it back (a
+    // state that does not fit is refused with the current state unchanged).
     OptimizerState state() const;
     void load_state(const OptimizerState& state);
 
