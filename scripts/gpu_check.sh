@@ -13,9 +13,15 @@ mkdir -p "$out"
 export PATH="/usr/local/cuda/bin:$PATH"
 jobs=$(nproc)
 log() { echo "== $*" | tee -a "$out/summary.txt"; }
+# Everything must fit the device session: phases run in order of importance (build, tests,
+# benchmarks, PyTorch comparison, compute-sanitizer) and the later ones get what is left of
+# GPU_CHECK_SECONDS (default 480).
+start=$(date +%s)
+budget=${GPU_CHECK_SECONDS:-480}
+left() { echo $(( budget - ($(date +%s) - start) )); }
 
 log "device: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -1)"
-log "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+log "commit: $(git rev-parse --short HEAD 2>/dev/null || echo "${DESCENT_COMMIT:-unknown}")$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 
 prefix=()
 [ -d .deps/catch2 ] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/catch2")
@@ -28,32 +34,10 @@ cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DDESCENT_C
 cmake --build build-gpu -j "$jobs" > "$out/build.txt" 2>&1 || { log "build FAILED"; grep -E "error" "$out/build.txt" | head -30; exit 1; }
 log "build: $(( $(date +%s) - t0 )) s"
 
-ctest --test-dir build-gpu --output-on-failure -j 4 --timeout 300 > "$out/ctest.txt" 2>&1
+ctest --test-dir build-gpu --output-on-failure -j 4 --timeout 150 > "$out/ctest.txt" 2>&1
 ctest_rc=$?
 log "ctest (all labels): $(grep -E 'tests passed' "$out/ctest.txt")"
 grep -E "\*\*\*(Failed|Skipped)|Not Run|Timeout" "$out/ctest.txt" | tee -a "$out/summary.txt"
-
-# compute-sanitizer over every CUDA test executable: memcheck (out-of-bounds and misaligned
-# accesses, leaks of device memory) and racecheck (shared-memory hazards). Each tool must
-# report 0 errors; the tests themselves must pass under it.
-sanitizer_rc=0
-if command -v compute-sanitizer >/dev/null; then
-  for tool in memcheck racecheck; do
-    for t in test_cuda_device test_cuda_optim test_cuda_parity test_cuda_training; do
-      extra=()
-      [ "$tool" = memcheck ] && extra=(--leak-check full)
-      timeout 240 compute-sanitizer --tool "$tool" "${extra[@]}" --error-exitcode 86 \
-          "build-gpu/tests/$t" > "$out/sanitizer_${tool}_$t.txt" 2>&1
-      rc=$?
-      summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$out/sanitizer_${tool}_$t.txt" | tail -1)
-      log "compute-sanitizer $tool $t: exit $rc; ${summary:-no summary}"
-      [ $rc -ne 0 ] && sanitizer_rc=1
-    done
-  done
-else
-  log "compute-sanitizer not found: memcheck/racecheck NOT run"
-  sanitizer_rc=1
-fi
 
 bench=build-gpu/bench/bench_linear
 run_bench() { "$bench" "$@" | tee -a "$out/bench.jsonl"; }
@@ -69,10 +53,34 @@ run_bench --device cuda --n 10000000 --d 16 --dtype f32 --optimizer adam --batch
 for n in 1000 10000 100000 1000000 10000000 100000000; do
   run_bench --device cuda --n $n --d 16 --dtype f32 --optimizer adam --reps 10
 done
-if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+if [ "$(left)" -gt 120 ] && python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
   log "descent vs idiomatic PyTorch on the GPU (same run)"
   python3 bench/compare.py --bench "$bench" --device cuda --skip-numpy \
       --sizes 10000000x16,100000000x16 --json "$out/compare_cuda.json" | tee -a "$out/summary.txt"
 fi
+# compute-sanitizer over every CUDA test executable: memcheck (out-of-bounds and misaligned
+# accesses, leaks of device memory) and racecheck (shared-memory hazards). Each tool must
+# report 0 errors; the tests themselves must pass under it.
+sanitizer_rc=0
+if command -v compute-sanitizer >/dev/null; then
+  for tool in memcheck racecheck; do
+    for t in test_cuda_device test_cuda_optim test_cuda_training test_cuda_parity; do
+      extra=()
+      [ "$tool" = memcheck ] && extra=(--leak-check full)
+      share=$(( $(left) / 4 ))
+      if [ "$share" -lt 20 ]; then log "compute-sanitizer $tool $t: no time left"; sanitizer_rc=1; continue; fi
+      timeout "$share" compute-sanitizer --tool "$tool" "${extra[@]}" --error-exitcode 86 \
+          "build-gpu/tests/$t" > "$out/sanitizer_${tool}_$t.txt" 2>&1
+      rc=$?
+      summary=$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$out/sanitizer_${tool}_$t.txt" | tail -1)
+      log "compute-sanitizer $tool $t: exit $rc; ${summary:-no summary}"
+      [ $rc -ne 0 ] && sanitizer_rc=1
+    done
+  done
+else
+  log "compute-sanitizer not found: memcheck/racecheck NOT run"
+  sanitizer_rc=1
+fi
+
 log "total: $(( $(date +%s) - t0 )) s; ctest exit $ctest_rc; compute-sanitizer $([ $sanitizer_rc -eq 0 ] && echo clean || echo 'NOT clean')"
 [ $ctest_rc -eq 0 ] && [ $sanitizer_rc -eq 0 ]
