@@ -43,6 +43,7 @@ struct LinearMsePlan {
     bool hessian_in_pass = false;  // Hessian accumulated in the tiled pass (d <= 64)
     bool syrk_hessian = false;     // Hessian from cuBLAS syrk (wider d)
     int rows_per_tile = 0;
+    int groups = 1;                // row groups per output entry within a tile
     int grid = 0;
     std::int64_t entries = 0;        // outputs reduced per block: 1 + d (+ d(d+1)/2)
     std::size_t shared_bytes = 0;

@@ -42,36 +42,70 @@ __host__ __device__ inline void triangle_entry(std::int64_t p, std::int64_t d, s
     k = j + p;
 }
 
+// Writes the scaled output of entry e from its total: the loss, a gradient entry, or (both
+// triangles of) a Hessian entry.
+template <class T>
+__device__ void write_entry(std::int64_t e, double total, std::int64_t n, std::int64_t d, T* loss,
+                            T* grad, T* hess) {
+    const double inv_n = 1.0 / double(n);
+    if (e == 0) {
+        *loss = static_cast<T>(total * inv_n);
+    } else if (e <= d) {
+        grad[e - 1] = static_cast<T>(2.0 * inv_n * total);
+    } else {
+        std::int64_t j, k;
+        triangle_entry(e - 1 - d, d, j, k);
+        const T v = static_cast<T>(2.0 * inv_n * total);
+        hess[j * d + k] = v;
+        hess[k * d + j] = v;
+    }
+}
+
+// Work items: (entry e, row group g) for g < groups; item q = g * entries + e, and thread t
+// owns items t, t + kThreads, ... Each item sums rows g, g + groups, ... of every tile, so all
+// threads work on every tile (one item per output entry left 239 of 256 threads idle for a
+// gradient of 17 entries, and the sum over a tile's rows ran serially). At the end the
+// groups of each entry are added in group order through shared memory: a fixed order.
 // partials is (gridDim.x, entries): entry 0 the loss sum, 1..d the gradient sums, then the
-// packed upper-triangle Hessian sums when hessian is set.
+// packed upper-triangle Hessian sums when hessian is set. With finalize (one block) the
+// block writes the scaled outputs itself and no final kernel is needed.
 template <class T>
 __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::int64_t n,
-                                       std::int64_t d, int rows_per_tile, bool hessian,
-                                       std::int64_t entries, double* partials) {
+                                       std::int64_t d, int rows_per_tile, int groups,
+                                       std::int64_t entries, double* partials, bool finalize,
+                                       T* loss, T* grad, T* hess) {
     // X is (n, d) row-major, y is (n), w is (d).
     extern __shared__ double smem[];
     double* residual = smem;                                 // (rows_per_tile)
     T* w_s = reinterpret_cast<T*>(residual + rows_per_tile);  // (d)
     T* tile = w_s + d + (d & 1);                             // (rows_per_tile, d + 1), padded
-    const std::int64_t stride = d + 1;                       // breaks shared-memory bank conflicts
+    const int stride = static_cast<int>(d) + 1;              // breaks shared-memory bank conflicts
+    const int di = static_cast<int>(d);
 
     for (std::int64_t j = threadIdx.x; j < d; j += kThreads) w_s[j] = w[j];
 
-    // The output entries this thread owns, decoded once.
-    std::int64_t ej[kMaxEntriesPerThread], ek[kMaxEntriesPerThread];
+    // The items this thread owns, decoded once.
+    const std::int64_t items = entries * groups;
+    int eg[kMaxEntriesPerThread], ej[kMaxEntriesPerThread], ek[kMaxEntriesPerThread];
     double acc[kMaxEntriesPerThread];
     for (int m = 0; m < kMaxEntriesPerThread; ++m) {
-        const std::int64_t e = threadIdx.x + std::int64_t(m) * kThreads;
+        const std::int64_t q = threadIdx.x + std::int64_t(m) * kThreads;
         acc[m] = 0.0;
         ej[m] = -2;  // unused
-        if (e >= entries) continue;
+        eg[m] = 0;
+        if (q >= items) continue;
+        const std::int64_t e = q % entries;
+        eg[m] = static_cast<int>(q / entries);
         if (e == 0) {
             ej[m] = -1;  // the loss
         } else if (e <= d) {
-            ej[m] = e - 1;
+            ej[m] = static_cast<int>(e - 1);
             ek[m] = -1;  // a gradient entry
         } else {
-            triangle_entry(e - 1 - d, d, ej[m], ek[m]);
+            std::int64_t j, k;
+            triangle_entry(e - 1 - d, d, j, k);
+            ej[m] = static_cast<int>(j);
+            ek[m] = static_cast<int>(k);
         }
     }
 
@@ -81,9 +115,10 @@ __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::
         const int rows = static_cast<int>(min(std::int64_t(rows_per_tile), n - start));
         const T* src = X + start * d;
         __syncthreads();  // the previous tile is no longer read
-        for (std::int64_t i = threadIdx.x; i < rows * d; i += kThreads) {
-            const std::int64_t r = i / d;
-            tile[r * stride + (i - r * d)] = src[i];  // coalesced read of the tile
+        const int count = rows * di;  // <= 40 KiB of elements: 32-bit index math
+        for (int i = threadIdx.x; i < count; i += kThreads) {
+            const int r = i / di;
+            tile[r * stride + (i - r * di)] = src[i];  // coalesced read of the tile
         }
         __syncthreads();
         for (int r = threadIdx.x; r < rows; r += kThreads)
@@ -93,19 +128,32 @@ __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::
             if (ej[m] == -2) continue;
             double a = 0.0;
             if (ej[m] == -1) {
-                for (int r = 0; r < rows; ++r) a += residual[r] * residual[r];
+                for (int r = eg[m]; r < rows; r += groups) a += residual[r] * residual[r];
             } else if (ek[m] == -1) {
-                for (int r = 0; r < rows; ++r) a += residual[r] * double(tile[r * stride + ej[m]]);
+                for (int r = eg[m]; r < rows; r += groups)
+                    a += residual[r] * double(tile[r * stride + ej[m]]);
             } else {
-                for (int r = 0; r < rows; ++r)
+                for (int r = eg[m]; r < rows; r += groups)
                     a += double(tile[r * stride + ej[m]]) * double(tile[r * stride + ek[m]]);
             }
             acc[m] += a;
         }
     }
+
+    // Add each entry's groups in group order (the tile memory is free again).
+    __syncthreads();
     for (int m = 0; m < kMaxEntriesPerThread; ++m) {
-        const std::int64_t e = threadIdx.x + std::int64_t(m) * kThreads;
-        if (e < entries) partials[blockIdx.x * entries + e] = acc[m];
+        const std::int64_t q = threadIdx.x + std::int64_t(m) * kThreads;
+        if (q < items) smem[q] = acc[m];
+    }
+    __syncthreads();
+    for (std::int64_t e = threadIdx.x; e < entries; e += kThreads) {
+        double total = 0.0;
+        for (int g = 0; g < groups; ++g) total += smem[g * entries + e];
+        if (finalize)
+            write_entry(e, total, n, d, loss, grad, hess);
+        else
+            partials[blockIdx.x * entries + e] = total;
     }
 }
 
@@ -119,19 +167,7 @@ __global__ void linear_mse_final_kernel(const double* partials, int n_blocks, st
     double acc = 0.0;
     for (int b = threadIdx.x; b < n_blocks; b += kThreads) acc += partials[b * entries + e];
     const double total = block_tree_sum(acc, shared);
-    if (threadIdx.x != 0) return;
-    const double inv_n = 1.0 / double(n);
-    if (e == 0) {
-        *loss = static_cast<T>(total * inv_n);
-    } else if (e <= d) {
-        grad[e - 1] = static_cast<T>(2.0 * inv_n * total);
-    } else {
-        std::int64_t j, k;
-        triangle_entry(e - 1 - d, d, j, k);
-        const T v = static_cast<T>(2.0 * inv_n * total);
-        hess[j * d + k] = v;
-        hess[k * d + j] = v;
-    }
+    if (threadIdx.x == 0) write_entry(e, total, n, d, loss, grad, hess);
 }
 
 // Wide path: r = r - y in place, per-block partial sums of r² (fixed chunks).
@@ -220,9 +256,15 @@ LinearMsePlan plan_linear_mse(DType dtype, std::int64_t n, std::int64_t d, bool 
         plan.rows_per_tile = static_cast<int>(rows);
         const std::int64_t n_tiles = (n + rows - 1) / rows;
         plan.grid = static_cast<int>(std::min<std::int64_t>(kReduceBlocks, n_tiles));
-        plan.shared_bytes = static_cast<std::size_t>(8 * rows + elem * (d + (d & 1)) +
-                                                     elem * rows * (d + 1));
-        plan.scratch_doubles = std::int64_t(plan.grid) * plan.entries;
+        // Row groups: as many as the thread slots allow, but each summing >= 8 rows a tile.
+        plan.groups = static_cast<int>(std::max<std::int64_t>(
+            1, std::min<std::int64_t>(std::int64_t(kThreads) * kMaxEntriesPerThread / plan.entries,
+                                      rows / 8)));
+        const std::size_t tile_bytes = static_cast<std::size_t>(
+            8 * rows + elem * (d + (d & 1)) + elem * rows * (d + 1));
+        const std::size_t group_bytes = static_cast<std::size_t>(8 * plan.entries * plan.groups);
+        plan.shared_bytes = std::max(tile_bytes, group_bytes);
+        plan.scratch_doubles = plan.grid == 1 ? 0 : std::int64_t(plan.grid) * plan.entries;
     } else {
         plan.hessian_in_pass = false;
         plan.syrk_hessian = hessian;
@@ -241,10 +283,15 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
         const T* Xp = static_cast<const T*>(X.data);
         const T* yp = static_cast<const T*>(y.data);
         if (plan.tiled) {
+            T* loss_p = static_cast<T*>(loss.data);
+            T* grad_p = static_cast<T*>(grad.data);
+            T* hess_p = plan.hessian_in_pass ? static_cast<T*>(hessian->data) : nullptr;
+            const bool finalize = plan.grid == 1;  // small problems: one launch
             linear_mse_tile_kernel<T><<<plan.grid, kThreads, plan.shared_bytes, stream>>>(
-                Xp, yp, static_cast<const T*>(w.data), n, d, plan.rows_per_tile,
-                plan.hessian_in_pass, plan.entries, scratch);
+                Xp, yp, static_cast<const T*>(w.data), n, d, plan.rows_per_tile, plan.groups,
+                plan.entries, scratch, finalize, loss_p, grad_p, hess_p);
             DESCENT_CUDA_CHECK_LAUNCH("linear_mse_tile_kernel");
+            if (finalize) return;
             linear_mse_final_kernel<T><<<static_cast<unsigned>(plan.entries), kThreads, 0, stream>>>(
                 scratch, plan.grid, plan.entries, n, d, static_cast<T*>(loss.data),
                 static_cast<T*>(grad.data),

@@ -7,4 +7,6 @@ rm -rf .deps/catch2
 mkdir -p .deps/catch2/include .deps/catch2/lib/cmake
 cp -r /usr/include/catch2 .deps/catch2/include/
 cp -r /usr/lib/cmake/Catch2 .deps/catch2/lib/cmake/
+# The package config imports Catch2::Catch2WithMain and checks that its library exists.
+if [ -f /usr/lib/libCatch2WithMain.a ]; then cp /usr/lib/libCatch2WithMain.a .deps/catch2/lib/; fi
 echo "prepared .deps/catch2 ($(du -sh .deps/catch2 | cut -f1))"

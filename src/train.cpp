@@ -137,16 +137,17 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
                                   w.dtype(), w.device()));
     }
 
-    // Mini-batch buffers, allocated once: the gathered batch (shuffled runs), the gradient,
-    // the per-batch losses of one epoch and their row counts (the epoch loss is their
+    // Buffers allocated once: the gradient (and Newton's Hessian); for mini-batches the
+    // gathered batch (shuffled runs), the per-batch losses of one epoch and their row counts (the epoch loss is their
     // row-weighted mean, one 1 x n_batches product).
-    Tensor Xb, yb, grad, batch_losses, batch_rows;
+    Tensor Xb, yb, batch_losses, batch_rows, full_hessian;
+    const Tensor grad = empty({d}, w.dtype(), w.device());
+    if (newton && !minibatch) full_hessian = empty({d, d}, w.dtype(), w.device());
     if (minibatch) {
         if (options.shuffle) {
             Xb = empty({batch, d}, w.dtype(), w.device());
             yb = empty({batch}, w.dtype(), w.device());
         }
-        grad = empty({d}, w.dtype(), w.device());
         batch_losses = empty({n_batches}, w.dtype(), w.device());
         std::vector<double> rows(static_cast<std::size_t>(n_batches), double(batch));
         rows.back() = double(n - (n_batches - 1) * batch);
@@ -158,17 +159,17 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
     for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
         if (options.record_weights) copy_into(trajectory, epoch * d, w);
         if (!minibatch) {
-            // Release the previous gradient first, so its block is reused for this one: from
-            // the second epoch on, nothing new is allocated.
-            w.set_grad(Tensor());
-            last_grad = Tensor();
-            const LinearMseResult r = newton ? linear_mse_value_grad_hessian(X, y, w.detach())
-                                             : linear_mse_value_and_grad(X, y, w.detach());
-            copy_into(losses, epoch, r.loss);
-            w.set_grad(r.grad);
-            if (newton) newton->set_hessian(r.hessian);
+            // One fused pass writing the loss straight into its slot of `losses` and the
+            // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
+            detail::Array hessian;
+            if (newton) hessian = detail::array_of(full_hessian);
+            backend.linear_mse(detail::array_of(X), detail::array_of(y), detail::array_of(w), n, d,
+                               slice(losses, epoch, 1), detail::array_of(grad),
+                               newton ? &hessian : nullptr);
+            w.set_grad(grad);
+            if (newton) newton->set_hessian(full_hessian);
             optimizer.step();
-            last_grad = r.grad;
+            last_grad = grad;
         } else {
             const auto perm = detail::RowPermutation::make(n, options.shuffle,
                                                            options.shuffle_seed, epoch);
