@@ -28,16 +28,23 @@ echo "random seed $RANDOM"
 
 now_ms() { date +%s%3N; }
 
-# kill_at_random DELAY_MAX_MS ARGS...: starts descent, waits for its first checkpoint, kills it
-# with SIGKILL after a random delay; returns 0 when the kill landed before the run finished.
+# kill_at_random DURATION_MS ARGS...: starts descent, waits for its first checkpoint, then kills
+# it with SIGKILL at a random moment within the first 80% of the time the run has left
+# (DURATION_MS, the uninterrupted run's length, less what it took to reach the checkpoint:
+# data generation counts). Returns 0 when the kill landed before the run finished.
 kill_at_random() {
-    local max=$1; shift
+    local duration=$1; shift
+    local t0 pid waited=0
+    t0=$(now_ms)
     "$DESCENT" "$@" >/dev/null 2>&1 &
-    local pid=$! waited=0
+    pid=$!
     while [ ! -e ck.bin ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 6000 ]; do
         sleep 0.01; waited=$((waited + 1))
     done
-    local delay=$(( RANDOM % (max > 1 ? max : 1) ))
+    local remaining=$(( duration - ($(now_ms) - t0) ))
+    local window=$(( remaining * 8 / 10 ))
+    [ $window -lt 1 ] && window=1
+    local delay=$(( RANDOM % window ))
     sleep "$(printf '0.%03d' $((delay % 1000)))"
     [ $delay -ge 1000 ] && sleep $((delay / 1000))
     kill -KILL "$pid" 2>/dev/null
@@ -59,10 +66,10 @@ check_run() {  # check_run NAME ARGS...
     for ((trial = 1; trial <= TRIALS; ++trial)); do
         rm -f ck.bin ck.bin.tmp.*
         local kills=0 problems=()
-        # Kill within the first 90% of the run's duration; odd trials are killed twice.
-        if kill_at_random $((duration * 9 / 10)) "${args[@]}" --checkpoint ck.bin; then kills=1; fi
+        # Odd trials are killed twice (the second time while resuming).
+        if kill_at_random "$duration" "${args[@]}" --checkpoint ck.bin; then kills=1; fi
         if [ $((trial % 2)) -eq 1 ] && [ -e ck.bin ] &&
-           kill_at_random $((duration / 2)) "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
+           kill_at_random "$duration" "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
             kills=$((kills + 1))
         fi
         if [ $kills -eq 0 ]; then
