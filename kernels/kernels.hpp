@@ -39,6 +39,7 @@ void mse(Array pred, Array target, Array out, double* scratch, cudaStream_t stre
 
 // How one linear-MSE pass runs for a given shape (see kernels/linear_mse.cu).
 struct LinearMsePlan {
+    bool rows_kernel = false;      // gradient only, d in {1,2,3,4,8,16,32}: one thread per row
     bool tiled = true;             // the one-pass tiled kernel (else the cuBLAS wide path)
     bool hessian_in_pass = false;  // Hessian accumulated in the tiled pass (d <= 64)
     bool syrk_hessian = false;     // Hessian from cuBLAS syrk (wider d)

@@ -565,14 +565,14 @@ TEST_CASE("linear_mse_value_and_grad / value_grad_hessian / hessian on every ker
           "[cuda][parity][linear_mse]") {
     // n: one row; 255 / 257 around a 256-row tile; 300000 rows, more tiles than the fixed grid
     // of 1024 blocks x 256 rows (262144), so blocks take several tiles.
-    // d: 1, 2, 16; 64, the widest Hessian accumulated in the pass; 65, Hessian from cuBLAS
+    // d: 1, 2, 3, 16, 32 (the row kernel widths of the gradient-only pass); 64, the widest Hessian accumulated in the pass; 65, Hessian from cuBLAS
     // syrk; 200, wide (gemv) path in f64 but tiled in f32; 600, wide in both dtypes.
     struct Case {
         std::int64_t n, d;
     };
     std::vector<Case> cases;
     for (std::int64_t n : {1, 255, 257, 300000})
-        for (std::int64_t d : {1, 2, 16, 64, 65}) cases.push_back({n, d});
+        for (std::int64_t d : {1, 2, 3, 16, 32, 64, 65}) cases.push_back({n, d});
     cases.push_back({2049, 200});
     cases.push_back({1, 600});
     cases.push_back({257, 600});
