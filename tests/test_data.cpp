@@ -416,3 +416,67 @@ TEST_CASE("load_dataset picks the source from the spec", "[data]") {
                   Contains("dataset 'data.txt'") && Contains("'blog'") && Contains("synthetic:") &&
                       Contains(".csv") && Contains(".npy"));
 }
+
+// --- in-memory parsers, and what fuzzing found (fuzz/regressions/) ------------------------
+
+TEST_CASE("parse_csv and parse_npy read bytes in memory, named by their origin", "[data]") {
+    const Dataset c =
+        descent::parse_csv("x,y\n1,2\n3,4\n", "mem.csv", true, DType::f64, Device::cpu());
+    CHECK(c.source == "mem.csv");
+    CHECK(c.X.to_vector<double>() == std::vector<double>{1, 1, 3, 1});
+    CHECK(c.y.to_vector<double>() == std::vector<double>{2, 4});
+    REQUIRE_ERROR(descent::parse_csv("x,y\n1,abc\n", "mem.csv", true, DType::f64, Device::cpu()),
+                  Contains("mem.csv: line 2, column 2: 'abc' is not a number"));
+
+    const Dataset n = descent::parse_npy(npy_bytes(kGoodDict, f8_bytes(kSix)), "mem.npy", false,
+                                         DType::f64, Device::cpu());
+    CHECK(n.source == "mem.npy");
+    CHECK(n.X.to_vector<double>() == std::vector<double>{1, 2, 4, 5});
+    REQUIRE_ERROR(descent::parse_npy("hello", "mem.npy", true, DType::f64, Device::cpu()),
+                  Contains("mem.npy: not an NPY file"));
+}
+
+TEST_CASE("CSV numbers too small for a double read as zero, as strtod reads them", "[data][csv]") {
+    // fuzz/regressions/csv/underflow_read_as_infinite.csv: they were refused as "not finite".
+    const Dataset ds = descent::parse_csv("1e-400,-1e-400,2\n0.0001e-330,5e-324,3\n", "u.csv",
+                                          false, DType::f64, Device::cpu());
+    const std::vector<double> X = ds.X.to_vector<double>();
+    CHECK(X[0] == 0.0);
+    CHECK(!std::signbit(X[0]));
+    CHECK(X[1] == 0.0);
+    CHECK(std::signbit(X[1]));
+    CHECK(X[2] == 0.0);
+    CHECK(X[3] == std::numeric_limits<double>::denorm_min());
+    // Too large is still refused.
+    REQUIRE_ERROR(descent::parse_csv("1,-12e400\n", "u.csv", true, DType::f64, Device::cpu()),
+                  Contains("line 1, column 2: '-12e400' is not finite"));
+}
+
+TEST_CASE("values beyond f32's range are refused when loading as f32", "[data][errors]") {
+    // fuzz/regressions/csv/above_f32_range.csv and npy/f8_above_f32_range: they became Inf.
+    const std::string text = "x,y\n1,2\n3,-1e39\n";
+    const Dataset as_f64 = descent::parse_csv(text, "big.csv", true, DType::f64, Device::cpu());
+    CHECK(as_f64.y.to_vector<double>() == std::vector<double>{2, -1e39});
+    REQUIRE_ERROR(descent::parse_csv(text, "big.csv", true, DType::f32, Device::cpu()),
+                  Contains("big.csv: line 3, column 2: '-1e39' is out of range for f32"));
+    CHECK(descent::parse_csv("1,3.4e38\n", "ok.csv", true, DType::f32, Device::cpu())
+              .y.to_vector<float>() == std::vector<float>{3.4e38f});
+
+    const std::string bytes = npy_bytes(kGoodDict, f8_bytes({1, 2, 3, 4, 1e300, 6}));
+    CHECK(descent::parse_npy(bytes, "big.npy", true, DType::f64, Device::cpu()).X.numel() == 6);
+    REQUIRE_ERROR(descent::parse_npy(bytes, "big.npy", true, DType::f32, Device::cpu()),
+                  Contains("big.npy: row 1, column 1 (counting from 0) is 1e+300, "
+                           "out of range for f32"));
+}
+
+TEST_CASE("synthetic data refuses a noise that could overflow the dtype", "[data][synthetic]") {
+    // fuzz/regressions/data_spec/noise_overflows_f32: y was Inf in f32.
+    const auto spec = descent::parse_synthetic_spec("synthetic:n=5,d=2,noise=91e99");
+    const Dataset f64 = descent::synthetic_dataset(spec, true, DType::f64, Device::cpu());
+    for (double v : f64.y.to_vector<double>()) CHECK(std::isfinite(v));
+    REQUIRE_ERROR(descent::synthetic_dataset(spec, true, DType::f32, Device::cpu()),
+                  Contains("noise is too large for f32 data") && Contains("at most 8.5e+37"));
+    REQUIRE_ERROR(descent::load_dataset("synthetic:n=5,d=2,noise=1e308", true, DType::f64,
+                                        Device::cpu()),
+                  Contains("noise is too large for f64 data"));
+}

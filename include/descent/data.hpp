@@ -49,17 +49,28 @@ std::string synthetic_spec_str(const SyntheticSpec& spec);
 // X[i][j] = synthetic_value(seed, 0, i, j) (uniform in [-1, 1));
 // y[i] = sum_j X[i][j]*w_j + b + noise*e_i, summed in double in index order, where w_j, b are
 // the true weights (stream 2, rows 0..d-1 and d; uniform in [-2, 2)) and e_i the unit-variance
-// noise (stream 1). Without intercept there is no b and no ones column.
+// noise (stream 1). Without intercept there is no b and no ones column. A noise above a
+// quarter of the dtype's largest value (y could overflow to Inf) throws descent::Error.
 Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device);
 
 // CSV: numeric fields, comma-separated, the last column the target; an optional header row
 // (a first row with any non-numeric field); spaces around fields and blank trailing lines are
-// allowed. Errors start with the path, then "line L, column C: ..." (C counts fields from 1).
+// allowed. Numbers are read as strtod reads them (too small for a double: 0; too large: an
+// error, like NaN and Inf); loaded as f32, a value beyond f32's range is an error too.
+// Errors start with the path, then "line L, column C: ..." (C counts fields from 1).
 Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device);
+// The same from a CSV file's bytes already in memory: `origin` takes the path's place in
+// errors and in Dataset::source. load_csv is read_file_bytes + parse_csv.
+Dataset parse_csv(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
+                  Device device);
 
 // NPY (format 1.0, 2.0, 3.0): a 2-D C-order array of little-endian f4 or f8, the last column
-// the target. Errors name the path and what is wrong.
+// the target. NaN, Inf and (loaded as f32) values beyond f32's range are refused. Errors name
+// the path and what is wrong.
 Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device);
+// The same from an NPY file's bytes in memory, `origin` naming them in errors and the source.
+Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
+                  Device device);
 
 // "blog" | "synthetic:..." | *.csv | *.npy (extension case-insensitive).
 Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device);

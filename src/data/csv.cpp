@@ -40,15 +40,51 @@ std::vector<std::string> split_fields(const std::string& line) {
     }
 }
 
+// True when the decimal text (already accepted by from_chars as out of range) has a magnitude
+// above 1, i.e. it overflowed rather than underflowed: the first significant digit's decimal
+// exponent is >= 0. E.g. "1e999" and "-123e400" overflow; "1e-400" and "0.0001e-330" do not.
+bool overflows(const char* first, const char* last) {
+    if (first != last && (*first == '-' || *first == '+')) ++first;
+    std::int64_t digits_before_point = 0, zeros_after_point = 0;
+    bool seen_point = false, seen_nonzero = false;
+    for (; first != last && *first != 'e' && *first != 'E'; ++first) {
+        if (*first == '.') {
+            seen_point = true;
+        } else if (!seen_nonzero && *first == '0') {
+            if (seen_point) ++zeros_after_point;
+        } else {
+            if (!seen_point) ++digits_before_point;
+            seen_nonzero = true;
+        }
+    }
+    std::int64_t exponent = 0;
+    if (first != last) {  // the exponent, saturated (from_chars took it, so it is well-formed)
+        ++first;
+        const bool negative = first != last && *first == '-';
+        if (first != last && (*first == '-' || *first == '+')) ++first;
+        for (; first != last; ++first)
+            if (exponent < 100000000000000) exponent = exponent * 10 + (*first - '0');
+        if (negative) exponent = -exponent;
+    }
+    const std::int64_t first_digit_exponent =
+        digits_before_point > 0 ? digits_before_point - 1 : -(zeros_after_point + 1);
+    return exponent + first_digit_exponent >= 0;
+}
+
 // Parses all of `field` as a double: from_chars (locale-independent), one leading '+' allowed.
 bool parse_double(const std::string& field, double& out) {
     const char* first = field.data();
     const char* last = first + field.size();
     if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
     const auto [ptr, ec] = std::from_chars(first, last, out);
-    // Out-of-range values (1e999) are reported as not finite, like an explicit inf.
     if (ec == std::errc::result_out_of_range && ptr == last) {
-        out = HUGE_VAL;
+        // Out-of-range values (1e999) are reported as not finite, like an explicit inf; values
+        // too small for a double (1e-400) are zero, as strtod and numpy read them.
+        if (overflows(first, last)) {
+            out = HUGE_VAL;
+        } else {
+            out = *first == '-' ? -0.0 : 0.0;
+        }
         return true;
     }
     return ec == std::errc() && ptr == last && first != last;
@@ -56,12 +92,12 @@ bool parse_double(const std::string& field, double& out) {
 
 }  // namespace
 
-Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device) {
-    std::string text = detail::read_file_bytes(path);
-    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // a UTF-8 BOM (Excel)
-
+Dataset parse_csv(const std::string& text, const std::string& origin, bool intercept, DType dtype,
+                  Device device) {
+    const std::string& path = origin;  // errors start with it
     std::vector<std::string> lines;
-    for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 BOM (Excel)
+    for (std::size_t start = bom; start <= text.size();) {
         const std::size_t nl = text.find('\n', start);
         lines.push_back(
             text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
@@ -118,6 +154,10 @@ Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device de
             if (!std::isfinite(v))
                 throw Error(at(line_no, c + 1) + "'" + fields[c] +
                             "' is not finite (NaN and Inf are not allowed)");
+            // Finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
+            if (dtype == DType::f32 && std::isinf(static_cast<float>(v)))
+                throw Error(at(line_no, c + 1) + "'" + fields[c] +
+                            "' is out of range for f32 (largest magnitude 3.4e38); load it as f64");
             table.push_back(v);
         }
         ++n_rows;
@@ -126,6 +166,10 @@ Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device de
 
     return detail::dataset_from_table(table, std::int64_t(n_rows), std::int64_t(n_cols), intercept,
                                       dtype, device, path);
+}
+
+Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device) {
+    return parse_csv(detail::read_file_bytes(path), path, intercept, dtype, device);
 }
 
 }  // namespace descent

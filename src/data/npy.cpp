@@ -156,8 +156,9 @@ bool host_is_little_endian() {
 
 }  // namespace
 
-Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device) {
-    const std::string bytes = detail::read_file_bytes(path);
+Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
+                  Device device) {
+    const std::string& path = origin;  // errors start with it
     const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
     const std::size_t size = bytes.size();
 
@@ -262,9 +263,22 @@ Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device de
             throw Error(path + ": row " + std::to_string(k / std::size_t(n_cols)) + ", column " +
                         std::to_string(k % std::size_t(n_cols)) + " (counting from 0) is " +
                         (std::isnan(v) ? "NaN" : "Inf") + "; NaN and Inf are not allowed");
+        // An f8 value finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
+        if (dtype == DType::f32 && std::isinf(static_cast<float>(v))) {
+            char text[32];
+            const auto shortest = std::to_chars(text, text + sizeof text, v);
+            throw Error(path + ": row " + std::to_string(k / std::size_t(n_cols)) + ", column " +
+                        std::to_string(k % std::size_t(n_cols)) + " (counting from 0) is " +
+                        std::string(text, shortest.ptr) +
+                        ", out of range for f32 (largest magnitude 3.4e38); load it as f64");
+        }
         table[k] = v;
     }
     return detail::dataset_from_table(table, n_rows, n_cols, intercept, dtype, device, path);
+}
+
+Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device) {
+    return parse_npy(detail::read_file_bytes(path), path, intercept, dtype, device);
 }
 
 }  // namespace descent

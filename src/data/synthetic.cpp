@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -110,6 +111,16 @@ std::string synthetic_spec_str(const SyntheticSpec& spec) {
 Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device) {
     const std::string text = synthetic_spec_str(spec);
     validate(text, spec);
+    // |y| <= 2 (d + 1) + noise sqrt(3) (|x| <= 1, |w| <= 2, |e| <= sqrt(3)); with noise at most
+    // a quarter of the dtype's largest value, y stays finite whatever d is (d < 2^32).
+    const double max_noise = (dtype == DType::f32 ? double(std::numeric_limits<float>::max())
+                                                  : std::numeric_limits<double>::max()) / 4;
+    if (spec.noise > max_noise) {
+        char limit[32];
+        std::snprintf(limit, sizeof limit, "%.2g", max_noise);
+        throw Error(text + ": noise is too large for " + dtype_name(dtype) +
+                    " data (y would overflow); at most " + limit);
+    }
     using detail::synthetic_value;
     const std::int64_t n = spec.n, d = spec.d;
     const std::int64_t cols = intercept ? d + 1 : d;
