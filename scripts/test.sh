@@ -44,3 +44,10 @@ if [ "${CI:-}" = true ] || [ "${DESCENT_SANITIZE:-0}" = 1 ]; then
   DESCENT_TEST_SANITIZED=1 ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
       UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir "$san_dir" --output-on-failure -j "$(nproc)" -LE "install|cuda"
 fi
+
+# In CI (or with DESCENT_FUZZ=1): libFuzzer on the readers of untrusted input (CSV, NPY,
+# checkpoints, data specs), DESCENT_FUZZ_SECONDS (60) each from the seed corpus in fuzz/;
+# any crash, sanitizer report, leak, timeout or out-of-memory fails, naming the input.
+if [ "${CI:-}" = true ] || [ "${DESCENT_FUZZ:-0}" = 1 ]; then
+  scripts/fuzz.sh
+fi

@@ -1,0 +1,69 @@
+// Shared by the fuzz harnesses: the rules of what counts as a finding. descent::Error is the
+// expected answer to bad input; any other exception, a failed invariant, a sanitizer report,
+// a crash or a hang is a finding. Used by the libFuzzer builds and by replay_main.cpp.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "descent/error.hpp"
+#include "descent/tensor.hpp"
+
+namespace fuzz {
+
+// A finding: says what, then aborts (libFuzzer saves the input; the replay test fails).
+[[noreturn]] inline void finding(const std::string& what) {
+    std::fprintf(stderr, "FUZZ FINDING: %s\n", what.c_str());
+    std::fflush(stderr);
+    std::abort();
+}
+
+#define FUZZ_CHECK(cond, what)                                                           \
+    do {                                                                                 \
+        if (!(cond)) ::fuzz::finding(std::string("check failed: " #cond ": ") + (what)); \
+    } while (0)
+
+// Runs body(); returns true when it completed, false when it threw descent::Error (then
+// `error` holds the message). Any other exception is a finding, named by its type.
+template <class Body>
+bool run(const char* what, Body body, std::string* error = nullptr) {
+    try {
+        body();
+        return true;
+    } catch (const descent::Error& e) {
+        if (error) *error = e.what();
+        return false;
+    } catch (const std::bad_alloc& e) {
+        finding(std::string(what) +
+                ": std::bad_alloc (an allocation sized by the input?): " + e.what());
+    } catch (const std::exception& e) {
+        finding(std::string(what) + ": unexpected exception " + typeid(e).name() + ": " + e.what());
+    } catch (...) {
+        finding(std::string(what) + ": unexpected non-std exception");
+    }
+}
+
+inline std::string bytes_of(const unsigned char* data, std::size_t size) {
+    return std::string(reinterpret_cast<const char*>(data), size);
+}
+
+// The elements of a cpu tensor as doubles.
+inline std::vector<double> values(const descent::Tensor& t) { return t.to_vector<double>(); }
+
+inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// A double in full precision, for messages.
+inline std::string text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+}
+
+}  // namespace fuzz

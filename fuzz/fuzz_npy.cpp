@@ -1,0 +1,88 @@
+// libFuzzer harness for the NPY reader (descent::parse_npy, which load_npy wraps). Bad input
+// must give descent::Error starting with the origin; an accepted file must give X (n, d[+1])
+// and y (n), finite in the requested dtype, holding exactly the little-endian f4/f8 elements
+// that follow the header (decoded here independently, from the file's size and the shape).
+// Run: scripts/fuzz.sh (libFuzzer), or the fuzz_replay_npy ctest (corpus + regressions).
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "descent/data.hpp"
+#include "fuzz_common.hpp"
+
+namespace {
+
+const std::string kOrigin = "fuzz.npy";
+
+void check_accepted(const std::string& bytes, const descent::Dataset& data, bool intercept,
+                    descent::DType dtype) {
+    FUZZ_CHECK(data.source == kOrigin, data.source);
+    FUZZ_CHECK(data.X.dim() == 2 && data.y.dim() == 1, "");
+    FUZZ_CHECK(data.X.dtype() == dtype && data.y.dtype() == dtype, "");
+    const std::int64_t n = data.X.size(0), x_cols = data.X.size(1);
+    const std::int64_t cols = intercept ? x_cols : x_cols + 1;  // columns in the file
+    FUZZ_CHECK(n >= 1 && cols >= 2 && data.y.size(0) == n, descent::shape_str(data.X.shape()));
+
+    // Magic (6), version (2), header length (2 bytes in 1.0, else 4), header, then the data.
+    FUZZ_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, "magic");
+    const unsigned major = static_cast<unsigned char>(bytes[6]);
+    const std::size_t len_bytes = major == 1 ? 2 : 4;
+    std::uint32_t header_len = 0;
+    std::memcpy(&header_len, bytes.data() + 8, len_bytes);  // little-endian host
+    const std::size_t data_start = 8 + len_bytes + header_len;
+    FUZZ_CHECK(data_start <= bytes.size(), "header past the end");
+    const std::size_t count = std::size_t(n) * std::size_t(cols);
+    const std::size_t data_bytes = bytes.size() - data_start;
+    FUZZ_CHECK(
+        data_bytes == count * 4 || data_bytes == count * 8,
+        std::to_string(data_bytes) + " data bytes for " + std::to_string(count) + " elements");
+    const std::size_t item = data_bytes / count;
+
+    const std::vector<double> X = fuzz::values(data.X), y = fuzz::values(data.y);
+    for (std::size_t k = 0; k < count; ++k) {
+        const char* p = bytes.data() + data_start + k * item;
+        double want;
+        if (item == 4) {
+            float f;
+            std::memcpy(&f, p, 4);
+            want = f;
+        } else {
+            std::memcpy(&want, p, 8);
+        }
+        if (dtype == descent::DType::f32) want = double(static_cast<float>(want));
+        const std::size_t i = k / std::size_t(cols), j = k % std::size_t(cols);
+        const double got = j + 1 < std::size_t(cols) ? X[i * std::size_t(x_cols) + j] : y[i];
+        FUZZ_CHECK(std::isfinite(got), "non-finite value accepted at element " + std::to_string(k));
+        FUZZ_CHECK(fuzz::same_bits(got, want), "element " + std::to_string(k) + " read as " +
+                                                   fuzz::text(got) + ", the file holds " +
+                                                   fuzz::text(want));
+    }
+    if (intercept)
+        for (std::int64_t i = 0; i < n; ++i)
+            FUZZ_CHECK(X[std::size_t(i * x_cols + x_cols - 1)] == 1.0, "intercept column");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string bytes = fuzz::bytes_of(data, size);
+    // f64 with the intercept column, f32 without: both layouts and both conversions.
+    for (const bool intercept : {true, false}) {
+        const descent::DType dtype = intercept ? descent::DType::f64 : descent::DType::f32;
+        descent::Dataset parsed;
+        std::string error;
+        if (fuzz::run(
+                "parse_npy",
+                [&] {
+                    parsed = descent::parse_npy(bytes, kOrigin, intercept, dtype,
+                                                descent::Device::cpu());
+                },
+                &error)) {
+            check_accepted(bytes, parsed, intercept, dtype);
+        } else {
+            FUZZ_CHECK(error.compare(0, kOrigin.size() + 2, kOrigin + ": ") == 0, error);
+        }
+    }
+    return 0;
+}
