@@ -13,6 +13,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "descent/data.hpp"
 #include "descent/error.hpp"
 #include "descent/tensor.hpp"
 
@@ -64,6 +65,22 @@ inline std::string text(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
+}
+
+// The data readers' harness body: parse `bytes` as f64 with the intercept column and as f32
+// without (both layouts, both conversions), then check what was accepted or refused.
+template <class Parse, class Accepted, class Rejected>
+void parse_both_layouts(const char* what, const std::string& bytes, Parse parse,
+                        Accepted accepted, Rejected rejected) {
+    for (const bool intercept : {true, false}) {
+        const descent::DType dtype = intercept ? descent::DType::f64 : descent::DType::f32;
+        descent::Dataset parsed;
+        std::string error;
+        if (run(what, [&] { parsed = parse(bytes, intercept, dtype); }, &error))
+            accepted(parsed, intercept, dtype);
+        else
+            rejected(error);
+    }
 }
 
 }  // namespace fuzz

@@ -117,22 +117,14 @@ void check_rejected(const std::string& bytes, const std::string& error) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string bytes = fuzz::bytes_of(data, size);
-    // f64 with the intercept column, f32 without: both layouts and both conversions.
-    for (const bool intercept : {true, false}) {
-        const descent::DType dtype = intercept ? descent::DType::f64 : descent::DType::f32;
-        descent::Dataset parsed;
-        std::string error;
-        if (fuzz::run(
-                "parse_csv",
-                [&] {
-                    parsed = descent::parse_csv(bytes, kOrigin, intercept, dtype,
-                                                descent::Device::cpu());
-                },
-                &error)) {
+    fuzz::parse_both_layouts(
+        "parse_csv", bytes,
+        [](const std::string& b, bool intercept, descent::DType dtype) {
+            return descent::parse_csv(b, kOrigin, intercept, dtype, descent::Device::cpu());
+        },
+        [&](const descent::Dataset& parsed, bool intercept, descent::DType dtype) {
             check_accepted(bytes, parsed, intercept, dtype);
-        } else {
-            check_rejected(bytes, error);
-        }
-    }
+        },
+        [&](const std::string& error) { check_rejected(bytes, error); });
     return 0;
 }

@@ -67,22 +67,14 @@ void check_accepted(const std::string& bytes, const descent::Dataset& data, bool
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string bytes = fuzz::bytes_of(data, size);
-    // f64 with the intercept column, f32 without: both layouts and both conversions.
-    for (const bool intercept : {true, false}) {
-        const descent::DType dtype = intercept ? descent::DType::f64 : descent::DType::f32;
-        descent::Dataset parsed;
-        std::string error;
-        if (fuzz::run(
-                "parse_npy",
-                [&] {
-                    parsed = descent::parse_npy(bytes, kOrigin, intercept, dtype,
-                                                descent::Device::cpu());
-                },
-                &error)) {
+    fuzz::parse_both_layouts(
+        "parse_npy", bytes,
+        [](const std::string& b, bool intercept, descent::DType dtype) {
+            return descent::parse_npy(b, kOrigin, intercept, dtype, descent::Device::cpu());
+        },
+        [&](const descent::Dataset& parsed, bool intercept, descent::DType dtype) {
             check_accepted(bytes, parsed, intercept, dtype);
-        } else {
-            FUZZ_CHECK(error.compare(0, kOrigin.size() + 2, kOrigin + ": ") == 0, error);
-        }
-    }
+        },
+        [&](const std::string& error) { FUZZ_CHECK(error.compare(0, kOrigin.size() + 2, kOrigin + ": ") == 0, error); });
     return 0;
 }
