@@ -61,6 +61,10 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
 void gather_rows(Array X, Array y, std::int64_t d, const detail::RowPermutation& perm,
                  std::int64_t begin, std::int64_t count, Array Xb, Array yb, cudaStream_t stream);
 
+// Streamed synthetic data: rows [begin, begin + count) into X (count, cols) and y (count).
+void synthetic_rows(const detail::SyntheticRows& spec, std::int64_t begin, std::int64_t count,
+                    Array X, Array y, cudaStream_t stream);
+
 // Cholesky solve of (A + damping I) x = b: `factor` holds d*d elements, `workspace` the
 // bytes spd_solve_workspace_bytes() asks for, `info` one int; all on the device. Returns -1,
 // or the index of the first non-positive pivot (synchronises the stream to learn it).

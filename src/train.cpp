@@ -12,6 +12,7 @@
 #include "descent/loss.hpp"
 #include "descent/optim/newton.hpp"
 #include "dispatch.hpp"
+#include "train_source.hpp"
 
 namespace descent {
 
@@ -45,22 +46,11 @@ detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
     return a;
 }
 
-void validate(const Tensor& X, const Tensor& y, const optim::Optimizer& optimizer,
+// Checks of the options and the optimizer, whatever the data's source.
+void validate(const detail::TrainSource& source, const optim::Optimizer& optimizer,
               const TrainOptions& options) {
-    if (optimizer.params().size() != 1)
-        throw Error("train_linear: the optimizer must hold exactly one parameter (the weights), "
-                    "it holds " + std::to_string(optimizer.params().size()));
-    if (options.epochs < 0)
-        throw Error("train_linear: epochs must be >= 0, got " + std::to_string(options.epochs));
     const Tensor& w = optimizer.params()[0];
-    detail::check_same_kind("train_linear", X, w);
-    detail::check_same_kind("train_linear", y, w);
-    if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
-        w.shape()[0] != X.shape()[1] || X.numel() == 0)
-        throw Error("train_linear: expects X (n, d), y (n), weights (d) with n, d >= 1; got X " +
-                    shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
-                    shape_str(w.shape()));
-    const std::int64_t n = X.shape()[0];
+    const std::int64_t n = source.n;
     if (options.batch_size < 0)
         throw Error("train_linear: batch_size must be >= 0 (0: full batch), got " +
                     std::to_string(options.batch_size));
@@ -68,6 +58,9 @@ void validate(const Tensor& X, const Tensor& y, const optim::Optimizer& optimize
         throw Error("train_linear: " + optimizer.name() + " takes full-batch steps only; "
                     "batch_size " + std::to_string(options.batch_size) + " < " +
                     std::to_string(n) + " rows");
+    if (options.batch_size > 0 && options.batch_size < n && !source.X.defined())
+        throw Error("train_linear: streamed data trains full batch only; batch_size " +
+                    std::to_string(options.batch_size) + " < " + std::to_string(n) + " rows");
     if (options.checkpoint_every < 0)
         throw Error("train_linear: checkpoint_every must be >= 0, got " +
                     std::to_string(options.checkpoint_every));
@@ -89,14 +82,14 @@ void validate(const Tensor& X, const Tensor& y, const optim::Optimizer& optimize
 }
 
 // The divergence report: where, what, and the step size gradient descent could have taken.
-std::string divergence_message(const Tensor& X, const optim::Optimizer& optimizer,
+std::string divergence_message(const detail::TrainSource& source, const optim::Optimizer& optimizer,
                                std::int64_t epoch, const char* what, double value,
                                double last_finite) {
     std::ostringstream os;
     os << "training diverged at epoch " << epoch << " (" << optimizer.name() << "): " << what
        << " is " << value;
     if (std::isfinite(last_finite)) os << " after a loss of " << last_finite;
-    const double lambda_max = linear_mse_hessian_max_eigenvalue(X);
+    const double lambda_max = source.lambda_max();
     if (lambda_max > 0.0 && std::isfinite(lambda_max))
         os << "; gradient descent is stable on this data for learning rates below 2/lambda_max = "
            << 2.0 / lambda_max;
@@ -104,14 +97,53 @@ std::string divergence_message(const Tensor& X, const optim::Optimizer& optimize
     return os.str();
 }
 
+void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& options) {
+    if (optimizer.params().size() != 1)
+        throw Error("train_linear: the optimizer must hold exactly one parameter (the weights), "
+                    "it holds " + std::to_string(optimizer.params().size()));
+    if (options.epochs < 0)
+        throw Error("train_linear: epochs must be >= 0, got " + std::to_string(options.epochs));
+}
+
 }  // namespace
 
 TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
                          const TrainOptions& options) {
-    validate(X, y, optimizer, options);
+    check_optimizer(optimizer, options);
+    const Tensor& w = optimizer.params()[0];
+    detail::check_same_kind("train_linear", X, w);
+    detail::check_same_kind("train_linear", y, w);
+    if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
+        w.shape()[0] != X.shape()[1] || X.numel() == 0)
+        throw Error("train_linear: expects X (n, d), y (n), weights (d) with n, d >= 1; got X " +
+                    shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
+                    shape_str(w.shape()));
+    detail::TrainSource source;
+    source.n = X.shape()[0];
+    source.d = X.shape()[1];
+    source.X = X;
+    source.y = y;
+    const std::int64_t n = source.n, d = source.d;
+    source.full_pass = [X, y, n, d](const Tensor& weights, detail::Array loss, detail::Array grad,
+                                    const detail::Array* hessian) {
+        detail::backend_of(X).linear_mse(detail::array_of(X), detail::array_of(y),
+                                         detail::array_of(weights), n, d, loss, grad, hessian);
+    };
+    source.lambda_max = [X] { return linear_mse_hessian_max_eigenvalue(X); };
+    return detail::train_linear(source, optimizer, options);
+}
+
+namespace detail {
+
+TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
+                         const TrainOptions& options) {
+    check_optimizer(optimizer, options);
+    validate(source, optimizer, options);
+    const Tensor& X = source.X;
+    const Tensor& y = source.y;
     Tensor w = optimizer.params()[0];
     auto* newton = dynamic_cast<optim::Newton*>(&optimizer);
-    const std::int64_t epochs = options.epochs, d = w.numel(), n = X.shape()[0];
+    const std::int64_t epochs = options.epochs, d = w.numel(), n = source.n;
     const std::int64_t sync_every =
         options.sync_every > 0 ? options.sync_every : (w.device().is_cpu() ? 1 : 32);
     const bool minibatch = options.batch_size > 0 && options.batch_size < n;
@@ -163,9 +195,8 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
             detail::Array hessian;
             if (newton) hessian = detail::array_of(full_hessian);
-            backend.linear_mse(detail::array_of(X), detail::array_of(y), detail::array_of(w), n, d,
-                               slice(losses, epoch, 1), detail::array_of(grad),
-                               newton ? &hessian : nullptr);
+            source.full_pass(w, slice(losses, epoch, 1), detail::array_of(grad),
+                             newton ? &hessian : nullptr);
             w.set_grad(grad);
             if (newton) newton->set_hessian(full_hessian);
             optimizer.step();
@@ -206,7 +237,7 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
             const double loss = block[static_cast<std::size_t>(checked - first)];
             if (!std::isfinite(loss) && result.divergence.empty()) {
                 const std::string message =
-                    divergence_message(X, optimizer, checked, "the loss", loss, last_finite);
+                    divergence_message(source, optimizer, checked, "the loss", loss, last_finite);
                 if (options.on_divergence == OnDivergence::stop) throw Error(message);
                 result.divergence = message;
                 if (options.on_warning) options.on_warning(message);
@@ -219,7 +250,7 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
         for (double v : result.final_weights)
             if (!std::isfinite(v) && result.divergence.empty()) {
                 const std::string message =
-                    divergence_message(X, optimizer, epoch, "a weight", v, last_finite);
+                    divergence_message(source, optimizer, epoch, "a weight", v, last_finite);
                 if (options.on_divergence == OnDivergence::stop) throw Error(message);
                 result.divergence = message;
                 if (options.on_warning) options.on_warning(message);
@@ -249,4 +280,5 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
     return result;
 }
 
+}  // namespace detail
 }  // namespace descent

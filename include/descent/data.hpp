@@ -53,6 +53,10 @@ std::string synthetic_spec_str(const SyntheticSpec& spec);
 // quarter of the dtype's largest value (y could overflow to Inf) throws descent::Error.
 Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device);
 
+// The true weights of the spec's data ([w..., b] with intercept), after the checks
+// synthetic_dataset makes (a bad spec, or a noise too large for dtype, throws).
+std::vector<double> synthetic_true_weights(const SyntheticSpec& spec, bool intercept, DType dtype);
+
 // CSV: numeric fields, comma-separated, the last column the target; an optional header row
 // (a first row with any non-numeric field); spaces around fields and blank trailing lines are
 // allowed. Numbers are read as strtod reads them (too small for a double: 0; too large: an

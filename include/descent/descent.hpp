@@ -19,5 +19,6 @@
 #include "descent/optim/rmsprop.hpp"
 #include "descent/optim/sgd.hpp"
 #include "descent/solve.hpp"
+#include "descent/stream.hpp"
 #include "descent/tensor.hpp"
 #include "descent/train.hpp"

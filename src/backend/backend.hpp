@@ -16,6 +16,16 @@ namespace descent::detail {
 
 constexpr int kMaxRank = 6;
 
+// Streamed synthetic data: which data set, and its true weights (features (+1) doubles on
+// the backend's device).
+struct SyntheticRows {
+    std::uint64_t seed = 0;
+    double noise = 0.0;
+    std::int64_t features = 0;  // d, without the intercept column
+    bool intercept = true;
+    const double* truth = nullptr;
+};
+
 // A dense array on one device.
 struct Array {
     void* data = nullptr;
@@ -90,6 +100,11 @@ public:
     // (perm.n, d), Xb (count, d).
     virtual void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
                              std::int64_t begin, std::int64_t count, Array Xb, Array yb) = 0;
+
+    // X (count, features (+1)) and y (count) = rows [begin, begin + count) of the synthetic
+    // data set (descent/detail/synthetic_row.hpp), in X's dtype.
+    virtual void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count,
+                                Array X, Array y) = 0;
 
     // --- solves -----------------------------------------------------------------------------
     // x (d) = (A + damping I)^-1 b for symmetric A (d, d), by Cholesky. Returns -1 on success,

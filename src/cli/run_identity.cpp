@@ -9,11 +9,19 @@
 
 namespace descent::cli {
 
+std::string generated_data_identity(const std::string& source, std::int64_t n, std::int64_t d,
+                                    bool intercept) {
+    return source + ";n=" + std::to_string(n) + ";d=" + std::to_string(d) +
+           ";intercept=" + (intercept ? "yes" : "no");
+}
+
 std::string data_identity(const Dataset& data) {
     const std::string shape = ";n=" + std::to_string(data.X.shape()[0]) +
                               ";d=" + std::to_string(data.X.shape()[1]) +
                               ";intercept=" + (data.intercept ? "yes" : "no");
-    if (data.source == "blog" || data.source.rfind("synthetic:", 0) == 0) return data.source + shape;
+    if (data.source == "blog" || data.source.rfind("synthetic:", 0) == 0)
+        return generated_data_identity(data.source, data.X.shape()[0], data.X.shape()[1],
+                                       data.intercept);
     // A file: its contents, not its path (a moved file is the same data, an edited one is not).
     std::uint64_t h = detail::kFnvOffset;
     for (const Tensor* t : {&data.X, &data.y}) {

@@ -3,6 +3,7 @@
 // hyperparameters, batching and seed. Anything else would not continue bit for bit.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -14,6 +15,10 @@ namespace descent::cli {
 // "blog" and synthetic specs identify themselves; files by n, d and a hash of the loaded
 // values (a moved or renamed file is still the same data, an edited one is not).
 std::string data_identity(const Dataset& data);
+// The identity of generated data (blog, synthetic) from its spec and shape: a streamed run
+// and an in-memory run of the same spec are the same data.
+std::string generated_data_identity(const std::string& source, std::int64_t n, std::int64_t d,
+                                    bool intercept);
 
 // Throws descent::Error naming the first setting where the checkpoint at `path` and this run
 // differ, e.g. "--resume ck: written for --data blog, this run has --data synthetic:...".

@@ -12,6 +12,7 @@
 #include "descent/error.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
+#include "descent/stream.hpp"
 
 namespace descent::cli {
 
@@ -32,6 +33,7 @@ std::vector<FlagSpec> train_flags() {
         {"checkpoint", true, "FILE", "save weights, optimizer state, epoch and losses to FILE, atomically"},
         {"checkpoint-every", true, "K", "save the checkpoint every K epochs (default 1) and after the last"},
         {"resume", true, "FILE", "continue the run saved in FILE (give the flags of the run that wrote it)"},
+        {"stream-chunk", true, "ROWS", "synthetic data only: generate ROWS rows at a time on the device instead of holding X (for data bigger than memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
         {"quiet", false, "", "no progress on stderr"},
@@ -79,8 +81,31 @@ int run_train(const std::vector<std::string>& argv) {
     const DeviceChoice choice = resolve_device(args.text("device", "auto"));
     const Device device = choice.device;
 
-    const Dataset data = load_dataset(data_spec, !args.has("no-intercept"), dtype, device);
-    const std::int64_t d = data.X.shape()[1];
+    // --stream-chunk: synthetic rows generated chunk by chunk on the device, never held whole.
+    const bool streamed = args.has("stream-chunk");
+    const long long stream_chunk = args.integer("stream-chunk").value_or(0);
+    if (streamed && stream_chunk < 1)
+        throw UsageError("--stream-chunk must be >= 1, got " + std::to_string(stream_chunk));
+    if (streamed && data_spec.rfind("synthetic:", 0) != 0)
+        throw UsageError("--stream-chunk: only synthetic data is generated chunk by chunk; "
+                         "got --data " + data_spec);
+    if (streamed && args.has("batch-size"))
+        throw UsageError("--stream-chunk trains full batch; drop --batch-size");
+    Dataset data;
+    StreamedSynthetic stream;
+    if (streamed) {
+        stream.spec = parse_synthetic_spec(data_spec);
+        stream.intercept = !args.has("no-intercept");
+        stream.chunk_rows = stream_chunk;
+        data.source = synthetic_spec_str(stream.spec);
+        data.intercept = stream.intercept;
+        data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
+    } else {
+        data = load_dataset(data_spec, !args.has("no-intercept"), dtype, device);
+    }
+    const std::int64_t n = streamed ? stream.spec.n : data.X.shape()[0];
+    const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
+                                    : data.X.shape()[1];
     const std::vector<double> init = initial_weights(
         args.text("init", data.source == "blog" ? "blog" : "zeros"), d, data,
         static_cast<std::uint32_t>(seed));
@@ -98,9 +123,9 @@ int run_train(const std::vector<std::string>& argv) {
         throw UsageError("--checkpoint-every must be >= 1, got " + std::to_string(checkpoint_every));
     if (args.has("checkpoint-every") && !args.has("checkpoint"))
         throw UsageError("--checkpoint-every needs --checkpoint FILE");
-    if (config.name == "newton" && batch_size > 0 && batch_size < data.X.shape()[0])
+    if (config.name == "newton" && batch_size > 0 && batch_size < n)
         throw UsageError("--batch-size: newton takes full-batch steps only (--batch-size " +
-                         std::to_string(batch_size) + " < " + std::to_string(data.X.shape()[0]) +
+                         std::to_string(batch_size) + " < " + std::to_string(n) +
                          " rows)");
 
     // Everything a resumed run must share with the run that wrote the checkpoint.
@@ -109,7 +134,8 @@ int run_train(const std::vector<std::string>& argv) {
         std::string hyper_text;
         for (const auto& [k, v] : hyper) hyper_text += k + "=" + format_number(v) + ";";
         run = {{"tool", "descent train"},
-               {"data", data_identity(data)},
+               {"data", streamed ? generated_data_identity(data.source, n, d, data.intercept)
+                                 : data_identity(data)},
                {"dtype", dtype_name(dtype)},
                {"optimizer", config.name},
                {"preset", optim::preset_name(config.preset)},
@@ -172,10 +198,12 @@ int run_train(const std::vector<std::string>& argv) {
                                                   so_far.losses, so_far.weights, run));
         };
     }
-    const TrainResult result = train_linear(data.X, data.y, *optimizer, options);
+    const TrainResult result = streamed ? train_linear_streamed(stream, *optimizer, options)
+                                        : train_linear(data.X, data.y, *optimizer, options);
     progress.finish();
 
-    const double final_loss = linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
+    const double final_loss = streamed ? linear_mse_streamed(stream, w.detach()).loss.item()
+                                       : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
     if (!std::isfinite(final_loss) && divergence == "stop")
         throw Error("training diverged after the last epoch (" + config.name +
                     "): the final loss is " + format_number(final_loss) +
@@ -184,7 +212,6 @@ int run_train(const std::vector<std::string>& argv) {
 
     // Only now, so that a failed run prints its error line alone.
     if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
-    const auto n = data.X.shape()[0];
     if (json) {
         JsonWriter j;
         j.begin_object();

@@ -37,6 +37,9 @@ public:
     void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
                      std::int64_t begin, std::int64_t count, Array Xb, Array yb) override;
 
+    void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count, Array X,
+                        Array y) override;
+
     std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override;
 
     void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,

@@ -159,6 +159,12 @@ public:
         kernels::gather_rows(X, y, d, perm, begin, count, Xb, yb, stream(X));
     }
 
+    void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count, Array X,
+                        Array y) override {
+        DeviceGuard guard(X.device_index);
+        kernels::synthetic_rows(spec, begin, count, X, y, stream(X));
+    }
+
     std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override {
         DeviceGuard guard(x.device_index);
         DeviceContext& ctx = context(x.device_index);

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "descent/data.hpp"
+#include "descent/detail/synthetic_row.hpp"
 
 #include "backend/dtype_visit.hpp"
 #include "descent/detail/philox.hpp"
@@ -108,7 +109,7 @@ std::string synthetic_spec_str(const SyntheticSpec& spec) {
            ",noise=" + std::string(noise, res.ptr) + ",seed=" + std::to_string(spec.seed);
 }
 
-Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device) {
+std::vector<double> synthetic_true_weights(const SyntheticSpec& spec, bool intercept, DType dtype) {
     const std::string text = synthetic_spec_str(spec);
     validate(text, spec);
     // |y| <= 2 (d + 1) + noise sqrt(3) (|x| <= 1, |w| <= 2, |e| <= sqrt(3)); with noise at most
@@ -121,15 +122,20 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         throw Error(text + ": noise is too large for " + dtype_name(dtype) +
                     " data (y would overflow); at most " + limit);
     }
-    using detail::synthetic_value;
-    const std::int64_t n = spec.n, d = spec.d;
-    const std::int64_t cols = intercept ? d + 1 : d;
-
     // True weights w_j = stream 2 row j; the intercept b = stream 2 row d.
+    const std::int64_t cols = intercept ? spec.d + 1 : spec.d;
     std::vector<double> truth(static_cast<std::size_t>(cols));
     for (std::int64_t j = 0; j < cols; ++j)
         truth[std::size_t(j)] =
-            synthetic_value(spec.seed, detail::kStreamWeight, std::uint64_t(j), 0);
+            detail::synthetic_value(spec.seed, detail::kStreamWeight, std::uint64_t(j), 0);
+    return truth;
+}
+
+Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device) {
+    const std::string text = synthetic_spec_str(spec);
+    std::vector<double> truth = synthetic_true_weights(spec, intercept, dtype);
+    const std::int64_t n = spec.n, d = spec.d;
+    const std::int64_t cols = intercept ? d + 1 : d;
 
     // Written straight into host tensors of the target dtype: the data plus O(d), no
     // double-precision staging copy of X (10^8 x 16 f32 is 6.4 GB; doubling it would not fit).
@@ -146,26 +152,13 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         using T = decltype(zero);
         T* Xp = X_host.data<T>();
         T* yp = y_host.data<T>();
-        // Rows are independent (counter-based RNG), so threads can split them freely.
+        // Rows are independent (counter-based RNG), so threads can split them freely. One
+        // sum per row, in index order and in double (descent/detail/synthetic_row.hpp), so a
+        // GPU kernel or a chunked generator reproduces y bit for bit.
 #pragma omp parallel for schedule(static) if (n > 4096)
-        for (std::int64_t i = 0; i < n; ++i) {
-            T* row = Xp + i * cols;
-            // One sum per row, in index order and in double, so that a GPU kernel doing the
-            // same sequential sum reproduces y bit for bit.
-            double sum = 0.0;
-            for (std::int64_t j = 0; j < d; ++j) {
-                const double x = synthetic_value(spec.seed, detail::kStreamFeature,
-                                                 std::uint64_t(i), std::uint32_t(j));
-                row[j] = static_cast<T>(x);
-                sum += x * truth[std::size_t(j)];
-            }
-            if (intercept) {
-                row[d] = T(1);
-                sum += truth[std::size_t(d)];
-            }
-            sum += spec.noise * synthetic_value(spec.seed, detail::kStreamNoise, std::uint64_t(i), 0);
-            yp[i] = static_cast<T>(sum);
-        }
+        for (std::int64_t i = 0; i < n; ++i)
+            detail::synthetic_row(spec.seed, spec.noise, d, intercept, truth.data(), i,
+                                  Xp + i * cols, yp + i);
     });
 
     Dataset data;

@@ -224,6 +224,9 @@ batch_text               | train --device cpu --batch-size many                 
 shuffle_without_batch    | train --device cpu --shuffle                           | --shuffle && --batch-size
 newton_minibatch         | train --device cpu --optimizer newton --batch-size 10  | newton && full-batch
 on_divergence_unknown    | train --device cpu --on-divergence ignore              | --on-divergence && 'ignore'
+stream_not_synthetic     | train --device cpu --stream-chunk 10                   | --stream-chunk && synthetic && blog
+stream_chunk_zero        | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 0 | --stream-chunk && 0
+stream_with_batches      | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 10 --batch-size 5 | --stream-chunk && --batch-size
 # --- checkpoints
 ckpt_every_zero          | train --device cpu --checkpoint out.ckpt --checkpoint-every 0 | --checkpoint-every && 0
 ckpt_every_alone         | train --device cpu --checkpoint-every 5                | --checkpoint-every && --checkpoint

@@ -1,0 +1,29 @@
+// Internal: where the trainer's data comes from. In memory (X and y, which mini-batches
+// need), or streamed (src/stream.cpp: chunks generated on the device and dropped), both
+// behind the same full-batch pass, so resume, checkpoints, divergence and the trajectory
+// work the same for both.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "backend/backend.hpp"
+#include "descent/optim/optimizer.hpp"
+#include "descent/tensor.hpp"
+#include "descent/train.hpp"
+
+namespace descent::detail {
+
+struct TrainSource {
+    std::int64_t n = 0, d = 0;
+    Tensor X, y;  // the data in memory; undefined when streamed (then full batch only)
+    // loss (one element), grad (d) and, when hessian is not null, the Hessian (d, d) of the
+    // whole data at the weights `w`, written in place on w's device.
+    std::function<void(const Tensor& w, Array loss, Array grad, const Array* hessian)> full_pass;
+    std::function<double()> lambda_max;  // of the data's Hessian, for the divergence report
+};
+
+TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
+                         const TrainOptions& options);
+
+}  // namespace descent::detail
