@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "descent/descent.hpp"
+#include "error_of.hpp"
 
 using namespace descent;
 using Catch::Matchers::Contains;
@@ -20,14 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 // A scratch directory removed at the end of the test case.
 struct ScratchDir {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend_override.hpp"
+#include "error_of.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/autograd.hpp"
 #include "descent/device.hpp"
@@ -196,14 +197,6 @@ bool same_trajectory(const Optimizer& a, const Optimizer& b) {
     return sa.step_count == sb.step_count && sa.steps == sb.steps && sa.buffers == sb.buffers;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const descent::Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 // --- fixtures --------------------------------------------------------------------------------
 

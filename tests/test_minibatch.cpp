@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "descent/descent.hpp"
+#include "error_of.hpp"
 #include "descent/detail/row_permutation.hpp"
 
 using namespace descent;
@@ -25,14 +26,6 @@ std::vector<std::int64_t> order(std::int64_t n, bool shuffle, std::uint64_t seed
     return rows;
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 // Pearson's chi-square of observed counts against equal expected counts.
 double chi_square(const std::vector<double>& counts) {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "descent/descent.hpp"
+#include "error_of.hpp"
 #include "fixture_file.hpp"
 
 using namespace descent;
@@ -14,14 +15,6 @@ namespace {
 
 Tensor param(std::vector<double> v) { return from_vector(v).requires_grad_(); }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 }  // namespace
 
