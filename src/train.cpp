@@ -231,30 +231,26 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         if ((epoch + 1) % sync_every != 0 && epoch + 1 != epochs && !checkpoint_due) continue;
         // Read back the block of losses since the last sync point and check it, then the
         // weights (a step can overflow them before any loss shows it).
+        // The first non-finite value: stop (throw) or report it once and carry on.
+        const auto diverged = [&](std::int64_t at, const char* what, double value) {
+            if (std::isfinite(value) || !result.divergence.empty()) return;
+            const std::string message =
+                divergence_message(source, optimizer, at, what, value, last_finite);
+            if (options.on_divergence == OnDivergence::stop) throw Error(message);
+            result.divergence = message;
+            if (options.on_warning) options.on_warning(message);
+        };
         const std::int64_t first = checked;
         const std::vector<double> block = read_range(losses, first, epoch + 1 - first);
         for (; checked <= epoch; ++checked) {
             const double loss = block[static_cast<std::size_t>(checked - first)];
-            if (!std::isfinite(loss) && result.divergence.empty()) {
-                const std::string message =
-                    divergence_message(source, optimizer, checked, "the loss", loss, last_finite);
-                if (options.on_divergence == OnDivergence::stop) throw Error(message);
-                result.divergence = message;
-                if (options.on_warning) options.on_warning(message);
-            }
+            diverged(checked, "the loss", loss);
             if (std::isfinite(loss)) last_finite = loss;
             result.losses.push_back(loss);
             if (options.on_epoch) options.on_epoch(checked, loss);
         }
         result.final_weights = w.to_vector<double>();
-        for (double v : result.final_weights)
-            if (!std::isfinite(v) && result.divergence.empty()) {
-                const std::string message =
-                    divergence_message(source, optimizer, epoch, "a weight", v, last_finite);
-                if (options.on_divergence == OnDivergence::stop) throw Error(message);
-                result.divergence = message;
-                if (options.on_warning) options.on_warning(message);
-            }
+        for (double v : result.final_weights) diverged(epoch, "a weight", v);
         if (checkpoint_due) {
             TrainResult so_far;
             so_far.losses = result.losses;
