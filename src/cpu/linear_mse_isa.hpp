@@ -1,9 +1,12 @@
-// Choosing the CPU linear-MSE block kernels for the processor: the baseline build, or the
-// AVX2 build of the same code (src/cpu/losses_avx2.cpp) where the processor has both.
+// Choosing the CPU linear-MSE block kernels for the processor: one source
+// (src/cpu/linear_mse_block.hpp) built for the baseline x86-64 instruction set
+// (src/cpu/losses.cpp), for AVX2 + FMA (src/cpu/losses_avx2.cpp) and for AVX-512
+// (src/cpu/losses_avx512.cpp). Every build gives bitwise the same loss, gradient and Hessian
+// (tests/test_cpu_isa.cpp): the wider ones are faster, not different.
 #pragma once
 
 #include <cstdint>
-#include <type_traits>
+#include <vector>
 
 namespace descent::detail {
 
@@ -11,26 +14,26 @@ namespace descent::detail {
 template <class T>
 using BlockFn = void (*)(const T*, const T*, const T*, std::int64_t, std::int64_t, bool, double*);
 
-// True when the AVX2 kernels were built and the processor runs them (checked once).
-bool use_avx2();
+enum class CpuIsa { baseline, avx2, avx512 };
+
+const char* cpu_isa_name(CpuIsa isa);
+
+// The instruction sets whose kernels were built and that this processor runs (baseline
+// first), and the widest of them (checked once).
+std::vector<CpuIsa> available_cpu_isas();
+CpuIsa best_cpu_isa();
+
+// The block kernel of `isa` for d columns; descent::Error when `isa` is not available.
+template <class T>
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d);
 
 #ifdef DESCENT_HAVE_AVX2_KERNELS
 BlockFn<float> avx2_block_fn_f32(std::int64_t d);
 BlockFn<double> avx2_block_fn_f64(std::int64_t d);
 #endif
-
-template <class T>
-BlockFn<T> avx2_block_fn(std::int64_t d) {
-#ifdef DESCENT_HAVE_AVX2_KERNELS
-    if constexpr (std::is_same_v<T, float>) {
-        return avx2_block_fn_f32(d);
-    } else {
-        return avx2_block_fn_f64(d);
-    }
-#else
-    (void)d;
-    return nullptr;  // never called: use_avx2() is false
+#ifdef DESCENT_HAVE_AVX512_KERNELS
+BlockFn<float> avx512_block_fn_f32(std::int64_t d);
+BlockFn<double> avx512_block_fn_f64(std::int64_t d);
 #endif
-}
 
 }  // namespace descent::detail

@@ -6,11 +6,14 @@
 // of threads (tests/test_cpu_threads.cpp). Small d gets compile-time specialisations so the
 // row loops unroll and vectorise.
 #include <algorithm>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/linear_mse_isa.hpp"
+#include "descent/error.hpp"
 
 #define DESCENT_CPU_ISA baseline
 #include "cpu/linear_mse_block.hpp"
@@ -23,14 +26,55 @@ constexpr std::int64_t kRowBlock = 4096;
 
 }  // namespace
 
-bool use_avx2() {
-#if defined(DESCENT_HAVE_AVX2_KERNELS)
-    static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return supported;
-#else
-    return false;
-#endif
+const char* cpu_isa_name(CpuIsa isa) {
+    switch (isa) {
+        case CpuIsa::baseline: return "baseline";
+        case CpuIsa::avx2: return "avx2";
+        case CpuIsa::avx512: return "avx512";
+    }
+    return "unknown";
 }
+
+std::vector<CpuIsa> available_cpu_isas() {
+    std::vector<CpuIsa> out{CpuIsa::baseline};
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(CpuIsa::avx2);
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        out.push_back(CpuIsa::avx512);
+#endif
+    return out;
+}
+
+CpuIsa best_cpu_isa() {
+    static const CpuIsa best = available_cpu_isas().back();
+    return best;
+}
+
+template <class T>
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d) {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+        throw Error(std::string("linear_mse: the ") + cpu_isa_name(isa) +
+                    " kernels are not built or this processor lacks the instructions");
+    constexpr bool f32 = std::is_same_v<T, float>;
+    switch (isa) {
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+        case CpuIsa::avx2:
+            if constexpr (f32) return avx2_block_fn_f32(d); else return avx2_block_fn_f64(d);
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+        case CpuIsa::avx512:
+            if constexpr (f32) return avx512_block_fn_f32(d); else return avx512_block_fn_f64(d);
+#endif
+        default: return baseline::block_fn<T>(d);
+    }
+}
+
+template BlockFn<float> block_fn_for<float>(CpuIsa, std::int64_t);
+template BlockFn<double> block_fn_for<double>(CpuIsa, std::int64_t);
 
 void CpuBackend::mse(Array pred, Array target, Array out) {
     visit_dtype(pred.dtype, [&](auto t) {
@@ -57,7 +101,7 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
         const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
         std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
-        const BlockFn<T> block = use_avx2() ? avx2_block_fn<T>(d) : baseline::block_fn<T>(d);
+        const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
 
         // One block needs no threads: waking a team costs more than the blog's whole epoch.
 #pragma omp parallel for schedule(static) if (n_blocks > 1)

@@ -1,0 +1,12 @@
+// The CPU linear-MSE block kernels built for AVX-512 (this file alone gets the AVX-512 flags:
+// 32 vector registers for the 4-wide code and the 4 x 8 Hessian tiles; no FMA contraction,
+// so it rounds like the baseline build). Called only where the processor has AVX-512F/VL.
+#define DESCENT_CPU_ISA avx512
+#include "cpu/linear_mse_block.hpp"
+
+namespace descent::detail {
+
+BlockFn<float> avx512_block_fn_f32(std::int64_t d) { return avx512::block_fn<float>(d); }
+BlockFn<double> avx512_block_fn_f64(std::int64_t d) { return avx512::block_fn<double>(d); }
+
+}  // namespace descent::detail

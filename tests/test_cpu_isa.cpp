@@ -1,0 +1,125 @@
+// The CPU linear-MSE block kernels are built for several instruction sets (baseline x86-64,
+// AVX2 + FMA, AVX-512) and the widest one the processor runs is used. Each build must give
+// bitwise the baseline's loss, gradient and upper-triangle Hessian for every d, dtype and
+// row count (tails of four rows and of the 64-row Hessian panels included), and all of them
+// must agree with a plain long-double sum over the rows to rounding.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "cpu/linear_mse_isa.hpp"
+
+using namespace descent::detail;
+
+namespace {
+
+template <class T>
+struct Block {
+    std::vector<T> x, y, w;
+};
+
+template <class T>
+Block<T> random_block(std::int64_t rows, std::int64_t d, std::uint32_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal;
+    Block<T> b;
+    for (std::int64_t i = 0; i < rows * d; ++i) b.x.push_back(T(normal(rng)));
+    for (std::int64_t i = 0; i < rows; ++i) b.y.push_back(T(3.0 * normal(rng)));
+    for (std::int64_t j = 0; j < d; ++j) b.w.push_back(T(normal(rng)));
+    return b;
+}
+
+// [loss, grad (d), hessian (d x d, upper triangle)] summed in long double, and the sums of
+// the terms' magnitudes (the scale of the rounding error of any summation order).
+template <class T>
+void reference(const Block<T>& b, std::int64_t rows, std::int64_t d, std::vector<long double>& sum,
+               std::vector<long double>& scale) {
+    sum.assign(static_cast<std::size_t>(1 + d + d * d), 0.0L);
+    scale = sum;
+    for (std::int64_t i = 0; i < rows; ++i) {
+        long double r = -static_cast<long double>(b.y[i]);
+        long double r_scale = std::fabs(static_cast<long double>(b.y[i]));
+        for (std::int64_t j = 0; j < d; ++j) {
+            const long double p = static_cast<long double>(b.x[i * d + j]) * b.w[j];
+            r += p;
+            r_scale += std::fabs(p);
+        }
+        sum[0] += r * r;
+        scale[0] += r_scale * r_scale;
+        for (std::int64_t j = 0; j < d; ++j) {
+            const long double xj = b.x[i * d + j];
+            sum[1 + j] += r * xj;
+            scale[1 + j] += r_scale * std::fabs(xj);
+            for (std::int64_t k = j; k < d; ++k) {
+                sum[1 + d + j * d + k] += xj * b.x[i * d + k];
+                scale[1 + d + j * d + k] += std::fabs(xj * b.x[i * d + k]);
+            }
+        }
+    }
+}
+
+template <class T>
+void check_all_isas(std::int64_t d) {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    for (const std::int64_t rows : {1, 2, 3, 4, 5, 7, 8, 63, 64, 65, 66, 67, 68, 129, 1000}) {
+        const Block<T> b = random_block<T>(rows, d, static_cast<std::uint32_t>(rows * 131 + d));
+        for (const bool hessian : {false, true}) {
+            const std::size_t entries = static_cast<std::size_t>(1 + d + (hessian ? d * d : 0));
+            std::vector<double> base(entries, 0.0);
+            block_fn_for<T>(CpuIsa::baseline, d)(b.x.data(), b.y.data(), b.w.data(), rows, d,
+                                                 hessian, base.data());
+            std::vector<long double> sum, scale;
+            reference(b, rows, d, sum, scale);
+            const auto used = [&](std::size_t e) {  // loss, gradient, upper triangle
+                if (e < static_cast<std::size_t>(1 + d)) return true;
+                const std::int64_t jk = static_cast<std::int64_t>(e) - 1 - d;
+                return jk % d >= jk / d;
+            };
+            for (std::size_t e = 0; e < entries; ++e) {
+                if (!used(e)) continue;
+                INFO("d " << d << ", rows " << rows << ", hessian " << hessian << ", entry " << e);
+                CHECK(std::fabs(static_cast<long double>(base[e]) - sum[e]) <=
+                      1e-13L * scale[e] + 1e-300L);
+            }
+            for (const CpuIsa isa : isas) {
+                std::vector<double> out(entries, 0.0);  // the kernels add into zeroed partials
+                block_fn_for<T>(isa, d)(b.x.data(), b.y.data(), b.w.data(), rows, d, hessian,
+                                        out.data());
+                for (std::size_t e = 0; e < entries; ++e) {
+                    if (!used(e)) continue;
+                    INFO(cpu_isa_name(isa) << ": d " << d << ", rows " << rows << ", hessian "
+                                           << hessian << ", entry " << e);
+                    CHECK(std::memcmp(&out[e], &base[e], sizeof(double)) == 0);
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("every instruction set's block kernels give bitwise the baseline's sums",
+          "[cpu][isa]") {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    REQUIRE(isas.front() == CpuIsa::baseline);
+    REQUIRE(isas.back() == best_cpu_isa());
+    std::string names;
+    for (const CpuIsa isa : isas) names += std::string(" ") + cpu_isa_name(isa);
+    WARN("instruction sets on this processor:" << names);
+    for (const std::int64_t d : {1, 2, 3, 4, 5, 8, 16, 17, 32}) {
+        check_all_isas<float>(d);
+        check_all_isas<double>(d);
+    }
+}
+
+TEST_CASE("asking for kernels the processor cannot run is an error", "[cpu][isa]") {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    for (const CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512})
+        if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+            CHECK_THROWS_WITH(block_fn_for<float>(isa, 16), Catch::Contains(cpu_isa_name(isa)));
+}
