@@ -5,10 +5,12 @@
 //   cuda: a device-to-device copy of the same bytes (reported as copy bandwidth, 2x bytes).
 // Prints one JSON object per run. Usage:
 //   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
-//                [--reps 10] [--warmup 2] [--blog] [--batch-size B [--shuffle]]
+//                [--reps 10] [--warmup 2] [--blog [--cuda-graph]] [--batch-size B [--shuffle]]
 // With --batch-size an epoch is train_linear's mini-batch pass (one step per batch; the
 // shuffled gather reads rows scattered over X, so the floor is only a reference there).
-// --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised).
+// --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised), and
+// reports kernel launches and CUDA graph launches per epoch (cuda_launch_stats); with
+// --cuda-graph its epochs 1..49 run as one CUDA graph (TrainOptions::cuda_graph).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -37,6 +39,7 @@ struct Config {
     bool blog = false;
     std::int64_t batch_size = 0;  // 0: full batch
     bool shuffle = false;
+    bool cuda_graph = false;
 };
 
 Config parse(int argc, char** argv) {
@@ -57,9 +60,14 @@ Config parse(int argc, char** argv) {
         else if (a == "--blog") c.blog = true;
         else if (a == "--batch-size") c.batch_size = std::stoll(next());
         else if (a == "--shuffle") c.shuffle = true;
+        else if (a == "--cuda-graph") c.cuda_graph = true;
         else throw Error("bench_linear: unknown argument " + a);
     }
     if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
+    if (c.cuda_graph && !c.blog)
+        throw Error("bench_linear: --cuda-graph times the blog run only; add --blog");
+    if (c.cuda_graph && !parse_device(c.device).is_cuda())
+        throw Error("bench_linear: --cuda-graph needs --device cuda");
     return c;
 }
 
@@ -136,27 +144,46 @@ double cuda_copy_seconds(const Tensor& X, const Tensor& y, int reps) {
 
 void run_blog(const Config& c, Device device) {
     const BlogProblem blog = blog_problem(c.dtype, device);
+    constexpr std::int64_t kEpochs = 50;
     std::vector<double> times;
+    DeviceLaunchStats before{};  // at the first timed run
     for (int r = 0; r < c.warmup + c.reps; ++r) {
+        if (r == c.warmup && device.is_cuda()) before = cuda_launch_stats(device.index);
         Tensor w = from_vector(blog.initial_weights, {2}, c.dtype, device).requires_grad_();
         optim::OptimizerConfig oc;
         oc.name = c.optimizer;
         oc.preset = optim::Preset::blog;
         auto opt = optim::make_optimizer(oc, {w});
         TrainOptions t;
-        t.epochs = 50;
+        t.epochs = kEpochs;
         t.record_weights = false;
-        t.sync_every = 50;
+        t.sync_every = kEpochs;
+        t.cuda_graph = c.cuda_graph;
         synchronize(device);
         const auto t0 = Clock::now();
         train_linear(blog.data.X, blog.data.y, *opt, t);
         synchronize(device);
         if (r >= c.warmup) times.push_back(seconds_since(t0));
     }
+    // Launches per epoch over the timed runs (zero on the cpu). Kernel launches include the
+    // few outside the epochs proper (the weights' read-back after the run).
+    DeviceLaunchStats after{};
+    if (device.is_cuda()) after = cuda_launch_stats(device.index);
+    const double epochs_timed = double(kEpochs) * c.reps;
+    const auto per_epoch = [&](std::uint64_t later, std::uint64_t earlier) {
+        return double(later - earlier) / epochs_timed;
+    };
     std::printf("{\"bench\": \"blog\", \"device\": \"%s\", \"dtype\": \"%s\", \"optimizer\": \"%s\", "
-                "\"epochs\": 50, \"run_ms_median\": %.6g, \"run_ms_min\": %.6g, \"epoch_us\": %.6g}\n",
-                device.str().c_str(), dtype_name(c.dtype), c.optimizer.c_str(), 1e3 * median(times),
-                1e3 * *std::min_element(times.begin(), times.end()), 1e6 * median(times) / 50);
+                "\"epochs\": %lld, \"cuda_graph\": %s, \"run_ms_median\": %.6g, \"run_ms_min\": %.6g, "
+                "\"epoch_us\": %.6g, \"kernel_launches_per_epoch\": %.4g, "
+                "\"graph_launches_per_epoch\": %.4g, \"graph_kernels_per_epoch\": %.4g}\n",
+                device.str().c_str(), dtype_name(c.dtype), c.optimizer.c_str(),
+                static_cast<long long>(kEpochs), c.cuda_graph ? "true" : "false",
+                1e3 * median(times), 1e3 * *std::min_element(times.begin(), times.end()),
+                1e6 * median(times) / double(kEpochs),
+                per_epoch(after.kernel_launches, before.kernel_launches),
+                per_epoch(after.graph_launches, before.graph_launches),
+                per_epoch(after.graph_kernel_nodes, before.graph_kernel_nodes));
 }
 
 }  // namespace

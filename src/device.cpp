@@ -90,6 +90,15 @@ DeviceMemoryStats cuda_memory_stats(int device) {
 #endif
 }
 
+DeviceLaunchStats cuda_launch_stats(int device) {
+#ifdef DESCENT_WITH_CUDA
+    return detail::cuda_launch_stats(device);
+#else
+    (void)device;
+    return {};
+#endif
+}
+
 void cuda_empty_cache() {
 #ifdef DESCENT_WITH_CUDA
     detail::cuda_empty_cache();

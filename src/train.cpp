@@ -1,16 +1,24 @@
 // The linear trainer on the fused one-pass loss/gradient(/Hessian): full batch or mini-batches
 // (contiguous row ranges read in place, or gathered in a seeded shuffled order). Losses and
-// the trajectory are written into buffers on the weights' device and read back in blocks.
+// the trajectory are written into buffers on the weights' device and read back in blocks;
+// on a GPU each block can be captured and launched as one CUDA graph (TrainOptions::cuda_graph).
 #include "descent/train.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <sstream>
 
+#include "backend/graph_capture.hpp"
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
+#include "descent/optim/adagrad.hpp"
+#include "descent/optim/adam.hpp"
 #include "descent/optim/newton.hpp"
+#include "descent/optim/rmsprop.hpp"
+#include "descent/optim/sgd.hpp"
 #include "dispatch.hpp"
 #include "train_source.hpp"
 
@@ -95,6 +103,16 @@ std::string divergence_message(const detail::TrainSource& source, const optim::O
            << 2.0 / lambda_max;
     os << "; try a smaller learning rate";
     return os.str();
+}
+
+// The optimizers whose step() only queues device work (one fused update, host-computed step
+// constants, no read-back): the library's first-order ones. Others (Newton, a user's
+// subclass) are never captured into a CUDA graph.
+bool capturable(const optim::Optimizer& optimizer) {
+    return dynamic_cast<const optim::Sgd*>(&optimizer) != nullptr ||
+           dynamic_cast<const optim::Adagrad*>(&optimizer) != nullptr ||
+           dynamic_cast<const optim::RmsProp*>(&optimizer) != nullptr ||
+           dynamic_cast<const optim::Adam*>(&optimizer) != nullptr;
 }
 
 void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& options) {
@@ -186,9 +204,41 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         batch_rows = from_vector(rows, {n_batches}, w.dtype(), w.device());
     }
 
+    // CUDA graphs: each block of epochs up to the next sync point is captured (after the
+    // call's first epoch, which creates the optimizer state and puts the scratch blocks the
+    // captured epochs ask for in the allocator's cache) and launched as one graph. A block is
+    // re-captured every time, since the loss slot, the trajectory row and the optimizer's step
+    // constants differ per epoch; its graph updates the executable one kept in graph_exec.
+    // Inside a capture nothing synchronises, reads to the host or calls cudaMalloc: the fused
+    // pass, the update and the trajectory copy (cudaMemcpyAsync on the device's stream) only
+    // queue work, and the read-backs below come after the launch.
+    const bool graphs = options.cuda_graph && w.device().is_cuda() && !minibatch &&
+                        X.defined() && capturable(optimizer);
+    std::unique_ptr<detail::GraphExec> graph_exec;
+    std::optional<detail::GraphCapture> capture;
+    std::int64_t block_first = 0, block_steps = 0;
+    // A failed capture: end it (nothing it recorded ran), put the optimizer's step count back
+    // to the block's start (its step() counted the captured epochs; the weights and buffers
+    // were never touched), and report the epochs with the error.
+    const auto abandon_block = [&](std::int64_t epoch) {
+        capture.reset();
+        if (optimizer.step_count() != block_steps) {
+            try {
+                optim::OptimizerState state = optimizer.state();
+                for (optim::ParamState& p : state.params) p.step = block_steps;
+                optimizer.load_state(state);
+            } catch (...) {
+                // The device failed again: the capture's error is the one to report.
+            }
+        }
+        return " (train_linear: while capturing epochs " + std::to_string(block_first) + ".." +
+               std::to_string(epoch) + " into a CUDA graph on " + w.device().str() + ")";
+    };
+
     std::int64_t checked = start;  // epochs whose losses were read back
     Tensor last_grad;
-    for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
+    // Queues epoch `epoch`: the fused pass(es) and the optimizer step(s).
+    const auto queue_epoch = [&](std::int64_t epoch) {
         if (options.record_weights) copy_into(trajectory, epoch * d, w);
         if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
@@ -223,12 +273,41 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                          slice(losses, epoch, 1));
             last_grad = grad;
         }
+    };
 
+    for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
         const bool checkpoint_due =
             options.on_checkpoint && ((options.checkpoint_every > 0 &&
                                        (epoch + 1) % options.checkpoint_every == 0) ||
                                       epoch + 1 == epochs);
-        if ((epoch + 1) % sync_every != 0 && epoch + 1 != epochs && !checkpoint_due) continue;
+        const bool sync_due =
+            (epoch + 1) % sync_every == 0 || epoch + 1 == epochs || checkpoint_due;
+        if (graphs && epoch > start && !capture) {
+            block_first = epoch;
+            block_steps = optimizer.step_count();
+            capture.emplace(backend, w.device().index);
+        }
+        if (!capture) {
+            queue_epoch(epoch);
+        } else {
+            try {
+                queue_epoch(epoch);
+                if (sync_due) {
+                    capture->launch(graph_exec);  // the block runs, in stream order
+                    capture.reset();
+                }
+            } catch (const CudaError& e) {
+                const std::string where = abandon_block(epoch);
+                throw CudaError(e.call(), e.file(), e.line(), e.cuda_message() + where);
+            } catch (const Error& e) {
+                const std::string where = abandon_block(epoch);
+                throw Error(e.what() + where);
+            } catch (...) {
+                abandon_block(epoch);
+                throw;
+            }
+        }
+        if (!sync_due) continue;
         // Read back the block of losses since the last sync point and check it, then the
         // weights (a step can overflow them before any loss shows it).
         // The first non-finite value: stop (throw) or report it once and carry on.

@@ -82,3 +82,26 @@ TEST_CASE("a failed raw allocation releases the cache and retries", "[allocator]
     CHECK_THROWS_AS(a.allocate(9000), std::bad_alloc);  // genuinely out of memory
     a.deallocate(y);
 }
+
+TEST_CASE("allocate_cached serves only cached blocks and never calls the raw allocator",
+          "[allocator][graph]") {
+    // What a CUDA graph capture uses: cudaMalloc is not allowed inside one.
+    FakeDevice dev;
+    CachingAllocator a = dev.make();
+    CHECK(a.allocate_cached(1000) == nullptr);  // nothing cached yet
+    CHECK(a.allocate_cached(0) == nullptr);
+    CHECK(dev.allocations == 0);
+    void* x = a.allocate(1000);
+    a.deallocate(x);
+    CHECK(a.allocate_cached(1 << 20) == nullptr);  // too big for the cached block
+    void* again = a.allocate_cached(900);          // same rounded size: the same block
+    CHECK(again == x);
+    CHECK(a.stats().bytes_in_use == 1024);
+    CHECK(a.stats().bytes_cached == 0);
+    CHECK(a.allocate_cached(1000) == nullptr);  // the only block is in use
+    a.deallocate(again);
+    CHECK(dev.allocations == 1);
+    CHECK(a.stats().raw_allocations == 1);
+    CHECK(a.stats().requests == 6);
+    CHECK(a.stats().bytes_cached == 1024);
+}

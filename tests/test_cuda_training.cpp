@@ -1,7 +1,8 @@
 // Training on the device against the CPU: full train_linear runs for each of the blog's
 // configurations and Newton on a synthetic problem, Adam over many parameter tensors (several
 // fused launches), the caching allocator during training (no cudaMalloc in the steady state,
-// bytes_in_use back to where it was), and out-of-memory errors. The per-element optimizer
+// bytes_in_use back to where it was), CUDA graphs (TrainOptions::cuda_graph: bitwise the
+// uncaptured run, fewer launches), and out-of-memory errors. The per-element optimizer
 // updates (every optimizer x preset x dtype) are covered by tests/test_cuda_optim.cpp.
 // Needs a CUDA device (else the executable exits 77: skipped).
 #include <catch2/catch.hpp>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <random>
@@ -345,6 +347,141 @@ TEST_CASE("Adam over 40 parameter tensors (several fused launches) matches the C
             }
             check_buffers(key, got, ref);
         }
+    }
+}
+
+namespace {
+
+// Bitwise equality of two runs' numbers, NaN included (a run may diverge under warn).
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+
+DeviceLaunchStats launches_since(const DeviceLaunchStats& before) {
+    const DeviceLaunchStats now = cuda_launch_stats(0);
+    DeviceLaunchStats d;
+    d.kernel_launches = now.kernel_launches - before.kernel_launches;
+    d.graph_launches = now.graph_launches - before.graph_launches;
+    d.graph_kernel_nodes = now.graph_kernel_nodes - before.graph_kernel_nodes;
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("CUDA graphs train bitwise as the uncaptured run, with fewer launches",
+          "[cuda][train][graph]") {
+    // Every first-order optimizer x preset x dtype, on the blog's data and a synthetic
+    // problem (tiled pass: two kernels an epoch), reading back every 1, 7 and 32 epochs; 45
+    // epochs, so with 7 and 32 the last block is shorter (a new graph topology: the executable
+    // graph is instantiated again instead of updated).
+    const std::int64_t epochs = 45;
+    for (const DType dt : {DType::f32, DType::f64}) {
+        const BlogProblem blog = blog_problem(dt, kDevice);
+        const Dataset synthetic = load_dataset("synthetic:n=3000,d=5,seed=3", true, dt, kDevice);
+        struct Problem {
+            const char* name;
+            const Dataset* data;
+            std::vector<double> init;
+        };
+        const std::vector<Problem> problems{
+            {"blog", &blog.data, blog.initial_weights},
+            {"synthetic", &synthetic, std::vector<double>(6, 0.0)}};
+        for (const Problem& problem : problems) {
+            for (const std::string& name : optim::optimizer_names()) {
+                if (name == "newton") continue;
+                for (const optim::Preset preset : {optim::Preset::blog, optim::Preset::torch}) {
+                    for (const std::int64_t sync_every : {1, 7, 32}) {
+                        optim::OptimizerConfig config;
+                        config.name = name;
+                        config.preset = preset;
+                        INFO(problem.name << " " << dtype_name(dt) << ": " << describe(config)
+                                          << ", sync_every " << sync_every);
+                        DeviceLaunchStats launches;
+                        std::vector<std::uint64_t> mallocs;  // cudaMalloc calls at each epoch
+                        std::int64_t steps = 0;
+                        const auto run = [&](bool graph) {
+                            const auto d = static_cast<std::int64_t>(problem.init.size());
+                            Tensor w = from_vector(problem.init, {d}, dt, kDevice).requires_grad_();
+                            auto opt = optim::make_optimizer(config, {w});
+                            TrainOptions t;
+                            t.epochs = epochs;
+                            t.sync_every = sync_every;
+                            t.record_weights = true;
+                            t.cuda_graph = graph;
+                            t.on_divergence = OnDivergence::warn;
+                            t.on_warning = [](const std::string&) {};
+                            mallocs.clear();
+                            t.on_epoch = [&](std::int64_t, double) {
+                                mallocs.push_back(cuda_memory_stats(0).device_allocations);
+                            };
+                            const DeviceLaunchStats before = cuda_launch_stats(0);
+                            TrainResult r = train_linear(problem.data->X, problem.data->y, *opt, t);
+                            launches = launches_since(before);
+                            steps = opt->step_count();
+                            return r;
+                        };
+                        const TrainResult plain = run(false);
+                        const DeviceLaunchStats plain_launches = launches;
+                        const TrainResult graph = run(true);
+                        const DeviceLaunchStats graph_launches = launches;
+
+                        CHECK(same_bits(graph.losses, plain.losses));
+                        REQUIRE(graph.weights.size() == plain.weights.size());
+                        for (std::size_t e = 0; e < plain.weights.size(); ++e) {
+                            INFO("weights of epoch " << e);
+                            CHECK(same_bits(graph.weights[e], plain.weights[e]));
+                        }
+                        CHECK(same_bits(graph.final_weights, plain.final_weights));
+                        CHECK(same_bits(graph.final_grad, plain.final_grad));
+                        CHECK(graph.divergence == plain.divergence);
+                        CHECK(steps == epochs);
+
+                        // One graph per block after the first epoch (blocks end where
+                        // (epoch + 1) % sync_every == 0 and at the last epoch).
+                        std::uint64_t blocks = 0;
+                        for (std::int64_t e = 1; e < epochs; ++e)
+                            if ((e + 1) % sync_every == 0 || e + 1 == epochs) ++blocks;
+                        CHECK(plain_launches.graph_launches == 0);
+                        CHECK(graph_launches.graph_launches == blocks);
+                        // The same kernels ran, most of them inside graphs.
+                        CHECK(graph_launches.kernel_launches + graph_launches.graph_kernel_nodes ==
+                              plain_launches.kernel_launches);
+                        CHECK(graph_launches.graph_kernel_nodes >= std::uint64_t(2 * (epochs - 1)));
+                        CHECK(graph_launches.kernel_launches < plain_launches.kernel_launches);
+                        // No cudaMalloc after the first block's read-back (with sync_every 1:
+                        // after the first epoch); a capture could not call it anyway.
+                        REQUIRE(mallocs.size() == static_cast<std::size_t>(epochs));
+                        CHECK(mallocs.back() == mallocs.front());
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("runs that are not captured ignore cuda_graph", "[cuda][train][graph]") {
+    // Newton and mini-batches run uncaptured: no graph, the same results.
+    const Dataset data = load_dataset("synthetic:n=2000,d=3,seed=2", true, DType::f64, kDevice);
+    for (const bool minibatch : {false, true}) {
+        INFO((minibatch ? "adam, mini-batches" : "newton"));
+        const auto run = [&](bool graph) {
+            Tensor w = zeros({4}, DType::f64, kDevice).requires_grad_();
+            optim::OptimizerConfig config;
+            config.name = minibatch ? "adam" : "newton";
+            auto opt = optim::make_optimizer(config, {w});
+            TrainOptions t;
+            t.epochs = 5;
+            t.batch_size = minibatch ? 300 : 0;
+            t.cuda_graph = graph;
+            return train_linear(data.X, data.y, *opt, t);
+        };
+        const TrainResult plain = run(false);
+        const DeviceLaunchStats before = cuda_launch_stats(0);
+        const TrainResult graph = run(true);
+        CHECK(launches_since(before).graph_launches == 0);
+        CHECK(same_bits(graph.losses, plain.losses));
+        CHECK(same_bits(graph.final_weights, plain.final_weights));
     }
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/backend_override.hpp"
+#include "backend/graph_capture.hpp"
 #include "error_of.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/autograd.hpp"
@@ -839,4 +840,18 @@ TEST_CASE("load_state with a state that does not fit changes nothing",
         subject.opt->load_state(twin.opt->state());  // back to where the twin is
         check_recovers(subject, twin, snapshot(*subject.opt), 3, 1);
     }
+}
+
+TEST_CASE("the CPU backend refuses a CUDA graph capture and leaves nothing open",
+          "[exception-safety][graph]") {
+    namespace detail = descent::detail;
+    detail::Backend& cpu = detail::backend_for(Device::cpu());
+    std::unique_ptr<detail::GraphExec> exec;
+    CHECK_THROWS_AS(detail::GraphCapture(cpu, 0), descent::Error);
+    CHECK_THROWS_WITH(cpu.end_capture_and_launch(0, exec), Contains("cannot capture"));
+    cpu.abort_capture(0);  // nothing open: does nothing, never throws
+    CHECK_FALSE(exec);
+    // Ops still run as usual.
+    CHECK(descent::add(descent::full({2}, 1.0), descent::full({2}, 2.0)).to_vector<double>() ==
+          std::vector<double>{3.0, 3.0});
 }

@@ -1,7 +1,10 @@
 // The optimizer API around the formulas: option validation, the factory's presets, state
-// save/restore, Newton's solve and its errors. Expected values are exact arithmetic or come
+// save/restore, Newton's solve and its errors, and that TrainOptions::cuda_graph changes
+// nothing on the cpu. Expected values are exact arithmetic or come
 // from the blog's numpy fixture.
 #include <catch2/catch.hpp>
+
+#include <cstring>
 
 #include "descent/descent.hpp"
 #include "error_of.hpp"
@@ -251,4 +254,49 @@ TEST_CASE("reading losses back in blocks changes nothing but when they arrive", 
         return error_of([&] { train_linear(blog.data.X, blog.data.y, gd, t); });
     };
     CHECK(diverge(1) == diverge(16));
+}
+
+namespace {
+// Bitwise equality, NaN included.
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    return a.size() == b.size() &&
+           (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
+}
+}  // namespace
+
+TEST_CASE("cuda_graph is a no-op on the cpu", "[optim][train][graph]") {
+    // TrainOptions::cuda_graph captures CUDA work only: on the cpu every optimizer trains
+    // exactly as without it, whatever the read-back interval.
+    for (const DType dt : {DType::f32, DType::f64}) {
+        const BlogProblem blog = blog_problem(dt);
+        for (const std::string& name : optimizer_names()) {
+            for (const Preset preset : {Preset::blog, Preset::torch}) {
+                for (const std::int64_t sync_every : {1, 7, 32}) {
+                    INFO(name << " " << preset_name(preset) << " " << dtype_name(dt)
+                              << " sync_every " << sync_every);
+                    const auto run = [&](bool graph) {
+                        Tensor w = from_vector(blog.initial_weights, {2}, dt).requires_grad_();
+                        OptimizerConfig config;
+                        config.name = name;
+                        config.preset = preset;
+                        auto opt = make_optimizer(config, {w});
+                        TrainOptions t;
+                        t.epochs = 45;
+                        t.sync_every = sync_every;
+                        t.record_weights = true;
+                        t.cuda_graph = graph;
+                        t.on_divergence = OnDivergence::warn;
+                        return train_linear(blog.data.X, blog.data.y, *opt, t);
+                    };
+                    const TrainResult plain = run(false), graph = run(true);
+                    CHECK(same_bits(graph.losses, plain.losses));
+                    REQUIRE(graph.weights.size() == plain.weights.size());
+                    for (std::size_t e = 0; e < plain.weights.size(); ++e)
+                        CHECK(same_bits(graph.weights[e], plain.weights[e]));
+                    CHECK(same_bits(graph.final_weights, plain.final_weights));
+                    CHECK(same_bits(graph.final_grad, plain.final_grad));
+                }
+            }
+        }
+    }
 }

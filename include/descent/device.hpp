@@ -60,7 +60,20 @@ struct DeviceMemoryStats {
 };
 // All zero for a device never used (or without CUDA).
 DeviceMemoryStats cuda_memory_stats(int device = 0);
-// Returns every cached block on every device to the driver.
+// Returns every cached block on every device to the driver (a device in the middle of a
+// CUDA graph capture keeps its cache: the captured work still refers to those blocks).
 void cuda_empty_cache();
+
+// How work reached a CUDA device: each kernel launched one by one costs a host launch, a
+// CUDA graph (TrainOptions::cuda_graph) costs one launch for all the kernels it holds.
+// Counted since the process started; all zero for a device never used (or without CUDA).
+struct DeviceLaunchStats {
+    // Kernels descent launched on the device's stream one by one (descent's own kernels:
+    // cuBLAS/cuSOLVER calls, used only by gemm, wide linear-MSE passes and Newton, are not).
+    std::uint64_t kernel_launches = 0;
+    std::uint64_t graph_launches = 0;      // CUDA graphs launched (cudaGraphLaunch calls)
+    std::uint64_t graph_kernel_nodes = 0;  // kernels those graphs ran, summed over launches
+};
+DeviceLaunchStats cuda_launch_stats(int device = 0);
 
 }  // namespace descent

@@ -35,6 +35,21 @@ struct TrainOptions {
     // Called for each epoch, in order, with the loss recorded for it (at the sync points).
     std::function<void(std::int64_t epoch, double loss)> on_epoch;
 
+    // CUDA graphs, for small problems whose epochs cost more in kernel launches than in
+    // work. On a CUDA device, full-batch training with a first-order optimizer (gd, momentum,
+    // adagrad, rmsprop, adam, adamw: the library's Sgd, Adagrad, RmsProp and Adam classes)
+    // captures each block of epochs between two sync points (loss read-back, checkpoint) into
+    // one CUDA graph and launches it once: the fused loss/gradient pass, the optimizer update
+    // and the trajectory copy of every epoch in the block. The first epoch of each call runs
+    // uncaptured (it creates the optimizer's state and the scratch the captured epochs reuse).
+    // Results are bitwise the same as without. Not captured, silently: the cpu (the option
+    // is a no-op there), Newton (its solve reads a status back to the host), mini-batches,
+    // streamed data and optimizers of other classes. A capture that fails throws
+    // descent::CudaError naming the epochs; the device stays usable, and the weights and the
+    // optimizer (its step count included) are those of the start of the failed block.
+    // Launches are counted by cuda_launch_stats() (descent/device.hpp).
+    bool cuda_graph = false;
+
     // Mini-batches: 0 (or >= n) trains full batch. Not for optimizers that need a Hessian.
     std::int64_t batch_size = 0;
     // Visit the rows of each epoch in a pseudo-random order that depends only on (seed, epoch)

@@ -5,9 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
+#include "descent/error.hpp"
 #include "descent/detail/row_permutation.hpp"
 #include "descent/optim/rules.hpp"
 #include "shared/elementwise.hpp"
@@ -51,6 +54,14 @@ struct UpdateTensor {
     void* state[3] = {nullptr, nullptr, nullptr};
     std::int64_t numel = 0;
     optim::UpdateStep step;
+};
+
+// An executable graph kept by its owner (the trainer) from one capture to the next, so that
+// later captures update it instead of instantiating anew; CUDA: a cudaGraphExec_t, destroyed
+// with this object. Opaque here: only the backend that made it looks inside.
+class GraphExec {
+public:
+    virtual ~GraphExec() = default;
 };
 
 class Backend {
@@ -115,6 +126,27 @@ public:
     // Updates every tensor in `tensors` (one launch on a GPU), all of `dtype` on one device.
     virtual void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
                                   int device_index) = 0;
+
+    // --- graph capture (CUDA graphs; other backends refuse) -------------------------------
+    // Use through GraphCapture (backend/graph_capture.hpp), which ends a capture on every path.
+    // begin_capture: until the capture ends, work this thread queues for the device is
+    // recorded, not run; it must not allocate new device memory, synchronise or read to the
+    // host (those throw). Other threads' calls for the device are refused meanwhile.
+    virtual void begin_capture(int device_index) {
+        throw Error("device " + std::to_string(device_index) +
+                    " of this backend cannot capture CUDA graphs (only cuda devices can)");
+    }
+    // Ends the capture, makes `exec` hold the recorded work (updating the graph it holds when
+    // the structure allows, else instantiating a new one) and launches it on the device's
+    // queue, after the work queued before the capture and before anything queued later. On
+    // failure the capture is ended and its graph discarded before the error is thrown.
+    virtual void end_capture_and_launch(int device_index, std::unique_ptr<GraphExec>& exec) {
+        (void)exec;
+        throw Error("device " + std::to_string(device_index) +
+                    " of this backend cannot capture CUDA graphs (only cuda devices can)");
+    }
+    // Ends an open capture and discards what it recorded (error paths). Never throws.
+    virtual void abort_capture(int device_index) noexcept { (void)device_index; }
 };
 
 // The backend that serves `device`. Throws descent::Error for cuda when descent was built

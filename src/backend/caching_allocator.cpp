@@ -17,16 +17,7 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_stats.requests;
     if (size == 0) return nullptr;
-    const auto it = m_free.lower_bound(size);
-    if (it != m_free.end() && it->first <= 2 * size) {
-        void* ptr = it->second;
-        const std::size_t block = it->first;
-        m_free.erase(it);
-        m_used.emplace(ptr, block);
-        m_stats.bytes_cached -= block;
-        m_stats.bytes_in_use += block;
-        return ptr;
-    }
+    if (void* cached = take_cached_locked(size)) return cached;
     void* ptr = nullptr;
     try {
         ptr = m_raw_allocate(size);
@@ -38,6 +29,26 @@ void* CachingAllocator::allocate(std::size_t bytes) {
     ++m_stats.raw_allocations;
     m_used.emplace(ptr, size);
     m_stats.bytes_in_use += size;
+    return ptr;
+}
+
+void* CachingAllocator::allocate_cached(std::size_t bytes) {
+    const std::size_t size = ((bytes + kGranularity - 1) / kGranularity) * kGranularity;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_stats.requests;
+    if (size == 0) return nullptr;
+    return take_cached_locked(size);
+}
+
+void* CachingAllocator::take_cached_locked(std::size_t size) {
+    const auto it = m_free.lower_bound(size);
+    if (it == m_free.end() || it->first > 2 * size) return nullptr;
+    void* ptr = it->second;
+    const std::size_t block = it->first;
+    m_used.emplace(ptr, block);  // may throw bad_alloc, before anything has changed
+    m_free.erase(it);
+    m_stats.bytes_cached -= block;
+    m_stats.bytes_in_use += block;
     return ptr;
 }
 

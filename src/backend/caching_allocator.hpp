@@ -36,6 +36,10 @@ public:
     // A block of at least `bytes` (rounded up to kGranularity). On a raw failure the cache is
     // released and the raw allocation tried once more before the error propagates.
     void* allocate(std::size_t bytes);
+    // A cached block of at least `bytes`, or nullptr when none fits: never calls the raw
+    // allocator (for work being captured into a CUDA graph, where cudaMalloc is not allowed).
+    // nullptr for bytes == 0 as well, as allocate() gives.
+    void* allocate_cached(std::size_t bytes);
     void deallocate(void* ptr) noexcept;
     void release_cached() noexcept;  // gives every cached block back to the raw allocator
     AllocatorStats stats() const;
@@ -44,6 +48,7 @@ public:
 
 private:
     void release_cached_locked() noexcept;
+    void* take_cached_locked(std::size_t size);  // size already rounded; nullptr if none fits
 
     RawAllocate m_raw_allocate;
     RawFree m_raw_free;

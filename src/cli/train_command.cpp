@@ -33,6 +33,7 @@ std::vector<FlagSpec> train_flags() {
         {"checkpoint", true, "FILE", "save weights, optimizer state, epoch and losses to FILE, atomically"},
         {"checkpoint-every", true, "K", "save the checkpoint every K epochs (default 1) and after the last"},
         {"resume", true, "FILE", "continue the run saved in FILE (give the flags of the run that wrote it)"},
+        {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
         {"stream-chunk", true, "ROWS", "synthetic data only: generate ROWS rows at a time on the device instead of holding X (for data bigger than memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
@@ -80,6 +81,17 @@ int run_train(const std::vector<std::string>& argv) {
     const bool json = args.has("json");
     const DeviceChoice choice = resolve_device(args.text("device", "auto"));
     const Device device = choice.device;
+    // --cuda-graph where nothing would be captured is a mistake worth saying, not a no-op.
+    const bool cuda_graph = args.has("cuda-graph");
+    if (cuda_graph && !device.is_cuda())
+        throw UsageError("--cuda-graph needs a CUDA device; this run trains on " + device.str() +
+                         (args.text("device", "auto") == "auto" ? " (--device auto found no GPU)"
+                                                                : ""));
+    if (cuda_graph && config.name == "newton")
+        throw UsageError("--cuda-graph: newton's steps are not captured (each reads the "
+                         "Cholesky status back to the host); drop --cuda-graph");
+    if (cuda_graph && args.has("stream-chunk"))
+        throw UsageError("--cuda-graph: streamed data (--stream-chunk) is not captured; drop one");
 
     // --stream-chunk: synthetic rows generated chunk by chunk on the device, never held whole.
     const bool streamed = args.has("stream-chunk");
@@ -115,6 +127,9 @@ int run_train(const std::vector<std::string>& argv) {
         throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (args.has("shuffle") && !args.has("batch-size"))
         throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
+    if (cuda_graph && batch_size > 0 && batch_size < n)
+        throw UsageError("--cuda-graph captures full-batch training only; drop --batch-size " +
+                         std::to_string(batch_size) + " (< " + std::to_string(n) + " rows)");
     const std::string divergence = args.text("on-divergence", "stop");
     if (divergence != "stop" && divergence != "warn")
         throw UsageError("--on-divergence must be stop or warn, got '" + divergence + "'");
@@ -181,6 +196,7 @@ int run_train(const std::vector<std::string>& argv) {
     options.batch_size = batch_size;
     options.shuffle = args.has("shuffle");
     options.shuffle_seed = static_cast<std::uint64_t>(seed);
+    options.cuda_graph = cuda_graph;
     if (divergence == "warn") {
         options.on_divergence = OnDivergence::warn;
         options.on_warning = [&](const std::string& message) {

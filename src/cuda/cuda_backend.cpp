@@ -1,11 +1,17 @@
 // The CUDA backend: queues every primitive on one stream per device and synchronises only
-// where the host reads (copies to the host). Kernels live in kernels/*.cu.
+// where the host reads (copies to the host). Kernels live in kernels/*.cu. Work can also be
+// captured into a CUDA graph and launched as one (Backend::begin_capture, used by the
+// trainer's TrainOptions::cuda_graph); launches are counted per device (cuda_launch_stats).
 #include "cuda/cuda_backend.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "backend/caching_allocator.hpp"
@@ -28,24 +34,118 @@ int cuda_device_count() {
 
 namespace {
 
+// Launch counters and the capture state of one device; behind a pointer in DeviceContext
+// (atomics do not move). The counters are read by cuda_launch_stats() from any thread.
+struct DeviceActivity {
+    std::atomic<std::uint64_t> kernel_launches{0};
+    std::atomic<std::uint64_t> graph_launches{0};
+    std::atomic<std::uint64_t> graph_kernel_nodes{0};
+    // From begin_capture until the captured graph is launched (or the capture aborted), the
+    // device belongs to capture_owner (written under the backend's mutex).
+    std::atomic<bool> capturing{false};
+    std::thread::id capture_owner;
+};
+
 // Per-device resources, created on first use and kept for the life of the process.
 struct DeviceContext {
     cudaStream_t stream = nullptr;
     cublasHandle_t cublas = nullptr;
     cusolverDnHandle_t cusolver = nullptr;
     std::unique_ptr<CachingAllocator> allocator;
+    std::unique_ptr<DeviceActivity> activity;
 };
+
+// A captured graph, destroyed on every path (destructors never throw).
+struct GraphDeleter {
+    void operator()(cudaGraph_t graph) const noexcept { cudaGraphDestroy(graph); }
+};
+using GraphPtr = std::unique_ptr<std::remove_pointer_t<cudaGraph_t>, GraphDeleter>;
+
+// The executable graph the trainer keeps between blocks of epochs.
+class CudaGraphExec final : public GraphExec {
+public:
+    explicit CudaGraphExec(int device) : m_device(device) {}
+    ~CudaGraphExec() override {
+        if (m_exec == nullptr) return;
+        // A launch still in flight completes: CUDA frees an executable graph that is running
+        // when it finishes.
+        const cudaError_t status = cudaGraphExecDestroy(m_exec);
+        if (status != cudaSuccess && status != cudaErrorCudartUnloading)
+            std::fprintf(stderr, "descent: cudaGraphExecDestroy failed on cuda:%d: %s\n",
+                         m_device, cudaGetErrorString(status));
+    }
+    CudaGraphExec(const CudaGraphExec&) = delete;
+    CudaGraphExec& operator=(const CudaGraphExec&) = delete;
+
+    cudaGraphExec_t get() const { return m_exec; }
+    cudaGraphExec_t* out() { return &m_exec; }  // for cudaGraphInstantiate
+    int device() const { return m_device; }
+
+private:
+    cudaGraphExec_t m_exec = nullptr;
+    int m_device;
+};
+
+// Kernel nodes of a captured graph (memcpy nodes, e.g. the trajectory's copies, are not).
+std::uint64_t count_kernel_nodes(cudaGraph_t graph) {
+    std::size_t count = 0;
+    DESCENT_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &count));
+    if (count == 0) return 0;
+    std::vector<cudaGraphNode_t> nodes(count);
+    DESCENT_CUDA_CHECK(cudaGraphGetNodes(graph, nodes.data(), &count));
+    std::uint64_t kernels = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+        cudaGraphNodeType type = cudaGraphNodeTypeEmpty;
+        DESCENT_CUDA_CHECK(cudaGraphNodeGetType(nodes[i], &type));
+        if (type == cudaGraphNodeTypeKernel) ++kernels;
+    }
+    return kernels;
+}
 
 class CudaBackend final : public Backend {
 public:
     void* allocate(std::size_t bytes, int device) override {
-        return context(device).allocator->allocate(bytes);  // context() validates the ordinal
+        DeviceContext& ctx = context(device);  // validates the ordinal; refuses other threads
+        if (!ctx.activity->capturing.load()) return ctx.allocator->allocate(bytes);
+        // Inside this thread's capture: no cudaMalloc (not capturable, and it may
+        // synchronise), so only a cached block will do. The trainer runs its first epoch
+        // uncaptured, which leaves every block the captured epochs ask for in the cache.
+        void* ptr = ctx.allocator->allocate_cached(bytes);
+        if (ptr == nullptr && bytes > 0)
+            throw Error("cuda:" + std::to_string(device) + ": " + std::to_string(bytes) +
+                        " bytes asked for inside a CUDA graph capture, and no cached block fits "
+                        "(captured work may not call cudaMalloc; run the same work once "
+                        "uncaptured first)");
+        return ptr;
     }
     void deallocate(void* ptr, int device) noexcept override {
         // Never throws: the context exists, since ptr came from allocate().
         if (ptr != nullptr && device >= 0 && device < static_cast<int>(m_contexts.size()) &&
             m_contexts[static_cast<std::size_t>(device)].allocator)
             m_contexts[static_cast<std::size_t>(device)].allocator->deallocate(ptr);
+    }
+
+    DeviceLaunchStats launch_stats(int device) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        DeviceLaunchStats out;
+        if (device < 0 || device >= static_cast<int>(m_contexts.size()) ||
+            !m_contexts[static_cast<std::size_t>(device)].activity)
+            return out;
+        const DeviceActivity& a = *m_contexts[static_cast<std::size_t>(device)].activity;
+        out.kernel_launches = a.kernel_launches.load();
+        out.graph_launches = a.graph_launches.load();
+        out.graph_kernel_nodes = a.graph_kernel_nodes.load();
+        return out;
+    }
+
+    // A kernel was launched on `device` (its context exists: the launch used its stream, so
+    // m_contexts was sized, and its activity made, before this thread launched).
+    void note_launch(int device) noexcept {
+        if (device < 0 || device >= static_cast<int>(m_contexts.size())) return;
+        DeviceActivity* a = m_contexts[static_cast<std::size_t>(device)].activity.get();
+        // While capturing, the kernel was recorded, not launched: the graph counts it.
+        if (a == nullptr || a->capturing.load()) return;
+        a->kernel_launches.fetch_add(1, std::memory_order_relaxed);
     }
 
     DeviceMemoryStats memory_stats(int device) {
@@ -67,6 +167,9 @@ public:
         std::lock_guard<std::mutex> lock(m_mutex);
         for (std::size_t i = 0; i < m_contexts.size(); ++i) {
             if (!m_contexts[i].allocator) continue;
+            // A capture in progress (until its graph is launched) refers to cached blocks
+            // that were returned during it, and its stream cannot be synchronised: keep them.
+            if (m_contexts[i].activity && m_contexts[i].activity->capturing.load()) continue;
             DeviceGuard guard(static_cast<int>(i));
             // Cached blocks may still be read by queued work: finish it first.
             DESCENT_CUDA_CHECK(cudaStreamSynchronize(m_contexts[i].stream));
@@ -183,8 +286,111 @@ public:
         kernels::optimizer_update(dtype, tensors, count, context(device).stream);
     }
 
+    // --- graph capture ----------------------------------------------------------------------
+    // Capture mode: thread-local. This thread is then barred from the calls that cannot be
+    // captured or would break the capture (cudaMalloc, synchronisation, ...): they fail, the
+    // capture is invalidated, and the error surfaces instead of a silently wrong graph. Other
+    // threads keep working on other devices (global mode would make an unrelated thread's
+    // cudaMalloc on another device fail); on this device their calls are refused by context()
+    // until the graph is launched, since anything they queued on the stream would be
+    // recorded into this graph.
+    void begin_capture(int device) override {
+        DeviceGuard guard(device);
+        DeviceContext& ctx = context(device);
+        if (ctx.activity->capturing.load())
+            throw Error("cuda:" + std::to_string(device) +
+                        ": a CUDA graph capture is already open on this device");
+        DESCENT_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeThreadLocal));
+        std::lock_guard<std::mutex> lock(m_mutex);
+        ctx.activity->capture_owner = std::this_thread::get_id();
+        ctx.activity->capturing.store(true);
+    }
+
+    // Stream order is what keeps the graph's pointers valid. Captured kernels refer to
+    // blocks that were handed back to the caching allocator during the capture (the
+    // per-call scratch of linear_mse): the cache may give them to another tensor as soon as
+    // the capture ends. The graph is launched here, on the device's one stream, before this
+    // thread (or any other: context() refuses them until `capturing` is cleared below)
+    // queues anything else for the device; whatever later reuses such a block is queued
+    // after the launch and so runs after the graph has finished with it, exactly as for
+    // uncaptured work. Cached blocks are given back to the driver only after a stream
+    // synchronisation (empty_cache, which skips a capturing device) or through cudaFree,
+    // which waits for the device. A graph is therefore launched once, right after its own
+    // capture, never replayed later with stale pointers: the next block is captured anew
+    // and its graph updates this executable one (cudaGraphExecUpdate).
+    void end_capture_and_launch(int device, std::unique_ptr<GraphExec>& exec) override {
+        DeviceContext& ctx = context(device);
+        if (!ctx.activity->capturing.load())
+            throw Error("cuda:" + std::to_string(device) + ": no CUDA graph capture is open");
+        // However this ends, the capture is over: the flag is cleared on every path.
+        struct Release {
+            CudaBackend& backend;
+            DeviceContext& ctx;
+            ~Release() { backend.clear_capture(ctx); }
+        } release{*this, ctx};
+        cudaGraph_t raw = nullptr;
+        const cudaError_t ended = cudaStreamEndCapture(ctx.stream, &raw);
+        GraphPtr graph(raw);
+        if (ended != cudaSuccess) {
+            cudaGetLastError();  // reported here; not left for the next launch check
+            throw CudaError("cudaStreamEndCapture(stream, &graph)", __FILE__, __LINE__,
+                            std::string(cudaGetErrorString(ended)) + " (the capture on cuda:" +
+                                std::to_string(device) +
+                                " was invalidated by an operation that cannot be captured)");
+        }
+        DeviceGuard guard(device);
+        const std::uint64_t kernels = count_kernel_nodes(graph.get());
+        auto* held = dynamic_cast<CudaGraphExec*>(exec.get());
+        if (held != nullptr && held->device() != device) held = nullptr;
+        if (held != nullptr) {
+            cudaGraphExecUpdateResultInfo info{};
+            if (cudaGraphExecUpdate(held->get(), graph.get(), &info) != cudaSuccess) {
+                // Not updatable (a shorter last block changes the topology): instantiate
+                // anew. The failure is expected; clear it so no later check reports it.
+                cudaGetLastError();
+                held = nullptr;
+            }
+        }
+        if (held == nullptr) {
+            exec.reset();  // the old executable graph goes first
+            auto made = std::make_unique<CudaGraphExec>(device);
+            DESCENT_CUDA_CHECK(cudaGraphInstantiate(made->out(), graph.get(), 0));
+            held = made.get();
+            exec = std::move(made);
+        }
+        DESCENT_CUDA_CHECK(cudaGraphLaunch(held->get(), ctx.stream));
+        ctx.activity->graph_launches.fetch_add(1);
+        ctx.activity->graph_kernel_nodes.fetch_add(kernels);
+    }
+
+    void abort_capture(int device) noexcept override {
+        if (device < 0 || device >= static_cast<int>(m_contexts.size())) return;
+        DeviceContext& ctx = m_contexts[static_cast<std::size_t>(device)];
+        if (!ctx.activity || !ctx.activity->capturing.load()) return;
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            if (ctx.activity->capture_owner != std::this_thread::get_id()) return;
+        }
+        cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+        if (cudaStreamIsCapturing(ctx.stream, &status) == cudaSuccess &&
+            status != cudaStreamCaptureStatusNone) {
+            // An invalidated capture ends with an error and no graph; either way it ends.
+            cudaGraph_t graph = nullptr;
+            cudaStreamEndCapture(ctx.stream, &graph);
+            if (graph != nullptr) cudaGraphDestroy(graph);
+        }
+        cudaGetLastError();  // the error that stopped the capture was thrown by its caller
+        clear_capture(ctx);
+    }
+
 private:
     cudaStream_t stream(const Array& a) { return context(a.device_index).stream; }
+
+    void clear_capture(DeviceContext& ctx) noexcept {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        ctx.activity->capturing.store(false);
+        ctx.activity->capture_owner = std::thread::id();
+    }
 
     DeviceContext& context(int device) {
         std::lock_guard<std::mutex> lock(m_mutex);
@@ -194,7 +400,13 @@ private:
                         std::to_string(m_contexts.size()) + " CUDA device(s) found" +
                         (m_contexts.empty() ? " (no driver or no GPU on this machine)" : ""));
         DeviceContext& ctx = m_contexts[static_cast<std::size_t>(device)];
+        if (ctx.activity && ctx.activity->capturing.load() &&
+            ctx.activity->capture_owner != std::this_thread::get_id())
+            throw Error("cuda:" + std::to_string(device) +
+                        " is capturing a CUDA graph on another thread; nothing can be queued "
+                        "on it until that capture ends");
         if (ctx.stream == nullptr) {
+            if (!ctx.activity) ctx.activity = std::make_unique<DeviceActivity>();
             DeviceGuard guard(device);
             DESCENT_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking));
             DESCENT_CUBLAS_CHECK(cublasCreate(&ctx.cublas));
@@ -223,6 +435,13 @@ CudaBackend& the_backend() {
 
 Backend& cuda_backend() { return the_backend(); }
 DeviceMemoryStats cuda_memory_stats(int device) { return the_backend().memory_stats(device); }
+DeviceLaunchStats cuda_launch_stats(int device) { return the_backend().launch_stats(device); }
+
+void note_kernel_launch() noexcept {
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess) return;  // the launch check already passed
+    the_backend().note_launch(device);
+}
 void cuda_empty_cache() { the_backend().empty_cache(); }
 
 }  // namespace descent::detail

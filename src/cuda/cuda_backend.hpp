@@ -16,5 +16,7 @@ Backend& cuda_backend();
 // The caching allocator's counters for one device, and releasing every device's cache.
 DeviceMemoryStats cuda_memory_stats(int device);
 void cuda_empty_cache();
+// Kernel and graph launch counters for one device.
+DeviceLaunchStats cuda_launch_stats(int device);
 
 }  // namespace descent::detail

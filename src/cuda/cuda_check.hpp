@@ -19,11 +19,18 @@ inline void cublas_check(cublasStatus_t status, const char* call, const char* fi
         throw_cuda_error(call, file, line, cublasGetStatusString(status));
 }
 
+// Counts one kernel launch on the current device for cuda_launch_stats() (src/cuda/
+// cuda_backend.cpp). A kernel recorded into a graph while the device is capturing is not a
+// launch (the graph's kernels are counted when it launches). Never throws.
+void note_kernel_launch() noexcept;
+
 }  // namespace descent::detail
 
 #define DESCENT_CUDA_CHECK(expr) ::descent::detail::cuda_check((expr), #expr, __FILE__, __LINE__)
 #define DESCENT_CUBLAS_CHECK(expr) \
     ::descent::detail::cublas_check((expr), #expr, __FILE__, __LINE__)
-// After a kernel launch: catches bad launch configurations at once (not asynchronous faults).
-#define DESCENT_CUDA_CHECK_LAUNCH(name) \
-    ::descent::detail::cuda_check(cudaGetLastError(), name, __FILE__, __LINE__)
+// After a kernel launch (exactly one per launch, so it also counts them): catches bad launch
+// configurations at once (not asynchronous faults).
+#define DESCENT_CUDA_CHECK_LAUNCH(name)                                             \
+    (::descent::detail::cuda_check(cudaGetLastError(), name, __FILE__, __LINE__), \
+     ::descent::detail::note_kernel_launch())

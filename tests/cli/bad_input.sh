@@ -227,6 +227,7 @@ on_divergence_unknown    | train --device cpu --on-divergence ignore            
 stream_not_synthetic     | train --device cpu --stream-chunk 10                   | --stream-chunk && synthetic && blog
 stream_chunk_zero        | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 0 | --stream-chunk && 0
 stream_with_batches      | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 10 --batch-size 5 | --stream-chunk && --batch-size
+cuda_graph_on_cpu        | train --device cpu --cuda-graph                        | --cuda-graph && CUDA device && cpu
 # --- checkpoints
 ckpt_every_zero          | train --device cpu --checkpoint out.ckpt --checkpoint-every 0 | --checkpoint-every && 0
 ckpt_every_alone         | train --device cpu --checkpoint-every 5                | --checkpoint-every && --checkpoint
