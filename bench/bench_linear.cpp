@@ -1,6 +1,6 @@
 // Benchmark harness for the one-pass training step: times a full-batch epoch (fused
 // value-and-grad [+ Hessian] + optimizer step) on a synthetic problem and compares it with the
-// memory-bandwidth floor measured in the same run:
+// memory-bandwidth floor measured in the same run, one floor read after each timed epoch:
 //   cpu:  a streaming read of the same bytes (X and y), with the same threads, SIMD sum;
 //   cuda: a device-to-device copy of the same bytes (reported as copy bandwidth, 2x bytes).
 // Prints one JSON object per run. Usage:
@@ -115,31 +115,24 @@ double stream_read(const T* p, std::int64_t n) {
     return total;
 }
 
-double cpu_floor_seconds(const Tensor& X, const Tensor& y, int reps) {
-    std::vector<double> times;
-    volatile double sink = 0.0;
-    for (int r = 0; r < reps + 1; ++r) {
-        const auto t0 = Clock::now();
+// One read of the floor: on the cpu a streaming read of X and y, on a GPU a device-to-device
+// copy of them. Timed once per repetition, alternating with the epochs, so that both see the
+// same state of a shared machine (its memory bandwidth drifts by tens of percent).
+double floor_once_seconds(const Tensor& X, const Tensor& y) {
+    static volatile double sink = 0.0;
+    synchronize(X.device());
+    const auto t0 = Clock::now();
+    if (X.device().is_cpu()) {
         if (X.dtype() == DType::f32) {
             sink = sink + stream_read(X.data<float>(), X.numel()) + stream_read(y.data<float>(), y.numel());
         } else {
             sink = sink + stream_read(X.data<double>(), X.numel()) + stream_read(y.data<double>(), y.numel());
         }
-        if (r > 0) times.push_back(seconds_since(t0));  // the first run warms the pages
-    }
-    return median(times);
-}
-
-double cuda_copy_seconds(const Tensor& X, const Tensor& y, int reps) {
-    std::vector<double> times;
-    for (int r = 0; r < reps + 1; ++r) {
-        synchronize(X.device());
-        const auto t0 = Clock::now();
+    } else {
         const Tensor a = X.detach().clone(), b = y.detach().clone();
         synchronize(X.device());
-        if (r > 0) times.push_back(seconds_since(t0));
     }
-    return median(times);
+    return seconds_since(t0);
 }
 
 void run_blog(const Config& c, Device device) {
@@ -209,7 +202,7 @@ int main(int argc, char** argv) {
         const bool newton = opt->needs_hessian();
         auto* newton_opt = dynamic_cast<optim::Newton*>(opt.get());
 
-        std::vector<double> times;
+        std::vector<double> times, floors;
         const std::uint64_t mallocs_before = cuda_memory_stats(device.index).device_allocations;
         std::uint64_t mallocs_after_first = 0;
         for (int r = 0; r < c.warmup + c.reps; ++r) {
@@ -231,11 +224,12 @@ int main(int argc, char** argv) {
             synchronize(device);
             if (r >= c.warmup) times.push_back(seconds_since(t0));
             if (r == 0) mallocs_after_first = cuda_memory_stats(device.index).device_allocations;
+            const double f = floor_once_seconds(data.X, data.y);  // warm-ups touch the pages
+            if (r >= c.warmup) floors.push_back(f);
         }
         const double epoch = median(times);
         const double bytes = double(data.X.numel() + data.y.numel()) * double(dtype_size(c.dtype));
-        const double floor = device.is_cpu() ? cpu_floor_seconds(data.X, data.y, c.reps)
-                                             : cuda_copy_seconds(data.X, data.y, c.reps);
+        const double floor = median(floors);
         const double floor_gbps = device.is_cpu() ? bytes / floor / 1e9 : 2 * bytes / floor / 1e9;
         std::printf(
             "{\"bench\": \"epoch\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "

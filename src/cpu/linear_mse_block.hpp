@@ -55,14 +55,17 @@ typedef double Vec4 __attribute__((vector_size(32)));
 // AVX2 build then uses FMA (half the floating-point instructions) and still gives bitwise
 // the baseline build's sums; f64 rows keep the separate multiply and add.
 #if defined(__AVX512F__)
-// The AVX-512 build's tiles: 4 x 8 (four rows of the Hessian, eight columns in one zmm
-// register), where each multiply-add takes its x_j straight from memory as an embedded
-// broadcast: 5 instructions per row for 32 sums instead of 9 for 16. Every sum is formed as
+// The AVX-512 build's tiles: four rows of the Hessian by 16 columns (two zmm registers; 8 at
+// the end of a row), where each multiply-add takes its x_j straight from memory as an embedded
+// broadcast used for both registers: 6 loads and 8 multiply-adds per row for 64 sums, against
+// 18 instructions for 4 x 4 tiles in AVX2. (Loads, not multiply-adds, limited 4 x 8 tiles.) Every sum is formed as
 // in the 4 x 4 tiles (even rows onto the running sum, odd rows from zero, added at the end),
 // so the upper triangle is bitwise the same; the tiles on the diagonal cover a few more lower
-// entries, which are not read.
-template <int D, bool exact_products>
-void hessian_tiles_512(const double (*xd)[D], int rows, double* hess) {
+// entries, which are not read. (Rotations of each row's 8 values cover an 8 x 8 diagonal
+// block in 5 multiply-adds instead of 8, but the permutes or the unaligned loads they need
+// made the whole no faster on this machine: measured, not kept.)
+template <int D, bool exact_products, int KB>
+void hessian_tile_512(const double (*xd)[D], int rows, int j0, int k0, double* hess) {
     const auto madd = [](__m512d& a, const double& xj, const __m512d& xk) {
         if constexpr (exact_products) {
             a = _mm512_fmadd_pd(_mm512_set1_pd(xj), xk, a);
@@ -70,29 +73,42 @@ void hessian_tiles_512(const double (*xd)[D], int rows, double* hess) {
             a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_set1_pd(xj), xk));
         }
     };
-    for (int j0 = 0; j0 < D; j0 += 4)
-        for (int k0 = j0 / 8 * 8; k0 < D; k0 += 8) {
-            __m512d a[4], b[4];
-            for (int q = 0; q < 4; ++q) {
-                a[q] = _mm512_loadu_pd(hess + (j0 + q) * D + k0);
-                b[q] = _mm512_setzero_pd();
-            }
-            int r = 0;
-            for (; r + 2 <= rows; r += 2) {
-                const __m512d xk0 = _mm512_loadu_pd(&xd[r][k0]);
-                const __m512d xk1 = _mm512_loadu_pd(&xd[r + 1][k0]);
-                for (int q = 0; q < 4; ++q) {
-                    madd(a[q], xd[r][j0 + q], xk0);
-                    madd(b[q], xd[r + 1][j0 + q], xk1);
-                }
-            }
-            if (r < rows) {
-                const __m512d xk = _mm512_loadu_pd(&xd[r][k0]);
-                for (int q = 0; q < 4; ++q) madd(a[q], xd[r][j0 + q], xk);
-            }
-            for (int q = 0; q < 4; ++q)
-                _mm512_storeu_pd(hess + (j0 + q) * D + k0, _mm512_add_pd(a[q], b[q]));
+    __m512d a[4][KB], b[4][KB];
+    for (int q = 0; q < 4; ++q)
+        for (int c = 0; c < KB; ++c) {
+            a[q][c] = _mm512_loadu_pd(hess + (j0 + q) * D + k0 + 8 * c);
+            b[q][c] = _mm512_setzero_pd();
         }
+    int r = 0;
+    for (; r + 2 <= rows; r += 2) {
+        __m512d xk0[KB], xk1[KB];
+        for (int c = 0; c < KB; ++c) {
+            xk0[c] = _mm512_loadu_pd(&xd[r][k0 + 8 * c]);
+            xk1[c] = _mm512_loadu_pd(&xd[r + 1][k0 + 8 * c]);
+        }
+        for (int q = 0; q < 4; ++q)
+            for (int c = 0; c < KB; ++c) {
+                madd(a[q][c], xd[r][j0 + q], xk0[c]);
+                madd(b[q][c], xd[r + 1][j0 + q], xk1[c]);
+            }
+    }
+    if (r < rows)
+        for (int c = 0; c < KB; ++c) {
+            const __m512d xk = _mm512_loadu_pd(&xd[r][k0 + 8 * c]);
+            for (int q = 0; q < 4; ++q) madd(a[q][c], xd[r][j0 + q], xk);
+        }
+    for (int q = 0; q < 4; ++q)
+        for (int c = 0; c < KB; ++c)
+            _mm512_storeu_pd(hess + (j0 + q) * D + k0 + 8 * c, _mm512_add_pd(a[q][c], b[q][c]));
+}
+
+template <int D, bool exact_products>
+void hessian_tiles_512(const double (*xd)[D], int rows, double* hess) {
+    for (int j0 = 0; j0 < D; j0 += 4) {
+        int k0 = j0 / 8 * 8;
+        for (; k0 + 16 <= D; k0 += 16) hessian_tile_512<D, exact_products, 2>(xd, rows, j0, k0, hess);
+        if (k0 < D) hessian_tile_512<D, exact_products, 1>(xd, rows, j0, k0, hess);
+    }
 }
 #endif
 
@@ -375,9 +391,103 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
         for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
 }
 
+#if defined(__AVX512F__)
+// x[0..7] widened to double in one zmm register.
+template <class T>
+inline __m512d load8_widened(const T* x) {
+    if constexpr (std::is_same_v<T, float>) {
+        return _mm512_cvtps_pd(_mm256_loadu_ps(x));
+    } else {
+        return _mm512_loadu_pd(x);
+    }
+}
+
+// The AVX-512 build's rows for d a multiple of 8: linear_mse_block_vec with the rows and the
+// gradient in 8-wide registers (half the conversions, multiplies and adds), the dot products'
+// products formed eight at a time and added in linear_row_residual's order four lanes at a
+// time (((0 + p[0..3]) + p[4..7]) + p[8..11]) + ...: the same values as the 4-wide build's
+// fused multiply-adds (f32: exact products) or multiplies and adds (f64), bit for bit.
+// This leaves the fused multiply-add units to the Hessian tiles, which are bound by them.
+template <class T, int D, bool hessian>
+void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
+    static_assert(D % 8 == 0, "8-wide vectors");
+    constexpr int C = D / 8;
+    constexpr int kPanel = 64;  // rows per Hessian panel, as linear_mse_block_vec
+    __m512d wv[C], grad[C];
+    for (int c = 0; c < C; ++c) {
+        wv[c] = load8_widened(w + 8 * c);
+        grad[c] = _mm512_setzero_pd();
+    }
+    Vec4 loss4 = {};
+    double hess[hessian ? D * D : 1] = {};
+    double panel[hessian ? kPanel : 1][D];
+    int in_panel = 0;
+    std::int64_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        Vec4 s[4];
+        __m512d xv[4][C];
+        for (int q = 0; q < 4; ++q) {
+            Vec4 acc = {};
+            for (int c = 0; c < C; ++c) {
+                xv[q][c] = load8_widened(x + (i + q) * D + 8 * c);
+                const __m512d p = _mm512_mul_pd(xv[q][c], wv[c]);
+                acc += _mm512_castpd512_pd256(p);
+                acc += _mm512_extractf64x4_pd(p, 1);
+            }
+            s[q] = acc;
+        }
+        Vec4 yv, r;
+        load_widened(y + i, yv);
+        residuals4(s, yv, r);
+        loss4 += r * r;
+        for (int q = 0; q < 4; ++q) {
+            const __m512d rq = _mm512_set1_pd(r[q]);
+            for (int c = 0; c < C; ++c) {
+                grad[c] = _mm512_add_pd(grad[c], _mm512_mul_pd(rq, xv[q][c]));
+                if constexpr (hessian) _mm512_storeu_pd(&panel[in_panel + q][8 * c], xv[q][c]);
+            }
+        }
+        if constexpr (hessian) {
+            in_panel += 4;
+            if (in_panel == kPanel) {
+                hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
+                in_panel = 0;
+            }
+        }
+    }
+    if constexpr (hessian)
+        if (in_panel > 0) hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
+    double loss[4], g[D];
+    __builtin_memcpy(loss, &loss4, sizeof loss);
+    for (int c = 0; c < C; ++c) _mm512_storeu_pd(g + 8 * c, grad[c]);
+    for (; i < rows; ++i) {  // the block's last rows: the shared per-row body, into set 0
+        const T* row = x + i * D;
+        const double r = linear_row_residual(row, w, y[i], D);
+        loss[0] += linear_row_accumulate_grad(row, r, D, g);
+        if constexpr (hessian)
+            for (int j = 0; j < D; ++j)
+                for (int k = j; k < D; ++k) hess[j * D + k] += double(row[j]) * double(row[k]);
+    }
+    out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
+    for (int j = 0; j < D; ++j) out[1 + j] = g[j];
+    if constexpr (hessian)
+        for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
+}
+#endif
+
 template <class T, int D>
 void linear_mse_block_fixed(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t,
                             bool hessian, double* out) {
+#if defined(__AVX512F__)
+    if constexpr (D % 8 == 0) {
+        if (hessian) {
+            linear_mse_block_vec512<T, D, true>(x, y, w, rows, out);
+        } else {
+            linear_mse_block_vec512<T, D, false>(x, y, w, rows, out);
+        }
+        return;
+    }
+#endif
     if constexpr (D % 4 == 0 && D >= 8) {
         if (hessian) {
             linear_mse_block_vec<T, D, true>(x, y, w, rows, out);
