@@ -245,7 +245,7 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
     for (int j = 0; j < 2; ++j) out[1 + j] = (g[0][j] + g[0][2 + j]) + (g[1][j] + g[1][2 + j]);
 }
 
-// Rows of d = D (a multiple of 4, at least 8) in explicit 4-wide vectors: the compiler left
+// Rows of d = D (a multiple of 4) in explicit 4-wide vectors: the compiler left
 // the per-row dot product scalar (~60 instructions a row at d = 16, compute-bound at twice
 // the memory floor on a fast-memory machine). Four rows at a time: their dot products (lanes
 // = the four partial sums of linear_row_residual), one transpose into four residuals, the
@@ -253,11 +253,15 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
 // of D/4 vectors. For the Hessian the widened rows go to the panel for hessian_tiles.
 template <class T, int D, bool hessian>
 void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
-    static_assert(D % 4 == 0 && D >= 8, "4-wide vectors, more than one per row");
+    static_assert(D % 4 == 0, "4-wide vectors");
     constexpr int C = D / 4;
     constexpr bool exact = std::is_same_v<T, float>;
     constexpr int kPanel = 64;  // rows per Hessian panel: 64 x D doubles, at most 16 KiB
-    Vec4 wv[C], grad[C] = {}, loss4 = {};
+    // Gradient sets: one for d >= 8 (D/4 independent chains already); four for d = 4, one per
+    // row of the four (its single chain of adds was the limit), combined as (g0 + g1) + (g2 + g3)
+    // like linear_mse_block_fixed_impl's sets.
+    constexpr int G = C == 1 ? 4 : 1;
+    Vec4 wv[C], grad[G][C] = {}, loss4 = {};
     for (int c = 0; c < C; ++c) load_widened(w + 4 * c, wv[c]);
     double hess[hessian ? D * D : 1] = {};  // at most 8 KiB (D = 32)
     double panel[hessian ? kPanel : 1][D];
@@ -287,7 +291,7 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
             for (int c = 0; c < C; ++c) {
                 Vec4 xv;
                 load_widened(row + 4 * c, xv);
-                grad[c] += rq * xv;
+                grad[q % G][c] += rq * xv;
                 if constexpr (hessian) __builtin_memcpy(&panel[in_panel + q][4 * c], &xv, sizeof xv);
             }
         };
@@ -307,7 +311,12 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         if (in_panel > 0) hessian_tiles<D, exact>(panel, in_panel, hess);
     double loss[4], g[D];
     __builtin_memcpy(loss, &loss4, sizeof loss);
-    for (int c = 0; c < C; ++c) __builtin_memcpy(g + 4 * c, &grad[c], sizeof grad[c]);
+    if constexpr (G == 4) {
+        const Vec4 sum = (grad[0][0] + grad[1][0]) + (grad[2][0] + grad[3][0]);
+        __builtin_memcpy(g, &sum, sizeof sum);
+    } else {
+        for (int c = 0; c < C; ++c) __builtin_memcpy(g + 4 * c, &grad[0][c], sizeof grad[0][c]);
+    }
     for (; i < rows; ++i) {  // the block's last rows: the shared per-row body, into set 0
         const T* row = x + i * D;
         const double r = linear_row_residual(row, w, y[i], D);
@@ -322,44 +331,31 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
 }
 
-// The same sums for a compile-time d: each row is widened to double once into a local array
-// and the sums live in local arrays, so the compiler unrolls and vectorises the loops. The
-// residual of each row is the shared per-row body's, value for value. Refinements, all in an
-// order fixed by the block alone (never by threads):
-//  - for d <= 4, rows go four at a time into four sets of loss/gradient sums (row mod 4),
-//    combined at the end as (s0 + s1) + (s2 + s3): four dependency chains instead of one
-//    (for larger d one set already has d independent chains, and four would spill);
-//  - the Hessian: for d a multiple of 4, rows are widened kPanel at a time and the panel's
-//    XᵀX is added in register tiles (hessian_tiles); for d < 4 the upper triangle is
-//    updated once per four rows.
+// The sums for d = 1, 2, 3 (d a multiple of 4 goes to linear_mse_block_vec): each row is
+// widened to double once into a local array and the sums live in local arrays, so the
+// compiler unrolls and vectorises the loops. The residual of each row is the shared per-row
+// body's, value for value. Rows go four at a time into four sets of loss/gradient sums (row
+// mod 4), combined at the end as (s0 + s1) + (s2 + s3): four dependency chains instead of
+// one; the Hessian's upper triangle is updated once per four rows. An order fixed by the
+// block alone (never by threads).
 template <class T, int D, bool hessian>
 void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_t rows,
                                  double* out) {
-    constexpr int S = D <= 4 ? 4 : 1;  // sets of loss/gradient sums
-    constexpr bool tiled = hessian && D % 4 == 0;
-    constexpr int kPanel = 64;  // rows per Hessian panel: 64 x D doubles, at most 16 KiB
+    static_assert(D < 4, "d = 1, 2, 3");
     double wd[D];
     for (int j = 0; j < D; ++j) wd[j] = double(w[j]);
-    double loss[S] = {}, grad[S][D] = {};
-    double hess[hessian ? D * D : 1] = {};  // at most 8 KiB (D = 32)
-    double panel[tiled ? kPanel : 4][D];
-    int in_panel = 0;
+    double loss[4] = {}, grad[4][D] = {};
+    double hess[hessian ? D * D : 1] = {};
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        double (*xd)[D] = tiled ? panel + in_panel : panel;
+        double xd[4][D];
         for (int q = 0; q < 4; ++q) {
             for (int j = 0; j < D; ++j) xd[q][j] = double(x[(i + q) * D + j]);
             const double r = linear_row_residual(xd[q], wd, double(y[i + q]), D);
-            loss[q % S] += r * r;
-            for (int j = 0; j < D; ++j) grad[q % S][j] += r * xd[q][j];
+            loss[q] += r * r;
+            for (int j = 0; j < D; ++j) grad[q][j] += r * xd[q][j];
         }
-        if constexpr (tiled) {
-            in_panel += 4;
-            if (in_panel == kPanel) {
-                hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
-                in_panel = 0;
-            }
-        } else if constexpr (hessian) {
+        if constexpr (hessian) {
             for (int j = 0; j < D; ++j) {
                 double* h = hess + j * D;
                 const double a0 = xd[0][j], a1 = xd[1][j], a2 = xd[2][j], a3 = xd[3][j];
@@ -368,8 +364,6 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
             }
         }
     }
-    if constexpr (tiled)
-        if (in_panel > 0) hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
     for (; i < rows; ++i) {  // the block's last rows go to set 0
         double xd[D];
         for (int j = 0; j < D; ++j) xd[j] = double(x[i * D + j]);
@@ -380,13 +374,8 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
             for (int j = 0; j < D; ++j)
                 for (int k = j; k < D; ++k) hess[j * D + k] += xd[j] * xd[k];
     }
-    if constexpr (S == 4) {
-        out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
-        for (int j = 0; j < D; ++j) out[1 + j] = (grad[0][j] + grad[1][j]) + (grad[2][j] + grad[3][j]);
-    } else {
-        out[0] = loss[0];
-        for (int j = 0; j < D; ++j) out[1 + j] = grad[0][j];
-    }
+    out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
+    for (int j = 0; j < D; ++j) out[1 + j] = (grad[0][j] + grad[1][j]) + (grad[2][j] + grad[3][j]);
     if constexpr (hessian)
         for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
 }
@@ -488,7 +477,7 @@ void linear_mse_block_fixed(const T* x, const T* y, const T* w, std::int64_t row
         return;
     }
 #endif
-    if constexpr (D % 4 == 0 && D >= 8) {
+    if constexpr (D % 4 == 0) {
         if (hessian) {
             linear_mse_block_vec<T, D, true>(x, y, w, rows, out);
         } else {
