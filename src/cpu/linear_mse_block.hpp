@@ -245,6 +245,26 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
     for (int j = 0; j < 2; ++j) out[1 + j] = (g[0][j] + g[0][2 + j]) + (g[1][j] + g[1][2 + j]);
 }
 
+// The end of a vector kernel's block: its last rows (fewer than four) through the shared
+// per-row body into set 0 of the loss and the gradient sums g, then out = [the four loss
+// sets as (s0 + s1) + (s2 + s3), g, the Hessian sums].
+template <class T, int D, bool hessian>
+void finish_block(const T* x, const T* y, const T* w, std::int64_t rows, double (&loss)[4],
+                  double (&g)[D], double* hess, double* out) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+        const T* row = x + i * D;
+        const double r = linear_row_residual(row, w, y[i], D);
+        loss[0] += linear_row_accumulate_grad(row, r, D, g);
+        if constexpr (hessian)
+            for (int j = 0; j < D; ++j)
+                for (int k = j; k < D; ++k) hess[j * D + k] += double(row[j]) * double(row[k]);
+    }
+    out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
+    for (int j = 0; j < D; ++j) out[1 + j] = g[j];
+    if constexpr (hessian)
+        for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
+}
+
 // Rows of d = D (a multiple of 4) in explicit 4-wide vectors: the compiler left
 // the per-row dot product scalar (~60 instructions a row at d = 16, compute-bound at twice
 // the memory floor on a fast-memory machine). Four rows at a time: their dot products (lanes
@@ -317,18 +337,7 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
     } else {
         for (int c = 0; c < C; ++c) __builtin_memcpy(g + 4 * c, &grad[0][c], sizeof grad[0][c]);
     }
-    for (; i < rows; ++i) {  // the block's last rows: the shared per-row body, into set 0
-        const T* row = x + i * D;
-        const double r = linear_row_residual(row, w, y[i], D);
-        loss[0] += linear_row_accumulate_grad(row, r, D, g);
-        if constexpr (hessian)
-            for (int j = 0; j < D; ++j)
-                for (int k = j; k < D; ++k) hess[j * D + k] += double(row[j]) * double(row[k]);
-    }
-    out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
-    for (int j = 0; j < D; ++j) out[1 + j] = g[j];
-    if constexpr (hessian)
-        for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
+    finish_block<T, D, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
 }
 
 // The sums for d = 1, 2, 3 (d a multiple of 4 goes to linear_mse_block_vec): each row is
@@ -449,18 +458,7 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
     double loss[4], g[D];
     __builtin_memcpy(loss, &loss4, sizeof loss);
     for (int c = 0; c < C; ++c) _mm512_storeu_pd(g + 8 * c, grad[c]);
-    for (; i < rows; ++i) {  // the block's last rows: the shared per-row body, into set 0
-        const T* row = x + i * D;
-        const double r = linear_row_residual(row, w, y[i], D);
-        loss[0] += linear_row_accumulate_grad(row, r, D, g);
-        if constexpr (hessian)
-            for (int j = 0; j < D; ++j)
-                for (int k = j; k < D; ++k) hess[j * D + k] += double(row[j]) * double(row[k]);
-    }
-    out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
-    for (int j = 0; j < D; ++j) out[1 + j] = g[j];
-    if constexpr (hessian)
-        for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
+    finish_block<T, D, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
 }
 #endif
 
