@@ -6,11 +6,16 @@
 // Prints one JSON object per run. Usage:
 //   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
 //                [--reps 10] [--warmup 2] [--blog [--cuda-graph]] [--batch-size B [--shuffle]]
+//                [--stream-chunk ROWS]
 // With --batch-size an epoch is train_linear's mini-batch pass (one step per batch; the
 // shuffled gather reads rows scattered over X, so the floor is only a reference there).
 // --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised), and
 // reports kernel launches and CUDA graph launches per epoch (cuda_launch_stats); with
 // --cuda-graph its epochs 1..49 run as one CUDA graph (TrainOptions::cuda_graph).
+// --stream-chunk ROWS times the full-batch epoch over data held in host memory and streamed
+// through the device ROWS rows at a time (StreamedHost; on a GPU the chunks' copies overlap
+// the work), with its own floor: on a GPU a pinned host-to-device copy of the same bytes
+// ("floor_kind": "h2d_copy"), on the cpu the streaming read.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -40,6 +45,7 @@ struct Config {
     std::int64_t batch_size = 0;  // 0: full batch
     bool shuffle = false;
     bool cuda_graph = false;
+    std::int64_t stream_chunk = 0;  // 0: the data in the device's memory
 };
 
 Config parse(int argc, char** argv) {
@@ -61,6 +67,7 @@ Config parse(int argc, char** argv) {
         else if (a == "--batch-size") c.batch_size = std::stoll(next());
         else if (a == "--shuffle") c.shuffle = true;
         else if (a == "--cuda-graph") c.cuda_graph = true;
+        else if (a == "--stream-chunk") c.stream_chunk = std::stoll(next());
         else throw Error("bench_linear: unknown argument " + a);
     }
     if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
@@ -68,6 +75,11 @@ Config parse(int argc, char** argv) {
         throw Error("bench_linear: --cuda-graph times the blog run only; add --blog");
     if (c.cuda_graph && !parse_device(c.device).is_cuda())
         throw Error("bench_linear: --cuda-graph needs --device cuda");
+    if (c.stream_chunk < 0) throw Error("bench_linear: --stream-chunk must be >= 1");
+    if (c.stream_chunk > 0 && (c.blog || c.batch_size > 0))
+        throw Error("bench_linear: --stream-chunk times the full-batch epoch; drop --blog and --batch-size");
+    if (c.stream_chunk > 0 && c.warmup < 1)
+        throw Error("bench_linear: --stream-chunk needs --warmup >= 1 (the first epoch page-locks the data)");
     return c;
 }
 
@@ -135,6 +147,80 @@ double floor_once_seconds(const Tensor& X, const Tensor& y) {
     return seconds_since(t0);
 }
 
+// The floor of a streamed epoch on a GPU: one host-to-device copy of the same bytes, from X
+// and y where the run holds them (page-locked by it while it lasts), into device memory.
+double h2d_once_seconds(const Tensor& X, const Tensor& y, Device device) {
+    synchronize(device);
+    const auto t0 = Clock::now();
+    const Tensor a = X.to(device), b = y.to(device);  // each copy waits for its end
+    synchronize(device);
+    return seconds_since(t0);
+}
+
+// --stream-chunk: the epochs of one train_linear_streamed run over host data (one run, so the
+// data is page-locked once, as in real use), each timed from the end of the previous one's
+// floor read to its on_epoch (every epoch reads its loss back: sync_every 1); the floor is
+// read inside on_epoch, alternating with the epochs.
+void run_streamed(const Config& c, Device device) {
+    SyntheticSpec spec;
+    spec.n = c.n;
+    spec.d = c.d - 1;  // the intercept column makes d columns in X
+    spec.noise = 0.1;
+    spec.seed = 1;
+    const Dataset host = synthetic_dataset(spec, true, c.dtype, Device::cpu());
+    StreamedHost data;
+    data.X = host.X;
+    data.y = host.y;
+    data.chunk_rows = c.stream_chunk;
+    Tensor w = zeros({c.d}, c.dtype, device).requires_grad_();
+    optim::OptimizerConfig oc;
+    oc.name = c.optimizer;
+    auto opt = optim::make_optimizer(oc, {w});
+
+    std::vector<double> times, floors;
+    std::size_t pinned = 0, in_use = 0;
+    const std::size_t in_use_before = cuda_memory_stats(device.index).bytes_in_use;
+    std::uint64_t mallocs_after_first = 0;
+    TrainOptions t;
+    t.epochs = c.warmup + c.reps;
+    t.sync_every = 1;
+    Clock::time_point t0;
+    t.on_epoch = [&](std::int64_t epoch, double) {
+        const double seconds = seconds_since(t0);
+        if (epoch >= c.warmup) times.push_back(seconds);
+        const DeviceMemoryStats m = cuda_memory_stats(device.index);
+        pinned = std::max(pinned, m.host_bytes_pinned);
+        in_use = std::max(in_use, m.bytes_in_use - std::min(m.bytes_in_use, in_use_before));
+        const double f = device.is_cpu() ? floor_once_seconds(host.X, host.y)
+                                         : h2d_once_seconds(host.X, host.y, device);
+        if (epoch >= c.warmup) floors.push_back(f);
+        // The floor's device copy is allocated in the first epoch's on_epoch, then cached.
+        if (epoch == 0) mallocs_after_first = cuda_memory_stats(device.index).device_allocations;
+        t0 = Clock::now();
+    };
+    t0 = Clock::now();
+    train_linear_streamed(data, *opt, t);
+
+    const double epoch = median(times);
+    const double bytes = double(host.X.numel() + host.y.numel()) * double(dtype_size(c.dtype));
+    const double floor = median(floors);
+    std::printf(
+        "{\"bench\": \"epoch_streamed\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "
+        "\"optimizer\": \"%s\", \"stream_chunk\": %lld, \"threads\": %d, \"epoch_ms_median\": %.6g, "
+        "\"epoch_ms_min\": %.6g, \"effective_gbps\": %.6g, \"floor_kind\": \"%s\", \"floor_ms\": %.6g, "
+        "\"floor_gbps\": %.6g, \"ratio_to_floor\": %.4g, \"bytes_per_epoch\": %.6g, "
+        "\"host_bytes_pinned\": %zu, \"device_mb_in_use_max\": %.1f, \"peak_rss_mb\": %.1f, "
+        "\"cuda_mallocs_after_first_epoch\": %llu}\n",
+        static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
+        device.str().c_str(), c.optimizer.c_str(), static_cast<long long>(c.stream_chunk), threads(),
+        1e3 * epoch, 1e3 * *std::min_element(times.begin(), times.end()), bytes / epoch / 1e9,
+        device.is_cpu() ? "stream_read" : "h2d_copy", 1e3 * floor, bytes / floor / 1e9,
+        device.is_cpu() ? epoch / floor : floor / epoch, bytes, pinned, double(in_use) / 1e6,
+        peak_rss_mb(),
+        static_cast<unsigned long long>(cuda_memory_stats(device.index).device_allocations -
+                                        mallocs_after_first));
+}
+
 void run_blog(const Config& c, Device device) {
     const BlogProblem blog = blog_problem(c.dtype, device);
     constexpr std::int64_t kEpochs = 50;
@@ -187,6 +273,10 @@ int main(int argc, char** argv) {
         const Device device = parse_device(c.device);
         if (c.blog) {
             run_blog(c, device);
+            return 0;
+        }
+        if (c.stream_chunk > 0) {
+            run_streamed(c, device);
             return 0;
         }
         SyntheticSpec spec;

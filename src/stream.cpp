@@ -1,10 +1,17 @@
-// Streamed synthetic data: each pass generates the rows chunk by chunk into one reusable
-// buffer, runs the fused linear-MSE pass on the chunk into its own row of a (chunks, 1 + d
-// [+ d*d]) table of chunk means, and combines the table with one (1 x chunks) product
-// weighted by the chunk sizes: a fixed order, so a pass is deterministic.
+// Streamed data: each pass produces the rows chunk by chunk (synthetic rows generated into
+// one reusable buffer; host rows read in place on the cpu or copied to a CUDA device through
+// Backend::host_chunks, two buffers used in turn), runs the fused linear-MSE pass on each
+// chunk into its own row of a (chunks, 1 + d [+ d*d]) table of chunk means, and combines the
+// table with one (1 x chunks) product weighted by the chunk sizes: a fixed chunking and a
+// fixed order, so a pass is deterministic. No CUDA here: the device side of host streaming
+// is the backend's (src/cuda/host_chunks.cpp).
 #include "descent/stream.hpp"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "descent/error.hpp"
@@ -23,52 +30,43 @@ detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
     return a;
 }
 
-// The buffers of one data set on one device, allocated once and reused by every pass.
-class StreamedPass {
+// The per-chunk results of a pass over n rows of d columns in chunks of `chunk` rows, and
+// their combination; allocated once, on the weights' device, reused by every pass.
+class ChunkTable {
 public:
-    StreamedPass(const StreamedSynthetic& data, DType dtype, Device device, bool hessian)
-        : m_data(data), m_hessian(hessian) {
-        const SyntheticSpec& s = data.spec;
-        if (data.chunk_rows < 1)
-            throw Error("streamed " + synthetic_spec_str(s) + ": chunk_rows must be >= 1, got " +
-                        std::to_string(data.chunk_rows));
-        const std::vector<double> truth = synthetic_true_weights(s, data.intercept, dtype);
-        m_n = s.n;
-        m_d = static_cast<std::int64_t>(truth.size());
-        m_chunk = std::min(data.chunk_rows, m_n);
-        m_chunks = (m_n + m_chunk - 1) / m_chunk;
-        m_entries = 1 + m_d + (hessian ? m_d * m_d : 0);
-        m_truth = from_vector(truth, {m_d}, DType::f64, device);
-        m_X = empty({m_chunk, m_d}, dtype, device);
-        m_y = empty({m_chunk}, dtype, device);
+    ChunkTable(std::int64_t n, std::int64_t d, std::int64_t chunk, bool hessian, DType dtype,
+               Device device)
+        : m_n(n), m_d(d), m_chunk(chunk), m_hessian(hessian) {
+        m_chunks = (n + chunk - 1) / chunk;
+        m_entries = 1 + d + (hessian ? d * d : 0);
         m_table = empty({m_chunks, m_entries}, dtype, device);
-        std::vector<double> rows(static_cast<std::size_t>(m_chunks), double(m_chunk));
-        rows.back() = double(m_n - (m_chunks - 1) * m_chunk);
+        std::vector<double> rows(static_cast<std::size_t>(m_chunks), double(chunk));
+        rows.back() = double(n - (m_chunks - 1) * chunk);
         m_rows = from_vector(rows, {1, m_chunks}, dtype, device);
         m_out = empty({m_entries}, dtype, device);
     }
 
-    std::int64_t n() const { return m_n; }
-    std::int64_t d() const { return m_d; }
+    std::int64_t chunks() const { return m_chunks; }
+    std::int64_t chunk() const { return m_chunk; }
+    std::int64_t first_row(std::int64_t c) const { return c * m_chunk; }
+    std::int64_t rows_of(std::int64_t c) const { return std::min(m_chunk, m_n - c * m_chunk); }
 
-    void run(const Tensor& w, detail::Array loss, detail::Array grad, const detail::Array* hessian) {
+    void check(bool hessian) const {
         if (hessian && !m_hessian) throw Error("streamed pass: built without the Hessian");
-        detail::Backend& backend = detail::backend_of(w);
-        detail::SyntheticRows rows;
-        rows.seed = m_data.spec.seed;
-        rows.noise = m_data.spec.noise;
-        rows.features = m_data.spec.d;
-        rows.intercept = m_data.intercept;
-        rows.truth = static_cast<const double*>(m_truth.data_ptr());
-        for (std::int64_t c = 0; c < m_chunks; ++c) {
-            const std::int64_t begin = c * m_chunk, count = std::min(m_chunk, m_n - begin);
-            backend.synthetic_rows(rows, begin, count, slice(m_X, 0, count * m_d), slice(m_y, 0, count));
-            const std::int64_t row = c * m_entries;
-            detail::Array h = slice(m_table, row + 1 + m_d, m_d * m_d);
-            backend.linear_mse(slice(m_X, 0, count * m_d), slice(m_y, 0, count), detail::array_of(w),
-                               count, m_d, slice(m_table, row, 1), slice(m_table, row + 1, m_d),
-                               hessian ? &h : nullptr);
-        }
+    }
+
+    // Row c of the table = the fused pass over chunk c: X (rows_of(c), d), y (rows_of(c)).
+    void pass(detail::Backend& backend, std::int64_t c, detail::Array X, detail::Array y,
+              const Tensor& w, bool hessian) {
+        const std::int64_t row = c * m_entries;
+        detail::Array h = slice(m_table, row + 1 + m_d, m_d * m_d);
+        backend.linear_mse(X, y, detail::array_of(w), rows_of(c), m_d, slice(m_table, row, 1),
+                           slice(m_table, row + 1, m_d), hessian ? &h : nullptr);
+    }
+
+    // loss, grad (and hessian) = the chunk means weighted by the chunk sizes, over n.
+    void combine(detail::Backend& backend, const Tensor& w, detail::Array loss, detail::Array grad,
+                 const detail::Array* hessian) {
         // out (1, entries) = (1/n) rows (1, chunks) @ table (chunks, entries)
         backend.gemm(false, false, 1, m_entries, m_chunks, 1.0 / double(m_n),
                      detail::array_of(m_rows), detail::array_of(m_table), detail::array_of(m_out));
@@ -83,10 +81,135 @@ public:
     }
 
 private:
-    StreamedSynthetic m_data;
+    std::int64_t m_n, m_d, m_chunk, m_chunks = 0, m_entries = 0;
     bool m_hessian;
-    std::int64_t m_n = 0, m_d = 0, m_chunk = 0, m_chunks = 0, m_entries = 0;
-    Tensor m_truth, m_X, m_y, m_table, m_rows, m_out;
+    Tensor m_table, m_rows, m_out;
+};
+
+// A streamed data set's pass, as the trainer's full_pass wants it.
+class StreamedPass {
+public:
+    virtual ~StreamedPass() = default;
+    virtual std::int64_t n() const = 0;
+    virtual std::int64_t d() const = 0;
+    virtual void run(const Tensor& w, detail::Array loss, detail::Array grad,
+                     const detail::Array* hessian) = 0;
+};
+
+// Synthetic rows, generated chunk by chunk on the weights' device into one buffer.
+class SyntheticPass final : public StreamedPass {
+public:
+    SyntheticPass(const StreamedSynthetic& data, DType dtype, Device device, bool hessian)
+        : m_data(data) {
+        const SyntheticSpec& s = data.spec;
+        if (data.chunk_rows < 1)
+            throw Error("streamed " + synthetic_spec_str(s) + ": chunk_rows must be >= 1, got " +
+                        std::to_string(data.chunk_rows));
+        const std::vector<double> truth = synthetic_true_weights(s, data.intercept, dtype);
+        m_n = s.n;
+        m_d = static_cast<std::int64_t>(truth.size());
+        const std::int64_t chunk = std::min(data.chunk_rows, m_n);
+        m_table = std::make_unique<ChunkTable>(m_n, m_d, chunk, hessian, dtype, device);
+        m_truth = from_vector(truth, {m_d}, DType::f64, device);
+        m_X = empty({chunk, m_d}, dtype, device);
+        m_y = empty({chunk}, dtype, device);
+    }
+
+    std::int64_t n() const override { return m_n; }
+    std::int64_t d() const override { return m_d; }
+
+    void run(const Tensor& w, detail::Array loss, detail::Array grad,
+             const detail::Array* hessian) override {
+        m_table->check(hessian != nullptr);
+        detail::Backend& backend = detail::backend_of(w);
+        detail::SyntheticRows rows;
+        rows.seed = m_data.spec.seed;
+        rows.noise = m_data.spec.noise;
+        rows.features = m_data.spec.d;
+        rows.intercept = m_data.intercept;
+        rows.truth = static_cast<const double*>(m_truth.data_ptr());
+        for (std::int64_t c = 0; c < m_table->chunks(); ++c) {
+            const std::int64_t count = m_table->rows_of(c);
+            backend.synthetic_rows(rows, m_table->first_row(c), count, slice(m_X, 0, count * m_d),
+                                   slice(m_y, 0, count));
+            m_table->pass(backend, c, slice(m_X, 0, count * m_d), slice(m_y, 0, count), w,
+                          hessian != nullptr);
+        }
+        m_table->combine(backend, w, loss, grad, hessian);
+    }
+
+private:
+    StreamedSynthetic m_data;
+    std::int64_t m_n = 0, m_d = 0;
+    std::unique_ptr<ChunkTable> m_table;
+    Tensor m_truth, m_X, m_y;
+};
+
+// Rows held in host memory: read in place on the cpu; on another device, copied chunk by
+// chunk through the backend's HostChunks (two device buffers, the next chunk's copy
+// overlapping this chunk's work).
+class HostPass final : public StreamedPass {
+public:
+    HostPass(const StreamedHost& data, Device device, bool hessian) : m_data(data) {
+        m_n = data.X.shape()[0];
+        m_d = data.X.shape()[1];
+        const std::int64_t chunk = std::min(data.chunk_rows, m_n);
+        m_table = std::make_unique<ChunkTable>(m_n, m_d, chunk, hessian, data.X.dtype(), device);
+        if (!device.is_cpu()) {
+            detail::HostRows rows;
+            rows.X = data.X.data_ptr();
+            rows.y = data.y.data_ptr();
+            rows.dtype = data.X.dtype();
+            rows.n = m_n;
+            rows.d = m_d;
+            rows.chunk_rows = chunk;
+            rows.pin_in_place = data.pin_in_place;
+            m_chunks = detail::backend_for(device).host_chunks(rows, device.index);
+        }
+    }
+
+    std::int64_t n() const override { return m_n; }
+    std::int64_t d() const override { return m_d; }
+
+    void run(const Tensor& w, detail::Array loss, detail::Array grad,
+             const detail::Array* hessian) override {
+        m_table->check(hessian != nullptr);
+        detail::Backend& backend = detail::backend_of(w);
+        const std::int64_t chunks = m_table->chunks();
+        if (!m_chunks) {
+            for (std::int64_t c = 0; c < chunks; ++c) {
+                const std::int64_t begin = m_table->first_row(c), count = m_table->rows_of(c);
+                m_table->pass(backend, c, slice(m_data.X, begin * m_d, count * m_d),
+                              slice(m_data.y, begin, count), w, hessian != nullptr);
+            }
+        } else {
+            // An exception in the middle leaves copies in flight: abandon() lets them finish
+            // (and marks the buffers free after the work queued so far) before it propagates.
+            struct Abandon {
+                detail::HostChunks& chunks;
+                bool armed = true;
+                ~Abandon() {
+                    if (armed) chunks.abandon();
+                }
+            } guard{*m_chunks};
+            m_chunks->fetch(0);
+            for (std::int64_t c = 0; c < chunks; ++c) {
+                detail::Array X, y;
+                m_chunks->acquire(c, X, y);
+                m_table->pass(backend, c, X, y, w, hessian != nullptr);
+                m_chunks->release(c);
+                if (c + 1 < chunks) m_chunks->fetch(c + 1);  // overlaps the work on chunk c
+            }
+            guard.armed = false;
+        }
+        m_table->combine(backend, w, loss, grad, hessian);
+    }
+
+private:
+    StreamedHost m_data;  // holds X and y (their storage) for as long as the pass lives
+    std::int64_t m_n = 0, m_d = 0;
+    std::unique_ptr<ChunkTable> m_table;
+    std::unique_ptr<detail::HostChunks> m_chunks;  // null on the cpu
 };
 
 void check_weights(const char* op, const StreamedSynthetic& data, const Tensor& w) {
@@ -98,11 +221,32 @@ void check_weights(const char* op, const StreamedSynthetic& data, const Tensor& 
                     "; the weights are " + detail::describe(w));
 }
 
-}  // namespace
+void check_weights(const char* op, const StreamedHost& data, const Tensor& w) {
+    detail::check_defined(op, w);
+    const std::string where = std::string(op) + ": streamed host data: ";
+    if (!data.X.defined() || !data.y.defined())
+        throw Error(where + "X and y must be defined; got X " + detail::describe(data.X) +
+                    ", y " + detail::describe(data.y));
+    if (!data.X.device().is_cpu() || !data.y.device().is_cpu())
+        throw Error(where + "X and y must be in host memory (on the cpu); got X " +
+                    detail::describe(data.X) + ", y " + detail::describe(data.y));
+    if (data.X.dim() != 2 || data.y.dim() != 1 || data.y.shape()[0] != data.X.shape()[0] ||
+        data.X.numel() == 0)
+        throw Error(where + "expects X (n, d) and y (n) with n, d >= 1; got X " +
+                    shape_str(data.X.shape()) + ", y " + shape_str(data.y.shape()));
+    if (data.X.dtype() != w.dtype() || data.y.dtype() != w.dtype())
+        throw Error(where + "the data must be of the weights' dtype; X is " +
+                    dtype_name(data.X.dtype()) + ", y is " + dtype_name(data.y.dtype()) +
+                    ", the weights are " + dtype_name(w.dtype()));
+    if (w.dim() != 1 || w.shape()[0] != data.X.shape()[1])
+        throw Error(where + "X " + shape_str(data.X.shape()) + " has " +
+                    std::to_string(data.X.shape()[1]) + " columns; the weights are " +
+                    detail::describe(w));
+    if (data.chunk_rows < 1)
+        throw Error(where + "chunk_rows must be >= 1, got " + std::to_string(data.chunk_rows));
+}
 
-LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor& w, bool hessian) {
-    check_weights("linear_mse_streamed", data, w);
-    StreamedPass pass(data, w.dtype(), w.device(), hessian);
+LinearMseResult run_once(StreamedPass& pass, const Tensor& w, bool hessian) {
     LinearMseResult r;
     r.loss = empty({}, w.dtype(), w.device());
     r.grad = empty({pass.d()}, w.dtype(), w.device());
@@ -115,25 +259,58 @@ LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor&
     return r;
 }
 
-TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimizer& optimizer,
-                                  const TrainOptions& options) {
+const Tensor& only_param(const optim::Optimizer& optimizer) {
     if (optimizer.params().size() != 1)
         throw Error("train_linear_streamed: the optimizer must hold exactly one parameter (the "
                     "weights), it holds " + std::to_string(optimizer.params().size()));
-    const Tensor w = optimizer.params()[0];
-    check_weights("train_linear_streamed", data, w);
-    auto pass = std::make_shared<StreamedPass>(data, w.dtype(), w.device(), optimizer.needs_hessian());
+    return optimizer.params()[0];
+}
+
+TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<double()> lambda_max,
+                     optim::Optimizer& optimizer, const TrainOptions& options) {
     detail::TrainSource source;
     source.n = pass->n();
     source.d = pass->d();
     source.full_pass = [pass](const Tensor& weights, detail::Array loss, detail::Array grad,
                               const detail::Array* hessian) { pass->run(weights, loss, grad, hessian); };
-    source.lambda_max = [data, w] {
+    source.lambda_max = std::move(lambda_max);
+    return detail::train_linear(source, optimizer, options);
+}
+
+}  // namespace
+
+LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor& w, bool hessian) {
+    check_weights("linear_mse_streamed", data, w);
+    SyntheticPass pass(data, w.dtype(), w.device(), hessian);
+    return run_once(pass, w, hessian);
+}
+
+TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimizer& optimizer,
+                                  const TrainOptions& options) {
+    const Tensor w = only_param(optimizer);
+    check_weights("train_linear_streamed", data, w);
+    auto pass = std::make_shared<SyntheticPass>(data, w.dtype(), w.device(), optimizer.needs_hessian());
+    return train_on(pass, [data, w] {
         const Tensor zero = zeros(w.shape(), w.dtype(), w.device());
         const LinearMseResult r = linear_mse_streamed(data, zero, true);
         return symmetric_max_eigenvalue(r.hessian.to_vector<double>(), w.numel());
-    };
-    return detail::train_linear(source, optimizer, options);
+    }, optimizer, options);
+}
+
+LinearMseResult linear_mse_streamed(const StreamedHost& data, const Tensor& w, bool hessian) {
+    check_weights("linear_mse_streamed", data, w);
+    HostPass pass(data, w.device(), hessian);
+    return run_once(pass, w, hessian);
+}
+
+TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& optimizer,
+                                  const TrainOptions& options) {
+    const Tensor w = only_param(optimizer);
+    check_weights("train_linear_streamed", data, w);
+    auto pass = std::make_shared<HostPass>(data, w.device(), optimizer.needs_hessian());
+    // From the host data on the cpu: no second set of device buffers, no second registration.
+    const Tensor X = data.X;
+    return train_on(pass, [X] { return linear_mse_hessian_max_eigenvalue(X); }, optimizer, options);
 }
 
 }  // namespace descent

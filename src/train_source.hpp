@@ -1,7 +1,7 @@
 // Internal: where the trainer's data comes from. In memory (X and y, which mini-batches
-// need), or streamed (src/stream.cpp: chunks generated on the device and dropped), both
-// behind the same full-batch pass, so resume, checkpoints, divergence and the trajectory
-// work the same for both.
+// need), or streamed (src/stream.cpp: chunks generated on the device and dropped, or read
+// from host memory chunk by chunk), all behind the same full-batch pass, so resume,
+// checkpoints, divergence and the trajectory work the same for all.
 #pragma once
 
 #include <cstdint>

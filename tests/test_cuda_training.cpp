@@ -2,7 +2,9 @@
 // configurations and Newton on a synthetic problem, Adam over many parameter tensors (several
 // fused launches), the caching allocator during training (no cudaMalloc in the steady state,
 // bytes_in_use back to where it was), CUDA graphs (TrainOptions::cuda_graph: bitwise the
-// uncaptured run, fewer launches), and out-of-memory errors. The per-element optimizer
+// uncaptured run, fewer launches), host data streamed through the device (StreamedHost:
+// against the CPU and the in-memory run, bitwise repeatable, two chunks on the device, no
+// cudaMalloc after the first epochs) and out-of-memory errors. The per-element optimizer
 // updates (every optimizer x preset x dtype) are covered by tests/test_cuda_optim.cpp.
 // Needs a CUDA device (else the executable exits 77: skipped).
 #include <catch2/catch.hpp>
@@ -530,6 +532,226 @@ TEST_CASE("training stops calling cudaMalloc after its first step", "[cuda][memo
     }
     // Every tensor of the block is released: its blocks are cached, none is in use.
     CHECK(cuda_memory_stats(0).bytes_in_use == in_use_before);
+}
+
+namespace {
+
+// Host data for the host-streaming tests: the synthetic generator's rows, on the cpu.
+Dataset host_rows(std::int64_t n, std::int64_t features, DType dt, std::uint64_t seed = 9) {
+    SyntheticSpec spec;
+    spec.n = n;
+    spec.d = features;
+    spec.noise = 0.4;
+    spec.seed = seed;
+    return synthetic_dataset(spec, true, dt, Device::cpu());
+}
+
+StreamedHost streamed_host(const Dataset& host, std::int64_t chunk, bool pin_in_place = true) {
+    StreamedHost h;
+    h.X = host.X;
+    h.y = host.y;
+    h.chunk_rows = chunk;
+    h.pin_in_place = pin_in_place;
+    return h;
+}
+
+}  // namespace
+
+TEST_CASE("host data streamed to the device matches the CPU and the in-memory device pass",
+          "[cuda][streaming][host]") {
+    // Chunks copied from host memory through two device buffers, page-locked in place or
+    // through the staging buffers: the same chunking gives the same bits either way, and the
+    // results equal the in-memory passes (CPU and device) to rounding.
+    constexpr std::int64_t n = 30011;
+    for (DType dt : {DType::f64, DType::f32}) {
+        const Dataset host = host_rows(n, 7, dt);
+        const Dataset dev{host.X.to(kDevice), host.y.to(kDevice), host.source, host.intercept,
+                          host.true_weights};
+        std::vector<double> wv;
+        for (int j = 0; j < 8; ++j) wv.push_back(0.3 * j - 0.9);
+        const Tensor wc = from_vector(wv, {8}, dt);
+        const Tensor wd = from_vector(wv, {8}, dt, kDevice);
+        const LinearMseResult cpu = linear_mse_value_grad_hessian(host.X, host.y, wc);
+        const LinearMseResult mem = linear_mse_value_grad_hessian(dev.X, dev.y, wd);
+        const auto check_close = [&](const LinearMseResult& r, const LinearMseResult& ref) {
+            CHECK(max_error(r.loss.to_vector<double>(), ref.loss.to_vector<double>()) <= tolerance(dt));
+            CHECK(max_error(r.grad.to_vector<double>(), ref.grad.to_vector<double>(), Metric::scaled) <= tolerance(dt));
+            CHECK(max_error(r.hessian.to_vector<double>(), ref.hessian.to_vector<double>(), Metric::scaled) <= tolerance(dt));
+        };
+        // 4096: a short last chunk (1339 rows); n - 1: a last chunk of one row; 61: 492
+        // chunks, so each buffer is refilled hundreds of times; n and n + 5: one chunk.
+        for (std::int64_t chunk : {std::int64_t(4096), n - 1, std::int64_t(61), n, n + 5}) {
+            LinearMseResult first;
+            for (bool pin : {true, false}) {
+                INFO(dtype_name(dt) << " chunk " << chunk << (pin ? " pinned in place" : " staged"));
+                const StreamedHost h = streamed_host(host, chunk, pin);
+                const LinearMseResult r = linear_mse_streamed(h, wd, true);
+                CHECK(r.loss.device() == kDevice);
+                CHECK(r.hessian.device() == kDevice);
+                check_close(r, cpu);
+                check_close(r, mem);
+                if (!first.loss.defined()) first = r;
+                // The same chunking: bitwise the same, run after run and pinned or staged.
+                CHECK(same_bits(r.loss.to_vector<double>(), first.loss.to_vector<double>()));
+                CHECK(same_bits(r.grad.to_vector<double>(), first.grad.to_vector<double>()));
+                CHECK(same_bits(r.hessian.to_vector<double>(), first.hessian.to_vector<double>()));
+                const LinearMseResult again = linear_mse_streamed(h, wd, true);
+                CHECK(same_bits(again.grad.to_vector<double>(), r.grad.to_vector<double>()));
+                CHECK(same_bits(again.hessian.to_vector<double>(), r.hessian.to_vector<double>()));
+                // The registration ends with the pass.
+                CHECK(cuda_memory_stats(0).host_bytes_pinned == 0);
+            }
+        }
+    }
+    // Data already on a device is not host data.
+    const Dataset host = host_rows(100, 2, DType::f64);
+    StreamedHost on_device = streamed_host(host, 10);
+    on_device.X = host.X.to(kDevice);
+    bool refused = false;
+    try {
+        linear_mse_streamed(on_device, zeros({3}, DType::f64, kDevice));
+    } catch (const Error& e) {
+        refused = std::string(e.what()).find("host memory") != std::string::npos;
+    }
+    CHECK(refused);
+}
+
+TEST_CASE("training on host-streamed data on the device matches the CPU and the in-memory run",
+          "[cuda][train][streaming][host]") {
+    constexpr std::int64_t n = 8011;
+    constexpr std::int64_t epochs = 10;
+    for (DType dt : {DType::f64, DType::f32}) {
+        const Dataset host = host_rows(n, 5, dt, 12);
+        const Dataset dev{host.X.to(kDevice), host.y.to(kDevice), host.source, host.intercept,
+                          host.true_weights};
+        for (const std::string name : {"adam", "momentum", "newton"}) {
+            optim::OptimizerConfig config;
+            config.name = name;
+            config.lr = name == "newton" ? 0.5 : 0.02;
+            const std::int64_t e = name == "newton" ? 3 : epochs;
+            enum class Where { cpu_memory, device_memory, host_streamed };
+            const auto run = [&](Where where, std::int64_t chunk, bool pin, bool graph) {
+                const Device device = where == Where::cpu_memory ? Device::cpu() : kDevice;
+                Tensor w = zeros({6}, dt, device).requires_grad_();
+                auto opt = optim::make_optimizer(config, {w});
+                TrainOptions t;
+                t.epochs = e;
+                t.record_weights = true;
+                t.cuda_graph = graph;  // streamed data is never captured: a no-op
+                if (where == Where::cpu_memory) return train_linear(host.X, host.y, *opt, t);
+                if (where == Where::device_memory) return train_linear(dev.X, dev.y, *opt, t);
+                return train_linear_streamed(streamed_host(host, chunk, pin), *opt, t);
+            };
+            const TrainResult cpu = run(Where::cpu_memory, 0, true, false);
+            const TrainResult mem = run(Where::device_memory, 0, true, false);
+            for (std::int64_t chunk : {std::int64_t(1000), n}) {  // 1000: a short last chunk
+                INFO(dtype_name(dt) << " " << name << " chunk " << chunk);
+                const TrainResult a = run(Where::host_streamed, chunk, true, false);
+                // Each step starts from weights that already differ by the previous passes'
+                // rounding, so the allowance is one pass's tolerance per epoch.
+                const double tol = double(e) * tolerance(dt);
+                for (const TrainResult* ref : {&cpu, &mem}) {
+                    CHECK(max_error(a.losses, ref->losses) <= tol);
+                    CHECK(max_error(a.final_weights, ref->final_weights, Metric::scaled) <= tol);
+                }
+                // Deterministic: again, staged instead of pinned, and with cuda_graph asked
+                // for (not captured): bitwise the same run.
+                const DeviceLaunchStats before = cuda_launch_stats(0);
+                const TrainResult b = run(Where::host_streamed, chunk, true, true);
+                CHECK(launches_since(before).graph_launches == 0);
+                const TrainResult c = run(Where::host_streamed, chunk, false, false);
+                for (const TrainResult* other : {&b, &c}) {
+                    CHECK(same_bits(other->losses, a.losses));
+                    CHECK(same_bits(other->final_weights, a.final_weights));
+                    REQUIRE(other->weights.size() == a.weights.size());
+                    for (std::size_t k = 0; k < a.weights.size(); ++k)
+                        CHECK(same_bits(other->weights[k], a.weights[k]));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("host data bigger than the chunk buffers: two chunks on the device, no cudaMalloc "
+          "after the first epoch", "[cuda][memory][streaming][host]") {
+    // 160000 x 16 f64 (20 MB of X) through chunks of 2048 rows (0.26 MB each): the device
+    // holds two chunks, the (79 x 17) table and the O(d) rest, never X. (The caching
+    // allocator may serve a request with a cached block of up to twice its size: hence the
+    // margin below.)
+    const DType dt = DType::f64;
+    const Dataset host = host_rows(160000, 15, dt, 3);
+    const std::size_t data_bytes = (host.X.numel() + host.y.numel()) * sizeof(double);
+    const std::size_t in_use_before = cuda_memory_stats(0).bytes_in_use;
+    optim::OptimizerConfig config;
+    config.name = "adam";
+    config.lr = 0.05;
+    const auto train = [&](bool pin, std::int64_t epochs, std::vector<DeviceMemoryStats>* seen) {
+        Tensor w = zeros({16}, dt, kDevice).requires_grad_();
+        auto opt = optim::make_optimizer(config, {w});
+        TrainOptions t;
+        t.epochs = epochs;
+        t.sync_every = 1;
+        if (seen)
+            t.on_epoch = [seen](std::int64_t, double) { seen->push_back(cuda_memory_stats(0)); };
+        return train_linear_streamed(streamed_host(host, 2048, pin), *opt, t);
+    };
+    for (bool pin : {true, false}) {
+        INFO((pin ? "pinned in place" : "staged"));
+        std::vector<DeviceMemoryStats> seen;
+        const TrainResult r = train(pin, 8, &seen);
+        REQUIRE(seen.size() == 8);
+        CHECK(r.losses.back() < r.losses.front());
+        std::size_t peak = 0;
+        for (const DeviceMemoryStats& s : seen) {
+            peak = std::max(peak, s.bytes_in_use - in_use_before);
+            // Page-locked in place for the run (X and y), or not at all (staging).
+            CHECK(s.host_bytes_pinned == (pin ? data_bytes : 0));
+        }
+        INFO("device bytes in use during training: " << peak << ", data: " << data_bytes);
+        CHECK(peak < data_bytes / 4);
+        // No cudaMalloc once the first epochs have run (an epoch holds the previous
+        // gradient while the next is computed: see the test above), ...
+        CHECK(seen.back().device_allocations == seen[2].device_allocations);
+        // ... and none at all in a second run: every buffer comes from the cache.
+        const std::uint64_t before = cuda_memory_stats(0).device_allocations;
+        const TrainResult again = train(pin, 8, nullptr);
+        CHECK(cuda_memory_stats(0).device_allocations == before);
+        CHECK(same_bits(again.losses, r.losses));
+        CHECK(cuda_memory_stats(0).host_bytes_pinned == 0);
+    }
+    CHECK(cuda_memory_stats(0).bytes_in_use == in_use_before);
+}
+
+TEST_CASE("an exception in a host-streamed run leaves the device usable", "[cuda][streaming][host]") {
+    // A callback throwing mid-run unwinds the pass (its copies are waited for, the host
+    // memory unregistered, the buffers returned); the next run is bitwise a fresh one.
+    const Dataset host = host_rows(50000, 7, DType::f32, 5);
+    optim::OptimizerConfig config;
+    config.name = "adam";
+    const auto train = [&](bool throw_at_3) {
+        Tensor w = zeros({8}, DType::f32, kDevice).requires_grad_();
+        auto opt = optim::make_optimizer(config, {w});
+        TrainOptions t;
+        t.epochs = 8;
+        t.sync_every = 1;
+        if (throw_at_3)
+            t.on_epoch = [](std::int64_t e, double) {
+                if (e == 3) throw Error("stop here");
+            };
+        return train_linear_streamed(streamed_host(host, 6000), *opt, t);
+    };
+    const TrainResult fresh = train(false);
+    bool thrown = false;
+    try {
+        train(true);
+    } catch (const Error& e) {
+        thrown = std::string(e.what()).find("stop here") != std::string::npos;
+    }
+    CHECK(thrown);
+    CHECK(cuda_memory_stats(0).host_bytes_pinned == 0);
+    const TrainResult after = train(false);
+    CHECK(same_bits(after.losses, fresh.losses));
+    CHECK(same_bits(after.final_weights, fresh.final_weights));
 }
 
 TEST_CASE("out of device memory is a CudaError naming the bytes asked for and free",

@@ -57,6 +57,9 @@ struct DeviceMemoryStats {
     std::uint64_t requests = 0;            // allocations served (cached or not)
     std::size_t bytes_in_use = 0;
     std::size_t bytes_cached = 0;
+    // Host memory page-locked in place (cudaHostRegister) for streamed passes over host data
+    // on this device (StreamedHost, descent/stream.hpp), now.
+    std::size_t host_bytes_pinned = 0;
 };
 // All zero for a device never used (or without CUDA).
 DeviceMemoryStats cuda_memory_stats(int device = 0);

@@ -37,6 +37,38 @@ struct Array {
     int device_index = 0;
 };
 
+// Data held in host memory and streamed through a device in chunks (StreamedHost,
+// src/stream.cpp): X (n, d) and y (n), dense row-major, of `dtype`. Chunk c holds rows
+// [c * chunk_rows, min(n, (c + 1) * chunk_rows)).
+struct HostRows {
+    const void* X = nullptr;  // (n, d)
+    const void* y = nullptr;  // (n)
+    DType dtype = DType::f32;
+    std::int64_t n = 0, d = 0;
+    std::int64_t chunk_rows = 0;  // in [1, n]
+    bool pin_in_place = true;     // StreamedHost::pin_in_place
+};
+
+// The chunks of HostRows on one device, in two device buffers used in turn (double
+// buffering), so that copying chunk c + 1 overlaps the work on chunk c. Each pass calls, with
+// c = 0, 1, ... in order:
+//     fetch(0); then for each c: acquire(c) -> queue the work that reads the chunk ->
+//     release(c) -> fetch(c + 1) (unless c is the last chunk).
+// fetch(c) queues chunk c's copy into buffer c % 2; the copy waits (on the device, not the
+// host) for the work released with chunk c - 2, the buffer's previous reader. acquire(c)
+// makes the work queued after it wait for that copy and gives the chunk's X (count, d) and
+// y (count). Destruction waits for the copies in flight (never throws); abandon() does the
+// same after an exception in the middle of a pass, so the buffers and the host data are
+// quiet before the caller's error handling runs.
+class HostChunks {
+public:
+    virtual ~HostChunks() = default;
+    virtual void fetch(std::int64_t chunk) = 0;
+    virtual void acquire(std::int64_t chunk, Array& X, Array& y) = 0;
+    virtual void release(std::int64_t chunk) = 0;
+    virtual void abandon() noexcept = 0;
+};
+
 // How each output element of a broadcasting op finds its inputs: out has `shape` (rank dims,
 // row-major); input k's element for out coordinate c sits at sum_i c[i] * strides[k][i],
 // with stride 0 along broadcast dimensions.
@@ -126,6 +158,16 @@ public:
     // Updates every tensor in `tensors` (one launch on a GPU), all of `dtype` on one device.
     virtual void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
                                   int device_index) = 0;
+
+    // --- host data streamed through the device ---------------------------------------------
+    // The chunks of `rows` on device `device_index` (see HostChunks). The host memory must stay
+    // unchanged and alive while the returned object lives. Backends that read host memory in
+    // place (the cpu) have no use for it and refuse.
+    virtual std::unique_ptr<HostChunks> host_chunks(const HostRows& rows, int device_index) {
+        (void)rows;
+        throw Error("device " + std::to_string(device_index) +
+                    " of this backend reads host memory in place; it streams no host chunks");
+    }
 
     // --- graph capture (CUDA graphs; other backends refuse) -------------------------------
     // Use through GraphCapture (backend/graph_capture.hpp), which ends a capture on every path.

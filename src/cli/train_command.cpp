@@ -34,7 +34,7 @@ std::vector<FlagSpec> train_flags() {
         {"checkpoint-every", true, "K", "save the checkpoint every K epochs (default 1) and after the last"},
         {"resume", true, "FILE", "continue the run saved in FILE (give the flags of the run that wrote it)"},
         {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
-        {"stream-chunk", true, "ROWS", "synthetic data only: generate ROWS rows at a time on the device instead of holding X (for data bigger than memory)"},
+        {"stream-chunk", true, "ROWS", "full batch, ROWS rows at a time: synthetic data is generated on the device chunk by chunk, never held; other data (files, blog) is held in host memory and streamed to the device (for data bigger than its memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
         {"quiet", false, "", "no progress on stderr"},
@@ -93,18 +93,21 @@ int run_train(const std::vector<std::string>& argv) {
     if (cuda_graph && args.has("stream-chunk"))
         throw UsageError("--cuda-graph: streamed data (--stream-chunk) is not captured; drop one");
 
-    // --stream-chunk: synthetic rows generated chunk by chunk on the device, never held whole.
-    const bool streamed = args.has("stream-chunk");
+    // --stream-chunk: synthetic rows generated chunk by chunk on the device, never held whole
+    // (`streamed`); any other data held in host memory and streamed through the device
+    // (`host_streamed`: on the cpu the chunks are read in place).
+    const bool chunked = args.has("stream-chunk");
     const long long stream_chunk = args.integer("stream-chunk").value_or(0);
-    if (streamed && stream_chunk < 1)
+    if (chunked && stream_chunk < 1)
         throw UsageError("--stream-chunk must be >= 1, got " + std::to_string(stream_chunk));
-    if (streamed && data_spec.rfind("synthetic:", 0) != 0)
-        throw UsageError("--stream-chunk: only synthetic data is generated chunk by chunk; "
-                         "got --data " + data_spec);
-    if (streamed && args.has("batch-size"))
+    if (chunked && args.has("batch-size"))
         throw UsageError("--stream-chunk trains full batch; drop --batch-size");
+    const bool synthetic = data_spec.rfind("synthetic:", 0) == 0;
+    const bool streamed = chunked && synthetic;
+    const bool host_streamed = chunked && !synthetic;
     Dataset data;
     StreamedSynthetic stream;
+    StreamedHost host;
     if (streamed) {
         stream.spec = parse_synthetic_spec(data_spec);
         stream.intercept = !args.has("no-intercept");
@@ -113,7 +116,11 @@ int run_train(const std::vector<std::string>& argv) {
         data.intercept = stream.intercept;
         data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
     } else {
-        data = load_dataset(data_spec, !args.has("no-intercept"), dtype, device);
+        data = load_dataset(data_spec, !args.has("no-intercept"), dtype,
+                            host_streamed ? Device::cpu() : device);
+        host.X = data.X;
+        host.y = data.y;
+        host.chunk_rows = stream_chunk;
     }
     const std::int64_t n = streamed ? stream.spec.n : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
@@ -214,12 +221,15 @@ int run_train(const std::vector<std::string>& argv) {
                                                   so_far.losses, so_far.weights, run));
         };
     }
-    const TrainResult result = streamed ? train_linear_streamed(stream, *optimizer, options)
-                                        : train_linear(data.X, data.y, *optimizer, options);
+    const TrainResult result = streamed        ? train_linear_streamed(stream, *optimizer, options)
+                               : host_streamed ? train_linear_streamed(host, *optimizer, options)
+                                               : train_linear(data.X, data.y, *optimizer, options);
     progress.finish();
 
-    const double final_loss = streamed ? linear_mse_streamed(stream, w.detach()).loss.item()
-                                       : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
+    const double final_loss =
+        streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
+        : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
+                        : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
     if (!std::isfinite(final_loss) && divergence == "stop")
         throw Error("training diverged after the last epoch (" + config.name +
                     "): the final loss is " + format_number(final_loss) +

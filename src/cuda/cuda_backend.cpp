@@ -2,6 +2,8 @@
 // where the host reads (copies to the host). Kernels live in kernels/*.cu. Work can also be
 // captured into a CUDA graph and launched as one (Backend::begin_capture, used by the
 // trainer's TrainOptions::cuda_graph); launches are counted per device (cuda_launch_stats).
+// Host data streamed through a device (Backend::host_chunks, src/cuda/host_chunks.cpp) is
+// copied on a second stream per device, ordered with the first by events.
 #include "cuda/cuda_backend.hpp"
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_memory.hpp"
 #include "cuda/device_buffer.hpp"
+#include "cuda/host_chunks.hpp"
 #include "descent/error.hpp"
 #include "kernels.hpp"
 
@@ -44,11 +47,14 @@ struct DeviceActivity {
     // device belongs to capture_owner (written under the backend's mutex).
     std::atomic<bool> capturing{false};
     std::thread::id capture_owner;
+    // Host bytes page-locked in place by the device's HostChunks (DeviceMemoryStats).
+    std::atomic<std::size_t> host_bytes_pinned{0};
 };
 
 // Per-device resources, created on first use and kept for the life of the process.
 struct DeviceContext {
     cudaStream_t stream = nullptr;
+    cudaStream_t copy_stream = nullptr;  // host-to-device chunk copies; made on first use
     cublasHandle_t cublas = nullptr;
     cusolverDnHandle_t cusolver = nullptr;
     std::unique_ptr<CachingAllocator> allocator;
@@ -160,6 +166,8 @@ public:
         out.requests = s.requests;
         out.bytes_in_use = s.bytes_in_use;
         out.bytes_cached = s.bytes_cached;
+        out.host_bytes_pinned =
+            m_contexts[static_cast<std::size_t>(device)].activity->host_bytes_pinned.load();
         return out;
     }
 
@@ -284,6 +292,26 @@ public:
                           int device) override {
         DeviceGuard guard(device);
         kernels::optimizer_update(dtype, tensors, count, context(device).stream);
+    }
+
+    // --- host data streamed through the device ---------------------------------------------
+    // The chunks' copies run on the device's copy stream; the work on them on its stream, as
+    // every op. The stream is reached through context() on each use, which refuses while
+    // another thread captures a graph on the device (as every op is refused then).
+    std::unique_ptr<HostChunks> host_chunks(const HostRows& rows, int device) override {
+        DeviceContext& ctx = context(device);
+        cudaStream_t copy = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            if (ctx.copy_stream == nullptr) {
+                DeviceGuard guard(device);
+                DESCENT_CUDA_CHECK(cudaStreamCreateWithFlags(&ctx.copy_stream, cudaStreamNonBlocking));
+            }
+            copy = ctx.copy_stream;
+        }
+        return make_cuda_host_chunks(
+            rows, device, [this, device] { return context(device).stream; }, copy,
+            ctx.activity->host_bytes_pinned);
     }
 
     // --- graph capture ----------------------------------------------------------------------

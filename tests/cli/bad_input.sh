@@ -14,7 +14,7 @@
 #     scratch directory is left behind (and a regular file given as DIR is untouched); when it
 #     passed --checkpoint FILE, no FILE (every checkpoint case fails before training starts).
 # A few cases must instead succeed (exit 0): the controls for the data files written here,
-# and Newton on singular data once damping is added.
+# Newton on singular data once damping is added, and --stream-chunk on file and blog data.
 # Prints "N passed, M failed" and exits non-zero when M > 0.
 
 set -u
@@ -224,9 +224,14 @@ batch_text               | train --device cpu --batch-size many                 
 shuffle_without_batch    | train --device cpu --shuffle                           | --shuffle && --batch-size
 newton_minibatch         | train --device cpu --optimizer newton --batch-size 10  | newton && full-batch
 on_divergence_unknown    | train --device cpu --on-divergence ignore              | --on-divergence && 'ignore'
-stream_not_synthetic     | train --device cpu --stream-chunk 10                   | --stream-chunk && synthetic && blog
 stream_chunk_zero        | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 0 | --stream-chunk && 0
 stream_with_batches      | train --device cpu --data synthetic:n=100,d=2 --stream-chunk 10 --batch-size 5 | --stream-chunk && --batch-size
+stream_file_chunk_zero   | train --device cpu --data @DATA/good.csv --stream-chunk 0 | --stream-chunk && 0
+stream_file_chunk_text   | train --device cpu --data @DATA/good.csv --stream-chunk many | --stream-chunk && 'many'
+stream_file_with_batches | train --device cpu --data @DATA/good.csv --stream-chunk 2 --batch-size 2 | --stream-chunk && --batch-size
+stream_file_missing      | train --device cpu --data @DATA/missing.csv --stream-chunk 2 | missing.csv && no such file
+stream_file_bad_npy      | train --device cpu --data @DATA/not_npy.npy --stream-chunk 2 | not_npy.npy && NPY
+stream_host_diverges     | train --device cpu --optimizer gd --lr 10 --epochs 200 --quiet --stream-chunk 7 | ~epoch [0-9]+ && 2/lambda_max && smaller learning rate
 cuda_graph_on_cpu        | train --device cpu --cuda-graph                        | --cuda-graph && CUDA device && cpu
 # --- checkpoints
 ckpt_every_zero          | train --device cpu --checkpoint out.ckpt --checkpoint-every 0 | --checkpoint-every && 0
@@ -264,6 +269,8 @@ newton_singular_damped   | train --device cpu --data @DATA/singular.csv --optimi
 control_resume           | train --device cpu --quiet --epochs 5 --resume @DATA/good.ckpt
 control_resume_moved_csv | train --device cpu --quiet --epochs 5 --resume @DATA/csv.ckpt --data @DATA/ck_moved.csv
 control_warn_divergence  | train --device cpu --optimizer gd --lr 10 --epochs 200 --quiet --on-divergence warn
+control_stream_csv       | train --device cpu --quiet --data @DATA/good.csv --stream-chunk 3
+control_stream_blog      | train --device cpu --quiet --stream-chunk 7
 EOF
 )"
 

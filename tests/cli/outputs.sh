@@ -273,6 +273,76 @@ if [ $RC -eq 0 ] && [ "$(json_array out.txt final_weights | wc -l)" -eq 2 ]; the
 else fail "csv_no_intercept" "expected 2 weights without the intercept" "$(context)"; fi
 
 # ---------------------------------------------------------------------------------------------
+# --stream-chunk with file data: the rows are held in host memory and used ROWS at a time (read
+# in place on the cpu; copied to the device with --device cuda). The run equals the in-memory
+# run to rounding, not bitwise: the sums are grouped by chunk. Chunks of 7 rows (a short last
+# one), of all rows but one, and of more than all rows; adam (loss and gradient) and newton
+# (the Hessian too).
+
+# json_close A B RTOL: the same keys, strings and array lengths; numbers within RTOL relative.
+json_close() {
+    if [ -n "$PY" ]; then
+        "$PY" - "$1" "$2" "$3" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+tol = float(sys.argv[3])
+def close(x, y, path):
+    if isinstance(x, dict):
+        if not isinstance(y, dict) or sorted(x) != sorted(y): sys.exit(f"{path}: keys differ")
+        for k in x: close(x[k], y[k], f"{path}.{k}")
+    elif isinstance(x, list):
+        if not isinstance(y, list) or len(x) != len(y): sys.exit(f"{path}: lengths differ")
+        for i, (u, v) in enumerate(zip(x, y)): close(u, v, f"{path}[{i}]")
+    elif isinstance(x, (bool, str)) or x is None or isinstance(y, (bool, str)) or y is None:
+        if x != y: sys.exit(f"{path}: {x!r} != {y!r}")
+    elif not abs(x - y) <= tol * max(abs(x), abs(y), 1e-12):
+        sys.exit(f"{path}: {x!r} and {y!r} differ by more than {tol} relative")
+close(a, b, "$")
+EOF
+    else
+        local key u v
+        for key in final_weights losses; do
+            u=$(json_array "$1" $key | tr '\n' ' '); v=$(json_array "$2" $key | tr '\n' ' ')
+            close_to "$u" "$v" 1e-9 || { echo "$key: $u and $v differ"; return 1; }
+        done
+        [ "$(sed 's/"final_loss": [^,]*//; s/\[[^]]*\]//g' "$1")" = \
+          "$(sed 's/"final_loss": [^,]*//; s/\[[^]]*\]//g' "$2")" ] || { echo "the documents differ"; return 1; }
+    fi
+}
+
+awk 'BEGIN { print "a,b,c,y";
+    for (i = 0; i < 500; i++) { a = sin(i * 1.3); b = 2 * cos(i * 0.7); c = (i % 17) / 17;
+        printf "%.17g,%.17g,%.17g,%.17g\n", a, b, c, 3 * a - 2 * b + 0.5 * c + 1 + 0.1 * sin(i * 12.9898) } }' >stream.csv
+for opt in adam newton; do
+    epochs=30; [ $opt = newton ] && epochs=3
+    run train --quiet --json --device cpu --data stream.csv --optimizer $opt --epochs $epochs
+    cp out.txt in_memory.json
+    for chunk in 7 499 100000; do
+        run train --quiet --json --device cpu --data stream.csv --optimizer $opt --epochs $epochs --stream-chunk $chunk
+        msg=""
+        if [ $RC -ne 0 ]; then msg="exit status $RC"
+        elif ! msg=$(check_json out.txt $epochs); then :
+        else msg=$(json_close out.txt in_memory.json 1e-12 2>&1); fi
+        if [ -z "$msg" ]; then pass "stream_chunk_file_${opt}_$chunk"
+        else fail "stream_chunk_file_${opt}_$chunk" "$msg" "$(context)"; fi
+    done
+    # The same file streamed from host memory to a GPU, where there is one: the device's
+    # results equal the CPU's to rounding.
+    if "$DESCENT" train --device cuda --quiet --epochs 1 >/dev/null 2>&1; then
+        run train --quiet --json --device cuda --data stream.csv --optimizer $opt --epochs $epochs --stream-chunk 64
+        msg=""
+        if [ $RC -ne 0 ]; then msg="exit status $RC"
+        elif ! msg=$(check_json out.txt $epochs); then :
+        else
+            sed 's/"device": "cuda:0"/"device": "cpu"/' out.txt >cuda.json
+            msg=$(json_close cuda.json in_memory.json 1e-10 2>&1)
+        fi
+        if [ -z "$msg" ]; then pass "stream_chunk_file_${opt}_cuda"
+        else fail "stream_chunk_file_${opt}_cuda" "$msg" "$(context)"; fi
+    fi
+done
+
+# ---------------------------------------------------------------------------------------------
 # NPY
 
 if [ $HAVE_NUMPY -eq 1 ]; then
