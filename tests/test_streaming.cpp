@@ -41,6 +41,40 @@ StreamedSynthetic streamed(std::int64_t n, std::int64_t d, std::int64_t chunk, b
     return s;
 }
 
+// Adam for 9 epochs on `source` (4 weights, f64) equals 4 epochs, a checkpoint, and 5 more
+// epochs resumed from it, bitwise.
+template <class Source>
+void check_resume_bitwise(const Source& source) {
+    optim::OptimizerConfig config;
+    config.name = "adam";
+    config.lr = 0.05;
+    Tensor w1 = zeros({4}, DType::f64).requires_grad_();
+    auto whole = optim::make_optimizer(config, {w1});
+    TrainOptions t;
+    t.epochs = 9;
+    const TrainResult expected = train_linear_streamed(source, *whole, t);
+
+    Tensor w2 = zeros({4}, DType::f64).requires_grad_();
+    auto first = optim::make_optimizer(config, {w2});
+    TrainOptions part = t;
+    part.epochs = 4;
+    Checkpoint saved;
+    part.on_checkpoint = [&](const TrainResult& so_far) {
+        saved = make_checkpoint(*first, 4, so_far.losses);
+    };
+    train_linear_streamed(source, *first, part);
+    Tensor w3 = zeros({4}, DType::f64).requires_grad_();
+    auto second = optim::make_optimizer(config, {w3});
+    restore_checkpoint(saved, *second);
+    TrainResult before;
+    before.losses = saved.losses;
+    TrainOptions rest = t;
+    rest.resume = &before;
+    const TrainResult resumed = train_linear_streamed(source, *second, rest);
+    CHECK(resumed.losses == expected.losses);
+    CHECK(resumed.final_weights == expected.final_weights);
+}
+
 }  // namespace
 
 TEST_CASE("the streamed pass equals the in-memory pass for any chunk size", "[streaming]") {
@@ -99,35 +133,7 @@ TEST_CASE("training on streamed data equals training in memory", "[streaming][tr
 }
 
 TEST_CASE("streamed training resumes from a checkpoint bitwise", "[streaming][checkpoint]") {
-    const StreamedSynthetic s = streamed(5000, 3, 1024);
-    optim::OptimizerConfig config;
-    config.name = "adam";
-    config.lr = 0.05;
-    Tensor w1 = zeros({4}, DType::f64).requires_grad_();
-    auto whole = optim::make_optimizer(config, {w1});
-    TrainOptions t;
-    t.epochs = 9;
-    const TrainResult expected = train_linear_streamed(s, *whole, t);
-
-    Tensor w2 = zeros({4}, DType::f64).requires_grad_();
-    auto first = optim::make_optimizer(config, {w2});
-    TrainOptions part = t;
-    part.epochs = 4;
-    Checkpoint saved;
-    part.on_checkpoint = [&](const TrainResult& so_far) {
-        saved = make_checkpoint(*first, 4, so_far.losses);
-    };
-    train_linear_streamed(s, *first, part);
-    Tensor w3 = zeros({4}, DType::f64).requires_grad_();
-    auto second = optim::make_optimizer(config, {w3});
-    restore_checkpoint(saved, *second);
-    TrainResult before;
-    before.losses = saved.losses;
-    TrainOptions rest = t;
-    rest.resume = &before;
-    const TrainResult resumed = train_linear_streamed(s, *second, rest);
-    CHECK(resumed.losses == expected.losses);
-    CHECK(resumed.final_weights == expected.final_weights);
+    check_resume_bitwise(streamed(5000, 3, 1024));
 }
 
 TEST_CASE("streamed misuse is refused", "[streaming][errors]") {
@@ -270,36 +276,10 @@ TEST_CASE("host-streamed training resumes bitwise and reports divergence",
           "[streaming][host][checkpoint]") {
     const Dataset data = host_data(3000, 3, DType::f64);
     const StreamedHost h = on_host(data, 512);
-    optim::OptimizerConfig config;
-    config.name = "adam";
-    config.lr = 0.05;
-    Tensor w1 = zeros({4}, DType::f64).requires_grad_();
-    auto whole = optim::make_optimizer(config, {w1});
-    TrainOptions t;
-    t.epochs = 9;
-    const TrainResult expected = train_linear_streamed(h, *whole, t);
-
-    Tensor w2 = zeros({4}, DType::f64).requires_grad_();
-    auto first = optim::make_optimizer(config, {w2});
-    TrainOptions part = t;
-    part.epochs = 4;
-    Checkpoint saved;
-    part.on_checkpoint = [&](const TrainResult& so_far) {
-        saved = make_checkpoint(*first, 4, so_far.losses);
-    };
-    train_linear_streamed(h, *first, part);
-    Tensor w3 = zeros({4}, DType::f64).requires_grad_();
-    auto second = optim::make_optimizer(config, {w3});
-    restore_checkpoint(saved, *second);
-    TrainResult before;
-    before.losses = saved.losses;
-    TrainOptions rest = t;
-    rest.resume = &before;
-    const TrainResult resumed = train_linear_streamed(h, *second, rest);
-    CHECK(resumed.losses == expected.losses);
-    CHECK(resumed.final_weights == expected.final_weights);
+    check_resume_bitwise(h);
 
     // Divergence: the report's 2/lambda_max is the in-memory data's.
+    optim::OptimizerConfig config;
     config.name = "gd";
     config.lr = 50.0;
     Tensor w4 = zeros({4}, DType::f64).requires_grad_();
