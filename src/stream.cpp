@@ -42,8 +42,15 @@ public:
         m_table = empty({m_chunks, m_entries}, dtype, device);
         std::vector<double> rows(static_cast<std::size_t>(m_chunks), double(chunk));
         rows.back() = double(n - (m_chunks - 1) * chunk);
-        m_rows = from_vector(rows, {1, m_chunks}, dtype, device);
+        // The combination runs in f64 whatever the dtype, as the in-memory pass adds its block
+        // partials in double: an f32 product on a GPU (cuBLAS) would add thousands of chunk
+        // means in f32 and drift from the in-memory result by more than its rounding.
+        m_rows = from_vector(rows, {1, m_chunks}, DType::f64, device);
         m_out = empty({m_entries}, dtype, device);
+        if (dtype != DType::f64) {
+            m_table64 = empty({m_chunks, m_entries}, DType::f64, device);
+            m_out64 = empty({m_entries}, DType::f64, device);
+        }
     }
 
     std::int64_t chunks() const { return m_chunks; }
@@ -67,9 +74,13 @@ public:
     // loss, grad (and hessian) = the chunk means weighted by the chunk sizes, over n.
     void combine(detail::Backend& backend, const Tensor& w, detail::Array loss, detail::Array grad,
                  const detail::Array* hessian) {
-        // out (1, entries) = (1/n) rows (1, chunks) @ table (chunks, entries)
+        // out (1, entries) = (1/n) rows (1, chunks) @ table (chunks, entries), in f64
+        const bool wide = m_table64.defined();
+        if (wide) backend.cast(detail::array_of(m_table), detail::array_of(m_table64));
         backend.gemm(false, false, 1, m_entries, m_chunks, 1.0 / double(m_n),
-                     detail::array_of(m_rows), detail::array_of(m_table), detail::array_of(m_out));
+                     detail::array_of(m_rows), detail::array_of(wide ? m_table64 : m_table),
+                     detail::array_of(wide ? m_out64 : m_out));
+        if (wide) backend.cast(detail::array_of(m_out64), detail::array_of(m_out));
         const std::size_t elem = dtype_size(w.dtype());
         const int device = w.device().index;
         const char* out = static_cast<const char*>(m_out.data_ptr());
@@ -84,6 +95,7 @@ private:
     std::int64_t m_n, m_d, m_chunk, m_chunks = 0, m_entries = 0;
     bool m_hessian;
     Tensor m_table, m_rows, m_out;
+    Tensor m_table64, m_out64;  // the table and result in f64, for an f32 table
 };
 
 // A streamed data set's pass, as the trainer's full_pass wants it.
