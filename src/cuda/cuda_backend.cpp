@@ -325,11 +325,13 @@ public:
     void begin_capture(int device) override {
         DeviceGuard guard(device);
         DeviceContext& ctx = context(device);
+        // One critical section from the check to the flag: empty_cache (which synchronises the
+        // stream under this lock) and a second begin_capture either finish first or see the flag.
+        std::lock_guard<std::mutex> lock(m_mutex);
         if (ctx.activity->capturing.load())
             throw Error("cuda:" + std::to_string(device) +
                         ": a CUDA graph capture is already open on this device");
         DESCENT_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeThreadLocal));
-        std::lock_guard<std::mutex> lock(m_mutex);
         ctx.activity->capture_owner = std::this_thread::get_id();
         ctx.activity->capturing.store(true);
     }
