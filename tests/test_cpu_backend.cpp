@@ -2,6 +2,7 @@
 // direction, matrix products with all vector/matrix combinations, axis sums, determinism.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <random>
 
 #include "descent/descent.hpp"
@@ -91,4 +92,21 @@ TEST_CASE("results are bitwise reproducible", "[cpu]") {
     CHECK(a.loss.item() == b.loss.item());
     CHECK(a.grad.to_vector<double>() == b.grad.to_vector<double>());
     CHECK(a.hessian.to_vector<double>() == b.hessian.to_vector<double>());
+}
+
+TEST_CASE("large cpu buffers own whole pages, so each can be page-locked alone", "[cpu]") {
+    // From 64 KiB on: page-aligned and a whole number of pages (StreamedHost registers X and
+    // y with cudaHostRegister, which refuses a range overlapping one already registered).
+    const auto page_of = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) / 4096; };
+    for (const std::int64_t n : {16384, 16385, 100000, 1 << 20}) {
+        const Tensor a = empty({n}, DType::f32), b = empty({n}, DType::f32);
+        INFO("n " << n);
+        CHECK(reinterpret_cast<std::uintptr_t>(a.data_ptr()) % 4096 == 0);
+        CHECK(reinterpret_cast<std::uintptr_t>(b.data_ptr()) % 4096 == 0);
+        const auto last_a = page_of(static_cast<const char*>(a.data_ptr()) + 4 * n - 1);
+        const auto last_b = page_of(static_cast<const char*>(b.data_ptr()) + 4 * n - 1);
+        CHECK((last_a < page_of(b.data_ptr()) || last_b < page_of(a.data_ptr())));
+    }
+    // Small buffers keep the 64-byte alignment.
+    CHECK(reinterpret_cast<std::uintptr_t>(empty({3}, DType::f64).data_ptr()) % 64 == 0);
 }

@@ -2,6 +2,7 @@
 // shared/elementwise.hpp, the same functions the CUDA kernels call.
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "backend/dtype_visit.hpp"
@@ -12,8 +13,15 @@ namespace descent::detail {
 
 void* CpuBackend::allocate(std::size_t bytes, int) {
     // 64-byte alignment keeps rows SIMD-friendly; aligned_alloc needs a multiple of it.
-    const std::size_t rounded = ((bytes + 63) / 64) * 64;
-    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    // From 64 KiB on, whole pages: such a buffer shares no page with another, so it can be
+    // page-locked on its own (cudaHostRegister refuses a range overlapping one already
+    // registered, e.g. X's last page holding the start of y: StreamedHost).
+    constexpr std::size_t kPage = 4096, kWholePages = std::size_t(64) << 10;
+    const std::size_t align = bytes >= kWholePages ? kPage : 64;
+    if (bytes > std::numeric_limits<std::size_t>::max() - align)  // rounding up would wrap
+        throw Error("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
+    const std::size_t rounded = ((bytes + align - 1) / align) * align;
+    void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded);
     if (p == nullptr)
         throw Error("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
     return p;
