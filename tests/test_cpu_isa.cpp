@@ -111,7 +111,7 @@ TEST_CASE("every instruction set's block kernels give bitwise the baseline's sum
     std::string names;
     for (const CpuIsa isa : isas) names += std::string(" ") + cpu_isa_name(isa);
     WARN("instruction sets on this processor:" << names);
-    for (const std::int64_t d : {1, 2, 3, 4, 5, 8, 16, 17, 32}) {
+    for (const std::int64_t d : {1, 2, 3, 4, 5, 6, 8, 9, 16, 17, 32, 33}) {
         check_all_isas<float>(d);
         check_all_isas<double>(d);
     }

@@ -263,8 +263,9 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
 
 // The end of a vector kernel's block: its last rows (fewer than four) through the shared
 // per-row body into set 0 of the loss and the gradient sums g, then out = [the four loss
-// sets as (s0 + s1) + (s2 + s3), g, the Hessian sums].
-template <class T, int D, bool hessian>
+// sets as (s0 + s1) + (s2 + s3), g, the Hessian sums]. hess holds the D x D sums with a row
+// stride of HS (HS > D: the kernel's panel rows were padded to whole vectors).
+template <class T, int D, int HS, bool hessian>
 void finish_block(const T* x, const T* y, const T* w, std::int64_t rows, double (&loss)[4],
                   double (&g)[D], double* hess, double* out) {
     for (std::int64_t i = 0; i < rows; ++i) {
@@ -273,34 +274,68 @@ void finish_block(const T* x, const T* y, const T* w, std::int64_t rows, double 
         loss[0] += linear_row_accumulate_grad(row, r, D, g);
         if constexpr (hessian)
             for (int j = 0; j < D; ++j)
-                for (int k = j; k < D; ++k) hess[j * D + k] += double(row[j]) * double(row[k]);
+                for (int k = j; k < D; ++k) hess[j * HS + k] += double(row[j]) * double(row[k]);
     }
     out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
     for (int j = 0; j < D; ++j) out[1 + j] = g[j];
     if constexpr (hessian)
-        for (int k = 0; k < D * D; ++k) out[1 + D + k] = hess[k];
+        for (int j = 0; j < D; ++j)
+            for (int k = 0; k < D; ++k) out[1 + D + j * D + k] = hess[j * HS + k];
 }
 
-// Rows of d = D (a multiple of 4) in explicit 4-wide vectors: the compiler left
-// the per-row dot product scalar (~60 instructions a row at d = 16, compute-bound at twice
-// the memory floor on a fast-memory machine). Four rows at a time: their dot products (lanes
-// = the four partial sums of linear_row_residual), one transpose into four residuals, the
-// loss in four sets (row mod 4, combined as (s0 + s1) + (s2 + s3)), the gradient in one set
-// of D/4 vectors. For the Hessian the widened rows go to the panel for hessian_tiles.
+// x[0..TL) widened to double in the low lanes of v, zeros above (AVX2: a masked load; nothing
+// past the row is read).
+template <class T, int TL>
+inline void load_tail_widened(const T* x, Vec4& v) {
+#if defined(__AVX2__)
+    const __m128i mask = _mm_setr_epi32(TL > 0 ? -1 : 0, TL > 1 ? -1 : 0, TL > 2 ? -1 : 0, 0);
+    if constexpr (std::is_same_v<T, float>) {
+        v = _mm256_cvtps_pd(_mm_maskload_ps(x, mask));
+    } else {
+        v = _mm256_maskload_pd(x, _mm256_cvtepi32_epi64(mask));
+    }
+#else
+    v = Vec4{};
+    for (int t = 0; t < TL; ++t) v[t] = double(x[t]);
+#endif
+}
+
+// The tail columns 4C .. D-1 of a row (D not a multiple of 4) in the shared residual's order:
+// linear_row_residual adds them, one by one, to its first partial sum (lane 0 of s).
+template <class T, int TL>
+inline void add_tail_products(const T* tail, const double (&wt)[TL], Vec4& s) {
+    double s0 = s[0];
+    for (int t = 0; t < TL; ++t) s0 += double(tail[t]) * wt[t];
+    s[0] = s0;
+}
+
+// Rows of d = D >= 4 in explicit 4-wide vectors: the compiler left the per-row dot product
+// scalar (~60 instructions a row at d = 16, compute-bound at twice the memory floor on a
+// fast-memory machine). Four rows at a time: their dot products (lanes = the four partial
+// sums of linear_row_residual; the D % 4 tail columns added to lane 0 one by one, as it
+// does), one transpose into four residuals, the loss in four sets (row mod 4, combined as
+// (s0 + s1) + (s2 + s3)), the gradient in one set of D/4 vectors (and the tail's scalars).
+// For the Hessian the widened rows go to the panel for hessian_tiles, the tail zero-padded
+// to a whole vector (the padded sums are not read).
 template <class T, int D, bool hessian>
 void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
-    static_assert(D % 4 == 0, "4-wide vectors");
-    constexpr int C = D / 4;
+    constexpr int C = D / 4, TL = D % 4;  // whole 4-wide chunks, then TL tail columns
+    static_assert(C >= 1, "d >= 4");
+    constexpr int DP = 4 * (C + (TL > 0 ? 1 : 0));  // a Hessian panel row, padded
     constexpr bool exact = std::is_same_v<T, float>;
-    constexpr int kPanel = 64;  // rows per Hessian panel: 64 x D doubles, at most 16 KiB
-    // Gradient sets: one for d >= 8 (D/4 independent chains already); four for d = 4, one per
+    constexpr int kPanel = 64;  // rows per Hessian panel: 64 x DP doubles, at most 18 KiB
+    // Gradient sets: one for d >= 8 (D/4 independent chains already); four for d < 8, one per
     // row of the four (its single chain of adds was the limit), combined as (g0 + g1) + (g2 + g3)
     // like linear_mse_block_fixed_impl's sets.
     constexpr int G = C == 1 ? 4 : 1;
-    Vec4 wv[C], grad[G][C] = {}, loss4 = {};
+    constexpr int TA = TL > 0 ? TL : 1;
+    constexpr int CT = C + (TL > 0 ? 1 : 0);  // chunks with the tail's (zero-padded)
+    Vec4 wv[C], grad[G][CT] = {}, loss4 = {};
+    double wt[TA] = {};
     for (int c = 0; c < C; ++c) load_widened(w + 4 * c, wv[c]);
-    double hess[hessian ? D * D : 1] = {};  // at most 8 KiB (D = 32)
-    double panel[hessian ? kPanel : 1][D];
+    for (int t = 0; t < TL; ++t) wt[t] = double(w[4 * C + t]);
+    double hess[hessian ? DP * DP : 1] = {};  // at most 9 KiB (D = 33)
+    double panel[hessian ? kPanel : 1][DP];
     int in_panel = 0;
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
@@ -316,6 +351,7 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
                 load_widened(row + 4 * c, xv);
                 madd_exact<exact>(s[q], xv, wv[c]);
             }
+            if constexpr (TL > 0) add_tail_products<T, TL>(row + 4 * C, wt, s[q]);
         }
         Vec4 yv, r;
         load_widened(y + i, yv);
@@ -325,9 +361,13 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
             constexpr int q = decltype(lane)::value;
             const Vec4 rq = __builtin_shufflevector(r, r, q, q, q, q);
             const T* row = x + (i + q) * D;
-            for (int c = 0; c < C; ++c) {
+            for (int c = 0; c < CT; ++c) {
                 Vec4 xv;
-                load_widened(row + 4 * c, xv);
+                if (c < C) {
+                    load_widened(row + 4 * c, xv);
+                } else {
+                    load_tail_widened<T, TL>(row + 4 * C, xv);
+                }
                 grad[q % G][c] += rq * xv;
                 if constexpr (hessian) __builtin_memcpy(&panel[in_panel + q][4 * c], &xv, sizeof xv);
             }
@@ -339,25 +379,24 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         if constexpr (hessian) {
             in_panel += 4;
             if (in_panel == kPanel) {
-                hessian_tiles<D, exact>(panel, in_panel, hess);
+                hessian_tiles<DP, exact>(panel, in_panel, hess);
                 in_panel = 0;
             }
         }
     }
     if constexpr (hessian)
-        if (in_panel > 0) hessian_tiles<D, exact>(panel, in_panel, hess);
+        if (in_panel > 0) hessian_tiles<DP, exact>(panel, in_panel, hess);
     double loss[4], g[D];
     __builtin_memcpy(loss, &loss4, sizeof loss);
-    if constexpr (G == 4) {
-        const Vec4 sum = (grad[0][0] + grad[1][0]) + (grad[2][0] + grad[3][0]);
-        __builtin_memcpy(g, &sum, sizeof sum);
-    } else {
-        for (int c = 0; c < C; ++c) __builtin_memcpy(g + 4 * c, &grad[0][c], sizeof grad[0][c]);
+    for (int c = 0; c < CT; ++c) {
+        Vec4 sum = grad[0][c];
+        if constexpr (G == 4) sum = (grad[0][c] + grad[1][c]) + (grad[2][c] + grad[3][c]);
+        for (int lane = 0; lane < 4 && 4 * c + lane < D; ++lane) g[4 * c + lane] = sum[lane];
     }
-    finish_block<T, D, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
+    finish_block<T, D, DP, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
 }
 
-// The sums for d = 1, 2, 3 (d a multiple of 4 goes to linear_mse_block_vec): each row is
+// The sums for d = 1, 2, 3 (larger d goes to linear_mse_block_vec): each row is
 // widened to double once into a local array and the sums live in local arrays, so the
 // compiler unrolls and vectorises the loops. The residual of each row is the shared per-row
 // body's, value for value. Rows go four at a time into four sets of loss/gradient sums (row
@@ -417,7 +456,20 @@ inline __m512d load8_widened(const T* x) {
     }
 }
 
-// The AVX-512 build's rows for d a multiple of 8: linear_mse_block_vec with the rows and the
+// x[0..TL) widened to double in the low lanes of a zmm register, zeros above (a masked load:
+// nothing past the row is read).
+template <class T, int TL>
+inline __m512d load_tail8_widened(const T* x) {
+    constexpr __mmask8 kMask = (1u << TL) - 1;
+    if constexpr (std::is_same_v<T, float>) {
+        return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(kMask, x));
+    } else {
+        return _mm512_maskz_loadu_pd(kMask, x);
+    }
+}
+
+// The AVX-512 build's rows for d >= 8 whose whole 4-wide chunks pair into 8-wide ones (d / 4
+// even; the D % 4 tail as in linear_mse_block_vec): linear_mse_block_vec with the rows and the
 // gradient in 8-wide registers (half the conversions, multiplies and adds), the dot products'
 // products formed eight at a time and added in linear_row_residual's order four lanes at a
 // time (((0 + p[0..3]) + p[4..7]) + p[8..11]) + ...: the same values as the 4-wide build's
@@ -425,31 +477,36 @@ inline __m512d load8_widened(const T* x) {
 // This leaves the fused multiply-add units to the Hessian tiles, which are bound by them.
 template <class T, int D, bool hessian>
 void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
-    static_assert(D % 8 == 0, "8-wide vectors");
-    constexpr int C = D / 8;
+    constexpr int C = D / 8, TL = D % 4;  // whole 8-wide chunks, then TL tail columns
+    static_assert(C >= 1 && (D / 4) % 2 == 0, "d / 4 even, d >= 8");
+    constexpr int DP = 8 * (C + (TL > 0 ? 1 : 0));  // a Hessian panel row, padded
+    constexpr int TA = TL > 0 ? TL : 1;
     constexpr int kPanel = 64;  // rows per Hessian panel, as linear_mse_block_vec
-    __m512d wv[C], grad[C];
-    for (int c = 0; c < C; ++c) {
-        wv[c] = load8_widened(w + 8 * c);
-        grad[c] = _mm512_setzero_pd();
-    }
+    constexpr int CT = C + (TL > 0 ? 1 : 0);  // 8-wide chunks with the tail's (zero-padded)
+    __m512d wv[C], grad[CT];
+    double wt[TA] = {};
+    for (int c = 0; c < C; ++c) wv[c] = load8_widened(w + 8 * c);
+    for (int c = 0; c < CT; ++c) grad[c] = _mm512_setzero_pd();
+    for (int t = 0; t < TL; ++t) wt[t] = double(w[8 * C + t]);
     Vec4 loss4 = {};
-    double hess[hessian ? D * D : 1] = {};
-    double panel[hessian ? kPanel : 1][D];
+    double hess[hessian ? DP * DP : 1] = {};
+    double panel[hessian ? kPanel : 1][DP];
     int in_panel = 0;
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
         prefetch_ahead<T, D>(x, i);
         Vec4 s[4];
-        __m512d xv[4][C];
+        __m512d xv[4][CT];
         for (int q = 0; q < 4; ++q) {
             Vec4 acc = {};
+            if constexpr (TL > 0) xv[q][C] = load_tail8_widened<T, TL>(x + (i + q) * D + 8 * C);
             for (int c = 0; c < C; ++c) {
                 xv[q][c] = load8_widened(x + (i + q) * D + 8 * c);
                 const __m512d p = _mm512_mul_pd(xv[q][c], wv[c]);
                 acc += _mm512_castpd512_pd256(p);
                 acc += _mm512_extractf64x4_pd(p, 1);
             }
+            if constexpr (TL > 0) add_tail_products<T, TL>(x + (i + q) * D + 8 * C, wt, acc);
             s[q] = acc;
         }
         Vec4 yv, r;
@@ -458,7 +515,7 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
         loss4 += r * r;
         for (int q = 0; q < 4; ++q) {
             const __m512d rq = _mm512_set1_pd(r[q]);
-            for (int c = 0; c < C; ++c) {
+            for (int c = 0; c < CT; ++c) {
                 grad[c] = _mm512_add_pd(grad[c], _mm512_mul_pd(rq, xv[q][c]));
                 if constexpr (hessian) _mm512_storeu_pd(&panel[in_panel + q][8 * c], xv[q][c]);
             }
@@ -466,17 +523,22 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
         if constexpr (hessian) {
             in_panel += 4;
             if (in_panel == kPanel) {
-                hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
+                hessian_tiles<DP, std::is_same_v<T, float>>(panel, in_panel, hess);
                 in_panel = 0;
             }
         }
     }
     if constexpr (hessian)
-        if (in_panel > 0) hessian_tiles<D, std::is_same_v<T, float>>(panel, in_panel, hess);
+        if (in_panel > 0) hessian_tiles<DP, std::is_same_v<T, float>>(panel, in_panel, hess);
     double loss[4], g[D];
     __builtin_memcpy(loss, &loss4, sizeof loss);
     for (int c = 0; c < C; ++c) _mm512_storeu_pd(g + 8 * c, grad[c]);
-    finish_block<T, D, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
+    if constexpr (TL > 0) {
+        alignas(64) double tail[8];
+        _mm512_store_pd(tail, grad[C]);
+        for (int t = 0; t < TL; ++t) g[8 * C + t] = tail[t];
+    }
+    finish_block<T, D, DP, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
 }
 #endif
 
@@ -484,7 +546,7 @@ template <class T, int D>
 void linear_mse_block_fixed(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t,
                             bool hessian, double* out) {
 #if defined(__AVX512F__)
-    if constexpr (D % 8 == 0) {
+    if constexpr (D >= 8 && (D / 4) % 2 == 0) {
         if (hessian) {
             linear_mse_block_vec512<T, D, true>(x, y, w, rows, out);
         } else {
@@ -493,7 +555,7 @@ void linear_mse_block_fixed(const T* x, const T* y, const T* w, std::int64_t row
         return;
     }
 #endif
-    if constexpr (D % 4 == 0) {
+    if constexpr (D >= 4) {
         if (hessian) {
             linear_mse_block_vec<T, D, true>(x, y, w, rows, out);
         } else {
@@ -515,9 +577,13 @@ BlockFn<T> block_fn(std::int64_t d) {
         case 2: return linear_mse_block_fixed<T, 2>;
         case 3: return linear_mse_block_fixed<T, 3>;
         case 4: return linear_mse_block_fixed<T, 4>;
+        case 5: return linear_mse_block_fixed<T, 5>;
         case 8: return linear_mse_block_fixed<T, 8>;
+        case 9: return linear_mse_block_fixed<T, 9>;
         case 16: return linear_mse_block_fixed<T, 16>;
+        case 17: return linear_mse_block_fixed<T, 17>;
         case 32: return linear_mse_block_fixed<T, 32>;
+        case 33: return linear_mse_block_fixed<T, 33>;
         default: return linear_mse_block_any<T>;
     }
 }
