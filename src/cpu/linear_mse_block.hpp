@@ -1,8 +1,13 @@
-// The per-block kernels of the CPU linear-MSE pass, compiled twice: for the baseline x86-64
-// instruction set (src/cpu/losses.cpp) and for AVX2 (src/cpu/losses_avx2.cpp), each in
-// its own namespace (DESCENT_CPU_ISA) so the two instantiations never collide. The backend
-// picks the AVX2 set at run time when the processor has it.
-// Verified by tests/test_loss_hessian.cpp and tests/test_cpu_threads.cpp.
+// The per-block kernels of the CPU linear-MSE pass, compiled three times: for the baseline
+// x86-64 instruction set (src/cpu/losses.cpp), for AVX2 + FMA (src/cpu/losses_avx2.cpp) and
+// for AVX-512 (src/cpu/losses_avx512.cpp), each in its own namespace (DESCENT_CPU_ISA) so the
+// instantiations never collide; the backend picks the widest the processor runs
+// (cpu/linear_mse_isa.hpp). Every build gives bitwise the same sums. By d: 1 and 3 a scalar
+// kernel with four sets of sums, 2 a two-vector kernel, 4-33 among the specialised sizes the
+// 4-wide vector kernel (AVX-512: 8-wide where the 4-wide chunks pair up), any other d a plain
+// loop over the shared per-row body.
+// Verified by tests/test_cpu_isa.cpp (all builds, bitwise, and against a long-double sum),
+// tests/test_loss_hessian.cpp and tests/test_cpu_threads.cpp.
 #pragma once
 
 #include <algorithm>
@@ -40,20 +45,10 @@ void linear_mse_block_any(const T* x, const T* y, const T* w, std::int64_t rows,
 }
 
 // 4 doubles; GCC/Clang vector extensions, so the baseline build splits it into SSE2 pairs
-// and the AVX2 build uses one ymm register. a * b + c stays a multiply and an add (the AVX2
-// file is compiled with -ffp-contract=off), as in the scalar code.
+// and the wider builds use one ymm register. a * b + c stays a multiply and an add (the wider
+// files are compiled with -ffp-contract=off), as in the scalar code.
 typedef double Vec4 __attribute__((vector_size(32)));
 
-// hess (D x D, upper triangle used) += xdᵀ xd for `rows` rows of xd (rows x D, widened to
-// double), in 4 x 4 tiles whose 16 sums stay in registers over all the rows: one load of
-// x[r][k0..k0+3] and four broadcasts feed 16 multiply-adds. The per-row rank-1 update it
-// replaces reloaded and restored every Hessian entry, and its triangle loops (k from j)
-// vectorised poorly. Tiles on the diagonal also sum a few lower entries, which are not read.
-//
-// exact_products: the rows were widened from f32, so every product x_j x_k is exact in
-// double, and a fused multiply-add rounds exactly as the separate multiply and add do. The
-// AVX2 build then uses FMA (half the floating-point instructions) and still gives bitwise
-// the baseline build's sums; f64 rows keep the separate multiply and add.
 #if defined(__AVX512F__)
 // The AVX-512 build's tiles: four rows of the Hessian by 16 columns (two zmm registers; 8 at
 // the end of a row), where each multiply-add takes its x_j straight from memory as an embedded
@@ -112,6 +107,17 @@ void hessian_tiles_512(const double (*xd)[D], int rows, double* hess) {
 }
 #endif
 
+// hess (D x D, upper triangle used) += xdᵀ xd for `rows` rows of xd (rows x D, widened to
+// double), in 4 x 4 tiles whose 16 sums stay in registers over all the rows: one load of
+// x[r][k0..k0+3] and four broadcasts feed 16 multiply-adds. The per-row rank-1 update it
+// replaces reloaded and restored every Hessian entry, and its triangle loops (k from j)
+// vectorised poorly. Tiles on the diagonal also sum a few lower entries, which are not read.
+//
+// exact_products: the rows were widened from f32, so every product x_j x_k is exact in
+// double, and a fused multiply-add rounds exactly as the separate multiply and add do. The
+// AVX2 build then uses FMA (half the floating-point instructions) and still gives bitwise
+// the baseline build's sums; f64 rows keep the separate multiply and add. (The AVX-512
+// build hands multiples of 8 to hessian_tiles_512.)
 template <int D, bool exact_products>
 void hessian_tiles(const double (*xd)[D], int rows, double* hess) {
     static_assert(D % 4 == 0, "4 x 4 tiles");
