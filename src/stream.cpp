@@ -98,14 +98,34 @@ private:
     Tensor m_table64, m_out64;  // the table and result in f64, for an f32 table
 };
 
-// A streamed data set's pass, as the trainer's full_pass wants it.
+// A streamed data set's pass, as the trainer's full_pass wants it: each source fills the chunk
+// table its own way (fill_table), the combination is the same for all.
 class StreamedPass {
 public:
     virtual ~StreamedPass() = default;
-    virtual std::int64_t n() const = 0;
-    virtual std::int64_t d() const = 0;
-    virtual void run(const Tensor& w, detail::Array loss, detail::Array grad,
-                     const detail::Array* hessian) = 0;
+    std::int64_t n() const { return m_n; }
+    std::int64_t d() const { return m_d; }
+
+    void run(const Tensor& w, detail::Array loss, detail::Array grad, const detail::Array* hessian) {
+        m_table->check(hessian != nullptr);
+        detail::Backend& backend = detail::backend_of(w);
+        fill_table(backend, w, hessian != nullptr);
+        m_table->combine(backend, w, loss, grad, hessian);
+    }
+
+protected:
+    // n rows of d columns, in chunks of chunk_rows (at most n), on `device`.
+    void init(std::int64_t n, std::int64_t d, std::int64_t chunk_rows, bool hessian, DType dtype,
+              Device device) {
+        m_n = n;
+        m_d = d;
+        m_table = std::make_unique<ChunkTable>(n, d, std::min(chunk_rows, n), hessian, dtype, device);
+    }
+    // Row c of the table for every chunk c (ChunkTable::pass).
+    virtual void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) = 0;
+
+    std::int64_t m_n = 0, m_d = 0;
+    std::unique_ptr<ChunkTable> m_table;
 };
 
 // Synthetic rows, generated chunk by chunk on the weights' device into one buffer.
@@ -118,22 +138,14 @@ public:
             throw Error("streamed " + synthetic_spec_str(s) + ": chunk_rows must be >= 1, got " +
                         std::to_string(data.chunk_rows));
         const std::vector<double> truth = synthetic_true_weights(s, data.intercept, dtype);
-        m_n = s.n;
-        m_d = static_cast<std::int64_t>(truth.size());
-        const std::int64_t chunk = std::min(data.chunk_rows, m_n);
-        m_table = std::make_unique<ChunkTable>(m_n, m_d, chunk, hessian, dtype, device);
+        init(s.n, static_cast<std::int64_t>(truth.size()), data.chunk_rows, hessian, dtype, device);
         m_truth = from_vector(truth, {m_d}, DType::f64, device);
-        m_X = empty({chunk, m_d}, dtype, device);
-        m_y = empty({chunk}, dtype, device);
+        m_X = empty({m_table->chunk(), m_d}, dtype, device);
+        m_y = empty({m_table->chunk()}, dtype, device);
     }
 
-    std::int64_t n() const override { return m_n; }
-    std::int64_t d() const override { return m_d; }
-
-    void run(const Tensor& w, detail::Array loss, detail::Array grad,
-             const detail::Array* hessian) override {
-        m_table->check(hessian != nullptr);
-        detail::Backend& backend = detail::backend_of(w);
+private:
+    void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) override {
         detail::SyntheticRows rows;
         rows.seed = m_data.spec.seed;
         rows.noise = m_data.spec.noise;
@@ -145,15 +157,11 @@ public:
             backend.synthetic_rows(rows, m_table->first_row(c), count, slice(m_X, 0, count * m_d),
                                    slice(m_y, 0, count));
             m_table->pass(backend, c, slice(m_X, 0, count * m_d), slice(m_y, 0, count), w,
-                          hessian != nullptr);
+                          hessian);
         }
-        m_table->combine(backend, w, loss, grad, hessian);
     }
 
-private:
     StreamedSynthetic m_data;
-    std::int64_t m_n = 0, m_d = 0;
-    std::unique_ptr<ChunkTable> m_table;
     Tensor m_truth, m_X, m_y;
 };
 
@@ -163,10 +171,8 @@ private:
 class HostPass final : public StreamedPass {
 public:
     HostPass(const StreamedHost& data, Device device, bool hessian) : m_data(data) {
-        m_n = data.X.shape()[0];
-        m_d = data.X.shape()[1];
-        const std::int64_t chunk = std::min(data.chunk_rows, m_n);
-        m_table = std::make_unique<ChunkTable>(m_n, m_d, chunk, hessian, data.X.dtype(), device);
+        init(data.X.shape()[0], data.X.shape()[1], data.chunk_rows, hessian, data.X.dtype(), device);
+        const std::int64_t chunk = m_table->chunk();
         if (!device.is_cpu()) {
             detail::HostRows rows;
             rows.X = data.X.data_ptr();
@@ -180,19 +186,14 @@ public:
         }
     }
 
-    std::int64_t n() const override { return m_n; }
-    std::int64_t d() const override { return m_d; }
-
-    void run(const Tensor& w, detail::Array loss, detail::Array grad,
-             const detail::Array* hessian) override {
-        m_table->check(hessian != nullptr);
-        detail::Backend& backend = detail::backend_of(w);
+private:
+    void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) override {
         const std::int64_t chunks = m_table->chunks();
         if (!m_chunks) {
             for (std::int64_t c = 0; c < chunks; ++c) {
                 const std::int64_t begin = m_table->first_row(c), count = m_table->rows_of(c);
                 m_table->pass(backend, c, slice(m_data.X, begin * m_d, count * m_d),
-                              slice(m_data.y, begin, count), w, hessian != nullptr);
+                              slice(m_data.y, begin, count), w, hessian);
             }
         } else {
             // An exception in the middle leaves copies in flight: abandon() lets them finish
@@ -208,19 +209,16 @@ public:
             for (std::int64_t c = 0; c < chunks; ++c) {
                 detail::Array X, y;
                 m_chunks->acquire(c, X, y);
-                m_table->pass(backend, c, X, y, w, hessian != nullptr);
+                m_table->pass(backend, c, X, y, w, hessian);
                 m_chunks->release(c);
                 if (c + 1 < chunks) m_chunks->fetch(c + 1);  // overlaps the work on chunk c
             }
             guard.armed = false;
         }
-        m_table->combine(backend, w, loss, grad, hessian);
     }
 
-private:
     StreamedHost m_data;  // holds X and y (their storage) for as long as the pass lives
-    std::int64_t m_n = 0, m_d = 0;
-    std::unique_ptr<ChunkTable> m_table;
+    // Declared after m_data, so destroyed first: its copies in flight read X and y.
     std::unique_ptr<detail::HostChunks> m_chunks;  // null on the cpu
 };
 
