@@ -2,10 +2,11 @@
 // x86-64 instruction set (src/cpu/losses.cpp), for AVX2 + FMA (src/cpu/losses_avx2.cpp) and
 // for AVX-512 (src/cpu/losses_avx512.cpp), each in its own namespace (DESCENT_CPU_ISA) so the
 // instantiations never collide; the backend picks the widest the processor runs
-// (cpu/linear_mse_isa.hpp). Every build gives bitwise the same sums. By d: 1 and 3 a scalar
-// kernel with four sets of sums, 2 a two-vector kernel, 4-33 among the specialised sizes the
-// 4-wide vector kernel (AVX-512: 8-wide where the 4-wide chunks pair up), any other d a plain
-// loop over the shared per-row body.
+// (cpu/linear_mse_isa.hpp). Every build gives bitwise the same sums. By d: 1 (and the
+// Hessian for 2 and 3) a scalar kernel with four sets of sums; 2 and 3 two- and three-vector
+// kernels with the same sums; 4-33 among the specialised sizes the 4-wide vector kernel
+// (AVX-512: 8-wide where the 4-wide chunks pair up); any other d a plain loop over the
+// shared per-row body.
 // Verified by tests/test_cpu_isa.cpp (all builds, bitwise, and against a long-double sum),
 // tests/test_loss_hessian.cpp and tests/test_cpu_threads.cpp.
 #pragma once
@@ -450,7 +451,8 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
     finish_block<T, D, DP, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
 }
 
-// The sums for d = 1, 2, 3 (larger d goes to linear_mse_block_vec): each row is
+// The sums for d = 1, 2, 3 (used for d = 1, and for 2 and 3 with the Hessian; larger d goes
+// to linear_mse_block_vec): each row is
 // widened to double once into a local array and the sums live in local arrays, so the
 // compiler unrolls and vectorises the loops. The residual of each row is the shared per-row
 // body's, value for value. Rows go four at a time into four sets of loss/gradient sums (row
