@@ -31,7 +31,10 @@ now_ms() { date +%s%3N; }
 # kill_at_random DURATION_MS ARGS...: starts descent, waits for its first checkpoint, then kills
 # it with SIGKILL at a random moment within the first 80% of the time the run has left
 # (DURATION_MS, the uninterrupted run's length, less what it took to reach the checkpoint:
-# data generation counts). Returns 0 when the kill landed before the run finished.
+# data generation counts). Returns 0 when the kill landed before the run finished; otherwise
+# sets RUN_MS to how long this run really took, so that a retry can aim within it (a machine
+# running other tests at the same time makes one run several times slower than the next).
+RUN_MS=0
 kill_at_random() {
     local duration=$1; shift
     local t0 pid waited=0
@@ -41,15 +44,21 @@ kill_at_random() {
     while [ ! -e ck.bin ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 6000 ]; do
         sleep 0.01; waited=$((waited + 1))
     done
-    local remaining=$(( duration - ($(now_ms) - t0) ))
-    local window=$(( remaining * 8 / 10 ))
+    local t_ck
+    t_ck=$(now_ms)
+    local window=$(( (duration - (t_ck - t0)) * 8 / 10 ))
     [ $window -lt 1 ] && window=1
-    local delay=$(( RANDOM % window ))
-    sleep "$(printf '0.%03d' $((delay % 1000)))"
-    [ $delay -ge 1000 ] && sleep $((delay / 1000))
-    kill -KILL "$pid" 2>/dev/null
-    { wait "$pid"; } 2>/dev/null  # (bash would report "Killed")
-    [ $? -eq 137 ]
+    local deadline=$(( t_ck + RANDOM % window ))
+    # Poll rather than sleep through the delay: a run that ends first tells us its length.
+    while kill -0 "$pid" 2>/dev/null && [ "$(now_ms)" -lt $deadline ]; do sleep 0.005; done
+    if kill -KILL "$pid" 2>/dev/null; then
+        { wait "$pid"; } 2>/dev/null  # (bash would report "Killed")
+        [ $? -eq 137 ] && return 0
+    else
+        wait "$pid" 2>/dev/null
+    fi
+    RUN_MS=$(( $(now_ms) - t0 ))
+    return 1
 }
 
 check_run() {  # check_run NAME ARGS...
@@ -68,15 +77,17 @@ check_run() {  # check_run NAME ARGS...
         local kills=0 problems=()
         # Odd trials are killed twice (the second time while resuming).
         # A loaded machine can make this run slower or faster than the timed one: when the
-        # kill lands after the end, try again with half the window (three times at most).
+        # kill lands after the end, try again within the length the run just had, halved
+        # each further time (five attempts at most).
         local window=$duration attempt
-        for attempt in 1 2 3; do
+        for attempt in 1 2 3 4 5; do
             rm -f ck.bin ck.bin.tmp.*
             if kill_at_random "$window" "${args[@]}" --checkpoint ck.bin; then kills=1; break; fi
-            window=$((window / 2))
+            [ $RUN_MS -lt $window ] && window=$RUN_MS
+            window=$(( attempt == 1 ? window : window / 2 ))
         done
         if [ $((trial % 2)) -eq 1 ] && [ -e ck.bin ] &&
-           kill_at_random "$duration" "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
+           kill_at_random "$window" "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
             kills=$((kills + 1))
         fi
         if [ $kills -eq 0 ]; then
