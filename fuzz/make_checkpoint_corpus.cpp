@@ -1,7 +1,7 @@
 // Writes the checkpoint fuzzer's seed corpus (fuzz/corpus/checkpoint/) with descent's own
 // save API: real optimizers (each kind of state buffer, f32 and f64, ranks 0 to 3) after a
 // few steps, meta entries, losses and trajectories, plus near-valid files (truncated, one
-// flipped byte, a future version) that exercise the header checks.
+// flipped byte, a future version, the older version 1) that exercise the header checks.
 // Usage: fuzz_make_checkpoint_corpus OUT_DIR   (then commit what it wrote)
 #include <cstdio>
 #include <cstdlib>
@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
     flipped[flipped.size() / 2] ^= 0x10;
     write(dir, "bad_checksum.ckpt", flipped);
     std::string future = fresh;
-    future[8] = 2;  // version 2
-    write(dir, "version2.ckpt", future);
+    future[8] = static_cast<char>(descent::kCheckpointVersion + 1);
+    write(dir, "version_next.ckpt", future);
+    std::string older = fresh;
+    older[8] = 1;  // version 1, refused by name
+    write(dir, "version1.ckpt", older);
     return 0;
 }

@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
-# Test dependencies from Debian: Catch2, and matplotlib for the plot test (which is skipped
-# where it cannot be installed).
+# Test dependencies from Debian: Catch2, numpy (data files for the CLI tests) and matplotlib
+# for the plot test (which is skipped where it cannot be installed).
 missing=()
-for pkg in catch2 python3-matplotlib; do
+for pkg in catch2 python3-matplotlib python3-numpy; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -11,6 +11,7 @@
 #include "descent/dtype.hpp"
 #include "backend/backend.hpp"
 #include "descent/error.hpp"
+#include "text.hpp"
 
 #ifdef DESCENT_WITH_CUDA
 #include "cuda/cuda_backend.hpp"
@@ -34,13 +35,13 @@ Device parse_device(const std::string& text) {
                                         [](unsigned char c) { return std::isdigit(c) != 0; });
         if (digits) return Device::cuda(std::stoi(ordinal));
     }
-    throw Error("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
+    throw Error("unknown device '" + detail::shown_field(text) + "' (expected cpu, cuda or cuda:N)");
 }
 
 DType parse_dtype(const std::string& text) {
     if (text == "f32" || text == "float32" || text == "float") return DType::f32;
     if (text == "f64" || text == "float64" || text == "double") return DType::f64;
-    throw Error("unknown dtype '" + text + "' (expected f32 or f64)");
+    throw Error("unknown dtype '" + detail::shown_field(text) + "' (expected f32 or f64)");
 }
 
 bool built_with_cuda() {

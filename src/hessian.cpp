@@ -1,5 +1,6 @@
 // linear_mse_hessian: 2/n XᵀX as one transposed matrix product (no copy of X), and its
-// largest eigenvalue for the divergence guard's 2/λmax.
+// largest eigenvalue and column scales for the divergence report (2/λmax, feature scaling).
+// Verified by tests/test_loss_hessian.cpp, tests/test_checkpoint.cpp, tests/test_divergence.cpp.
 #include "descent/hessian.hpp"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "descent/error.hpp"
+#include "descent/ops.hpp"
 #include "dispatch.hpp"
 
 namespace descent {
@@ -95,9 +97,83 @@ double symmetric_max_eigenvalue(const std::vector<double>& matrix, std::int64_t 
     return d <= 256 ? jacobi_max_eigenvalue(matrix, d) : power_max_eigenvalue(matrix, d);
 }
 
+namespace {
+
+// Gram matrices up to this order are formed and solved on the host (8 MiB in f64); beyond
+// it the matrix would cost more than the products by X that power iteration needs.
+constexpr std::int64_t kGramLimit = 1024;
+
+// λmax of 2/n XᵀX by power iteration on products X v and Xᵀ u (two passes over X on its
+// device per iteration, nothing of order d^2 or n^2). The Rayleigh quotient of a unit vector
+// never exceeds λmax, and converges to it from below.
+double power_max_eigenvalue_of(const Tensor& X) {
+    const std::int64_t n = X.shape()[0], d = X.shape()[1];
+    std::vector<double> v(static_cast<std::size_t>(d));
+    for (std::int64_t i = 0; i < d; ++i) v[i] = 1.0 + 1e-3 * double(i % 7);  // not orthogonal to most
+    double lambda = 0.0;
+    for (int it = 0; it < 1000; ++it) {
+        double norm = 0.0;
+        for (double x : v) norm += x * x;
+        norm = std::sqrt(norm);
+        if (norm == 0.0 || !std::isfinite(norm)) return lambda;
+        for (double& x : v) x /= norm;
+        const Tensor vt = from_vector(v, {d, 1}, X.dtype(), X.device());
+        const Tensor u = detail::gemm_op("linear_mse_curvature", X, vt, false, false);
+        const std::vector<double> z =
+            detail::gemm_op("linear_mse_curvature", X, u, true, false, 2.0 / double(n))
+                .to_vector<double>();
+        double rayleigh = 0.0;
+        for (std::int64_t i = 0; i < d; ++i) rayleigh += v[i] * z[i];
+        v = z;
+        if (it > 0 && std::fabs(rayleigh - lambda) <= 1e-9 * std::fabs(rayleigh)) return rayleigh;
+        lambda = rayleigh;
+    }
+    return lambda;
+}
+
+}  // namespace
+
+LinearMseCurvature linear_mse_curvature_of_hessian(const std::vector<double>& hessian,
+                                                   std::int64_t d) {
+    LinearMseCurvature c;
+    c.lambda_max = symmetric_max_eigenvalue(hessian, d);
+    c.column_rms.resize(static_cast<std::size_t>(d));
+    for (std::int64_t j = 0; j < d; ++j)  // H_jj = 2/n sum_i X_ij^2
+        c.column_rms[j] = std::sqrt(std::max(hessian[j * d + j], 0.0) / 2.0);
+    return c;
+}
+
+LinearMseCurvature linear_mse_curvature(const Tensor& X) {
+    detail::check_defined("linear_mse_curvature", X);
+    if (X.dim() != 2 || X.numel() == 0)
+        throw Error("linear_mse_curvature: expects X (n, d) with n, d >= 1, got shape " +
+                    shape_str(X.shape()));
+    const Tensor x = X.detach();
+    const std::int64_t n = x.shape()[0], d = x.shape()[1];
+    if (d <= n && d <= kGramLimit)  // the Hessian itself is the small Gram matrix
+        return linear_mse_curvature_of_hessian(linear_mse_hessian(x).to_vector<double>(), d);
+    LinearMseCurvature c;
+    const std::vector<double> squares = sum(square(x), 0).to_vector<double>();
+    c.column_rms.resize(squares.size());
+    for (std::size_t j = 0; j < squares.size(); ++j)
+        c.column_rms[j] = std::sqrt(squares[j] / double(n));
+    if (n < d && n <= kGramLimit)  // 2/n XXᵀ has the nonzero eigenvalues of 2/n XᵀX
+        c.lambda_max = symmetric_max_eigenvalue(
+            detail::gemm_op("linear_mse_curvature", x, x, false, true, 2.0 / double(n))
+                .to_vector<double>(),
+            n);
+    else
+        c.lambda_max = power_max_eigenvalue_of(x);
+    return c;
+}
+
 double linear_mse_hessian_max_eigenvalue(const Tensor& X) {
-    const Tensor h = linear_mse_hessian(X.detach());
-    return symmetric_max_eigenvalue(h.to_vector<double>(), X.shape()[1]);
+    detail::check_defined("linear_mse_hessian", X);
+    if (X.dim() != 2)
+        throw Error("linear_mse_hessian: expects X (n, d), got shape " + shape_str(X.shape()));
+    if (X.shape()[0] == 0)
+        throw Error("linear_mse_hessian: X " + shape_str(X.shape()) + " has no rows");
+    return linear_mse_curvature(X).lambda_max;
 }
 
 }  // namespace descent

@@ -23,6 +23,10 @@ namespace descent {
 
 namespace {
 
+// Streamed synthetic data: the divergence report's Hessian pass is made up to this many
+// columns (8 MiB of f64 on the device; a pass of n d^2 work).
+constexpr std::int64_t kStreamedHessianLimit = 1024;
+
 detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
     detail::Array a = detail::array_of(t);
     a.data = static_cast<char*>(a.data) + offset * static_cast<std::int64_t>(dtype_size(t.dtype()));
@@ -276,14 +280,14 @@ const Tensor& only_param(const optim::Optimizer& optimizer) {
     return optimizer.params()[0];
 }
 
-TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<double()> lambda_max,
+TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<LinearMseCurvature()> curvature,
                      optim::Optimizer& optimizer, const TrainOptions& options) {
     detail::TrainSource source;
     source.n = pass->n();
     source.d = pass->d();
     source.full_pass = [pass](const Tensor& weights, detail::Array loss, detail::Array grad,
                               const detail::Array* hessian) { pass->run(weights, loss, grad, hessian); };
-    source.lambda_max = std::move(lambda_max);
+    source.curvature = std::move(curvature);
     return detail::train_linear(source, optimizer, options);
 }
 
@@ -301,9 +305,12 @@ TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimize
     check_weights("train_linear_streamed", data, w);
     auto pass = std::make_shared<SyntheticPass>(data, w.dtype(), w.device(), optimizer.needs_hessian());
     return train_on(pass, [data, w] {
+        // The Hessian pass costs n d^2 and d^2 memory: beyond kStreamedHessianLimit columns
+        // the report goes without λmax and the column scales.
+        if (w.numel() > kStreamedHessianLimit) return LinearMseCurvature{};
         const Tensor zero = zeros(w.shape(), w.dtype(), w.device());
         const LinearMseResult r = linear_mse_streamed(data, zero, true);
-        return symmetric_max_eigenvalue(r.hessian.to_vector<double>(), w.numel());
+        return linear_mse_curvature_of_hessian(r.hessian.to_vector<double>(), w.numel());
     }, optimizer, options);
 }
 
@@ -320,7 +327,7 @@ TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& op
     auto pass = std::make_shared<HostPass>(data, w.device(), optimizer.needs_hessian());
     // From the host data on the cpu: no second set of device buffers, no second registration.
     const Tensor X = data.X;
-    return train_on(pass, [X] { return linear_mse_hessian_max_eigenvalue(X); }, optimizer, options);
+    return train_on(pass, [X] { return linear_mse_curvature(X); }, optimizer, options);
 }
 
 }  // namespace descent

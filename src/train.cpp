@@ -2,10 +2,14 @@
 // (contiguous row ranges read in place, or gathered in a seeded shuffled order). Losses and
 // the trajectory are written into buffers on the weights' device and read back in blocks;
 // on a GPU each block can be captured and launched as one CUDA graph (TrainOptions::cuda_graph).
+// The epoch loop owns sync points, divergence (rule and advice), checkpoints (by count and by
+// time), stopping on request and resume. Verified by the tests named in descent/train.hpp.
 #include "descent/train.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -25,6 +29,14 @@
 namespace descent {
 
 namespace {
+
+constexpr double kDivergenceFactor = 1e6;  // rule 2 of loss_diverged
+constexpr double kScaleRatio = 1e3;        // column scales this far apart: advise scaling
+
+double sqrt_largest(DType dtype) {
+    return std::sqrt(dtype == DType::f32 ? double(std::numeric_limits<float>::max())
+                                         : std::numeric_limits<double>::max());
+}
 
 // dst[offset : offset + src.numel()] = src, on the device holding both.
 void copy_into(const Tensor& dst, std::int64_t offset, const Tensor& src) {
@@ -72,6 +84,9 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
     if (options.checkpoint_every < 0)
         throw Error("train_linear: checkpoint_every must be >= 0, got " +
                     std::to_string(options.checkpoint_every));
+    if (!(options.checkpoint_seconds >= 0.0))
+        throw Error("train_linear: checkpoint_seconds must be >= 0 (0: no time rule), got " +
+                    std::to_string(options.checkpoint_seconds));
     if (const TrainResult* r = options.resume) {
         const auto done = static_cast<std::int64_t>(r->losses.size());
         if (done > options.epochs)
@@ -89,19 +104,23 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
     }
 }
 
-// The divergence report: where, what, and the step size gradient descent could have taken.
+// The divergence report: where, what, which rule, and advice.
 std::string divergence_message(const detail::TrainSource& source, const optim::Optimizer& optimizer,
                                std::int64_t epoch, const char* what, double value,
-                               double last_finite) {
+                               double last_finite, const std::string& rule) {
     std::ostringstream os;
     os << "training diverged at epoch " << epoch << " (" << optimizer.name() << "): " << what
        << " is " << value;
     if (std::isfinite(last_finite)) os << " after a loss of " << last_finite;
-    const double lambda_max = source.lambda_max();
-    if (lambda_max > 0.0 && std::isfinite(lambda_max))
-        os << "; gradient descent is stable on this data for learning rates below 2/lambda_max = "
-           << 2.0 / lambda_max;
-    os << "; try a smaller learning rate";
+    os << ", " << rule;
+    // The report must come out even when the curvature cannot be had (e.g. no memory for it).
+    LinearMseCurvature curvature;
+    try {
+        if (source.curvature) curvature = source.curvature();
+    } catch (const std::exception&) {
+        curvature = LinearMseCurvature{};
+    }
+    os << "; " << divergence_advice(optimizer, curvature);
     return os.str();
 }
 
@@ -125,6 +144,99 @@ void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& opti
 
 }  // namespace
 
+std::string divergence_advice(const optim::Optimizer& optimizer,
+                              const LinearMseCurvature& curvature) {
+    std::ostringstream os;
+    const double lambda_max = curvature.lambda_max;
+    const bool known = lambda_max > 0.0 && std::isfinite(lambda_max);
+    if (const auto* newton = dynamic_cast<const optim::Newton*>(&optimizer)) {
+        // Newton's error on a quadratic loss is multiplied by 1 - lr every step (by
+        // 1 - lr λ/(λ + damping) along each eigenvector with damping).
+        os << "; Newton's step on this quadratic loss is stable for lr in (0, 2) (lr is "
+           << newton->options().lr << "); add damping (solve (H + damping I) instead of H, "
+           << "damping is " << newton->options().damping
+           << "), which also steadies a nearly singular Hessian";
+    } else if (const auto* sgd = dynamic_cast<const optim::Sgd*>(&optimizer)) {
+        // Weight decay adds weight_decay to every eigenvalue of the step's Hessian.
+        const optim::SgdOptions& o = sgd->options();
+        const double curv = lambda_max + o.weight_decay;
+        const std::string of = o.weight_decay > 0 ? "(lambda_max + weight_decay)" : "lambda_max";
+        if (!known) {
+            os << "; try a smaller learning rate";
+        } else if (o.momentum == 0.0) {
+            os << "; use a smaller learning rate, below 2/" << of << " = " << 2.0 / curv;
+        } else if (o.dampening == 0.0 && !o.nesterov) {
+            // torch's heavy ball, v = mu v + g, w -= lr v, is w' = w - lr H w + mu (w - w_prev):
+            // along an eigenvalue λ, z^2 - (1 + mu - lr λ) z + mu = 0, whose roots lie inside
+            // the unit circle iff 0 < lr λ < 2 (1 + mu).
+            os << "; use a smaller learning rate, below 2(1 + momentum)/" << of << " = "
+               << 2.0 * (1.0 + o.momentum) / curv << " (momentum " << o.momentum << ")";
+        } else {
+            os << "; try a smaller learning rate (for reference, plain gradient descent is "
+               << "stable below 2/" << of << " = " << 2.0 / curv << ")";
+        }
+    } else if (dynamic_cast<const optim::Adagrad*>(&optimizer) != nullptr ||
+               dynamic_cast<const optim::RmsProp*>(&optimizer) != nullptr ||
+               dynamic_cast<const optim::Adam*>(&optimizer) != nullptr) {
+        // Their steps are scaled per coordinate by the gradients' history: no bound from λmax.
+        os << "; try a smaller learning rate";
+    } else {
+        os << "; try a smaller learning rate";
+        if (known)
+            os << " (for reference, gradient descent is stable below 2/lambda_max = "
+               << 2.0 / lambda_max << ")";
+    }
+    // Feature scaling: columns of very different scale make the Hessian ill-conditioned, so
+    // no single learning rate suits every weight.
+    const std::vector<double>& rms = curvature.column_rms;
+    std::size_t lo = rms.size(), hi = rms.size();
+    for (std::size_t j = 0; j < rms.size(); ++j) {
+        if (!(rms[j] > 0.0) || !std::isfinite(rms[j])) continue;  // an all-zero column
+        if (lo == rms.size() || rms[j] < rms[lo]) lo = j;
+        if (hi == rms.size() || rms[j] > rms[hi]) hi = j;
+    }
+    if (lo < rms.size() && rms[hi] > kScaleRatio * rms[lo])
+        os << "; the feature columns differ in scale by a factor of " << rms[hi] / rms[lo]
+           << " (column " << hi << " vs column " << lo << ", counted from 0, root mean squares "
+           << rms[hi] << " and " << rms[lo] << "); standardise them";
+    return os.str().substr(2);  // without the leading "; "
+}
+
+namespace {
+// R of rule 2: the larger of L0 and Lz among those that are finite and positive (0: none).
+double reference_loss(double first_loss, double zero_loss) {
+    double r = 0.0;
+    if (std::isfinite(first_loss) && first_loss > r) r = first_loss;
+    if (std::isfinite(zero_loss) && zero_loss > r) r = zero_loss;
+    return r;
+}
+}  // namespace
+
+bool loss_diverged(double loss, double first_loss, DType dtype, double zero_loss) {
+    if (!std::isfinite(loss)) return true;
+    if (std::isnan(first_loss)) return false;  // rule 1 fired at epoch 0; nothing to compare
+    const double r = reference_loss(first_loss, zero_loss);
+    if (r > 0.0 && loss > kDivergenceFactor * r) return true;
+    return loss >= sqrt_largest(dtype) && loss > first_loss;
+}
+
+std::string loss_divergence_rule(double loss, double first_loss, DType dtype, double zero_loss) {
+    if (!loss_diverged(loss, first_loss, dtype, zero_loss)) return "";
+    if (!std::isfinite(loss)) return "not finite";
+    std::ostringstream os;
+    const double r = reference_loss(first_loss, zero_loss);
+    if (r > 0.0 && loss > kDivergenceFactor * r) {
+        if (r == first_loss)
+            os << "over 1e6 times the first epoch's loss " << first_loss;
+        else
+            os << "over 1e6 times the loss of all-zero weights " << zero_loss
+               << " (the first epoch's was " << first_loss << ")";
+    } else {
+        os << "at or above sqrt(largest " << dtype_name(dtype) << ") = " << sqrt_largest(dtype);
+    }
+    return os.str();
+}
+
 TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
                          const TrainOptions& options) {
     check_optimizer(optimizer, options);
@@ -147,7 +259,7 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
         detail::backend_of(X).linear_mse(detail::array_of(X), detail::array_of(y),
                                          detail::array_of(weights), n, d, loss, grad, hessian);
     };
-    source.lambda_max = [X] { return linear_mse_hessian_max_eigenvalue(X); };
+    source.curvature = [X] { return linear_mse_curvature(X); };
     return detail::train_linear(source, optimizer, options);
 }
 
@@ -275,13 +387,50 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         }
     };
 
+    // Time-based checkpoints (TrainOptions::checkpoint_seconds): the end of the previous
+    // checkpoint (or the start) and what it took.
+    using Clock = std::chrono::steady_clock;
+    const bool timed = options.on_checkpoint && options.checkpoint_seconds > 0.0;
+    Clock::time_point last_checkpoint_end = Clock::now();
+    double last_checkpoint_cost = 0.0;
+    double first_loss = result.losses.empty() ? NAN : result.losses[0];  // L0 of the rule
+    // Lz of the rule: the loss of all-zero weights, one pass, made only when a loss passes
+    // 1e6 L0 (a run started at the optimum has L0 ~ 0). 0 when it cannot be had.
+    double zero_loss = NAN;
+    const auto zero_weights_loss = [&]() {
+        if (!std::isnan(zero_loss)) return zero_loss;
+        zero_loss = 0.0;
+        try {
+            const Tensor w0 = zeros({d}, w.dtype(), w.device());
+            const Tensor l = empty({1}, w.dtype(), w.device());
+            const Tensor g = empty({d}, w.dtype(), w.device());
+            source.full_pass(w0, detail::array_of(l), detail::array_of(g), nullptr);
+            zero_loss = l.to_vector<double>()[0];
+        } catch (const std::exception&) {
+            zero_loss = 0.0;  // judged against L0 alone
+        }
+        return zero_loss;
+    };
+
     for (std::int64_t epoch = start; epoch < epochs; ++epoch) {
-        const bool checkpoint_due =
+        bool checkpoint_due =
             options.on_checkpoint && ((options.checkpoint_every > 0 &&
                                        (epoch + 1) % options.checkpoint_every == 0) ||
                                       epoch + 1 == epochs);
-        const bool sync_due =
-            (epoch + 1) % sync_every == 0 || epoch + 1 == epochs || checkpoint_due;
+        bool sync_due = (epoch + 1) % sync_every == 0 || epoch + 1 == epochs || checkpoint_due;
+        bool stop = false;
+        // After the epoch is queued: a stop request or the clock may make it a sync point.
+        const auto poll = [&] {
+            stop = options.stop_requested && options.stop_requested();
+            if (timed && !checkpoint_due) {
+                const double since =
+                    std::chrono::duration<double>(Clock::now() - last_checkpoint_end).count();
+                checkpoint_due = since >= options.checkpoint_seconds &&
+                                 since >= 20.0 * last_checkpoint_cost;
+            }
+            if (stop && options.on_checkpoint) checkpoint_due = true;
+            sync_due = sync_due || checkpoint_due || stop;
+        };
         if (graphs && epoch > start && !capture) {
             block_first = epoch;
             block_steps = optimizer.step_count();
@@ -289,9 +438,11 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         }
         if (!capture) {
             queue_epoch(epoch);
+            poll();
         } else {
             try {
                 queue_epoch(epoch);
+                poll();
                 if (sync_due) {
                     capture->launch(graph_exec);  // the block runs, in stream order
                     capture.reset();
@@ -310,11 +461,12 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         if (!sync_due) continue;
         // Read back the block of losses since the last sync point and check it, then the
         // weights (a step can overflow them before any loss shows it).
-        // The first non-finite value: stop (throw) or report it once and carry on.
-        const auto diverged = [&](std::int64_t at, const char* what, double value) {
-            if (std::isfinite(value) || !result.divergence.empty()) return;
+        // The first divergence: stop (throw) or report it once and carry on.
+        const auto diverged = [&](std::int64_t at, const char* what, double value,
+                                  const std::string& rule) {
+            if (!result.divergence.empty()) return;
             const std::string message =
-                divergence_message(source, optimizer, at, what, value, last_finite);
+                divergence_message(source, optimizer, at, what, value, last_finite, rule);
             if (options.on_divergence == OnDivergence::stop) throw Error(message);
             result.divergence = message;
             if (options.on_warning) options.on_warning(message);
@@ -323,14 +475,22 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         const std::vector<double> block = read_range(losses, first, epoch + 1 - first);
         for (; checked <= epoch; ++checked) {
             const double loss = block[static_cast<std::size_t>(checked - first)];
-            diverged(checked, "the loss", loss);
+            if (checked == 0) first_loss = loss;
+            if (loss_diverged(loss, first_loss, w.dtype())) {
+                const double z = std::isfinite(loss) ? zero_weights_loss() : 0.0;
+                if (loss_diverged(loss, first_loss, w.dtype(), z))
+                    diverged(checked, "the loss", loss,
+                             loss_divergence_rule(loss, first_loss, w.dtype(), z));
+            }
             if (std::isfinite(loss)) last_finite = loss;
             result.losses.push_back(loss);
             if (options.on_epoch) options.on_epoch(checked, loss);
         }
         result.final_weights = w.to_vector<double>();
-        for (double v : result.final_weights) diverged(epoch, "a weight", v);
+        for (double v : result.final_weights)
+            if (!std::isfinite(v)) diverged(epoch, "a weight", v, "not finite");
         if (checkpoint_due) {
+            const Clock::time_point began = timed ? Clock::now() : Clock::time_point{};
             TrainResult so_far;
             so_far.losses = result.losses;
             so_far.final_weights = result.final_weights;
@@ -342,14 +502,26 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                     so_far.weights.emplace_back(flat.begin() + e * d, flat.begin() + (e + 1) * d);
             }
             options.on_checkpoint(so_far);
+            if (timed) {
+                last_checkpoint_end = Clock::now();
+                last_checkpoint_cost =
+                    std::chrono::duration<double>(last_checkpoint_end - began).count();
+            }
+        }
+        if (stop && epoch + 1 < epochs) {
+            result.stopped = true;
+            break;
         }
     }
+    // The epochs done: all of them, or those before a stop.
+    const std::int64_t done = result.stopped ? static_cast<std::int64_t>(result.losses.size()) : epochs;
     result.final_weights = w.to_vector<double>();
     if (last_grad.defined()) result.final_grad = last_grad.to_vector<double>();
     if (options.record_weights) {
-        copy_into(trajectory, epochs * d, w);
-        const std::vector<double> flat = trajectory.to_vector<double>();
-        for (std::int64_t e = 0; e <= epochs; ++e)
+        copy_into(trajectory, done * d, w);
+        const std::vector<double> flat =
+            read_range(trajectory.reshape({(epochs + 1) * d}), 0, (done + 1) * d);
+        for (std::int64_t e = 0; e <= done; ++e)
             result.weights.emplace_back(flat.begin() + e * d, flat.begin() + (e + 1) * d);
     }
     return result;

@@ -2,12 +2,14 @@
 // need), or streamed (src/stream.cpp: chunks generated on the device and dropped, or read
 // from host memory chunk by chunk), all behind the same full-batch pass, so resume,
 // checkpoints, divergence and the trajectory work the same for all.
+// Verified through its users: tests/test_streaming.cpp, tests/test_divergence.cpp.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 
 #include "backend/backend.hpp"
+#include "descent/hessian.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/tensor.hpp"
 #include "descent/train.hpp"
@@ -20,7 +22,10 @@ struct TrainSource {
     // loss (one element), grad (d) and, when hessian is not null, the Hessian (d, d) of the
     // whole data at the weights `w`, written in place on w's device.
     std::function<void(const Tensor& w, Array loss, Array grad, const Array* hessian)> full_pass;
-    std::function<double()> lambda_max;  // of the data's Hessian, for the divergence report
+    // λmax of the data's Hessian and its columns' scales, for the divergence report: called
+    // only when divergence is reported (it costs a pass). May leave either unknown (NaN,
+    // empty) where computing it would cost too much.
+    std::function<LinearMseCurvature()> curvature;
 };
 
 TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,

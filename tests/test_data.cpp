@@ -1,8 +1,13 @@
 // Datasets: CSV and NPY loaders (happy paths and one case per error, asserting descent::Error
-// and a message fragment), synthetic data (determinism, y = X·w + b + noise recomputed here,
-// layouts, spec errors) and load_dataset's dispatch. NPY fixtures: make_npy_fixtures.py.
+// and a message fragment; input files that are not regular files; chunk boundaries; parse_*
+// against load_*), synthetic data (determinism, y = X·w + b + noise recomputed here, layouts,
+// spec errors) and load_dataset's dispatch. NPY fixtures: make_npy_fixtures.py.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -10,9 +15,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "data/read_file.hpp"
+#include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
 #include "descent/detail/philox.hpp"
 #include "descent/error.hpp"
@@ -479,4 +487,280 @@ TEST_CASE("synthetic data refuses a noise that could overflow the dtype", "[data
     REQUIRE_ERROR(descent::load_dataset("synthetic:n=5,d=2,noise=1e308", true, DType::f64,
                                         Device::cpu()),
                   Contains("noise is too large for f64 data"));
+}
+
+// --- input files are checked before they are read (issue 11 item 3) ----------------------
+
+namespace {
+
+// Fails the whole test binary after `seconds` instead of letting a blocking open hang ctest.
+class Deadline {
+public:
+    explicit Deadline(unsigned seconds) { alarm(seconds); }
+    ~Deadline() { alarm(0); }
+};
+
+// Bitwise equality of two datasets' tensors (shapes, dtypes, values).
+void require_same(const Dataset& a, const Dataset& b) {
+    REQUIRE(a.X.shape() == b.X.shape());
+    REQUIRE(a.y.shape() == b.y.shape());
+    REQUIRE(a.X.dtype() == b.X.dtype());
+    CHECK(a.X.to_vector<double>() == b.X.to_vector<double>());
+    CHECK(a.y.to_vector<double>() == b.y.to_vector<double>());
+    CHECK(a.intercept == b.intercept);
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("input files must be regular files: FIFOs and devices are refused at once",
+          "[data][errors][input]") {
+    TempDir dir;
+    const Deadline deadline(20);  // a FIFO opened for reading without O_NONBLOCK waits forever
+    const std::string fifo_csv = dir.path("fifo.csv"), fifo_npy = dir.path("fifo.npy"),
+                      fifo_ckpt = dir.path("fifo.ckpt");
+    for (const std::string& f : {fifo_csv, fifo_npy, fifo_ckpt})
+        REQUIRE(mkfifo(f.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE_ERROR(csv(fifo_csv), Contains(fifo_csv + ": is a FIFO, not a regular file"));
+    REQUIRE_ERROR(npy(fifo_npy), Contains(fifo_npy + ": is a FIFO, not a regular file"));
+    // --resume reads through the same InputFile (read_file_bytes).
+    REQUIRE_ERROR(descent::load_checkpoint(fifo_ckpt),
+                  Contains(fifo_ckpt + ": is a FIFO, not a regular file"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+
+    // Symlinks are followed: to a regular file they load, to a device they are refused before
+    // a byte is read (reading /dev/zero "until the end" ran into bad_alloc).
+    const std::string good = dir.write("good.csv", "1,2\n3,4\n");
+    REQUIRE(symlink(good.c_str(), dir.path("link.csv").c_str()) == 0);
+    CHECK(csv(dir.path("link.csv")).y.to_vector<double>() == std::vector<double>{2, 4});
+    const std::string zero = dir.path("x.npy"), urandom = dir.path("x.csv"),
+                      zero_ckpt = dir.path("zero.ckpt");
+    REQUIRE(symlink("/dev/zero", zero.c_str()) == 0);
+    REQUIRE(symlink("/dev/urandom", urandom.c_str()) == 0);
+    REQUIRE(symlink("/dev/zero", zero_ckpt.c_str()) == 0);
+    REQUIRE_ERROR(npy(zero), Contains(zero + ": is a character device, not a regular file"));
+    REQUIRE_ERROR(csv(urandom), Contains(urandom + ": is a character device, not a regular file"));
+    REQUIRE_ERROR(descent::load_checkpoint(zero_ckpt),
+                  Contains(zero_ckpt + ": is a character device, not a regular file"));
+    REQUIRE_ERROR(npy("/dev/null"), Contains("/dev/null: is a character device"));
+    REQUIRE_ERROR(npy(dir.path("")), Contains("is a directory, not a data file"));
+    REQUIRE_ERROR(csv(good + "/x.csv"), Contains("/x.csv: no such file"));
+
+    // A path is shown escaped, on one line.
+    const std::string odd = dir.path("a\nb.csv");
+    REQUIRE_ERROR(csv(odd), Contains("a\\nb.csv: no such file"));
+}
+
+TEST_CASE("an input file that changes size while being read is reported", "[data][errors][input]") {
+    TempDir dir;
+    const std::string path = dir.write("grow.csv", "1,2\n3,4\n");
+    {
+        const descent::detail::InputFile file(path);
+        REQUIRE(file.size() == 8);
+        std::ofstream(path, std::ios::app) << "5,6\n";
+        REQUIRE_ERROR(file.check_unchanged(), Contains(path + ": changed size while being read"));
+    }
+    {
+        const descent::detail::InputFile file(path);
+        REQUIRE(truncate(path.c_str(), 4) == 0);
+        char buf[12];
+        REQUIRE_ERROR(file.read(0, buf, 12), Contains(path + ": changed size while being read"));
+    }
+}
+
+TEST_CASE("an NPY header is checked against the file size before anything is allocated",
+          "[data][npy][errors][input]") {
+    TempDir dir;
+    auto fails = [&](const std::string& bytes, const std::string& fragment) {
+        const std::string path = dir.write("bad.npy", bytes);
+        REQUIRE_ERROR(npy(path), Contains(path + ": ") && Contains(fragment));
+        REQUIRE_ERROR(descent::parse_npy(bytes, "mem.npy", true, DType::f64, Device::cpu()),
+                      Contains("mem.npy: ") && Contains(fragment));
+    };
+    // 10^12 rows of 2 f8 values: 16 TB announced, 128 bytes there. Refused with the sizes,
+    // not by std::bad_alloc (REQUIRE_ERROR asserts descent::Error).
+    fails(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 2), }",
+                    f8_bytes({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})),
+          "truncated data: shape (1000000000000, 2) of '<f8' needs 16000000000000 bytes, found "
+          "128");
+    fails(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }",
+                    f8_bytes(kSix)),
+          "24 unexpected bytes after the data of shape (3, 2)");
+    // A 4 GiB header length on a short file, and a header over the 1 MiB limit.
+    fails(std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff{'descr'", 19),
+          "truncated NPY header: expected 4294967295 bytes, found 7");
+    std::string huge = "\x93NUMPY";
+    huge += std::string("\x02\x00\x00\x00\x20\x00", 6);  // version 2.0, header of 2 MiB
+    huge += std::string(2 << 20, ' ');
+    fails(huge, "NPY header of 2097152 bytes is longer than the limit of 1048576 bytes");
+}
+
+TEST_CASE("outside text in errors is cut to 60 bytes and its control bytes escaped",
+          "[data][errors]") {
+    auto csv_error = [](const std::string& text) {
+        try {
+            descent::parse_csv(text, "t.csv", true, DType::f64, Device::cpu());
+        } catch (const descent::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    const std::string long_field(1000, 'a');
+    const std::string e1 = csv_error("1,2\n3," + long_field + "\n");
+    CHECK(e1 == "t.csv: line 2, column 2: '" + std::string(60, 'a') + "...' is not a number");
+    const std::string e2 = csv_error(std::string("1,2\n3,a\0b\x1b\n", 12));
+    CHECK(e2 == "t.csv: line 2, column 2: 'a\\x00b\\x1b' is not a number");
+    CHECK(csv_error("1,2\n3,nan" + std::string(100, '0') + "\n").size() < 130);
+
+    // The NPY header quoted in "malformed NPY header" is cut the same way.
+    const std::string bytes =
+        npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), \x01" +
+                      std::string(500, 'z') + "}",
+                  "");
+    try {
+        descent::parse_npy(bytes, "h.npy", true, DType::f64, Device::cpu());
+        FAIL("no error");
+    } catch (const descent::Error& e) {
+        const std::string what = e.what();
+        CHECK_THAT(what, Contains("h.npy: malformed NPY header") &&
+                             Contains("of {'descr': '<f8', 'fortran_order': False, "
+                                      "'shape': (2, 3), \\x01z...") &&
+                             !Contains("zz"));
+        CHECK(what.find('\n') == std::string::npos);
+    }
+}
+
+TEST_CASE("load_csv and parse_csv agree on random files, across chunk boundaries",
+          "[data][csv][input]") {
+    TempDir dir;
+    std::mt19937_64 rng(20261130);
+    // Sizes around the 1 MiB read chunk: lines cross chunk boundaries at every offset mod the
+    // line length, and the largest files span several chunks.
+    for (int trial = 0; trial < 12; ++trial) {
+        const int n_cols = 2 + int(rng() % 6);
+        const int n_rows = trial < 4 ? 1 + int(rng() % 50) : 20000 + int(rng() % 40000);
+        const bool header = rng() % 2, crlf = rng() % 2, bom = rng() % 3 == 0,
+                   final_newline = rng() % 2, trailing_blank = rng() % 2;
+        const char* eol = crlf ? "\r\n" : "\n";
+        std::string text = bom ? "\xEF\xBB\xBF" : "";
+        if (header) {
+            for (int c = 0; c < n_cols; ++c) text += (c ? ",c" : "c") + std::to_string(c);
+            text += eol;
+        }
+        std::vector<double> want_x, want_y;
+        std::uniform_real_distribution<double> value(-1e3, 1e3);
+        for (int r = 0; r < n_rows; ++r) {
+            for (int c = 0; c < n_cols; ++c) {
+                const double v = std::round(value(rng) * 1e4) / 1e4;
+                char field[64];
+                std::snprintf(field, sizeof field, rng() % 5 == 0 ? " %.17g " : "%.17g", v);
+                text += (c ? "," : "") + std::string(field);
+                // What strtod reads back: the exact value printed with 17 digits.
+                (c + 1 < n_cols ? want_x : want_y).push_back(std::strtod(field, nullptr));
+                if (c + 1 == n_cols) want_x.push_back(1.0);
+            }
+            if (r + 1 < n_rows || final_newline) text += eol;
+        }
+        if (trailing_blank) text += std::string(eol) + "  " + eol;
+        INFO("trial " << trial << ": " << n_rows << " x " << n_cols << ", " << text.size()
+                      << " bytes");
+        const std::string path = dir.write("r.csv", text);
+        const Dataset loaded = csv(path);
+        const Dataset parsed = descent::parse_csv(text, path, true, DType::f64, Device::cpu());
+        require_same(loaded, parsed);
+        CHECK(loaded.X.to_vector<double>() == want_x);
+        CHECK(loaded.y.to_vector<double>() == want_y);
+        require_same(descent::load_csv(path, false, DType::f32, Device::cpu()),
+                     descent::parse_csv(text, path, false, DType::f32, Device::cpu()));
+    }
+}
+
+TEST_CASE("CSV errors beyond the first chunk keep their line and column", "[data][csv][input]") {
+    TempDir dir;
+    std::string text = "a,b,y\n";
+    for (int r = 0; r < 200000; ++r) text += "1.25,-2.5,3\n";  // 2.4 MB
+    const std::string good = dir.write("good.csv", text);
+    CHECK(csv(good).X.shape() == Shape{200000, 3});
+    CHECK(file_bytes(good).size() > (2u << 20));
+
+    REQUIRE_ERROR(csv(dir.write("bad.csv", text + "1,x,3\n")),
+                  Contains("line 200002, column 2: 'x' is not a number"));
+    REQUIRE_ERROR(csv(dir.write("ragged.csv", text + "1,3\n4,5,6\n")),
+                  Contains("line 200002, column 3: expected 3 fields (as on line 1), found 2"));
+    REQUIRE_ERROR(csv(dir.write("blank.csv", text + "\n4,5,6\n")),
+                  Contains("line 200002: blank line"));
+    // A line longer than a chunk (the read buffer grows for it).
+    const std::string long_line = "1" + std::string(3 << 20, ' ') + ",2\n3,4\n";
+    const Dataset wide = csv(dir.write("long.csv", long_line));
+    CHECK(wide.X.to_vector<double>() == std::vector<double>{1, 1, 3, 1});
+    require_same(wide, descent::parse_csv(long_line, "m.csv", true, DType::f64, Device::cpu()));
+    // A long first line of many columns, then short broken lines: refused at line 2, without
+    // sizing the tensors by (lines x columns).
+    std::string ragged = std::string(1 << 20, ',') + "\n";
+    for (int r = 0; r < 100000; ++r) ragged += "1\n";
+    REQUIRE_ERROR(csv(dir.write("wide.csv", ragged)),
+                  Contains("line 1, column 1: empty field"));
+    ragged = "1,2\n" + std::string(100000, '\n') + "3,4\n";
+    REQUIRE_ERROR(csv(dir.write("gap.csv", ragged)), Contains("line 2: blank line"));
+}
+
+TEST_CASE("load_npy and parse_npy agree on files larger than one chunk", "[data][npy][input]") {
+    TempDir dir;
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> value(-1e6, 1e6);
+    for (const int n_cols : {2, 7, 17}) {
+        const int n_rows = 300000 / n_cols + 3;  // 2.4 MB of f8, 1.2 MB of f4: chunks and a part
+        std::vector<double> f8(std::size_t(n_rows) * n_cols);
+        std::vector<float> f4(f8.size());
+        for (std::size_t k = 0; k < f8.size(); ++k) f4[k] = float(f8[k] = value(rng));
+        const std::string shape =
+            "(" + std::to_string(n_rows) + ", " + std::to_string(n_cols) + ")";
+        const std::string b8 =
+            npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }",
+                      f8_bytes(f8));
+        const std::string b4 =
+            npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }",
+                      f4_bytes(f4));
+        const std::string p8 = dir.write("a8.npy", b8), p4 = dir.write("a4.npy", b4);
+        for (const bool intercept : {true, false}) {
+            for (const DType dtype : {DType::f64, DType::f32}) {
+                INFO(n_cols << " columns, intercept " << intercept << ", " << dtype_name(dtype));
+                const Dataset l8 = descent::load_npy(p8, intercept, dtype, Device::cpu());
+                require_same(l8, descent::parse_npy(b8, p8, intercept, dtype, Device::cpu()));
+                const Dataset l4 = descent::load_npy(p4, intercept, dtype, Device::cpu());
+                require_same(l4, descent::parse_npy(b4, p4, intercept, dtype, Device::cpu()));
+                // The values, placed by an independent reading of the layout.
+                const std::vector<double> X = l8.X.to_vector<double>();
+                const std::vector<double> y = l8.y.to_vector<double>();
+                const std::size_t x_cols = std::size_t(l8.X.size(1));
+                bool all = true;
+                for (int r = 0; r < n_rows; ++r) {
+                    for (int c = 0; c + 1 < n_cols; ++c) {
+                        double want = f8[std::size_t(r) * n_cols + c];
+                        if (dtype == DType::f32) want = double(float(want));
+                        all = all && X[r * x_cols + c] == want;
+                    }
+                    if (intercept) all = all && X[r * x_cols + x_cols - 1] == 1.0;
+                    double want_y = f8[std::size_t(r) * n_cols + n_cols - 1];
+                    if (dtype == DType::f32) want_y = double(float(want_y));
+                    all = all && y[r] == want_y;
+                }
+                CHECK(all);
+            }
+        }
+        // A NaN in the last chunk is reported with its row and column.
+        f8[f8.size() - 2] = std::nan("");
+        const std::string bad = dir.write(
+            "nan.npy", npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape +
+                                     ", }",
+                                 f8_bytes(f8)));
+        REQUIRE_ERROR(npy(bad), Contains("row " + std::to_string(n_rows - 1) + ", column " +
+                                         std::to_string(n_cols - 2) +
+                                         " (counting from 0) is NaN"));
+    }
 }

@@ -61,18 +61,24 @@ std::vector<double> synthetic_true_weights(const SyntheticSpec& spec, bool inter
 // (a first row with any non-numeric field); spaces around fields and blank trailing lines are
 // allowed. Numbers are read as strtod reads them (too small for a double: 0; too large: an
 // error, like NaN and Inf); loaded as f32, a value beyond f32's range is an error too.
-// Errors start with the path, then "line L, column C: ..." (C counts fields from 1).
+// Errors start with the path, then "line L, column C: ..." (C counts fields from 1); a field
+// quoted in an error is cut to 60 bytes and its control bytes escaped. The file must be a
+// regular file (a FIFO or a device is refused before it is read); it is read twice, in chunks,
+// straight into X and y, so memory is the tensors plus a line buffer.
 Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device);
 // The same from a CSV file's bytes already in memory: `origin` takes the path's place in
-// errors and in Dataset::source. load_csv is read_file_bytes + parse_csv.
+// errors and in Dataset::source. load_csv and parse_csv run the same parser.
 Dataset parse_csv(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
                   Device device);
 
 // NPY (format 1.0, 2.0, 3.0): a 2-D C-order array of little-endian f4 or f8, the last column
 // the target. NaN, Inf and (loaded as f32) values beyond f32's range are refused. Errors name
-// the path and what is wrong.
+// the path and what is wrong. The file must be a regular file, and its size must be what the
+// header's shape and dtype say, checked before anything is allocated; the data is then read in
+// chunks straight into X and y (memory: the tensors plus one chunk).
 Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device);
-// The same from an NPY file's bytes in memory, `origin` naming them in errors and the source.
+// The same from an NPY file's bytes in memory, `origin` naming them in errors and the source
+// (the same parser as load_npy).
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
                   Device device);
 

@@ -3,6 +3,7 @@
 // Verified by tests/test_errors.cpp (one case per kind of failure).
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
@@ -12,6 +13,17 @@ namespace descent {
 class Error : public std::runtime_error {
 public:
     explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// An allocation failed; bytes() is its size. Callers that know what the memory was for
+// rethrow it as "out of memory while <what> (<bytes> bytes)".
+class OutOfMemory : public Error {
+public:
+    OutOfMemory(const std::string& what, std::size_t bytes) : Error(what), m_bytes(bytes) {}
+    std::size_t bytes() const noexcept { return m_bytes; }
+
+private:
+    std::size_t m_bytes;
 };
 
 // A CUDA runtime or library call failed. call() is the expression, e.g. "cudaMalloc(&p, n)".

@@ -47,12 +47,14 @@ LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor&
                                     bool hessian = false);
 
 // train_linear over the streamed data, full batch (options.batch_size must be 0 or >= n);
-// everything else (resume, checkpoints, divergence, trajectory) as train_linear.
+// everything else (resume, checkpoints, stopping, divergence, trajectory) as train_linear.
+// The divergence report's λmax and column scales come from one Hessian pass over the stream,
+// made only up to 1024 columns (beyond, the report goes without them).
 TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimizer& optimizer,
                                   const TrainOptions& options = {});
 
 // The same over host data: w (d entries) on any device, in X's dtype; results on w's device.
-// The divergence report's 2/λmax is computed from X on the cpu.
+// The divergence report's λmax and column scales are computed from X on the cpu.
 LinearMseResult linear_mse_streamed(const StreamedHost& data, const Tensor& w,
                                     bool hessian = false);
 TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& optimizer,

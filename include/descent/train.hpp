@@ -4,7 +4,9 @@
 // (batch_size < n): an epoch is one pass over the rows in batches of batch_size (the last one
 // smaller), optionally in a seeded shuffled order, one optimizer step per batch.
 // Verified by tests/test_optim_blog.cpp against the blog's numpy trainer, tests/test_minibatch.cpp
-// against a reference mini-batch loop, and tests/test_checkpoint.cpp (resume).
+// against a reference mini-batch loop, tests/test_checkpoint.cpp (resume),
+// tests/test_divergence.cpp (the divergence rule and advice) and tests/test_train_control.cpp
+// (stopping on request, time-based checkpoints).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "descent/dtype.hpp"
+#include "descent/hessian.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/tensor.hpp"
 
@@ -19,9 +23,36 @@ namespace descent {
 
 struct TrainResult;
 
-// What to do when the loss or the weights turn non-finite.
+// The divergence rule. An epoch's loss L has diverged when
+//   1. L is not finite (NaN or Inf), or
+//   2. L > 1e6 * R, where R = max(L0, Lz) > 0: L0 is the first epoch's loss of the run
+//      (losses[0], also for a resumed run) and Lz the loss of the weights all 0 (the model that
+//      predicts 0; pass 0 when unknown). No optimizer that is converging, Adam's early rise
+//      included, multiplies the larger of these by a million, while a run past its stable step
+//      grows geometrically and passes this long before it overflows. Lz keeps a run that starts
+//      at (or next to) the optimum, L0 ~ 0, from alarming at Adam's first step of ~lr; the
+//      trainer computes it (one pass) only when L > 1e6 * L0, the only time it can matter, or
+//   3. L >= sqrt(the largest finite value of `dtype`) and L > L0 (f32: 1.8e19, f64: 1.3e154):
+//      the squared residuals behind such a loss are about to overflow, whatever L0 was (this
+//      also covers L0 = 0 and a run that started far off).
+// A non-finite L0 fires rule 1 at epoch 0; rules 2 and 3 then never apply.
+bool loss_diverged(double loss, double first_loss, DType dtype, double zero_loss = 0.0);
+// Which rule fired, as the divergence message says it: "not finite", "over 1e6 times the first
+// epoch's loss 28.4", "over 1e6 times the loss of all-zero weights 5.2 (the first epoch's was
+// 2.3e-12)", "at or above sqrt(largest f64) = 1.34078e+154"; empty when none did.
+std::string loss_divergence_rule(double loss, double first_loss, DType dtype,
+                                 double zero_loss = 0.0);
+
+// The advice that ends a divergence report, fitting the optimizer (see train_linear below),
+// e.g. "use a smaller learning rate, below 2/lambda_max = 0.0294059", for a caller that
+// applies loss_diverged itself (the CLI, to the loss after the last update). `curvature` is
+// linear_mse_curvature(X), or {} when unknown (then no bound and no scaling advice).
+std::string divergence_advice(const optim::Optimizer& optimizer,
+                              const LinearMseCurvature& curvature);
+
+// What to do when the loss diverges (the rule above) or a weight turns non-finite.
 enum class OnDivergence {
-    stop,  // throw descent::Error with the epoch, the optimizer, the last finite loss, 2/λmax
+    stop,  // throw descent::Error: the epoch, the optimizer, the loss, the rule, advice
     warn,  // report the same message once through TrainOptions::on_warning and carry on
 };
 
@@ -64,11 +95,26 @@ struct TrainOptions {
     // record_weights), with the weights and optimizer state already restored by the caller.
     // Training continues at epoch resume->losses.size().
     const TrainResult* resume = nullptr;
-    // Every `checkpoint_every` epochs (and after the last), `on_checkpoint` receives the
+    // Every `checkpoint_every` epochs (0: no count rule), when `checkpoint_seconds` says so,
+    // when stopped on request, and always after the last epoch, `on_checkpoint` receives the
     // result so far; final_weights are the current weights. The weights and the optimizer
-    // state are consistent with it at that moment (what save_checkpoint needs).
+    // state are consistent with it at that moment (what save_checkpoint needs), always on an
+    // epoch boundary, so a run resumed from it is bitwise the uninterrupted one.
     std::int64_t checkpoint_every = 0;
     std::function<void(const TrainResult& so_far)> on_checkpoint;
+    // Time-based checkpoints (0: none). When > 0, a checkpoint is also due at the end of an
+    // epoch once at least `checkpoint_seconds` have passed since the end of the previous
+    // checkpoint (or the start of the call) AND at least 20 times what the previous checkpoint
+    // took (reading back the weights and trajectory, then on_checkpoint), so checkpoints cost
+    // at most about 5% of the run whatever their size. The steady clock is read once per epoch.
+    double checkpoint_seconds = 0;
+
+    // Stopping on request (e.g. a signal handler sets a flag the predicate reads): polled once
+    // per epoch, after the epoch's step(s) are queued (a mini-batch epoch is always finished).
+    // When it returns true, that epoch ends at a sync point (losses read back, divergence
+    // checked), on_checkpoint (when set) receives the result so far, and train_linear returns
+    // with TrainResult::stopped set when epochs remain. It is not called from another thread.
+    std::function<bool()> stop_requested;
 };
 
 struct TrainResult {
@@ -77,12 +123,23 @@ struct TrainResult {
     std::vector<double> final_weights;
     std::vector<double> final_grad;            // the gradient used by the last update
     std::string divergence;  // OnDivergence::warn: the message, empty when training stayed finite
+    // stop_requested returned true and fewer than options.epochs epochs were done: losses hold
+    // the epochs done, weights (when recorded) those epochs' plus the current weights, as at
+    // the end of a full run, and final_weights the current weights.
+    bool stopped = false;
 };
 
 // The weights are the optimizer's single parameter, a vector of d entries; X is (n, d) and y
 // is (n), all on the weights' device and of their dtype. Throws descent::Error when the loss
-// or the weights turn non-finite (unless OnDivergence::warn), naming the epoch, the last
-// finite loss and the largest stable gradient-descent step 2/λmax of the data's Hessian.
+// diverges (loss_diverged) or a weight turns non-finite (unless OnDivergence::warn). The
+// message: "training diverged at epoch E (NAME): the loss is V after a loss of P, <rule>;
+// <advice>", the advice fitting the optimizer: gd, a learning rate below 2/λmax of the data's
+// Hessian (2/(λmax + weight_decay) with weight decay); momentum (dampening 0, not Nesterov),
+// below 2(1 + momentum)/λmax, the heavy-ball bound of torch's form, else the gd bound for
+// reference; adaptive methods, a smaller learning rate; Newton, damping, and lr in (0, 2).
+// When the feature columns' scales (root mean squares) differ by more than a factor 1e3, it
+// adds which two columns and advises standardising them. λmax and the scales cost a pass
+// over the data, made only when divergence is reported.
 TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
                          const TrainOptions& options = {});
 

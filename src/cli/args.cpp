@@ -2,9 +2,12 @@
 #include "cli/args.hpp"
 
 #include <cerrno>
+#include <cfloat>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
+
+#include "text.hpp"
 
 namespace descent::cli {
 
@@ -19,8 +22,8 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv,
     for (std::size_t i = 0; i < argv.size(); ++i) {
         const std::string& arg = argv[i];
         if (arg.rfind("--", 0) != 0 || arg.size() == 2)
-            throw UsageError("unexpected argument '" + arg + "' (see descent " + command +
-                             " --help)");
+            throw UsageError("unexpected argument '" + detail::shown_field(arg) +
+                             "' (see descent " + command + " --help)");
         std::string name = arg.substr(2);
         std::optional<std::string> value;
         if (const auto eq = name.find('='); eq != std::string::npos) {
@@ -29,7 +32,7 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv,
         }
         const FlagSpec* spec = find(name);
         if (spec == nullptr)
-            throw UsageError("unknown flag --" + name + " for 'descent " + command +
+            throw UsageError("unknown flag --" + detail::shown_field(name) + " for 'descent " + command +
                              "' (see descent " + command + " --help)");
         if (m_values.count(name)) throw UsageError("flag --" + name + " given twice");
         if (!spec->takes_value) {
@@ -40,6 +43,13 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv,
         if (!value) {
             if (i + 1 >= argv.size())
                 throw UsageError("flag --" + name + " needs a value (" + spec->value_name + ")");
+            // "--checkpoint --json" is a forgotten value, not a file named "--json"; a value
+            // that really starts with "--" can still be given as --name=VALUE.
+            if (argv[i + 1].rfind("--", 0) == 0)
+                throw UsageError("flag --" + name + " needs a value (" + spec->value_name +
+                                 "), got the flag " + detail::shown_field(argv[i + 1]) +
+                                 " (write --" + name + "=" + detail::shown_field(argv[i + 1]) +
+                                 " if that is the value)");
             value = argv[++i];
         }
         m_values[name] = *value;
@@ -58,8 +68,16 @@ std::optional<double> Args::number(const std::string& name) const {
     char* end = nullptr;
     errno = 0;
     const double v = std::strtod(s.c_str(), &end);
-    if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
-        throw UsageError("flag --" + name + ": '" + s + "' is not a finite number");
+    const std::string shown = detail::shown_field(s);
+    if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
+        throw UsageError("flag --" + name + ": '" + shown + "' is not a finite number");
+    // strtod sets ERANGE for overflow (caught above as Inf) and for results below the
+    // smallest normal double: those are subnormal or 0, not "not a number".
+    if (errno == ERANGE || (v != 0.0 && std::fabs(v) < DBL_MIN))
+        throw UsageError("flag --" + name + ": '" + shown + "' is " +
+                         (v == 0.0 ? "too small for a double (it would read as 0)"
+                                   : "subnormal (below 2.2e-308, the smallest normal double)") +
+                         "; give a value of normal magnitude");
     return v;
 }
 
@@ -71,7 +89,7 @@ std::optional<long long> Args::integer(const std::string& name) const {
     errno = 0;
     const long long v = std::strtoll(s.c_str(), &end, 10);
     if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE)
-        throw UsageError("flag --" + name + ": '" + s + "' is not an integer");
+        throw UsageError("flag --" + name + ": '" + detail::shown_field(s) + "' is not an integer");
     return v;
 }
 

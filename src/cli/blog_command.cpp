@@ -13,7 +13,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/output.hpp"
+#include "data/output_path.hpp"
+#include "data/write_file.hpp"
 #include "descent/error.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
@@ -90,23 +93,19 @@ int run_process(const std::vector<std::string>& argv, std::string& err_text) {
         std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
         ::_exit(127);
     }
+    set_child_process(pid);  // a signal to descent now stops the script first
     ::close(pipe_fd[1]);
     char buf[4096];
     for (ssize_t n; (n = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err_text.append(buf, n);
     ::close(pipe_fd[0]);
     int status = 0;
     ::waitpid(pid, &status, 0);
+    set_child_process(0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& data) {
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-        throw Error("--plot " + dir + ": cannot create the directory: " + std::strerror(errno));
-    // The script's inputs go to a private scratch directory, removed afterwards.
-    std::string scratch = dir + "/.descent-plot-XXXXXX";
-    if (::mkdtemp(scratch.data()) == nullptr)
-        throw Error("--plot " + dir + ": cannot write there: " + std::strerror(errno));
-    const std::string traj = scratch + "/trajectories.csv", points = scratch + "/data.csv";
+    detail::make_output_directory("--plot", dir);
     std::ostringstream t;
     t << "optimizer,epoch,w0,w1,loss\n";
     for (const Run& r : runs)
@@ -122,21 +121,14 @@ void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& d
         p << format_number(X[2 * i]) << "," << format_number(y[i]) << "\n";
     std::string err;
     int status = 0;
-    try {
-        write_file_atomically(traj, t.str());
-        write_file_atomically(points, p.str());
+    {
+        detail::ScratchDirectory scratch("--plot", dir, ".descent-plot-");
+        const std::string traj = scratch.write("trajectories.csv", t.str());
+        const std::string points = scratch.write("data.csv", p.str());
         status = run_process({find_python(), find_plot_script(), "--trajectories", traj, "--data",
                               points, "--out", dir},
                              err);
-    } catch (...) {
-        ::unlink(traj.c_str());
-        ::unlink(points.c_str());
-        ::rmdir(scratch.c_str());
-        throw;
     }
-    ::unlink(traj.c_str());
-    ::unlink(points.c_str());
-    ::rmdir(scratch.c_str());
     if (status != 0) {
         while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
         const auto last_line = err.substr(err.find_last_of('\n') + 1);
@@ -148,7 +140,7 @@ void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& d
 
 }  // namespace
 
-int run_blog(const std::vector<std::string>& argv) {
+int run_blog(const std::vector<std::string>& argv, Stdout& out) {
     const std::vector<FlagSpec> specs{
         {"plot", true, "DIR", "write loss.png and trajectories.png into DIR (needs matplotlib)"},
         {"epochs", true, "N", "epochs per optimizer (default 50, as in the post)"},
@@ -158,7 +150,7 @@ int run_blog(const std::vector<std::string>& argv) {
     };
     const Args args("blog", argv, specs);
     if (args.has("help")) {
-        std::printf("usage: descent blog [flags]\n\nThe blog post's experiment: gradient descent, "
+        out.printf("usage: descent blog [flags]\n\nThe blog post's experiment: gradient descent, "
                     "Newton (lr 0.1 and 1), Momentum, AdaGrad,\nRMSProp and Adam on its 100 "
                     "points, with its settings and formulas (blog preset).\n\n%s",
                     describe_flags(specs).c_str());
@@ -166,6 +158,10 @@ int run_blog(const std::vector<std::string>& argv) {
     }
     const long long epochs = args.integer("epochs").value_or(50);
     if (epochs < 1) throw UsageError("--epochs must be >= 1, got " + std::to_string(epochs));
+    // Found before the runs, not after them.
+    if (args.has("plot"))
+        detail::check_output_directory("--plot", args.text("plot", ""),
+                                       {"loss.png", "trajectories.png"});
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
     const DeviceChoice choice = resolve_device(args.text("device", "cpu"));
     const Device device = choice.device;
@@ -186,9 +182,9 @@ int run_blog(const std::vector<std::string>& argv) {
     if (args.has("plot")) plot(args.text("plot", ""), runs, blog.data);
 
     if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
-    std::printf("The blog's experiment: y = 5x + 2 + noise on 100 points, %lld epochs, blog preset\n",
+    out.printf("The blog's experiment: y = 5x + 2 + noise on 100 points, %lld epochs, blog preset\n",
                 epochs);
-    std::printf("initial weights %s, least-squares optimum %s (loss %.9g)\n\n",
+    out.printf("initial weights %s, least-squares optimum %s (loss %.9g)\n\n",
                 format_vector(blog.initial_weights, 8).c_str(), format_vector(optimum, 9).c_str(),
                 linear_mse_value_and_grad(blog.data.X, blog.data.y,
                                           from_vector(optimum, {2}, dtype, device))
@@ -207,10 +203,10 @@ int run_blog(const std::vector<std::string>& argv) {
         std::string line;
         for (std::size_t c = 0; c < row.size(); ++c)
             line += row[c] + std::string(c + 1 < row.size() ? width[c] - row[c].size() + 2 : 0, ' ');
-        std::printf("%s\n", line.c_str());
+        out.printf("%s\n", line.c_str());
     }
     if (args.has("plot"))
-        std::printf("\nfigures: %s/loss.png, %s/trajectories.png\n", args.text("plot", "").c_str(),
+        out.printf("\nfigures: %s/loss.png, %s/trajectories.png\n", args.text("plot", "").c_str(),
                     args.text("plot", "").c_str());
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "descent/error.hpp"
 #include "descent/random.hpp"
+#include "text.hpp"
 
 namespace descent::cli {
 
@@ -82,7 +83,7 @@ std::vector<double> initial_weights(const std::string& spec, std::int64_t d, con
     if (spec == "blog") {
         if (data.source != "blog")
             throw Error("--init blog: the blog's initial weights belong to --data blog; use "
-                        "zeros, random or explicit values for " + data.source);
+                        "zeros, random or explicit values for " + detail::shown_path(data.source));
         return blog_problem().initial_weights;
     }
     std::vector<double> values;
@@ -91,7 +92,7 @@ std::vector<double> initial_weights(const std::string& spec, std::int64_t d, con
         char* end = nullptr;
         const double v = std::strtod(item.c_str(), &end);
         if (item.empty() || *end != '\0' || !std::isfinite(v))
-            throw Error("--init: '" + item + "' is not a finite number (expected blog, zeros, "
+            throw Error("--init: '" + detail::shown_field(item) + "' is not a finite number (expected blog, zeros, "
                         "random or v1,v2,...)");
         values.push_back(v);
     }

@@ -1,12 +1,19 @@
 // The descent command-line tool. Every failure becomes one line on stderr and a non-zero
-// exit status: 2 for a malformed command line, 1 for anything else.
+// exit status: 2 for a malformed command line, 1 for anything else; a failed write to
+// stdout is a failure too (a closed pipe ends quietly, as a killed `yes | head` does).
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
+#include "cli/output.hpp"
+#include "text.hpp"
 
 namespace {
 
@@ -17,30 +24,52 @@ const char* const kUsage =
     "  descent blog --help     its flags (--plot DIR writes the figures)\n"
     "  descent train --help    train one optimizer on blog, synthetic, CSV or NPY data\n";
 
-int dispatch(const std::vector<std::string>& args) {
-    if (args.empty()) return descent::cli::run_blog({});
+int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
+    if (args.empty()) return descent::cli::run_blog({}, out);
     const std::string& command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (command == "train") return descent::cli::run_train(rest);
-    if (command == "blog") return descent::cli::run_blog(rest);
+    if (command == "train") return descent::cli::run_train(rest, out);
+    if (command == "blog") return descent::cli::run_blog(rest, out);
     if (command == "--help" || command == "-h" || command == "help") {
-        std::printf("%s", kUsage);
+        out.printf("%s", kUsage);
         return 0;
     }
-    throw descent::cli::UsageError("unknown command '" + command + "' (expected blog or train; "
-                                   "see descent --help)");
+    throw descent::cli::UsageError("unknown command '" + descent::detail::shown_field(command) +
+                                   "' (expected blog or train; see descent --help)");
+}
+
+// One line whatever the message holds: a newline or control byte that slipped through
+// unescaped is escaped here.
+int report(const char* message, int status) {
+    std::fprintf(stderr, "descent: error: %s\n", descent::detail::escape_control(message).c_str());
+    return status;
+}
+
+// Writes the command's stdout; a failed write is an error (a full disk, /dev/full), and a
+// reader that went away (EPIPE, when SIGPIPE is ignored) ends the run quietly with
+// 128 + SIGPIPE, as SIGPIPE itself would.
+int finish(const descent::cli::Stdout& out, int status) {
+    const int err = descent::cli::write_stdout(out.text());
+    if (err == 0) return status;
+    if (err == EPIPE) return 141;
+    std::fprintf(stderr, "descent: error: cannot write to standard output: %s\n", std::strerror(err));
+    return 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    const descent::cli::SignalHandlers signals;  // a signal never leaves a temporary file
+    descent::cli::Stdout out;
+    int status;
     try {
-        return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+        status = dispatch(std::vector<std::string>(argv + 1, argv + argc), out);
     } catch (const descent::cli::UsageError& e) {
-        std::fprintf(stderr, "descent: error: %s\n", e.what());
-        return 2;
+        return report(e.what(), 2);
+    } catch (const std::bad_alloc&) {
+        return report("out of memory (an allocation of unknown size failed)", 1);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "descent: error: %s\n", e.what());
-        return 1;
+        return report(e.what(), 1);
     }
+    return finish(out, status);
 }

@@ -1,7 +1,11 @@
 // JSON and number formatting for the CLI.
 #include "cli/output.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
 
 #include "data/write_file.hpp"
@@ -124,6 +128,34 @@ JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>
     begin_object();
     for (const auto& [k, v] : entries) key(k).value(v);
     return end_object();
+}
+
+void Stdout::printf(const char* format, ...) {
+    va_list args, again;
+    va_start(args, format);
+    va_copy(again, args);
+    const int n = std::vsnprintf(nullptr, 0, format, args);
+    va_end(args);
+    if (n > 0) {
+        const std::size_t at = m_text.size();
+        m_text.resize(at + static_cast<std::size_t>(n) + 1);
+        std::vsnprintf(&m_text[at], static_cast<std::size_t>(n) + 1, format, again);
+        m_text.resize(at + static_cast<std::size_t>(n));
+    }
+    va_end(again);
+}
+
+int write_stdout(const std::string& text) {
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(STDOUT_FILENO, text.data() + written, text.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    return 0;
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {

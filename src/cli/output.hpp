@@ -40,6 +40,21 @@ private:
     bool m_after_key = false;
 };
 
+// Everything a command prints on stdout, kept until main() writes it in one go at the end: a
+// failed write is then seen with its own errno (a full disk, a closed pipe), and a run that
+// fails prints nothing on stdout.
+class Stdout {
+public:
+    void printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
+    const std::string& text() const { return m_text; }
+
+private:
+    std::string m_text;
+};
+
+// Writes `text` to file descriptor 1; returns 0, or the errno of the write that failed.
+int write_stdout(const std::string& text);
+
 // Writes `contents` to `path` atomically; throws descent::Error naming the path on failure.
 void write_file_atomically(const std::string& path, const std::string& contents);
 

@@ -4,8 +4,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "crc32c.hpp"
 #include "descent/error.hpp"
-#include "hash.hpp"
+#include "text.hpp"
 
 namespace descent::cli {
 
@@ -23,35 +24,54 @@ std::string data_identity(const Dataset& data) {
         return generated_data_identity(data.source, data.X.shape()[0], data.X.shape()[1],
                                        data.intercept);
     // A file: its contents, not its path (a moved file is the same data, an edited one is not).
-    std::uint64_t h = detail::kFnvOffset;
-    for (const Tensor* t : {&data.X, &data.y}) {
-        const Tensor host = t->to(Device::cpu());
-        h = detail::fnv1a64(host.data_ptr(),
-                            dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()), h);
+    // X and y each get their own CRC-32C, which changes with any flipped bit or negated column.
+    std::uint32_t crc[2];
+    for (int i = 0; i < 2; ++i) {
+        const Tensor host = (i == 0 ? data.X : data.y).to(Device::cpu());
+        crc[i] = detail::crc32c(host.data_ptr(),
+                                dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
     }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    return "file" + shape + ";fnv1a64=" + hex;
+    char hex[18];
+    std::snprintf(hex, sizeof hex, "%08x-%08x", static_cast<unsigned>(crc[0]),
+                  static_cast<unsigned>(crc[1]));
+    return "file" + shape + ";crc32c=" + hex;
 }
 
 void check_same_run(const std::string& path, const std::map<std::string, std::string>& saved,
                     const std::map<std::string, std::string>& now) {
+    const std::string shown = detail::shown_path(path);
     if (saved.count("tool") == 0 || saved.at("tool") != now.at("tool"))
-        throw Error("--resume " + path + ": not a checkpoint of 'descent train'");
-    // Most telling first: another optimizer also has other hyperparameters.
-    std::vector<std::string> keys = {"data", "dtype", "optimizer", "preset", "hyperparameters",
-                                     "batch_size", "shuffle"};
-    for (const auto& entry : now)
-        if (std::find(keys.begin(), keys.end(), entry.first) == keys.end()) keys.push_back(entry.first);
-    for (const std::string& key : keys) {
+        throw Error("--resume " + shown + ": not a checkpoint of 'descent train'");
+    // Most telling first: another optimizer also has other hyperparameters. Each setting is
+    // named by the flag that sets it.
+    const std::vector<std::pair<std::string, std::string>> keys = {
+        {"data", "--data"},
+        {"dtype", "--dtype"},
+        {"optimizer", "--optimizer"},
+        {"preset", "--preset"},
+        {"hyperparameters", "hyperparameters (--lr, ...)"},
+        {"batch_size", "--batch-size"},
+        {"shuffle", "--shuffle/--seed"},
+        {"stream_chunk", "--stream-chunk"},
+        {"initial_weights", "--init (initial weights)"},
+    };
+    std::vector<std::pair<std::string, std::string>> order = keys;
+    for (const auto& entry : now) {
+        bool known = false;
+        for (const auto& k : keys) known = known || k.first == entry.first;
+        if (!known) order.emplace_back(entry.first, entry.first);
+    }
+    for (const auto& [key, flag] : order) {
         const auto here = now.find(key);
         if (here == now.end()) continue;
         const auto it = saved.find(key);
         const std::string was = it == saved.end() ? "(nothing)" : it->second;
-        if (was != here->second)
-            throw Error("--resume " + path + ": the checkpoint was written with " + key + " '" +
-                        was + "', this run has '" + here->second +
+        if (was != here->second) {
+            const auto [then, now_shown] = detail::shown_difference(was, here->second);
+            throw Error("--resume " + shown + ": the checkpoint was written with " + flag + " '" +
+                        then + "', this run has '" + now_shown +
                         "'; resume with the flags of the run that wrote it");
+        }
     }
 }
 

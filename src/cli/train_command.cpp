@@ -1,15 +1,21 @@
 // `descent train`: one optimizer on one dataset, with a summary, --json and --trace.
 #include <cmath>
-#include <map>
 #include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/output.hpp"
 #include "cli/run_identity.hpp"
+#include "data/output_path.hpp"
+#include "text.hpp"
 #include "descent/checkpoint.hpp"
 #include "descent/error.hpp"
+#include "descent/hessian.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
 #include "descent/stream.hpp"
@@ -30,8 +36,9 @@ std::vector<FlagSpec> train_flags() {
         {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
         {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
         {"on-divergence", true, "MODE", "stop | warn: when the loss or a weight turns non-finite (default stop)"},
-        {"checkpoint", true, "FILE", "save weights, optimizer state, epoch and losses to FILE, atomically"},
-        {"checkpoint-every", true, "K", "save the checkpoint every K epochs (default 1) and after the last"},
+        {"checkpoint", true, "FILE", "save weights, optimizer state, epoch and losses to FILE, atomically (locked: one run per FILE)"},
+        {"checkpoint-every", true, "K", "save the checkpoint every K epochs and after the last (default: by time, see --checkpoint-seconds)"},
+        {"checkpoint-seconds", true, "S", "save the checkpoint once S seconds have passed since the last one (and 20x its cost), and after the last epoch (default 5 without --checkpoint-every)"},
         {"resume", true, "FILE", "continue the run saved in FILE (give the flags of the run that wrote it)"},
         {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
         {"stream-chunk", true, "ROWS", "full batch, ROWS rows at a time: synthetic data is generated on the device chunk by chunk, never held; other data (files, blog) is held in host memory and streamed to the device (for data bigger than its memory)"},
@@ -58,13 +65,91 @@ std::string trace_csv(const TrainResult& r, double final_loss) {
     return os.str();
 }
 
+// Data given as a file (not "blog" or a synthetic spec), as load_dataset tells them apart.
+bool data_is_file(const std::string& spec) {
+    return spec != "blog" && spec != "synthetic" && spec.rfind("synthetic:", 0) != 0;
+}
+
+// Before any work: every output can be written where it is asked for, and none is the same
+// file as an input (--data, a --resume other than the checkpoint resumed) or another output.
+void check_files(const Args& args, const std::string& data_spec) {
+    struct Named {
+        std::string flag, path;
+        detail::FileIdentity id;
+    };
+    std::vector<Named> inputs, outputs;
+    if (data_is_file(data_spec)) inputs.push_back({"--data", data_spec, detail::identify_file(data_spec)});
+    if (args.has("resume")) {
+        const std::string path = args.text("resume", "");
+        inputs.push_back({"--resume", path, detail::identify_file(path)});
+    }
+    for (const char* flag : {"checkpoint", "trace"}) {
+        if (!args.has(flag)) continue;
+        const std::string path = args.text(flag, "");
+        detail::check_output_file(std::string("--") + flag, path);
+        outputs.push_back({std::string("--") + flag, path, detail::identify_file(path)});
+    }
+    for (std::size_t o = 0; o < outputs.size(); ++o) {
+        for (const Named& in : inputs) {
+            if (outputs[o].flag == "--checkpoint" && in.flag == "--resume") continue;  // resuming
+            if (detail::same_file(outputs[o].id, in.id))
+                throw UsageError(outputs[o].flag + " " + detail::shown_path(outputs[o].path) +
+                                 " is the same file as " + in.flag + " " +
+                                 detail::shown_path(in.path) +
+                                 "; writing it would destroy the input; choose another path");
+        }
+        for (std::size_t p = 0; p < o; ++p)
+            if (detail::same_file(outputs[o].id, outputs[p].id))
+                throw UsageError(outputs[p].flag + " " + detail::shown_path(outputs[p].path) +
+                                 " and " + outputs[o].flag + " " +
+                                 detail::shown_path(outputs[o].path) +
+                                 " are the same file; give each output its own path");
+    }
+}
+
+// Runs `f`; an allocation failure inside becomes "out of memory while <what> (<bytes> bytes)".
+template <class F>
+auto during(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const OutOfMemory& e) {
+        if (std::string(e.what()).rfind("out of memory while", 0) == 0) throw;
+        throw OutOfMemory("out of memory while " + what + " (" + std::to_string(e.bytes()) +
+                              " bytes)",
+                          e.bytes());
+    } catch (const std::bad_alloc&) {
+        throw Error("out of memory while " + what + " (an allocation of unknown size failed)");
+    }
+}
+
+// Runs `f`, which reads the file `path` given to `flag`: its errors, which start with the path,
+// then say which flag named the file ("--data x.csv: is a FIFO, not a regular file").
+template <class F>
+auto reading(const std::string& flag, const std::string& path, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const OutOfMemory&) {
+        throw;
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        if (message.rfind(detail::shown_path(path) + ":", 0) != 0) throw;
+        throw Error(flag + " " + message);
+    }
+}
+
+std::string weights_text(const std::vector<double>& weights) {
+    std::string text;  // round-trip precision
+    for (double v : weights) text += (text.empty() ? "" : ",") + format_number(v);
+    return text;
+}
+
 }  // namespace
 
-int run_train(const std::vector<std::string>& argv) {
+int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const std::vector<FlagSpec> specs = train_flags();
     const Args args("train", argv, specs);
     if (args.has("help")) {
-        std::printf("usage: descent train [flags]\n\nTrains a linear model y = X w (+ intercept) "
+        out.printf("usage: descent train [flags]\n\nTrains a linear model y = X w (+ intercept) "
                     "with MSE loss, full batch or in mini-batches.\n\n%s",
                     describe_flags(specs).c_str());
         return 0;
@@ -102,7 +187,30 @@ int run_train(const std::vector<std::string>& argv) {
         throw UsageError("--stream-chunk must be >= 1, got " + std::to_string(stream_chunk));
     if (chunked && args.has("batch-size"))
         throw UsageError("--stream-chunk trains full batch; drop --batch-size");
-    const bool synthetic = data_spec.rfind("synthetic:", 0) == 0;
+    const long long batch_size = args.integer("batch-size").value_or(0);
+    if (args.has("batch-size") && batch_size < 1)
+        throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
+    if (args.has("shuffle") && !args.has("batch-size"))
+        throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
+    const std::string divergence = args.text("on-divergence", "stop");
+    if (divergence != "stop" && divergence != "warn")
+        throw UsageError("--on-divergence must be stop or warn, got '" +
+                         detail::shown_field(divergence) + "'");
+    const long long checkpoint_every = args.integer("checkpoint-every").value_or(0);
+    if (args.has("checkpoint-every") && checkpoint_every < 1)
+        throw UsageError("--checkpoint-every must be >= 1, got " + std::to_string(checkpoint_every));
+    const double checkpoint_seconds = args.number("checkpoint-seconds").value_or(0.0);
+    if (args.has("checkpoint-seconds") && !(checkpoint_seconds > 0.0))
+        throw UsageError("--checkpoint-seconds must be > 0, got " + format_number(checkpoint_seconds));
+    for (const char* flag : {"checkpoint-every", "checkpoint-seconds"})
+        if (args.has(flag) && !args.has("checkpoint"))
+            throw UsageError(std::string("--") + flag + " needs --checkpoint FILE");
+    check_files(args, data_spec);
+    // One run per checkpoint, from before the resume is read until the last write.
+    std::optional<detail::FileLock> lock;
+    if (args.has("checkpoint")) lock.emplace("--checkpoint", args.text("checkpoint", ""));
+
+    const bool synthetic = !data_is_file(data_spec) && data_spec != "blog";
     const bool streamed = chunked && synthetic;
     const bool host_streamed = chunked && !synthetic;
     Dataset data;
@@ -116,8 +224,12 @@ int run_train(const std::vector<std::string>& argv) {
         data.intercept = stream.intercept;
         data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
     } else {
-        data = load_dataset(data_spec, !args.has("no-intercept"), dtype,
-                            host_streamed ? Device::cpu() : device);
+        data = during("loading --data " + detail::shown_path(data_spec), [&] {
+            return reading("--data", data_spec, [&] {
+                return load_dataset(data_spec, !args.has("no-intercept"), dtype,
+                                    host_streamed ? Device::cpu() : device);
+            });
+        });
         host.X = data.X;
         host.y = data.y;
         host.chunk_rows = stream_chunk;
@@ -129,70 +241,57 @@ int run_train(const std::vector<std::string>& argv) {
         args.text("init", data.source == "blog" ? "blog" : "zeros"), d, data,
         static_cast<std::uint32_t>(seed));
 
-    const long long batch_size = args.integer("batch-size").value_or(0);
-    if (args.has("batch-size") && batch_size < 1)
-        throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
-    if (args.has("shuffle") && !args.has("batch-size"))
-        throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
     if (cuda_graph && batch_size > 0 && batch_size < n)
         throw UsageError("--cuda-graph captures full-batch training only; drop --batch-size " +
                          std::to_string(batch_size) + " (< " + std::to_string(n) + " rows)");
-    const std::string divergence = args.text("on-divergence", "stop");
-    if (divergence != "stop" && divergence != "warn")
-        throw UsageError("--on-divergence must be stop or warn, got '" + divergence + "'");
-    const long long checkpoint_every = args.integer("checkpoint-every").value_or(1);
-    if (checkpoint_every < 1)
-        throw UsageError("--checkpoint-every must be >= 1, got " + std::to_string(checkpoint_every));
-    if (args.has("checkpoint-every") && !args.has("checkpoint"))
-        throw UsageError("--checkpoint-every needs --checkpoint FILE");
     if (config.name == "newton" && batch_size > 0 && batch_size < n)
         throw UsageError("--batch-size: newton takes full-batch steps only (--batch-size " +
                          std::to_string(batch_size) + " < " + std::to_string(n) +
                          " rows)");
 
-    // Everything a resumed run must share with the run that wrote the checkpoint.
+    // Everything a resumed run must share with the run that wrote the checkpoint: anything
+    // else would not continue bit for bit (the chunking changes the order of the sums).
     std::map<std::string, std::string> run;
     if (args.has("checkpoint") || args.has("resume")) {
         std::string hyper_text;
         for (const auto& [k, v] : hyper) hyper_text += k + "=" + format_number(v) + ";";
         run = {{"tool", "descent train"},
                {"data", streamed ? generated_data_identity(data.source, n, d, data.intercept)
-                                 : data_identity(data)},
+                                 : during("hashing --data", [&] { return data_identity(data); })},
                {"dtype", dtype_name(dtype)},
                {"optimizer", config.name},
                {"preset", optim::preset_name(config.preset)},
                {"hyperparameters", hyper_text},
                {"batch_size", std::to_string(batch_size)},
-               {"shuffle", args.has("shuffle") ? "yes (seed " + std::to_string(seed) + ")" : "no"}};
+               {"shuffle", args.has("shuffle") ? "yes (seed " + std::to_string(seed) + ")" : "no"},
+               {"stream_chunk", chunked ? std::to_string(stream_chunk) : "none"},
+               {"initial_weights", weights_text(init)}};
     }
 
     Tensor w = from_vector(init, {d}, dtype, device).requires_grad_();
     auto optimizer = optim::make_optimizer(config, {w});
     TrainResult resumed;
-    std::vector<double> initial = init;
     if (args.has("resume")) {
         const std::string path = args.text("resume", "");
-        const Checkpoint c = load_checkpoint(path);
+        const Checkpoint c = during("reading --resume " + detail::shown_path(path), [&] {
+            return reading("--resume", path, [&] { return load_checkpoint(path); });
+        });
         check_same_run(path, c.meta, run);
         if (c.epoch != static_cast<std::int64_t>(c.losses.size()))
-            throw Error(path + ": corrupt checkpoint: epoch " + std::to_string(c.epoch) + " but " +
-                        std::to_string(c.losses.size()) + " losses");
+            throw Error(detail::shown_path(path) + ": corrupt checkpoint: epoch " +
+                        std::to_string(c.epoch) + " but " + std::to_string(c.losses.size()) +
+                        " losses");
         if (c.epoch > epochs)
-            throw UsageError("--epochs " + std::to_string(epochs) + ": the checkpoint " + path +
-                             " has already done " + std::to_string(c.epoch) + " epochs");
+            throw UsageError("--epochs " + std::to_string(epochs) + ": the checkpoint " +
+                             detail::shown_path(path) + " has already done " +
+                             std::to_string(c.epoch) + " epochs");
         if (args.has("trace") && static_cast<std::int64_t>(c.weights.size()) != c.epoch)
-            throw UsageError("--trace: the checkpoint " + path + " holds no trajectory; give "
-                             "--trace to the run that writes the checkpoint as well");
+            throw UsageError("--trace: the checkpoint " + detail::shown_path(path) +
+                             " holds no trajectory; give --trace to the run that writes the "
+                             "checkpoint as well");
         restore_checkpoint(c, *optimizer);
         resumed.losses = c.losses;
         if (args.has("trace")) resumed.weights = c.weights;
-        if (c.meta.count("initial_weights"))
-            initial = initial_weights(c.meta.at("initial_weights"), d, data, 0);
-    }
-    {
-        std::string text;  // round-trip precision, read back by initial_weights()
-        for (double v : initial) text += (text.empty() ? "" : ",") + format_number(v);
-        run["initial_weights"] = text;
     }
 
     Progress progress(config.name, epochs, !args.has("quiet"));
@@ -214,30 +313,83 @@ int run_train(const std::vector<std::string>& argv) {
     if (args.has("resume")) options.resume = &resumed;
     if (args.has("checkpoint")) {
         const std::string path = args.text("checkpoint", "");
+        // By time unless a count is asked for: every epoch of a 5000-epoch blog run would
+        // cost 17x the training; 5 s (and 20x a checkpoint's own cost) keeps it near 0.
         options.checkpoint_every = checkpoint_every;
+        options.checkpoint_seconds = args.has("checkpoint-seconds") ? checkpoint_seconds
+                                     : args.has("checkpoint-every") ? 0.0
+                                                                    : 5.0;
         options.on_checkpoint = [&, path](const TrainResult& so_far) {
             save_checkpoint(path, make_checkpoint(*optimizer,
                                                   static_cast<std::int64_t>(so_far.losses.size()),
                                                   so_far.losses, so_far.weights, run));
         };
     }
-    const TrainResult result = streamed        ? train_linear_streamed(stream, *optimizer, options)
-                               : host_streamed ? train_linear_streamed(host, *optimizer, options)
-                                               : train_linear(data.X, data.y, *optimizer, options);
+    // While training, a first SIGINT/SIGTERM stops after the epoch in progress.
+    std::optional<StopRequest> interrupt(std::in_place);
+    options.stop_requested = [&interrupt] { return interrupt->signal() != 0; };
+    const TrainResult result = during("training", [&] {
+        return streamed        ? train_linear_streamed(stream, *optimizer, options)
+               : host_streamed ? train_linear_streamed(host, *optimizer, options)
+                               : train_linear(data.X, data.y, *optimizer, options);
+    });
     progress.finish();
+    const int sig = interrupt->signal();
+    interrupt.reset();  // a signal from here on ends the run at once, leaving no partial file
+    if (result.stopped) {
+        const auto done = static_cast<long long>(result.losses.size());
+        if (args.has("checkpoint")) {
+            const std::string path = detail::shown_path(args.text("checkpoint", ""));
+            std::fprintf(stderr, "descent: interrupted at epoch %lld; checkpoint saved to %s; "
+                                 "resume with --resume %s\n", done, path.c_str(), path.c_str());
+        } else {
+            std::fprintf(stderr, "descent: interrupted at epoch %lld; nothing saved (no "
+                                 "--checkpoint given)\n", done);
+        }
+        return 128 + (sig != 0 ? sig : 2);
+    }
 
-    const double final_loss =
-        streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
-        : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
-                        : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
-    if (!std::isfinite(final_loss) && divergence == "stop")
-        throw Error("training diverged after the last epoch (" + config.name +
-                    "): the final loss is " + format_number(final_loss) +
-                    "; try a smaller learning rate");
-    if (args.has("trace")) write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
+    const double final_loss = during("computing the final loss", [&] {
+        return streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
+               : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
+                               : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
+    });
+    // The loop checks the loss before each update; the last update is checked here, by the
+    // same rule (non-finite, or run away from the first epoch's loss).
+    const double first_loss = result.losses.empty() ? final_loss : result.losses.front();
+    // Lz of the rule (the loss of all-zero weights), a pass made only when it can matter.
+    const auto zero_weights_loss = [&]() -> double {
+        const Tensor w0 = zeros({d}, dtype, device);
+        return streamed        ? linear_mse_streamed(stream, w0).loss.item()
+               : host_streamed ? linear_mse_streamed(host, w0).loss.item()
+                               : linear_mse_value_and_grad(data.X, data.y, w0).loss.item();
+    };
+    double zero_loss = 0.0;
+    if (std::isfinite(final_loss) && loss_diverged(final_loss, first_loss, dtype))
+        zero_loss = during("computing the loss of all-zero weights", zero_weights_loss);
+    if (loss_diverged(final_loss, first_loss, dtype, zero_loss)) {
+        LinearMseCurvature curvature;  // for the advice; costs a pass, made only now
+        try {
+            if (!streamed) curvature = linear_mse_curvature(data.X);
+        } catch (const std::exception&) {
+            curvature = LinearMseCurvature{};  // the report goes out without the bound
+        }
+        const std::string message =
+            "training diverged after the last epoch (" + config.name + "): the final loss is " +
+            format_significant(final_loss, 6) + ", " +
+            loss_divergence_rule(final_loss, first_loss, dtype, zero_loss) + "; " +
+            divergence_advice(*optimizer, curvature);
+        if (divergence == "stop") throw Error(message);
+        if (result.divergence.empty()) std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
+    }
+    if (args.has("trace"))
+        during("writing --trace", [&] {
+            write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
+        });
 
     // Only now, so that a failed run prints its error line alone.
     if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
+    std::vector<double> initial = init;
     if (json) {
         JsonWriter j;
         j.begin_object();
@@ -259,20 +411,20 @@ int run_train(const std::vector<std::string>& argv) {
             j.key("distance_to_true_weights").value(distance(result.final_weights, data.true_weights));
         }
         j.end_object();
-        std::printf("%s\n", j.str().c_str());
+        out.printf("%s\n", j.str().c_str());
         return 0;
     }
-    std::printf("descent train: %s (%s preset) on %s, %lld x %lld, %s, %s, %lld epochs\n",
+    out.printf("descent train: %s (%s preset) on %s, %lld x %lld, %s, %s, %lld epochs\n",
                 config.name.c_str(), optim::preset_name(config.preset), data.source.c_str(),
                 static_cast<long long>(n), static_cast<long long>(d), dtype_name(dtype),
                 device.str().c_str(), epochs);
-    std::printf("  hyperparameters:  ");
-    for (const auto& [k, v] : hyper) std::printf("%s=%s ", k.c_str(), format_number(v).c_str());
-    std::printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
-    std::printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
-    std::printf("  final loss:       %.9g\n", final_loss);
+    out.printf("  hyperparameters:  ");
+    for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), format_number(v).c_str());
+    out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
+    out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
+    out.printf("  final loss:       %.9g\n", final_loss);
     if (!data.true_weights.empty())
-        std::printf("  true weights:     %s (distance %.3g)\n",
+        out.printf("  true weights:     %s (distance %.3g)\n",
                     format_vector(data.true_weights).c_str(),
                     distance(result.final_weights, data.true_weights));
     return 0;

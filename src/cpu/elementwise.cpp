@@ -19,11 +19,11 @@ void* CpuBackend::allocate(std::size_t bytes, int) {
     constexpr std::size_t kPage = 4096, kWholePages = std::size_t(64) << 10;
     const std::size_t align = bytes >= kWholePages ? kPage : 64;
     if (bytes > std::numeric_limits<std::size_t>::max() - align)  // rounding up would wrap
-        throw Error("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
+        throw OutOfMemory("out of memory on the cpu (" + std::to_string(bytes) + " bytes)", bytes);
     const std::size_t rounded = ((bytes + align - 1) / align) * align;
     void* p = std::aligned_alloc(align, rounded == 0 ? align : rounded);
     if (p == nullptr)
-        throw Error("cpu: out of memory allocating " + std::to_string(bytes) + " bytes");
+        throw OutOfMemory("out of memory on the cpu (" + std::to_string(bytes) + " bytes)", bytes);
     return p;
 }
 

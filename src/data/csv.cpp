@@ -1,10 +1,14 @@
-// CSV loader: numeric fields, comma-separated, last column the target, optional header row.
-// Verified by tests/test_data.cpp (happy paths and one case per error, with line and column).
+// CSV loader: numeric fields, comma-separated, last column the target, optional header row;
+// two passes over the file, the second parsing straight into the final tensors. Verified by
+// tests/test_data.cpp (one case per error with line and column, chunk boundaries, parse_csv
+// against load_csv) and tests/cli/load_memory.py (peak RSS).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -12,6 +16,7 @@
 #include "descent/error.hpp"
 #include "read_file.hpp"
 #include "table.hpp"
+#include "text.hpp"
 
 namespace descent {
 
@@ -19,26 +24,68 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-std::string trim(const std::string& s) {
-    std::size_t a = 0, b = s.size();
-    while (a < b && is_space(s[a])) ++a;
-    while (b > a && is_space(s[b - 1])) --b;
-    return s.substr(a, b - a);
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
 }
 
-bool is_blank(const std::string& line) { return trim(line).empty(); }
+bool is_blank(std::string_view line) { return trim(line).empty(); }
 
-std::vector<std::string> split_fields(const std::string& line) {
-    std::vector<std::string> fields;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = line.find(',', start);
-        fields.push_back(trim(
-            line.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-        if (comma == std::string::npos) return fields;
-        start = comma + 1;
+std::size_t count_commas(std::string_view line) {
+    return std::size_t(std::count(line.begin(), line.end(), ','));
+}
+
+// The lines of a source, split at '\n' (a '\r' before it is trimmed with the fields), read in
+// chunks. A line is a view into the buffer, valid until the next call; the buffer grows only
+// for a line longer than a chunk, so memory is the chunk or the longest line.
+class LineReader {
+public:
+    LineReader(const detail::ByteSource& src, std::uint64_t start)
+        // A small source (parse_csv on a fuzzer's input) gets a small buffer.
+        : m_src(src), m_offset(start),
+          m_buf(std::size_t(std::min<std::uint64_t>(kChunkBytes, src.size() - start)) + 1) {}
+
+    bool next(std::string_view& line) {
+        while (true) {
+            const char* begin = m_buf.data() + m_begin;
+            const auto* nl = static_cast<const char*>(std::memchr(begin, '\n', m_end - m_begin));
+            if (nl) {
+                line = std::string_view(begin, std::size_t(nl - begin));
+                m_begin += line.size() + 1;
+                return true;
+            }
+            if (m_offset == m_src.size()) {  // the last line, without a final newline
+                if (m_begin == m_end) return false;
+                line = std::string_view(begin, m_end - m_begin);
+                m_begin = m_end;
+                return true;
+            }
+            refill();
+        }
     }
-}
+
+private:
+    static constexpr std::size_t kChunkBytes = 1 << 20;
+
+    void refill() {
+        const std::size_t kept = m_end - m_begin;
+        if (m_begin > 0 && kept > 0) std::memmove(m_buf.data(), m_buf.data() + m_begin, kept);
+        m_begin = 0;
+        m_end = kept;
+        if (m_end == m_buf.size()) m_buf.resize(m_buf.size() * 2);  // a line longer than that
+        const std::size_t n =
+            std::size_t(std::min<std::uint64_t>(m_buf.size() - m_end, m_src.size() - m_offset));
+        m_src.read(m_offset, m_buf.data() + m_end, n);
+        m_offset += n;
+        m_end += n;
+    }
+
+    const detail::ByteSource& m_src;
+    std::uint64_t m_offset;  // the next byte of the source to read
+    std::vector<char> m_buf;
+    std::size_t m_begin = 0, m_end = 0;  // the bytes read but not yet returned
+};
 
 // True when the decimal text (already accepted by from_chars as out of range) has a magnitude
 // above 1, i.e. it overflowed rather than underflowed: the first significant digit's decimal
@@ -72,7 +119,7 @@ bool overflows(const char* first, const char* last) {
 }
 
 // Parses all of `field` as a double: from_chars (locale-independent), one leading '+' allowed.
-bool parse_double(const std::string& field, double& out) {
+bool parse_double(std::string_view field, double& out) {
     const char* first = field.data();
     const char* last = first + field.size();
     if (first != last && *first == '+' && last - first > 1 && first[1] != '-') ++first;
@@ -90,27 +137,45 @@ bool parse_double(const std::string& field, double& out) {
     return ec == std::errc() && ptr == last && first != last;
 }
 
-}  // namespace
+// Every CSV read, from a file or from memory, in two passes over the source. The first finds
+// the header and the column count (line 1) and how many rows there are; the second parses each
+// line straight into X and y, allocated once in between. The page cache makes the second pass
+// cheap; memory is the tensors plus one chunk (or the longest line).
+Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool intercept,
+                 DType dtype, Device device) {
+    const std::string& path = src.name();  // errors start with it
+    char lead[3] = {};
+    const std::uint64_t lead_n = std::min<std::uint64_t>(src.size(), 3);
+    src.read(0, lead, std::size_t(lead_n));
+    const std::uint64_t bom = lead_n == 3 && std::memcmp(lead, "\xEF\xBB\xBF", 3) == 0
+                                  ? 3
+                                  : 0;  // UTF-8 BOM (Excel)
 
-Dataset parse_csv(const std::string& text, const std::string& origin, bool intercept, DType dtype,
-                  Device device) {
-    const std::string& path = origin;  // errors start with it
-    std::vector<std::string> lines;
-    const std::size_t bom = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;  // UTF-8 BOM (Excel)
-    for (std::size_t start = bom; start <= text.size();) {
-        const std::size_t nl = text.find('\n', start);
-        lines.push_back(
-            text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-        if (nl == std::string::npos) break;
-        start = nl + 1;
+    // Pass 1. Lines after the last non-blank one are blank trailing lines, allowed and ignored.
+    std::string first_line;
+    std::size_t n_cols = 0;
+    std::uint64_t last_line = 0;      // the last non-blank line (from 1); 0: none
+    std::uint64_t first_ragged = 0;   // the first line after line 1 with another field count
+    {
+        LineReader lines(src, bom);
+        std::string_view line;
+        for (std::uint64_t line_no = 1; lines.next(line); ++line_no) {
+            const std::size_t commas = count_commas(line);
+            if (line_no == 1) {
+                first_line = std::string(line);
+                n_cols = commas + 1;
+            } else if (first_ragged == 0 && commas + 1 != n_cols) {
+                first_ragged = line_no;
+            }
+            if (!is_blank(line)) last_line = line_no;
+        }
     }
-    while (!lines.empty() && is_blank(lines.back())) lines.pop_back();  // blank trailing lines
-    if (lines.empty()) throw Error(path + ": empty file (no header and no data rows)");
-    if (is_blank(lines[0]))
+    if (last_line == 0) throw Error(path + ": empty file (no header and no data rows)");
+    if (is_blank(first_line))
         throw Error(path +
                     ": line 1: blank line (blank lines are allowed only at the end of the file)");
 
-    auto at = [&path](std::size_t line, std::size_t column) {
+    auto at = [&path](std::uint64_t line, std::size_t column) {
         return path + ": line " + std::to_string(line) + ", column " + std::to_string(column) +
                ": ";
     };
@@ -118,58 +183,83 @@ Dataset parse_csv(const std::string& text, const std::string& origin, bool inter
     // Header: a first row in which no field is a number and some field is not empty. A row
     // mixing numbers and text is a data row with a typo, reported below with its column,
     // rather than silently dropped as a header.
-    const std::vector<std::string> first = split_fields(lines[0]);
     bool any_number = false, any_text = false;
-    for (const auto& f : first) {
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = first_line.find(',', start);
+        const std::string_view f = trim(std::string_view(first_line).substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start));
         double v;
-        if (f.empty()) continue;
-        if (parse_double(f, v)) {
-            any_number = true;
-        } else {
-            any_text = true;
-        }
+        if (!f.empty()) (parse_double(f, v) ? any_number : any_text) = true;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
     }
     const bool has_header = any_text && !any_number;
-    const std::size_t n_cols = first.size();
     if (n_cols < 2)
         throw Error(path + ": line 1: found 1 column; need at least 2 (features, then the target)");
+    const std::uint64_t first_row_line = has_header ? 2 : 1;
+    if (last_line < first_row_line) throw Error(path + ": no data rows (only a header on line 1)");
+    // Rows up to the first ragged line: pass 2 stops with an error there at the latest, so a
+    // file of short broken lines never sizes the tensors by its long first line.
+    const std::uint64_t last_row_line =
+        first_ragged != 0 ? std::min(last_line, first_ragged - 1) : last_line;
+    const std::uint64_t n_rows =
+        last_row_line >= first_row_line ? last_row_line - first_row_line + 1 : 0;
 
-    std::vector<double> table;
-    std::size_t n_rows = 0;
-    for (std::size_t l = has_header ? 1 : 0; l < lines.size(); ++l) {
-        const std::size_t line_no = l + 1;
-        if (is_blank(lines[l]))
+    // Pass 2.
+    detail::TableBuilder table(std::int64_t(n_rows), std::int64_t(n_cols), intercept, dtype);
+    LineReader lines(src, bom);
+    std::string_view line;
+    for (std::uint64_t line_no = 1; line_no <= last_line; ++line_no) {
+        if (!lines.next(line)) throw Error(path + ": changed while being read (fewer lines)");
+        if (line_no < first_row_line) continue;
+        if (is_blank(line))
             throw Error(path + ": line " + std::to_string(line_no) +
                         ": blank line (blank lines are allowed only at the end of the file)");
-        const std::vector<std::string> fields = split_fields(lines[l]);
-        if (fields.size() != n_cols)
-            throw Error(at(line_no, std::min(fields.size(), n_cols) + 1) + "expected " +
+        const std::size_t n_fields = count_commas(line) + 1;
+        if (n_fields != n_cols)
+            throw Error(at(line_no, std::min(n_fields, n_cols) + 1) + "expected " +
                         std::to_string(n_cols) + " fields (as on line 1), found " +
-                        std::to_string(fields.size()));
+                        std::to_string(n_fields));
+        if (std::uint64_t(table.rows_done()) == n_rows)
+            throw Error(path + ": changed while being read (line " + std::to_string(line_no) +
+                        ")");
+        std::size_t start = 0;
         for (std::size_t c = 0; c < n_cols; ++c) {
+            const std::size_t comma = c + 1 < n_cols ? line.find(',', start) : line.size();
+            const std::string_view field = trim(line.substr(start, comma - start));
+            start = comma + 1;
             double v;
-            if (fields[c].empty()) throw Error(at(line_no, c + 1) + "empty field");
-            if (!parse_double(fields[c], v))
-                throw Error(at(line_no, c + 1) + "'" + fields[c] + "' is not a number");
+            if (field.empty()) throw Error(at(line_no, c + 1) + "empty field");
+            if (!parse_double(field, v))
+                throw Error(at(line_no, c + 1) + "'" + detail::shown_field(field) +
+                            "' is not a number");
             if (!std::isfinite(v))
-                throw Error(at(line_no, c + 1) + "'" + fields[c] +
+                throw Error(at(line_no, c + 1) + "'" + detail::shown_field(field) +
                             "' is not finite (NaN and Inf are not allowed)");
             // Finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
             if (dtype == DType::f32 && std::isinf(static_cast<float>(v)))
-                throw Error(at(line_no, c + 1) + "'" + fields[c] +
+                throw Error(at(line_no, c + 1) + "'" + detail::shown_field(field) +
                             "' is out of range for f32 (largest magnitude 3.4e38); load it as f64");
-            table.push_back(v);
+            table.push(v);
         }
-        ++n_rows;
     }
-    if (n_rows == 0) throw Error(path + ": no data rows (only a header on line 1)");
+    if (std::uint64_t(table.rows_done()) != n_rows)
+        throw Error(path + ": changed while being read (fewer rows)");
+    src.check_unchanged();
+    return table.finish(device, source);
+}
 
-    return detail::dataset_from_table(table, std::int64_t(n_rows), std::int64_t(n_cols), intercept,
-                                      dtype, device, path);
+}  // namespace
+
+Dataset parse_csv(const std::string& text, const std::string& origin, bool intercept, DType dtype,
+                  Device device) {
+    const detail::MemorySource src(text, detail::shown_path(origin));
+    return read_csv(src, origin, intercept, dtype, device);
 }
 
 Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device) {
-    return parse_csv(detail::read_file_bytes(path), path, intercept, dtype, device);
+    const detail::InputFile file(path);
+    return read_csv(file, path, intercept, dtype, device);
 }
 
 }  // namespace descent

@@ -1,10 +1,12 @@
 // load_dataset: picks the data source from its spec ("blog", "synthetic:...", *.csv, *.npy).
 // Verified by tests/test_data.cpp (each form, and the error listing the accepted forms).
+// The files themselves are opened by src/data/read_file.cpp (regular files only).
 #include <cctype>
 #include <string>
 
 #include "descent/data.hpp"
 #include "descent/error.hpp"
+#include "text.hpp"
 
 namespace descent {
 
@@ -32,7 +34,7 @@ Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Devic
         return synthetic_dataset(parse_synthetic_spec(spec), intercept, dtype, device);
     if (ends_with_ci(spec, ".csv")) return load_csv(spec, intercept, dtype, device);
     if (ends_with_ci(spec, ".npy")) return load_npy(spec, intercept, dtype, device);
-    throw Error("dataset '" + spec +
+    throw Error("dataset '" + detail::shown_path(spec) +
                 "': not a known form; expected 'blog', 'synthetic:n=N,d=D[,noise=S][,seed=K]', "
                 "a .csv file or a .npy file");
 }

@@ -1,12 +1,15 @@
 // NPY loader (format 1.0, 2.0, 3.0; numpy's NEP 1): a 2-D C-order little-endian f4/f8 array,
-// the last column the target. Verified by tests/test_data.cpp (committed fixtures written by
-// tests/reference/make_npy_fixtures.py, plus hand-built files for every error).
+// the last column the target, streamed in chunks into the final tensors. Verified by
+// tests/test_data.cpp (committed fixtures from tests/reference/make_npy_fixtures.py, hand-built
+// files for every error, chunk boundaries) and tests/cli/load_memory.py (peak RSS).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "descent/error.hpp"
 #include "read_file.hpp"
 #include "table.hpp"
+#include "text.hpp"
 
 namespace descent {
 
@@ -57,10 +61,11 @@ public:
     }
 
     [[noreturn]] void fail(const std::string& what) const {
-        std::string shown = m_header;
-        while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n')) shown.pop_back();
+        std::string_view shown = m_header;
+        while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n'))
+            shown.remove_suffix(1);
         throw Error(m_path + ": malformed NPY header: " + what + " at offset " +
-                    std::to_string(m_pos) + " of " + shown);
+                    std::to_string(m_pos) + " of " + detail::shown_field(shown));
     }
 
 private:
@@ -154,15 +159,36 @@ bool host_is_little_endian() {
     return first == 1;
 }
 
-}  // namespace
+// Elements in the file's little-endian order, whatever the host's.
+float load_f4(const unsigned char* p) {
+    const std::uint32_t bits = read_le(p, 4);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+double load_f8(const unsigned char* p) {
+    const std::uint64_t bits =
+        std::uint64_t(read_le(p, 4)) | (std::uint64_t(read_le(p + 4, 4)) << 32);
+    double v;
+    std::memcpy(&v, &bits, 8);
+    return v;
+}
 
-Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
-                  Device device) {
-    const std::string& path = origin;  // errors start with it
-    const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
-    const std::size_t size = bytes.size();
+// The NPY header's length limit, and the size of the chunks the data is read in: enough to
+// make each read cheap, small next to any data set worth streaming.
+constexpr std::uint64_t kMaxHeaderBytes = 1 << 20;
+constexpr std::uint64_t kChunkBytes = 1 << 20;
 
-    if (bytes.compare(0, 6, "\x93NUMPY") != 0)
+// Every NPY read, from a file or from memory: the header first, checked against the source's
+// size before anything is allocated, then the data in fixed-size chunks straight into X and y.
+Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool intercept,
+                 DType dtype, Device device) {
+    const std::string& path = src.name();  // errors start with it
+    const std::uint64_t size = src.size();
+
+    unsigned char u[12] = {};  // magic (6), version (2), header length (2 or 4)
+    src.read(0, reinterpret_cast<char*>(u), std::size_t(std::min<std::uint64_t>(size, 12)));
+    if (size < 6 || std::memcmp(u, "\x93NUMPY", 6) != 0)
         throw Error(path + ": not an NPY file (bad magic: the file must start with \\x93NUMPY)");
     if (size < 8) throw Error(path + ": truncated NPY file: no format version after the magic");
     const int major = u[6], minor = u[7];
@@ -172,12 +198,18 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
     // 1.0 stores the header length in 2 bytes, 2.0 and 3.0 in 4 (3.0 allows a UTF-8 header).
     const std::size_t len_bytes = major == 1 ? 2 : 4;
     if (size < 8 + len_bytes) throw Error(path + ": truncated NPY file: no header length");
-    const std::size_t header_len = read_le(u + 8, int(len_bytes));
-    const std::size_t header_start = 8 + len_bytes;
+    const std::uint64_t header_len = read_le(u + 8, int(len_bytes));
+    const std::uint64_t header_start = 8 + len_bytes;
     if (size - header_start < header_len)
         throw Error(path + ": truncated NPY header: expected " + std::to_string(header_len) +
                     " bytes, found " + std::to_string(size - header_start));
-    const std::string header = bytes.substr(header_start, header_len);
+    // numpy writes a few hundred bytes; a 4 GiB "header" is not worth reading into memory.
+    if (header_len > kMaxHeaderBytes)
+        throw Error(path + ": NPY header of " + std::to_string(header_len) +
+                    " bytes is longer than the limit of " + std::to_string(kMaxHeaderBytes) +
+                    " bytes");
+    std::string header(std::size_t(header_len), '\0');
+    src.read(header_start, header.data(), header.size());
 
     HeaderParser parser(path, header);
     bool has_descr = false, has_order = false, has_shape = false;
@@ -186,8 +218,8 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
     std::vector<std::int64_t> shape;
     parser.parse_dict([&](const std::string& key, const HeaderValue& v) {
         auto need = [&](bool& seen, HeaderValue::Kind kind, const char* what) {
-            if (seen) parser.fail("duplicate key '" + key + "'");
-            if (v.kind != kind) parser.fail("'" + key + "' must be " + what);
+            if (seen) parser.fail("duplicate key '" + detail::shown_field(key) + "'");
+            if (v.kind != kind) parser.fail("'" + detail::shown_field(key) + "' must be " + what);
             seen = true;
         };
         if (key == "descr") {
@@ -200,7 +232,8 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
             need(has_shape, HeaderValue::kTuple, "a tuple");
             shape = v.items;
         } else {
-            parser.fail("unexpected key '" + key + "' (expected descr, fortran_order, shape)");
+            parser.fail("unexpected key '" + detail::shown_field(key) +
+                        "' (expected descr, fortran_order, shape)");
         }
     });
     if (!has_descr) parser.fail("missing key 'descr'");
@@ -212,11 +245,12 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
     const std::string type = descr.size() == 3 ? descr.substr(1) : "";
     const char order = descr.empty() ? '\0' : descr[0];
     const bool little = order == '<' || ((order == '=' || order == '|') && host_is_little_endian());
+    const std::string shown_descr = detail::shown_field(descr);
     if (order == '>' && (type == "f4" || type == "f8"))
-        throw Error(path + ": big-endian dtype '" + descr +
+        throw Error(path + ": big-endian dtype '" + shown_descr +
                     "' is not supported; save it little-endian (a.astype('<" + type + "'))");
     if (!little || (type != "f4" && type != "f8"))
-        throw Error(path + ": unsupported dtype '" + descr + "' (expected '<f4' or '<f8')");
+        throw Error(path + ": unsupported dtype '" + shown_descr + "' (expected '<f4' or '<f8')");
     const std::size_t item = type == "f4" ? 4 : 8;
 
     if (fortran_order)
@@ -234,51 +268,60 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
     if (n_rows > max_elems / n_cols)
         throw Error(path + ": shape " + shape_text(shape) + " is too large");
 
-    const std::size_t count = std::size_t(n_rows) * std::size_t(n_cols);
-    const std::size_t data_start = header_start + header_len;
-    const std::size_t expected = count * item, found = size - data_start;
+    // The shape must account for every byte of the file before X and y are allocated: a
+    // header announcing 10^12 rows on a 200-byte file is refused here, not by bad_alloc.
+    const std::uint64_t count = std::uint64_t(n_rows) * std::uint64_t(n_cols);
+    const std::uint64_t data_start = header_start + header_len;
+    const std::uint64_t expected = count * item, found = size - data_start;
     if (found < expected)
-        throw Error(path + ": truncated data: shape " + shape_text(shape) + " of '" + descr +
-                    "' needs " + std::to_string(expected) + " bytes, found " +
+        throw Error(path + ": truncated data: shape " + shape_text(shape) + " of '" +
+                    shown_descr + "' needs " + std::to_string(expected) + " bytes, found " +
                     std::to_string(found));
     if (found > expected)
         throw Error(path + ": " + std::to_string(found - expected) +
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
-    std::vector<double> table(count);
-    const unsigned char* p = u + data_start;
-    for (std::size_t k = 0; k < count; ++k, p += item) {
-        double v;
-        if (item == 4) {
-            const std::uint32_t bits = read_le(p, 4);
-            float f;
-            std::memcpy(&f, &bits, 4);
-            v = f;
-        } else {
-            const std::uint64_t bits = std::uint64_t(read_le(p, 4)) |
-                                       (std::uint64_t(read_le(p + 4, 4)) << 32);
-            std::memcpy(&v, &bits, 8);
+    detail::TableBuilder table(n_rows, n_cols, intercept, dtype);
+    const std::uint64_t chunk_elems = std::min<std::uint64_t>(kChunkBytes / item, count);
+    std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
+    auto where = [&](std::uint64_t k) {
+        return path + ": row " + std::to_string(k / std::uint64_t(n_cols)) + ", column " +
+               std::to_string(k % std::uint64_t(n_cols)) + " (counting from 0) is ";
+    };
+    for (std::uint64_t first = 0; first < count; first += chunk_elems) {
+        const std::size_t n = std::size_t(std::min(chunk_elems, count - first));
+        src.read(data_start + first * item, reinterpret_cast<char*>(chunk.data()), n * item);
+        const unsigned char* p = chunk.data();
+        for (std::size_t i = 0; i < n; ++i, p += item) {
+            const double v = item == 4 ? double(load_f4(p)) : load_f8(p);
+            if (!std::isfinite(v))
+                throw Error(where(first + i) + (std::isnan(v) ? "NaN" : "Inf") +
+                            "; NaN and Inf are not allowed");
+            // An f8 value finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
+            if (dtype == DType::f32 && std::isinf(static_cast<float>(v))) {
+                char text[32];
+                const auto shortest = std::to_chars(text, text + sizeof text, v);
+                throw Error(where(first + i) + std::string(text, shortest.ptr) +
+                            ", out of range for f32 (largest magnitude 3.4e38); load it as f64");
+            }
+            table.push(v);
         }
-        if (!std::isfinite(v))
-            throw Error(path + ": row " + std::to_string(k / std::size_t(n_cols)) + ", column " +
-                        std::to_string(k % std::size_t(n_cols)) + " (counting from 0) is " +
-                        (std::isnan(v) ? "NaN" : "Inf") + "; NaN and Inf are not allowed");
-        // An f8 value finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
-        if (dtype == DType::f32 && std::isinf(static_cast<float>(v))) {
-            char text[32];
-            const auto shortest = std::to_chars(text, text + sizeof text, v);
-            throw Error(path + ": row " + std::to_string(k / std::size_t(n_cols)) + ", column " +
-                        std::to_string(k % std::size_t(n_cols)) + " (counting from 0) is " +
-                        std::string(text, shortest.ptr) +
-                        ", out of range for f32 (largest magnitude 3.4e38); load it as f64");
-        }
-        table[k] = v;
     }
-    return detail::dataset_from_table(table, n_rows, n_cols, intercept, dtype, device, path);
+    src.check_unchanged();
+    return table.finish(device, source);
+}
+
+}  // namespace
+
+Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
+                  Device device) {
+    const detail::MemorySource src(bytes, detail::shown_path(origin));
+    return read_npy(src, origin, intercept, dtype, device);
 }
 
 Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device) {
-    return parse_npy(detail::read_file_bytes(path), path, intercept, dtype, device);
+    const detail::InputFile file(path);
+    return read_npy(file, path, intercept, dtype, device);
 }
 
 }  // namespace descent

@@ -15,6 +15,7 @@
 #include "backend/dtype_visit.hpp"
 #include "descent/detail/philox.hpp"
 #include "descent/error.hpp"
+#include "text.hpp"
 
 namespace descent {
 
@@ -24,7 +25,7 @@ constexpr const char* kPrefix = "synthetic:";
 constexpr const char* kForm = "synthetic:n=N,d=D[,noise=S][,seed=K]";
 
 [[noreturn]] void fail(const std::string& spec, const std::string& what) {
-    throw Error("synthetic spec '" + spec + "': " + what + " (expected " + kForm + ")");
+    throw Error("synthetic spec '" + detail::shown_field(spec) + "': " + what + " (expected " + kForm + ")");
 }
 
 // Parses all of `value` as a T with from_chars (locale-independent, no leading spaces or '+').

@@ -1,30 +1,38 @@
-// Internal: splits a row-major table into features and target and builds the tensors.
+// Internal: the final X and y of a loaded table, filled value by value (see table.hpp).
 // Verified through the CSV and NPY loader tests in tests/test_data.cpp.
 #include "table.hpp"
 
 #include <utility>
 
+#include "descent/error.hpp"
+
 namespace descent::detail {
 
-Dataset dataset_from_table(const std::vector<double>& table, std::int64_t n_rows,
-                           std::int64_t n_cols, bool intercept, DType dtype, Device device,
-                           std::string source) {
-    const std::int64_t d = n_cols - 1;
-    const std::int64_t x_cols = intercept ? d + 1 : d;
-    std::vector<double> x(static_cast<std::size_t>(n_rows * x_cols));
-    std::vector<double> y(static_cast<std::size_t>(n_rows));
-    for (std::int64_t i = 0; i < n_rows; ++i) {
-        const double* row = table.data() + i * n_cols;
-        double* out = x.data() + i * x_cols;
-        for (std::int64_t j = 0; j < d; ++j) out[j] = row[j];
-        if (intercept) out[d] = 1.0;
-        y[static_cast<std::size_t>(i)] = row[d];
-    }
+TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, DType dtype)
+    : m_n_rows(n_rows), m_d(n_cols - 1), m_intercept(intercept), m_f32(dtype == DType::f32) {
+    const std::int64_t x_cols = intercept ? m_d + 1 : m_d;
+    // empty(): no fill, so a page is first touched when its values arrive.
+    m_X = empty({n_rows, x_cols}, dtype, Device::cpu());
+    m_Y = empty({n_rows}, dtype, Device::cpu());
+    m_x = m_X.data_ptr();
+    m_y = m_Y.data_ptr();
+}
+
+void TableBuilder::overflow() const {
+    throw Error("internal error: more than the " + std::to_string(m_n_rows) +
+                " rows counted were loaded");
+}
+
+Dataset TableBuilder::finish(Device device, std::string source) {
+    if (m_row != m_n_rows || m_col != 0)
+        throw Error("internal error: " + std::to_string(m_row) + " of " +
+                    std::to_string(m_n_rows) + " rows were loaded");
     Dataset data;
-    data.X = from_vector(x, {n_rows, x_cols}, dtype, device);
-    data.y = from_vector(y, {n_rows}, dtype, device);
+    // to() returns the same tensor when it is already on the device (no copy on the CPU).
+    data.X = m_X.to(device);
+    data.y = m_Y.to(device);
     data.source = std::move(source);
-    data.intercept = intercept;
+    data.intercept = m_intercept;
     return data;
 }
 

@@ -1,19 +1,56 @@
-// Internal: turns a row-major table of doubles (target in the last column) into a Dataset.
-// Shared by the CSV and NPY loaders; verified through their tests in tests/test_data.cpp.
+// Internal: writes a table's values (row-major, target in the last column) straight into the
+// final X and y tensors, so that a loader holds the data once. Shared by the CSV and NPY
+// loaders; verified through their tests in tests/test_data.cpp and tests/cli/load_memory.py.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "descent/data.hpp"
 
 namespace descent::detail {
 
-// table is (n_rows, n_cols) row-major, n_cols >= 2; X gets columns 0..n_cols-2 (plus a ones
-// column with intercept), y the last column.
-Dataset dataset_from_table(const std::vector<double>& table, std::int64_t n_rows,
-                           std::int64_t n_cols, bool intercept, DType dtype, Device device,
-                           std::string source);
+// Allocates X (n_rows, d[+1]) and y (n_rows) on the CPU in `dtype` once (d = n_cols - 1, the
+// ones column LAST with intercept), then takes the table's values one by one in row-major
+// order: columns 0..d-1 go to X, column d to y. Values must already be checked (finite, and
+// within f32's range when dtype is f32).
+class TableBuilder {
+public:
+    TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, DType dtype);
+
+    void push(double v) {
+        if (m_col < m_d) {
+            store(m_x, m_x_at++, v);
+            ++m_col;
+            return;
+        }
+        if (m_row >= m_n_rows) overflow();
+        store(m_y, m_row, v);
+        if (m_intercept) store(m_x, m_x_at++, 1.0);
+        m_col = 0;
+        ++m_row;
+    }
+    std::int64_t rows_done() const { return m_row; }
+
+    // The dataset, on `device`; every row must have been pushed.
+    Dataset finish(Device device, std::string source);
+
+private:
+    void store(void* base, std::int64_t at, double v) const {
+        if (m_f32) {
+            static_cast<float*>(base)[at] = static_cast<float>(v);
+        } else {
+            static_cast<double*>(base)[at] = v;
+        }
+    }
+    [[noreturn]] void overflow() const;
+
+    Tensor m_X, m_Y;
+    void* m_x = nullptr;  // m_X's and m_y's elements (float or double)
+    void* m_y = nullptr;
+    std::int64_t m_n_rows, m_d;
+    bool m_intercept, m_f32;
+    std::int64_t m_row = 0, m_col = 0, m_x_at = 0;
+};
 
 }  // namespace descent::detail

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "descent/error.hpp"
+#include "text.hpp"
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
 #include "descent/optim/newton.hpp"
@@ -41,7 +42,7 @@ Allowed allowed_for(const std::string& name) {
 void check_applies(const OptimizerConfig& c) {
     const auto& names = optimizer_names();
     if (std::find(names.begin(), names.end(), c.name) == names.end())
-        throw Error("unknown optimizer '" + c.name +
+        throw Error("unknown optimizer '" + descent::detail::shown_field(c.name) +
                     "' (expected gd, newton, momentum, adagrad, rmsprop, adam or adamw)");
     const Allowed a = allowed_for(c.name);
     auto reject = [&](bool given, bool ok, const char* option) {

@@ -9,6 +9,7 @@
 
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
+#include "text.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "dispatch.hpp"
 #include "optim/elementwise_step.hpp"
@@ -18,7 +19,7 @@ namespace descent::optim {
 Preset parse_preset(const std::string& text) {
     if (text == "blog") return Preset::blog;
     if (text == "torch") return Preset::torch;
-    throw Error("unknown preset '" + text + "' (expected blog or torch)");
+    throw Error("unknown preset '" + descent::detail::shown_field(text) + "' (expected blog or torch)");
 }
 
 const char* preset_name(Preset preset) { return preset == Preset::blog ? "blog" : "torch"; }

@@ -10,9 +10,10 @@
 #     (cases marked `progress` train before failing: progress lines may precede the error),
 #   - that line contains every expected fragment,
 #   - when the case passed --trace FILE, no FILE (unless it was there before) and no
-#     FILE.tmp.* is left behind; when it passed --plot DIR, no PNG and no DIR/.descent-plot-*
+#     temporary .FILE.*.tmp or lock .FILE.lock is left behind; when it passed --plot DIR, no PNG and no DIR/.descent-plot-*
 #     scratch directory is left behind (and a regular file given as DIR is untouched); when it
-#     passed --checkpoint FILE, no FILE (every checkpoint case fails before training starts).
+#     passed --checkpoint FILE, no FILE (every checkpoint case fails before training starts),
+#     or an existing FILE left as it was (same kind, same bytes).
 # A few cases must instead succeed (exit 0): the controls for the data files written here,
 # Newton on singular data once damping is added, and --stream-chunk on file and blog data.
 # Prints "N passed, M failed" and exits non-zero when M > 0.
@@ -50,6 +51,8 @@ cp "$DATA/good.ckpt" "$DATA/corrupt.ckpt"
 printf '\xff' | dd of="$DATA/corrupt.ckpt" bs=1 seek=60 conv=notrunc status=none
 cp "$DATA/good.ckpt" "$DATA/version.ckpt"
 printf '\x07' | dd of="$DATA/version.ckpt" bs=1 seek=8 conv=notrunc status=none
+cp "$DATA/good.ckpt" "$DATA/version1.ckpt"                             # the older format
+printf '\x01' | dd of="$DATA/version1.ckpt" bs=1 seek=8 conv=notrunc status=none
 printf 'hello\n' >"$DATA/text.ckpt"
 : >"$DATA/empty.ckpt"
 
@@ -70,6 +73,9 @@ printf '1\n2\n3\n' >"$DATA/one_column.csv"
 mkdir -p "$DATA/directory.csv"
 # Two identical feature columns: X^T X is singular without the intercept column.
 printf 'a,b,y\n1,1,2\n2,2,4\n3,3,7\n4,4,7\n' >"$DATA/singular.csv"
+# y = 2x + 1 exactly: a run started next to the optimum (Adam's first step lifts its tiny loss
+# a million-fold, which is no divergence).
+awk 'BEGIN { print "x,y"; for (i = 0; i < 100; ++i) printf "%.6f,%.12f\n", i / 100, 2 * i / 100 + 1 }' >"$DATA/exact.csv"
 # Control: a good CSV in the same style.
 printf 'a,b,y\n1,0,2\n0,1,3\n1,1,6\n2,1,7\n' >"$DATA/good.csv"
 
@@ -244,15 +250,33 @@ resume_empty             | train --device cpu --resume @DATA/empty.ckpt         
 resume_not_checkpoint    | train --device cpu --resume @DATA/text.ckpt             | text.ckpt && not a descent checkpoint
 resume_truncated         | train --device cpu --resume @DATA/truncated.ckpt        | truncated.ckpt && truncated
 resume_corrupt           | train --device cpu --resume @DATA/corrupt.ckpt --checkpoint out.ckpt | corrupt.ckpt && checksum
-resume_wrong_version     | train --device cpu --resume @DATA/version.ckpt          | version.ckpt && version 7 && reads version 1
+resume_wrong_version     | train --device cpu --resume @DATA/version.ckpt          | version.ckpt && version 7 && reads version 2
+resume_version_1         | train --device cpu --resume @DATA/version1.ckpt         | version1.ckpt && format version 1 && reads version 2
 resume_other_data        | train --device cpu --resume @DATA/good.ckpt --data synthetic:n=10,d=1 | --resume && data && blog
-resume_edited_csv        | train --device cpu --resume @DATA/csv.ckpt --data @DATA/ck_edited.csv | --resume && data && fnv1a64
+resume_edited_csv        | train --device cpu --resume @DATA/csv.ckpt --data @DATA/ck_edited.csv | --resume && data && crc32c=
 resume_other_optimizer   | train --device cpu --resume @DATA/good.ckpt --optimizer adam | --resume && optimizer && 'gd' && 'adam'
 resume_other_lr          | train --device cpu --resume @DATA/good.ckpt --lr 0.02   | --resume && hyperparameters && lr=0.02
 resume_other_dtype       | train --device cpu --resume @DATA/good.ckpt --dtype f32 | --resume && dtype && f32
-resume_other_batch       | train --device cpu --resume @DATA/good.ckpt --batch-size 10 | --resume && batch_size && 10
+resume_other_batch       | train --device cpu --resume @DATA/good.ckpt --batch-size 10 | --resume && --batch-size && 10
 resume_fewer_epochs      | train --device cpu --resume @DATA/good.ckpt --epochs 2  | --epochs 2 && 3 epochs
 resume_trace_no_trajectory | train --device cpu --resume @DATA/good.ckpt --trace out.csv | --trace && trajectory
+# --- outputs never destroy inputs; one clean line (issue 11)
+ckpt_is_data             | train --device cpu --quiet --data @DATA/good.csv --checkpoint @DATA/good.csv | --checkpoint && same file && --data
+trace_is_data            | train --device cpu --quiet --data @DATA/good.csv --trace @DATA/good.csv | --trace && same file
+trace_is_checkpoint      | train --device cpu --quiet --trace same.out --checkpoint same.out | --trace && --checkpoint && same file
+trace_is_resume          | train --device cpu --quiet --resume @DATA/good.ckpt --epochs 5 --trace @DATA/good.ckpt | --trace && --resume && same file
+ckpt_dev_null            | train --device cpu --quiet --checkpoint /dev/null      | /dev/null && character device
+trace_dev_full           | train --device cpu --quiet --trace /dev/full           | /dev/full && character device
+ckpt_value_is_flag       | train --device cpu --checkpoint --json                 | --checkpoint && needs a value && --json
+trace_value_is_flag      | train --device cpu --trace --quiet                     | --trace && needs a value && --quiet
+ckpt_unwritable_dir      | train --device cpu --quiet --checkpoint /proc/out.ckpt | /proc/out.ckpt && cannot create files
+lr_subnormal             | train --device cpu --lr 1e-320                         | --lr && subnormal
+lr_underflow             | train --device cpu --lr 1e-400                         | --lr && too small
+epochs_out_of_memory     | train --device cpu --quiet --epochs 1000000000000000  | out of memory while training && bytes
+long_optimizer_name      | train --device cpu --optimizer aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | unknown optimizer && ~'a{60}\.\.\.'
+diverges_finite_blog     | train --device cpu --quiet --lr 0.05 --epochs 380      | diverged && 1e6 times && 2/lambda_max
+diverges_after_last_epoch | train --device cpu --quiet --lr 0.05 --epochs 9       | after the last epoch && 1e6 times && 2/lambda_max
+diverges_finite_wide     | train --device cpu --quiet --data synthetic:n=10,d=20000 --json | diverged && smaller learning rate
 # --- the default device (auto): no notice may precede an error
 auto_device_lr_zero      | train --lr 0                                           | lr && > 0
 auto_device_missing_csv  | train --quiet --data @DATA/missing.csv                 | missing.csv && no such file
@@ -271,6 +295,7 @@ control_resume_moved_csv | train --device cpu --quiet --epochs 5 --resume @DATA/
 control_warn_divergence  | train --device cpu --optimizer gd --lr 10 --epochs 200 --quiet --on-divergence warn
 control_stream_csv       | train --device cpu --quiet --data @DATA/good.csv --stream-chunk 3
 control_stream_blog      | train --device cpu --quiet --stream-chunk 7
+adam_warm_start_no_alarm | train --device cpu --quiet --data @DATA/exact.csv --optimizer adam --lr 0.1 --epochs 300 --init 2.000001,1.000001
 EOF
 )"
 
@@ -333,6 +358,16 @@ run_case() {
         checkpoint=$(flag_value checkpoint)
         plot=$(flag_value plot)
         [ -n "$trace" ] && [ -e "$trace" ] && trace_existed=1
+        # An existing --checkpoint (an input given as the checkpoint, /dev/null) must be left
+        # exactly as it was: same kind of file, same bytes.
+        local checkpoint_before=""
+        if [ -n "$checkpoint_before" ]; then
+            if [ "$(stat -c %F "$checkpoint" 2>/dev/null) $(cksum <"$checkpoint" 2>/dev/null)" != "$checkpoint_before" ]; then
+                problems+=("the existing --checkpoint $checkpoint was changed")
+            fi
+        elif [ -n "$checkpoint" ] && [ -e "$checkpoint" ]; then
+            checkpoint_before="$(stat -c %F "$checkpoint") $(cksum <"$checkpoint")"
+        fi
         [ -n "$plot" ] && [ -f "$plot" ] && plot_file_before=$(cat "$plot")
 
         "${TIMEOUT[@]}" "$DESCENT" "${ARGV[@]}" >stdout.txt 2>stderr.txt </dev/null
@@ -413,11 +448,15 @@ run_case() {
             if [ -d "$trace" ] && [ -n "$(ls -A "$trace")" ]; then
                 problems+=("something was written into the directory $trace")
             fi
-            if compgen -G "$trace.tmp.*" >/dev/null; then
-                problems+=("temporary files left behind: $(echo "$trace".tmp.*)")
+            if compgen -G "$(dirname "$trace")/.$(basename "$trace").*.tmp" >/dev/null; then
+                problems+=("temporary files left behind: $(echo "$(dirname "$trace")/.$(basename "$trace")".*.tmp)")
             fi
         fi
-        if [ -n "$checkpoint" ] && [ -e "$checkpoint" ]; then
+        if [ -n "$checkpoint_before" ]; then
+            if [ "$(stat -c %F "$checkpoint" 2>/dev/null) $(cksum <"$checkpoint" 2>/dev/null)" != "$checkpoint_before" ]; then
+                problems+=("the existing --checkpoint $checkpoint was changed")
+            fi
+        elif [ -n "$checkpoint" ] && [ -e "$checkpoint" ]; then
             problems+=("--checkpoint $checkpoint was written although the run failed before training")
         fi
         if [ -n "$plot" ]; then
@@ -426,7 +465,7 @@ run_case() {
             fi
         fi
         local leftovers
-        leftovers=$(find . \( -name '*.png' -o -name '.descent-plot-*' -o -name '*.tmp.*' \) -print)
+        leftovers=$(find . \( -name '*.png' -o -name '.descent-plot-*' -o -name '.*.tmp' -o -name '.*.lock' \) -print)
         if [ -n "$leftovers" ]; then problems+=("left behind: $(printf "%s" "$leftovers" | tr "\n" " ")"); fi
 
         if [ ${#problems[@]} -gt 0 ]; then
@@ -494,7 +533,7 @@ if script --version 2>/dev/null | grep -q util-linux; then
         report diverges_on_terminal fail \
             "the error line does not start a new line; it follows the progress bar:" \
             "...$(printf '%s' "$prefix" | tr '\r' '\n' | tail -n 1)descent: error: ..."
-    elif [ -e "$dir/out.csv" ] || compgen -G "$dir/out.csv.tmp.*" >/dev/null; then
+    elif [ -e "$dir/out.csv" ] || compgen -G "$dir/.out.csv.*.tmp" >/dev/null; then
         report diverges_on_terminal fail "--trace out.csv was left behind"
     else
         report diverges_on_terminal ok "progress bar on a pseudo-terminal"

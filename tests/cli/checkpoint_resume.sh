@@ -64,6 +64,9 @@ kill_at_random() {
 check_run() {  # check_run NAME ARGS...
     local name=$1; shift
     local args=("$@" --quiet --json --device cpu)
+    # --checkpoint-every 1: a checkpoint at every epoch (the default is by time), so a kill at
+    # any moment finds one.
+    local every=(--checkpoint-every 1)
     local t0 t1
     t0=$(now_ms)
     if ! "$DESCENT" "${args[@]}" >expected.json 2>expected.err; then
@@ -73,7 +76,7 @@ check_run() {  # check_run NAME ARGS...
     local duration=$((t1 - t0)) trial
     echo "      $name: uninterrupted run ${duration} ms"
     for ((trial = 1; trial <= TRIALS; ++trial)); do
-        rm -f ck.bin ck.bin.tmp.*
+        rm -f ck.bin .ck.bin.*.tmp
         local kills=0 problems=()
         # Odd trials are killed twice (the second time while resuming).
         # A loaded machine can make this run slower or faster than the timed one: when the
@@ -81,13 +84,13 @@ check_run() {  # check_run NAME ARGS...
         # each further time (five attempts at most).
         local window=$duration attempt
         for attempt in 1 2 3 4 5; do
-            rm -f ck.bin ck.bin.tmp.*
-            if kill_at_random "$window" "${args[@]}" --checkpoint ck.bin; then kills=1; break; fi
+            rm -f ck.bin .ck.bin.*.tmp
+            if kill_at_random "$window" "${args[@]}" --checkpoint ck.bin "${every[@]}"; then kills=1; break; fi
             [ $RUN_MS -lt $window ] && window=$RUN_MS
             window=$(( attempt == 1 ? window : window / 2 ))
         done
         if [ $((trial % 2)) -eq 1 ] && [ -e ck.bin ] &&
-           kill_at_random "$window" "${args[@]}" --checkpoint ck.bin --resume ck.bin; then
+           kill_at_random "$window" "${args[@]}" --checkpoint ck.bin "${every[@]}" --resume ck.bin; then
             kills=$((kills + 1))
         fi
         if [ $kills -eq 0 ]; then
@@ -97,13 +100,13 @@ check_run() {  # check_run NAME ARGS...
         else
             local version
             version=$(od -An -j8 -N4 -tu4 ck.bin | tr -d ' ')
-            if ! "$DESCENT" "${args[@]}" --checkpoint ck.bin --resume ck.bin >resumed.json 2>resumed.err; then
+            if ! "$DESCENT" "${args[@]}" --checkpoint ck.bin "${every[@]}" --resume ck.bin >resumed.json 2>resumed.err; then
                 problems+=("the resumed run failed: $(cat resumed.err)")
             elif ! cmp -s expected.json resumed.json; then
                 problems+=("the resumed run's output differs from the uninterrupted run's:")
                 problems+=("$(diff <(tr ',' '\n' <expected.json) <(tr ',' '\n' <resumed.json) | head -6)")
             fi
-            [ "$version" = 1 ] || problems+=("checkpoint format version $version")
+            [ "$version" = 2 ] || problems+=("checkpoint format version $version")
         fi
         if [ ${#problems[@]} -eq 0 ]; then
             passed=$((passed + 1)); echo "ok    $name trial $trial ($kills kill(s), resumed bitwise equal)"

@@ -170,7 +170,7 @@ elif [ "$(head -n 1 t.csv)" != "epoch,loss,w0,w1" ]; then msg="header is '$(head
 elif [ "$(tail -n +2 t.csv | wc -l)" -ne 6 ]; then msg="$(tail -n +2 t.csv | wc -l) data rows; expected 6 (epochs + 1)"
 elif [ "$(tail -n +2 t.csv | cut -d, -f1 | tr '\n' ' ')" != "0 1 2 3 4 5 " ]; then msg="epoch column is $(tail -n +2 t.csv | cut -d, -f1 | tr '\n' ' ')"
 elif awk -F, 'NR > 1 && NF != 4 { bad = 1 } END { exit !bad }' t.csv; then msg="a data row does not have 4 fields"
-elif compgen -G 't.csv.tmp.*' >/dev/null; then msg="temporary files left behind"
+elif compgen -G '.t.csv.*.tmp' >/dev/null; then msg="temporary files left behind"
 fi
 if [ -z "$msg" ]; then pass "trace_csv"; else fail "trace_csv" "$msg" "$(context)" "t.csv:" "$(cat t.csv 2>/dev/null)"; fi
 

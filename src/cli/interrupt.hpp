@@ -1,0 +1,37 @@
+// SIGINT, SIGTERM (and SIGHUP, handled as SIGTERM is) in the descent CLI. main() installs SignalHandlers for the whole run: a
+// signal removes descent's temporary and lock files (and --plot's scratch files) and ends the
+// process at once with 128 + the signal. While training, a StopRequest is alive: the first
+// signal then only asks the training loop to stop after the epoch in progress (it writes its
+// checkpoint and the CLI exits 130 / 143); a second ends the process at once.
+// Verified by tests/cli/signals.sh (interrupt, resume, bitwise equal to an uninterrupted run).
+#pragma once
+
+namespace descent::cli {
+
+class SignalHandlers {
+public:
+    SignalHandlers();   // installs the handlers for SIGINT, SIGTERM and SIGHUP
+    ~SignalHandlers();  // puts the previous ones back
+    SignalHandlers(const SignalHandlers&) = delete;
+    SignalHandlers& operator=(const SignalHandlers&) = delete;
+};
+
+// The child process running now (--plot's script), or 0: a signal that ends descent at once
+// first interrupts it (SIGINT, so that it removes its own temporary files) and waits for it,
+// so no orphan goes on writing outputs after descent has exited.
+void set_child_process(int pid);
+
+class StopRequest {
+public:
+    StopRequest();   // from now on the first signal is a request to stop
+    ~StopRequest();  // back to ending at once
+    StopRequest(const StopRequest&) = delete;
+    StopRequest& operator=(const StopRequest&) = delete;
+
+    // The first signal received since construction (SIGINT, SIGTERM or SIGHUP), or 0.
+    int signal() const;
+    // "SIGINT" / "SIGTERM".
+    static const char* name(int signal);
+};
+
+}  // namespace descent::cli
