@@ -62,30 +62,42 @@ double jacobi_max_eigenvalue(std::vector<double> a, std::int64_t d) {
     return best;
 }
 
-// Power iteration with the Rayleigh quotient, for wide matrices where Jacobi's O(d^3) sweeps
-// cost too much; a positive semi-definite matrix's dominant eigenvalue is its largest.
-double power_max_eigenvalue(const std::vector<double>& a, std::int64_t d) {
-    std::vector<double> v(static_cast<std::size_t>(d)), next(v.size());
+// Power iteration with the Rayleigh quotient: λmax of a positive semi-definite operator of
+// order d given as `multiply` (z = A v). The Rayleigh quotient of a unit vector never exceeds
+// λmax and converges to it from below; it stops once it moves by less than `tolerance`.
+template <class Multiply>
+double power_iteration(std::int64_t d, Multiply multiply, int max_iterations, double tolerance) {
+    std::vector<double> v(static_cast<std::size_t>(d)), z;
     for (std::int64_t i = 0; i < d; ++i) v[i] = 1.0 + 1e-3 * double(i % 7);  // not orthogonal to most
     double lambda = 0.0;
-    for (int it = 0; it < 5000; ++it) {
+    for (int it = 0; it < max_iterations; ++it) {
         double norm = 0.0;
         for (double x : v) norm += x * x;
         norm = std::sqrt(norm);
-        if (norm == 0.0) return 0.0;
+        if (norm == 0.0 || !std::isfinite(norm)) return lambda;
         for (double& x : v) x /= norm;
+        z = multiply(v);
         double rayleigh = 0.0;
-        for (std::int64_t i = 0; i < d; ++i) {
-            double s = 0.0;
-            for (std::int64_t j = 0; j < d; ++j) s += a[i * d + j] * v[j];
-            next[i] = s;
-            rayleigh += v[i] * s;
-        }
-        v.swap(next);
-        if (it > 0 && std::fabs(rayleigh - lambda) <= 1e-13 * std::fabs(rayleigh)) return rayleigh;
+        for (std::int64_t i = 0; i < d; ++i) rayleigh += v[i] * z[i];
+        v.swap(z);
+        if (it > 0 && std::fabs(rayleigh - lambda) <= tolerance * std::fabs(rayleigh)) return rayleigh;
         lambda = rayleigh;
     }
     return lambda;
+}
+
+// For wide matrices, where Jacobi's O(d^3) sweeps cost too much.
+double power_max_eigenvalue(const std::vector<double>& a, std::int64_t d) {
+    const auto multiply = [&](const std::vector<double>& v) {
+        std::vector<double> z(v.size());
+        for (std::int64_t i = 0; i < d; ++i) {
+            double s = 0.0;
+            for (std::int64_t j = 0; j < d; ++j) s += a[i * d + j] * v[j];
+            z[i] = s;
+        }
+        return z;
+    };
+    return power_iteration(d, multiply, 5000, 1e-13);
 }
 
 }  // namespace
@@ -104,31 +116,16 @@ namespace {
 constexpr std::int64_t kGramLimit = 1024;
 
 // λmax of 2/n XᵀX by power iteration on products X v and Xᵀ u (two passes over X on its
-// device per iteration, nothing of order d^2 or n^2). The Rayleigh quotient of a unit vector
-// never exceeds λmax, and converges to it from below.
+// device per iteration, nothing of order d^2 or n^2).
 double power_max_eigenvalue_of(const Tensor& X) {
     const std::int64_t n = X.shape()[0], d = X.shape()[1];
-    std::vector<double> v(static_cast<std::size_t>(d));
-    for (std::int64_t i = 0; i < d; ++i) v[i] = 1.0 + 1e-3 * double(i % 7);  // not orthogonal to most
-    double lambda = 0.0;
-    for (int it = 0; it < 1000; ++it) {
-        double norm = 0.0;
-        for (double x : v) norm += x * x;
-        norm = std::sqrt(norm);
-        if (norm == 0.0 || !std::isfinite(norm)) return lambda;
-        for (double& x : v) x /= norm;
+    const auto multiply = [&](const std::vector<double>& v) {
         const Tensor vt = from_vector(v, {d, 1}, X.dtype(), X.device());
         const Tensor u = detail::gemm_op("linear_mse_curvature", X, vt, false, false);
-        const std::vector<double> z =
-            detail::gemm_op("linear_mse_curvature", X, u, true, false, 2.0 / double(n))
-                .to_vector<double>();
-        double rayleigh = 0.0;
-        for (std::int64_t i = 0; i < d; ++i) rayleigh += v[i] * z[i];
-        v = z;
-        if (it > 0 && std::fabs(rayleigh - lambda) <= 1e-9 * std::fabs(rayleigh)) return rayleigh;
-        lambda = rayleigh;
-    }
-    return lambda;
+        return detail::gemm_op("linear_mse_curvature", X, u, true, false, 2.0 / double(n))
+            .to_vector<double>();
+    };
+    return power_iteration(d, multiply, 1000, 1e-9);
 }
 
 }  // namespace

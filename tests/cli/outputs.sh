@@ -12,17 +12,10 @@
 
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 /path/to/descent" >&2
-    exit 2
-fi
-DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 FIX="$SCRIPT_DIR/../reference/fixtures"
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-outputs.XXXXXX")" || exit 2
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 2
+source "$SCRIPT_DIR/common.sh"
+cli_setup outputs "$@"
 
 PY=""
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import json' 2>/dev/null; then PY=/usr/bin/python3; fi
@@ -33,20 +26,6 @@ if [ -n "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then HAVE_NUMPY=1; fi
 
 TIMEOUT=()
 if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
-
-passed=0
-failed=0
-failures=()
-
-pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    local name=$1; shift
-    failed=$((failed + 1))
-    failures+=("$name")
-    printf 'FAIL  %s\n' "$name"
-    local m
-    for m in "$@"; do printf '%s\n' "$m" | sed 's/^/        /'; done
-}
 
 # run ARGS...: runs descent with stdout to out.txt, stderr to err.txt; sets RC.
 run() {
@@ -393,7 +372,4 @@ if grep -q -- '--optimizer' out.txt && grep -q -- '--trace' out.txt && grep -q -
     pass "help: train lists its flags"
 else fail "help: train lists its flags" "$(context)"; fi
 
-echo
-if [ $failed -gt 0 ]; then echo "failed: ${failures[*]}"; fi
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary

@@ -11,37 +11,16 @@
 
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 /path/to/descent" >&2
-    exit 2
-fi
-DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PY=/usr/bin/python3
-
 if ! "$PY" -c 'import matplotlib' >/dev/null 2>&1; then
     echo "SKIP: matplotlib not installed"
     exit 77
 fi
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-plots.XXXXXX")" || exit 2
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 2
+cli_setup plots "$@"
 
 TIMEOUT=()
 if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 300); fi
-
-passed=0
-failed=0
-failures=()
-pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    local name=$1; shift
-    failed=$((failed + 1))
-    failures+=("$name")
-    printf 'FAIL  %s\n' "$name"
-    local m
-    for m in "$@"; do printf '%s\n' "$m" | sed 's/^/        /'; done
-}
 
 # check_png FILE: magic bytes, size, and pixels that are not blank.
 check_png() {
@@ -123,7 +102,4 @@ if [ $RC -eq 0 ] && [ -z "$others" ] && msg=$(check_png "$DIR/loss.png"); then
     pass "blog --plot into an existing directory"
 else fail "blog --plot into an existing directory" "exit $RC; ${msg:-}; extra files: ${others:-none}" "$(cat err.txt)"; fi
 
-echo
-if [ $failed -gt 0 ]; then echo "failed: ${failures[*]}"; fi
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary

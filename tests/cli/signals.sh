@@ -11,25 +11,8 @@
 
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 /path/to/descent" >&2
-    exit 2
-fi
-DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-signals.XXXXXX")" || exit 2
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 2
-
-passed=0
-failed=0
-failures=()
-pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    local name=$1; shift
-    failed=$((failed + 1)); failures+=("$name")
-    printf 'FAIL  %s\n' "$name"
-    local m; for m in "$@"; do printf '%s\n' "$m" | sed 's/^/        /'; done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cli_setup signals "$@"
 
 # interrupt SIGNAL COUNT ARGS...: starts descent (progress on, so its first progress line
 # shows training has begun), sends SIGNAL COUNT times back to back once it has, waits.
@@ -139,7 +122,4 @@ else
     echo "skip  sigterm_during_plot (no matplotlib)"
 fi
 
-echo
-if [ $failed -gt 0 ]; then echo "failed: ${failures[*]}"; fi
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+cli_summary
