@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/allocation_failure.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
@@ -66,8 +67,14 @@ int main(int argc, char** argv) {
         status = dispatch(std::vector<std::string>(argv + 1, argv + argc), out);
     } catch (const descent::cli::UsageError& e) {
         return report(e.what(), 2);
-    } catch (const std::bad_alloc&) {
-        return report("out of memory (an allocation of unknown size failed)", 1);
+    } catch (const std::bad_alloc& e) {
+        // Outside the phases train_command names ("while loading --data ...").
+        const std::size_t bytes = descent::cli::failed_allocation_bytes(e);
+        const std::string command = argc > 1 ? argv[1] : "blog";
+        const std::string message =
+            "out of memory while running 'descent " + descent::detail::shown_field(command) + "' (" +
+            (bytes > 0 ? std::to_string(bytes) + " bytes" : "an allocation of unknown size failed") + ")";
+        return report(message.c_str(), 1);
     } catch (const std::exception& e) {
         return report(e.what(), 1);
     }

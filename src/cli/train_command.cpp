@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli/allocation_failure.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/interrupt.hpp"
@@ -117,8 +118,12 @@ auto during(const std::string& what, F&& f) -> decltype(f()) {
         throw OutOfMemory("out of memory while " + what + " (" + std::to_string(e.bytes()) +
                               " bytes)",
                           e.bytes());
-    } catch (const std::bad_alloc&) {
-        throw Error("out of memory while " + what + " (an allocation of unknown size failed)");
+    } catch (const std::bad_alloc& e) {
+        const std::size_t bytes = failed_allocation_bytes(e);
+        if (bytes == 0)
+            throw Error("out of memory while " + what + " (an allocation of unknown size failed)");
+        throw OutOfMemory("out of memory while " + what + " (" + std::to_string(bytes) + " bytes)",
+                          bytes);
     }
 }
 

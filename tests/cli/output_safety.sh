@@ -182,6 +182,19 @@ run train --device cpu --quiet --lr 1e-320
 refused lr_subnormal "--lr" "subnormal"
 run train --device cpu --quiet --epochs 1000000000000000
 refused out_of_memory_named "out of memory while" "bytes"
+# An allocation outside descent's tensor memory (here the trace's rows growing under a 300 MB
+# address-space limit) is sized too: the executable's operator new (src/cli/sized_new.cpp).
+# AddressSanitizer reserves terabytes of address space, so ulimit -v cannot apply there.
+if [ "${DESCENT_TEST_SANITIZED:-0}" = 1 ]; then
+    echo "skip  out_of_memory_sized_outside_tensors (ulimit -v and AddressSanitizer exclude each other)"
+else
+    (ulimit -v 300000 && exec "$DESCENT" train --device cpu --quiet --epochs 10000000 \
+        --trace big_trace.csv) >out.txt 2>err.txt </dev/null
+    RC=$?
+    refused out_of_memory_sized_outside_tensors "out of memory while training (" " bytes)"
+    if [ -e big_trace.csv ]; then fail no_trace_after_out_of_memory "a partial trace was left"
+    else pass no_trace_after_out_of_memory; fi
+fi
 
 # A value inside a checkpoint (initial weights "abc", under a valid checksum) is the
 # checkpoint's, not the user's --init: the error says what the checkpoint holds.
