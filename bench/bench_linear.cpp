@@ -6,7 +6,7 @@
 // Prints one JSON object per run. Usage:
 //   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
 //                [--reps 10] [--warmup 2] [--blog [--cuda-graph]] [--batch-size B [--shuffle]]
-//                [--stream-chunk ROWS]
+//                [--stream-chunk ROWS] [--hvp]
 // With --batch-size an epoch is train_linear's mini-batch pass (one step per batch; the
 // shuffled gather reads rows scattered over X, so the floor is only a reference there).
 // --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised), and
@@ -16,6 +16,8 @@
 // through the device ROWS rows at a time (StreamedHost; on a GPU the chunks' copies overlap
 // the work), with its own floor: on a GPU a pinned host-to-device copy of the same bytes
 // ("floor_kind": "h2d_copy"), on the cpu the streaming read.
+// --hvp times the fused Hessian-vector product linear_mse_hvp(X, v) = 2/n Xᵀ(X v) instead,
+// against the floor of one read of X alone (it reads no y).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -46,6 +48,7 @@ struct Config {
     bool shuffle = false;
     bool cuda_graph = false;
     std::int64_t stream_chunk = 0;  // 0: the data in the device's memory
+    bool hvp = false;
 };
 
 Config parse(int argc, char** argv) {
@@ -68,6 +71,7 @@ Config parse(int argc, char** argv) {
         else if (a == "--shuffle") c.shuffle = true;
         else if (a == "--cuda-graph") c.cuda_graph = true;
         else if (a == "--stream-chunk") c.stream_chunk = std::stoll(next());
+        else if (a == "--hvp") c.hvp = true;
         else throw Error("bench_linear: unknown argument " + a);
     }
     if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
@@ -127,8 +131,8 @@ double stream_read(const T* p, std::int64_t n) {
     return total;
 }
 
-// One read of the floor: on the cpu a streaming read of X and y, on a GPU a device-to-device
-// copy of them. Timed once per repetition, alternating with the epochs, so that both see the
+// One read of the floor: on the cpu a streaming read of X and y (y may be undefined: X
+// alone), on a GPU a device-to-device copy of them. Timed once per repetition, alternating with the epochs, so that both see the
 // same state of a shared machine (its memory bandwidth drifts by tens of percent).
 double floor_once_seconds(const Tensor& X, const Tensor& y) {
     static volatile double sink = 0.0;
@@ -136,12 +140,14 @@ double floor_once_seconds(const Tensor& X, const Tensor& y) {
     const auto t0 = Clock::now();
     if (X.device().is_cpu()) {
         if (X.dtype() == DType::f32) {
-            sink = sink + stream_read(X.data<float>(), X.numel()) + stream_read(y.data<float>(), y.numel());
+            sink = sink + stream_read(X.data<float>(), X.numel()) +
+                   (y.defined() ? stream_read(y.data<float>(), y.numel()) : 0.0);
         } else {
-            sink = sink + stream_read(X.data<double>(), X.numel()) + stream_read(y.data<double>(), y.numel());
+            sink = sink + stream_read(X.data<double>(), X.numel()) +
+                   (y.defined() ? stream_read(y.data<double>(), y.numel()) : 0.0);
         }
     } else {
-        const Tensor a = X.detach().clone(), b = y.detach().clone();
+        const Tensor a = X.detach().clone(), b = y.defined() ? y.detach().clone() : Tensor();
         synchronize(X.device());
     }
     return seconds_since(t0);
@@ -265,6 +271,35 @@ void run_blog(const Config& c, Device device) {
                 per_epoch(after.graph_kernel_nodes, before.graph_kernel_nodes));
 }
 
+// --hvp: linear_mse_hvp against one read of X, alternating as the epochs do.
+void run_hvp(const Config& c, Device device, const Dataset& data) {
+    const Tensor v = full({c.d}, 0.5, c.dtype, device);
+    std::vector<double> times, floors;
+    for (int r = 0; r < c.warmup + c.reps; ++r) {
+        synchronize(device);
+        const auto t0 = Clock::now();
+        const Tensor hv = linear_mse_hvp(data.X, v);
+        synchronize(device);
+        const double t = seconds_since(t0);
+        const double f = floor_once_seconds(data.X, Tensor());
+        if (r >= c.warmup) {
+            times.push_back(t);
+            floors.push_back(f);
+        }
+    }
+    const double bytes = double(data.X.numel()) * double(dtype_size(c.dtype));
+    const double t = median(times), floor = median(floors);
+    std::printf("{\"bench\": \"linear_mse_hvp\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", "
+                "\"device\": \"%s\", \"threads\": %d, \"hvp_ms_median\": %.6g, \"hvp_ms_min\": %.6g, "
+                "\"floor_kind\": \"%s\", \"floor_ms\": %.6g, \"ratio_to_floor\": %.4g, "
+                "\"bytes\": %.6g}\n",
+                static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
+                device.str().c_str(), threads(), 1e3 * t,
+                1e3 * *std::min_element(times.begin(), times.end()),
+                device.is_cpu() ? "stream_read_X" : "d2d_copy_X", 1e3 * floor,
+                device.is_cpu() ? t / floor : t / (floor / 2), bytes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -285,6 +320,10 @@ int main(int argc, char** argv) {
         spec.noise = 0.1;
         spec.seed = 1;
         const Dataset data = synthetic_dataset(spec, true, c.dtype, device);
+        if (c.hvp) {
+            run_hvp(c, device, data);
+            return 0;
+        }
         Tensor w = zeros({c.d}, c.dtype, device).requires_grad_();
         optim::OptimizerConfig oc;
         oc.name = c.optimizer;

@@ -123,7 +123,7 @@ __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::
         }
         __syncthreads();
         for (int r = threadIdx.x; r < rows; r += kThreads)
-            residual[r] = detail::linear_row_residual(tile + r * stride, w_s, y[start + r], d);
+            residual[r] = detail::linear_row_residual(tile + r * stride, w_s, detail::target_at(y, start + r), d);
         __syncthreads();
         for (int m = 0; m < kMaxEntriesPerThread; ++m) {
             if (ej[m] == -2) continue;
@@ -192,7 +192,7 @@ __global__ void linear_mse_rows_kernel(const T* X, const T* y, const T* w, std::
         double xd[D];
 #pragma unroll
         for (int j = 0; j < D; ++j) xd[j] = double(row[j]);
-        const double r = detail::linear_row_residual(xd, w_s, double(y[i]), D);
+        const double r = detail::linear_row_residual(xd, w_s, double(detail::target_at(y, i)), D);
         loss_sum += r * r;
 #pragma unroll
         for (int j = 0; j < D; ++j) grad_sum[j] += r * xd[j];
@@ -256,7 +256,7 @@ __global__ void linear_mse_final_kernel(const double* partials, int n_blocks, st
     if (threadIdx.x == 0) write_entry(e, total, n, d, loss, grad, hess);
 }
 
-// Wide path: r = r - y in place, per-block partial sums of r² (fixed chunks).
+// Wide path: r = r - y in place (y null: no target), per-block partial sums of r² (fixed chunks).
 template <class T>
 __global__ void residual_loss_kernel(T* r, const T* y, std::int64_t n, std::int64_t chunk,
                                      double* partials) {
@@ -265,7 +265,7 @@ __global__ void residual_loss_kernel(T* r, const T* y, std::int64_t n, std::int6
     const std::int64_t stop = min(n, start + chunk);
     double acc = 0.0;
     for (std::int64_t i = start + threadIdx.x; i < stop; i += kThreads) {
-        const T v = r[i] - y[i];
+        const T v = r[i] - detail::target_at(y, i);
         r[i] = v;
         acc += double(v) * double(v);
     }

@@ -7,10 +7,13 @@
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
+#include <optional>
+#include <random>
 
 #include "autograd_internal.hpp"
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
+#include "descent/functional.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
 #include "tensor_impl.hpp"
@@ -20,14 +23,29 @@ namespace descent {
 namespace {
 // Grad mode is per thread, as in PyTorch, so a NoGrad on one thread never affects another.
 thread_local bool t_grad_enabled = true;
+
+// Sets grad mode for the rules of one pass: on with create_graph (they record the graph of
+// the gradient), off otherwise (gradients are values).
+class GradMode {
+public:
+    explicit GradMode(bool on) : m_previous(t_grad_enabled) { t_grad_enabled = on; }
+    ~GradMode() { t_grad_enabled = m_previous; }
+    GradMode(const GradMode&) = delete;
+    GradMode& operator=(const GradMode&) = delete;
+
+private:
+    bool m_previous;
+};
 }  // namespace
 
 bool grad_enabled() { return t_grad_enabled; }
 NoGrad::NoGrad() : m_previous(t_grad_enabled) { t_grad_enabled = false; }
 NoGrad::~NoGrad() { t_grad_enabled = m_previous; }
+EnableGrad::EnableGrad() : m_previous(t_grad_enabled) { t_grad_enabled = true; }
+EnableGrad::~EnableGrad() { t_grad_enabled = m_previous; }
 
-void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
-    detail::run_backward(root, grad, retain_graph);
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph) {
+    detail::run_backward(root, grad, retain_graph, create_graph);
 }
 
 namespace detail {
@@ -50,55 +68,235 @@ Node::~Node() {
     }
 }
 
-Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::BackwardFn fn) {
-    if (!t_grad_enabled) return out;
+namespace {
+
+std::shared_ptr<Node> attach_node(const char* name, Tensor& out, std::vector<Tensor>& inputs) {
+    if (!t_grad_enabled) return nullptr;
     const bool any = std::any_of(inputs.begin(), inputs.end(),
                                  [](const Tensor& t) { return t.requires_grad(); });
-    if (!any) return out;
+    if (!any) return nullptr;
     auto node = std::make_shared<Node>();
     node->name = name;
     node->inputs = std::move(inputs);
-    node->backward = std::move(fn);
     out.impl()->requires_grad = true;
-    out.impl()->grad_fn = std::move(node);
+    out.impl()->grad_fn = node;
+    return node;
+}
+
+}  // namespace
+
+Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::BackwardFn fn) {
+    if (const auto node = attach_node(name, out, inputs)) node->backward = std::move(fn);
+    return out;
+}
+
+Tensor record_with_output(const char* name, Tensor out, std::vector<Tensor> inputs,
+                          OutputBackwardFn fn) {
+    const auto node = attach_node(name, out, inputs);
+    if (!node) return out;
+    // The storage without the grad_fn, and the node weakly: neither owns the node.
+    node->backward = [saved = out.detach(), self = std::weak_ptr<Node>(node),
+                      fn = std::move(fn)](const Tensor& g) {
+        if (!t_grad_enabled) return fn(g, saved);  // a first-order pass builds no graph
+        Tensor output = make_view(saved, saved.shape());
+        output.impl()->requires_grad = true;
+        output.impl()->grad_fn = self.lock();  // alive: the pass running this rule holds it
+        return fn(g, output);
+    };
     return out;
 }
 
 namespace {
 
-// Post-order over the tensors that have a grad_fn, iteratively (graphs can be deep).
-std::vector<TensorImpl*> topological_order(TensorImpl* root) {
-    std::vector<TensorImpl*> order;
-    std::unordered_set<TensorImpl*> seen;
-    std::vector<std::pair<TensorImpl*, std::size_t>> stack{{root, 0}};
-    seen.insert(root);
-    while (!stack.empty()) {
-        auto& [impl, next] = stack.back();
-        const auto& inputs = impl->grad_fn->inputs;
-        if (next < inputs.size()) {
-            TensorImpl* child = inputs[next++].impl().get();
-            if (child->grad_fn && child->requires_grad && seen.insert(child).second)
-                stack.emplace_back(child, 0);
-        } else {
-            order.push_back(impl);
-            stack.pop_back();
+// Post-order over the nodes reachable from `roots` through inputs that require grad,
+// iteratively (graphs can be deep). Nodes, not tensors: an op's output and the tensors a
+// create_graph pass makes on its storage share one node, whose gradient is their sum.
+std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
+    std::vector<Node*> order;
+    std::unordered_set<Node*> seen;
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    for (Node* root : roots) {
+        if (!seen.insert(root).second) continue;
+        stack.emplace_back(root, 0);
+        while (!stack.empty()) {
+            auto& [node, next] = stack.back();
+            if (next < node->inputs.size()) {
+                const Tensor& input = node->inputs[next++];
+                Node* child = input.impl()->grad_fn.get();
+                if (child && input.requires_grad() && seen.insert(child).second)
+                    stack.emplace_back(child, 0);
+            } else {
+                order.push_back(node);
+                stack.pop_back();
+            }
         }
     }
     return order;
 }
 
-void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g) {
-    if (!leaf.grad.defined()) {
-        // Own a fresh buffer: g may share storage with something the caller still holds.
-        leaf.grad = g.clone();
-    } else {
-        binary_inplace("backward", BinaryOp::add, leaf.grad, g);
+// One reverse pass. Without `capture` it is backward(): leaf gradients are summed into
+// grad(). With `capture` it is grad(): the gradients reaching those tensors (leaves or
+// intermediate) are returned, grad() is untouched, and only the part of the graph that
+// leads to them runs.
+std::vector<Tensor> run_pass(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                             bool retain_graph, bool create_graph,
+                             const std::vector<Tensor>* capture, bool allow_unused = false) {
+    GradMode mode(create_graph);
+
+    // The captured tensors, by node (intermediate) or by leaf.
+    std::unordered_map<Node*, std::vector<std::size_t>> capture_node;
+    std::unordered_map<TensorImpl*, std::vector<std::size_t>> capture_leaf;
+    std::vector<Tensor> captured;
+    if (capture != nullptr) {
+        captured.resize(capture->size());
+        for (std::size_t i = 0; i < capture->size(); ++i) {
+            const auto& impl = (*capture)[i].impl();
+            if (impl->grad_fn) {
+                capture_node[impl->grad_fn.get()].push_back(i);
+            } else {
+                capture_leaf[impl.get()].push_back(i);
+            }
+        }
     }
+    // Sums without touching their operands: with create_graph a differentiable add.
+    const auto accumulate = [create_graph](Tensor& sum, const Tensor& g) {
+        if (!sum.defined()) {
+            sum = g;
+        } else if (create_graph) {
+            sum = sum + g;
+        } else {
+            sum = detail::binary_op("backward", BinaryOp::add, sum, g);
+        }
+    };
+
+    // backward(): a leaf's staged gradient starts from its current grad() and adds the
+    // contributions in the order the walk meets them, the same arithmetic as accumulating in
+    // place. Keyed by the grad tensor when there is one, so that leaves sharing one grad
+    // tensor share a sum. Nothing is written until the walk is through, so a pass that throws
+    // part-way (a subgraph freed earlier, out of memory) changes no grad().
+    struct StagedGrad {
+        TensorImpl* leaf;  // the first leaf met; any other leaf of this key shares its grad
+        Tensor sum;
+    };
+    std::vector<StagedGrad> staged;
+    std::unordered_map<const void*, std::size_t> staged_index;
+    const auto to_leaf = [&](TensorImpl& leaf, const Tensor& g) {
+        if (capture != nullptr) {
+            if (auto found = capture_leaf.find(&leaf); found != capture_leaf.end())
+                for (std::size_t i : found->second) accumulate(captured[i], g);
+            return;
+        }
+        const void* key = leaf.grad.defined() ? static_cast<const void*>(leaf.grad.impl().get())
+                                              : static_cast<const void*>(&leaf);
+        if (auto found = staged_index.find(key); found != staged_index.end()) {
+            accumulate(staged[found->second].sum, g);
+            return;
+        }
+        // A fresh buffer either way: g may share storage with something the caller holds.
+        Tensor sum;
+        if (leaf.grad.defined()) {
+            sum = leaf.grad;
+            accumulate(sum, g);
+        } else {
+            sum = g.clone();
+        }
+        staged_index.emplace(key, staged.size());
+        staged.push_back({&leaf, std::move(sum)});
+    };
+
+    std::vector<Node*> root_nodes;
+    std::unordered_map<Node*, Tensor> grads;
+    for (std::size_t k = 0; k < roots.size(); ++k) {
+        TensorImpl* impl = roots[k].impl().get();
+        if (impl->grad_fn) {
+            root_nodes.push_back(impl->grad_fn.get());
+            accumulate(grads[impl->grad_fn.get()], root_grads[k]);
+        } else {
+            to_leaf(*impl, root_grads[k]);
+        }
+    }
+    const std::vector<Node*> order = topological_order(root_nodes);
+
+    // grad(): which nodes lead to a captured tensor (children come first in `order`).
+    std::unordered_set<Node*> runs, needed;
+    if (capture != nullptr) {
+        for (Node* node : order) {
+            for (const Tensor& input : node->inputs) {
+                if (!input.requires_grad()) continue;
+                const auto& impl = input.impl();
+                if (impl->grad_fn ? needed.count(impl->grad_fn.get()) > 0
+                                  : capture_leaf.count(impl.get()) > 0) {
+                    runs.insert(node);
+                    break;
+                }
+            }
+            if (runs.count(node) > 0 || capture_node.count(node) > 0) needed.insert(node);
+        }
+    }
+
+    std::vector<Node*> visited;
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        Node* node = *it;
+        auto found = grads.find(node);
+        if (found == grads.end()) continue;
+        const Tensor g = std::move(found->second);
+        grads.erase(found);
+        if (capture != nullptr) {
+            if (auto c = capture_node.find(node); c != capture_node.end())
+                for (std::size_t i : c->second) accumulate(captured[i], g);
+            if (runs.count(node) == 0) continue;
+        }
+        if (node->released)
+            throw Error(std::string("backward: the graph through '") + node->name +
+                        "' was already freed by an earlier backward(); pass retain_graph=true "
+                        "to the first call to run backward through it twice");
+        const std::vector<Tensor> input_grads = node->backward(g);
+        visited.push_back(node);
+        for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+            const Tensor& input = node->inputs[i];
+            if (!input.requires_grad() || i >= input_grads.size() || !input_grads[i].defined())
+                continue;
+            TensorImpl* in_impl = input.impl().get();
+            if (Node* child = in_impl->grad_fn.get()) {
+                if (capture != nullptr && needed.count(child) == 0) continue;
+                accumulate(grads[child], input_grads[i]);
+            } else {
+                to_leaf(*in_impl, input_grads[i]);
+            }
+        }
+    }
+
+    // An input no gradient reached is an error unless allowed: found before anything is
+    // released, so the graph can still be used for a corrected call.
+    if (capture != nullptr && !allow_unused)
+        for (std::size_t i = 0; i < captured.size(); ++i)
+            if (!captured[i].defined())
+                throw Error("grad: input " + std::to_string(i) + " " + describe((*capture)[i]) +
+                            " was not used to compute the outputs; pass allow_unused=true to get "
+                            "an undefined tensor for it");
+
+    // Commit. Without create_graph a leaf that had a gradient keeps its buffer (handles to
+    // grad() see the new values, as with accumulation in place; the copy cannot fail on the
+    // CPU); with it, grad() becomes the new tensor and its graph, as in torch.
+    for (StagedGrad& s : staged) {
+        if (s.leaf->grad.defined() && !create_graph) {
+            copy_op(s.leaf->grad, s.sum);
+        } else {
+            s.leaf->grad = std::move(s.sum);
+        }
+    }
+    if (!retain_graph) {
+        for (Node* node : visited) {
+            node->backward = nullptr;  // drops the saved tensors
+            node->released = true;
+        }
+    }
+    return captured;
 }
 
 }  // namespace
 
-void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
+void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph, bool create_graph) {
     check_defined("backward", root);
     if (!root.requires_grad())
         throw Error("backward: tensor " + describe(root) +
@@ -115,94 +313,57 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
         throw Error("backward: upstream gradient " + describe(grad) +
                     " does not match the output " + describe(root));
     }
-
-    NoGrad no_grad;  // gradients are values, not new graph
-    TensorImpl* root_impl = root.impl().get();
-    if (!root_impl->grad_fn) {
-        accumulate_into_leaf(*root_impl, grad);
-        return;
-    }
-
-    // The walk computes every gradient first and changes nothing: leaf gradients are summed
-    // into staged copies, and nodes are released only once the walk is through. A backward()
-    // that throws part-way (a subgraph freed by an earlier backward, out of memory) leaves
-    // every leaf's grad() and the graph as they were, ready for a corrected second call.
-    const std::vector<TensorImpl*> order = topological_order(root_impl);
-    std::unordered_map<TensorImpl*, Tensor> grads{{root_impl, grad}};
-    std::vector<Node*> visited;
-    // A leaf's staged gradient starts from its current grad() and adds the contributions in
-    // the order the walk meets them, the same arithmetic as accumulating in place. Keyed by
-    // the grad tensor when there is one, so that leaves sharing one grad tensor share a sum.
-    struct StagedGrad {
-        TensorImpl* leaf;  // the first leaf met; any other leaf of this key shares its grad
-        Tensor sum;
-    };
-    std::vector<StagedGrad> staged;
-    std::unordered_map<const void*, std::size_t> staged_index;
-    auto stage_leaf = [&](TensorImpl& leaf, const Tensor& g) {
-        const void* key = leaf.grad.defined() ? static_cast<const void*>(leaf.grad.impl().get())
-                                              : static_cast<const void*>(&leaf);
-        if (auto found = staged_index.find(key); found != staged_index.end()) {
-            binary_inplace("backward", BinaryOp::add, staged[found->second].sum, g);
-            return;
-        }
-        Tensor sum;
-        if (leaf.grad.defined()) {
-            sum = leaf.grad.clone();
-            binary_inplace("backward", BinaryOp::add, sum, g);
-        } else {
-            sum = g.clone();  // a fresh buffer: g may share storage with something the caller holds
-        }
-        staged_index.emplace(key, staged.size());
-        staged.push_back({&leaf, std::move(sum)});
-    };
-
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        TensorImpl* impl = *it;
-        auto found = grads.find(impl);
-        if (found == grads.end()) continue;
-        const Tensor g = std::move(found->second);
-        grads.erase(found);
-        Node& node = *impl->grad_fn;
-        if (node.released)
-            throw Error(std::string("backward: the graph through '") + node.name +
-                        "' was already freed by an earlier backward(); pass retain_graph=true "
-                        "to the first call to run backward through it twice");
-        const std::vector<Tensor> input_grads = node.backward(g);
-        visited.push_back(&node);
-        for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-            const Tensor& input = node.inputs[i];
-            if (!input.requires_grad() || i >= input_grads.size() || !input_grads[i].defined())
-                continue;
-            TensorImpl* in_impl = input.impl().get();
-            if (!in_impl->grad_fn) {
-                stage_leaf(*in_impl, input_grads[i]);
-            } else if (auto slot = grads.find(in_impl); slot == grads.end()) {
-                grads.emplace(in_impl, input_grads[i]);
-            } else {
-                slot->second = slot->second + input_grads[i];
-            }
-        }
-    }
-
-    // Commit. A leaf that had a gradient keeps its buffer (handles to grad() see the new
-    // values, as with accumulation in place); the CPU copy cannot fail.
-    for (StagedGrad& s : staged) {
-        if (s.leaf->grad.defined()) {
-            copy_op(s.leaf->grad, s.sum);
-        } else {
-            s.leaf->grad = std::move(s.sum);
-        }
-    }
-    if (!retain_graph) {
-        for (Node* node : visited) {
-            node->backward = nullptr;  // drops the saved tensors
-            node->released = true;
-        }
-    }
+    // create_graph keeps the graph: the gradient's own graph runs through it.
+    run_pass({root}, {grad}, retain_graph || create_graph, create_graph, nullptr);
 }
 
 }  // namespace detail
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+                         std::optional<bool> retain_graph, bool allow_unused) {
+    if (outputs.empty()) throw Error("grad: needs at least one output");
+    if (inputs.empty()) throw Error("grad: needs at least one input to differentiate with respect to");
+    if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+        throw Error("grad: " + std::to_string(grad_outputs.size()) + " grad_outputs for " +
+                    std::to_string(outputs.size()) + " outputs; give one per output (or none)");
+    std::vector<Tensor> seeds(outputs.size());
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        const Tensor& out = outputs[k];
+        if (!out.defined()) throw Error("grad: output " + std::to_string(k) + " is undefined");
+        if (!out.requires_grad())
+            throw Error("grad: output " + std::to_string(k) + " " + detail::describe(out) +
+                        " does not require grad: it depends on no tensor that requires grad");
+        const Tensor given = grad_outputs.empty() ? Tensor() : grad_outputs[k];
+        if (!given.defined()) {
+            if (out.numel() != 1)
+                throw Error("grad: output " + std::to_string(k) + " has shape " +
+                            shape_str(out.shape()) + "; an implicit gradient exists only for "
+                            "one-element outputs, so pass grad_outputs");
+            seeds[k] = ones(out.shape(), out.dtype(), out.device());
+        } else if (given.shape() != out.shape() || given.dtype() != out.dtype() ||
+                   given.device() != out.device()) {
+            throw Error("grad: grad_outputs[" + std::to_string(k) + "] " + detail::describe(given) +
+                        " does not match output " + std::to_string(k) + " " +
+                        detail::describe(out));
+        } else {
+            seeds[k] = given;
+        }
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].defined()) throw Error("grad: input " + std::to_string(i) + " is undefined");
+        if (!inputs[i].requires_grad())
+            throw Error("grad: input " + std::to_string(i) + " " + detail::describe(inputs[i]) +
+                        " does not require grad, so it cannot be differentiated with respect to");
+    }
+    std::vector<Tensor> result = detail::run_pass(outputs, seeds, retain_graph.value_or(create_graph),
+                                                  create_graph, &inputs, allow_unused);
+    // Each result its own buffer: a rule may pass a grad_outputs tensor straight through.
+    GradMode mode(create_graph);
+    for (Tensor& r : result)
+        if (r.defined()) r = r.clone();
+    return result;
+}
 
 // --- gradcheck -------------------------------------------------------------------------------
 
@@ -293,6 +454,60 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                                      " vs numeric " + format_double(numeric);
                 }
             }
+        }
+    }
+    return result;
+}
+
+GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                              const std::vector<Tensor>& inputs, const GradcheckOptions& opt) {
+    for (const Tensor& x : inputs) {
+        detail::check_defined("gradgradcheck", x);
+        if (x.dtype() != DType::f64)
+            throw Error("gradgradcheck: inputs must be f64 for finite differences to be "
+                        "meaningful, got " + detail::describe(x));
+    }
+    // The fixed upstream gradient v: seeded, so a failure reproduces.
+    Tensor out0;
+    {
+        NoGrad no_grad;
+        out0 = f(inputs);
+    }
+    std::mt19937_64 rng(0x9e3779b97f4a7c15ULL);
+    std::uniform_real_distribution<double> dist(-1.0, 1.0);
+    std::vector<double> v_values(static_cast<std::size_t>(out0.numel()));
+    for (double& x : v_values) x = dist(rng);
+    const Tensor v = from_vector(v_values, out0.shape(), out0.dtype(), out0.device());
+
+    GradcheckResult result;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        if (!inputs[i].requires_grad()) continue;
+        // G_i(args): the autodiff gradient of <f(args), v> with respect to args[i], with its
+        // graph. gradcheck evaluates it on the inputs (analytic pass: the graph reaches them)
+        // and on perturbed constants (numeric pass), which are made differentiable here so
+        // that grad() has something to differentiate.
+        const auto G = [&, i](const std::vector<Tensor>& args) {
+            EnableGrad enable;
+            std::vector<Tensor> local = args;
+            for (std::size_t j = 0; j < local.size(); ++j)
+                if (inputs[j].requires_grad() && !local[j].requires_grad())
+                    local[j] = local[j].detach().requires_grad_();
+            const Tensor y = f(local);
+            Tensor gi;
+            if (y.requires_grad())
+                gi = grad({y}, {local[i]}, {v}, /*create_graph=*/true, std::nullopt,
+                          /*allow_unused=*/true)[0];
+            return gi.defined() ? gi : zeros(local[i].shape(), local[i].dtype(), local[i].device());
+        };
+        const GradcheckResult r = gradcheck(G, inputs, opt);
+        result.max_abs_error = std::isnan(r.max_abs_error)
+                                   ? r.max_abs_error
+                                   : std::max(result.max_abs_error, r.max_abs_error);
+        result.max_rel_error = std::max(result.max_rel_error, r.max_rel_error);
+        if (!r.ok && result.ok) {
+            result.ok = false;
+            result.message = "the gradient with respect to input " + std::to_string(i) + ": " +
+                             r.message;
         }
     }
     return result;

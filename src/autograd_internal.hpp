@@ -5,6 +5,6 @@
 
 namespace descent::detail {
 
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph, bool create_graph);
 
 }  // namespace descent::detail

@@ -21,7 +21,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
     const double scale = 2.0 / double(pred.numel());
     // One node for the whole loss: d/dpred = 2/n (pred - target) g, d/dtarget = its negative.
     return detail::record("mse_loss", out, {pred, target}, [pred, target, scale](const Tensor& g) {
-        const Tensor diff = (pred.detach() - target.detach()) * (g * scale);
+        const Tensor diff = (pred - target) * (g * scale);  // differentiable: create_graph
         std::vector<Tensor> grads(2);
         if (pred.requires_grad()) grads[0] = diff;
         if (target.requires_grad()) grads[1] = neg(diff);
@@ -58,6 +58,22 @@ LinearMseResult linear_mse(const char* name, const Tensor& X, const Tensor& y, c
 }
 
 }  // namespace
+
+Tensor linear_mse_hvp(const Tensor& X, const Tensor& v) {
+    const char* name = "linear_mse_hvp";
+    detail::check_same_kind(name, X, v);
+    if (X.dim() != 2 || v.dim() != 1 || v.shape()[0] != X.shape()[1])
+        throw Error(std::string(name) + ": expects X (n, d) and v (d); got X " +
+                    shape_str(X.shape()) + ", v " + shape_str(v.shape()));
+    const std::int64_t n = X.shape()[0], d = X.shape()[1];
+    if (n == 0 || d == 0) throw Error(std::string(name) + ": X " + shape_str(X.shape()) + " is empty");
+    const Tensor loss = detail::make_tensor({}, X.dtype(), X.device());  // by-product, unused
+    Tensor out = detail::make_tensor({d}, X.dtype(), X.device());
+    detail::Array no_target{nullptr, X.dtype(), 0, X.device().index};
+    detail::backend_of(X).linear_mse(detail::array_of(X), no_target, detail::array_of(v), n, d,
+                                     detail::array_of(loss), detail::array_of(out), nullptr);
+    return out;
+}
 
 LinearMseResult linear_mse_value_and_grad(const Tensor& X, const Tensor& y, const Tensor& w) {
     return linear_mse("linear_mse_value_and_grad", X, y, w, false);

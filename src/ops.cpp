@@ -1,5 +1,8 @@
 // Differentiable ops: a dispatch call for the forward value plus a backward rule written with
-// these same ops, so gradients are computed on whichever device holds the tensors.
+// these same ops, so gradients are computed on whichever device holds the tensors, and a
+// backward pass with create_graph records the gradient's own graph (second derivatives).
+// Rules use the saved inputs themselves, never detached copies: under a first-order pass grad
+// mode is off and nothing is recorded; under create_graph the graph reaches the inputs.
 #include "descent/ops.hpp"
 
 #include "descent/error.hpp"
@@ -36,13 +39,12 @@ Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
             });
         case BinaryOp::mul:
             return record(name, out, {a, b}, [a, b, sa, sb](const Tensor& g) {
-                return Grads{sum_to(g * b.detach(), sa), sum_to(g * a.detach(), sb)};
+                return Grads{sum_to(g * b, sa), sum_to(g * a, sb)};
             });
         case BinaryOp::div:
             return record(name, out, {a, b}, [a, b, sa, sb](const Tensor& g) {
-                const Tensor bd = b.detach();
-                const Tensor ga = g / bd;
-                return Grads{sum_to(ga, sa), sum_to(neg(ga * a.detach() / bd), sb)};
+                const Tensor ga = g / b;
+                return Grads{sum_to(ga, sa), sum_to(neg(ga * a / b), sb)};
             });
     }
     return out;
@@ -60,7 +62,7 @@ Tensor scalar_op(const char* name, UnaryOp op, const Tensor& a, double s) {
             return unary(name, op, a, s, [](const Tensor& g) { return Grads{neg(g)}; });
         case UnaryOp::rdiv_scalar:  // d(s/a) = -s/a^2
             return unary(name, op, a, s,
-                         [a, s](const Tensor& g) { return Grads{g * (-s) / square(a.detach())}; });
+                         [a, s](const Tensor& g) { return Grads{g * (-s) / square(a)}; });
         default:
             throw Error(std::string(name) + ": not a scalar op");
     }
@@ -103,68 +105,70 @@ Tensor neg(const Tensor& a) {
 
 Tensor square(const Tensor& a) {
     return unary("square", UnaryOp::square, a, 0.0,
-                 [a](const Tensor& g) { return Grads{g * a.detach() * 2.0}; });
+                 [a](const Tensor& g) { return Grads{g * a * 2.0}; });
 }
 
 Tensor pow(const Tensor& a, double p) {
     return unary("pow", UnaryOp::pow, a, p, [a, p](const Tensor& g) {
         // x^0 is constant; p * x^(p-1) would give 0 * inf = NaN at x = 0.
         if (p == 0.0) return Grads{g * 0.0};
-        return Grads{g * pow(a.detach(), p - 1.0) * p};
+        return Grads{g * pow(a, p - 1.0) * p};
     });
 }
 
 Tensor sqrt(const Tensor& a) {
     detail::check_defined("sqrt", a);
-    Tensor out = detail::unary_op(UnaryOp::sqrt, 0.0, a);
-    const Tensor r = out.detach();
-    return record("sqrt", out, {a}, [r](const Tensor& g) { return Grads{g * 0.5 / r}; });
+    return detail::record_with_output("sqrt", detail::unary_op(UnaryOp::sqrt, 0.0, a), {a},
+                                      [](const Tensor& g, const Tensor& r) { return Grads{g * 0.5 / r}; });
 }
 
 Tensor exp(const Tensor& a) {
     detail::check_defined("exp", a);
-    Tensor out = detail::unary_op(UnaryOp::exp, 0.0, a);
-    const Tensor e = out.detach();
-    return record("exp", out, {a}, [e](const Tensor& g) { return Grads{g * e}; });
+    return detail::record_with_output("exp", detail::unary_op(UnaryOp::exp, 0.0, a), {a},
+                                      [](const Tensor& g, const Tensor& e) { return Grads{g * e}; });
 }
 
 Tensor log(const Tensor& a) {
     return unary("log", UnaryOp::log, a, 0.0,
-                 [a](const Tensor& g) { return Grads{g / a.detach()}; });
+                 [a](const Tensor& g) { return Grads{g / a}; });
 }
 
 Tensor tanh(const Tensor& a) {
     detail::check_defined("tanh", a);
-    Tensor out = detail::unary_op(UnaryOp::tanh, 0.0, a);
-    const Tensor t = out.detach();
-    return record("tanh", out, {a}, [t](const Tensor& g) { return Grads{g * (1.0 - square(t))}; });
+    return detail::record_with_output(
+        "tanh", detail::unary_op(UnaryOp::tanh, 0.0, a), {a},
+        [](const Tensor& g, const Tensor& t) { return Grads{g * (1.0 - square(t))}; });
 }
 
 Tensor sigmoid(const Tensor& a) {
     detail::check_defined("sigmoid", a);
-    Tensor out = detail::unary_op(UnaryOp::sigmoid, 0.0, a);
-    const Tensor s = out.detach();
-    return record("sigmoid", out, {a},
-                  [s](const Tensor& g) { return Grads{g * s * (1.0 - s)}; });
+    return detail::record_with_output(
+        "sigmoid", detail::unary_op(UnaryOp::sigmoid, 0.0, a), {a},
+        [](const Tensor& g, const Tensor& s) { return Grads{g * s * (1.0 - s)}; });
 }
 
 Tensor relu(const Tensor& a) {
+    // relu' is the step mask, a constant: its own derivative is 0 (almost everywhere), so it
+    // is computed outside the graph and only g * mask is differentiable.
     return unary("relu", UnaryOp::relu, a, 0.0, [a](const Tensor& g) {
-        return Grads{g * detail::unary_op(UnaryOp::step, 0.0, a.detach())};
+        return Grads{g * detail::unary_op(UnaryOp::step, 0.0, a)};
     });
 }
 
 // --- linear algebra and shape --------------------------------------------------------------
 namespace {
 
-// The matrix-matrix product every matmul reduces to.
-Tensor mm(const Tensor& a, const Tensor& b) {
-    Tensor out = detail::gemm_op("matmul", a, b, false, false);
-    return record("matmul", out, {a, b}, [a, b](const Tensor& g) {
-        // dA = G Bᵀ, dB = Aᵀ G, without materialising a transpose.
+// The matrix-matrix product every matmul reduces to: op(a) op(b), op = transpose where the
+// flag says, so that the backward rules (products of the same kind) never materialise a
+// transpose, and are themselves differentiable. With C = op(A) op(B):
+// d op(A) = G op(B)ᵀ, so dA = mm(G, B, no, !tb), or its transpose op(B) Gᵀ = mm(B, G, tb, yes)
+// when A is stored transposed; likewise dB = op(A)ᵀ G = mm(A, G, !ta, no), or Gᵀ op(A).
+Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+    Tensor out = detail::gemm_op("matmul", a, b, ta, tb);
+    return record("matmul", out, {a, b}, [a, b, ta, tb](const Tensor& g) {
         Grads grads(2);
-        if (a.requires_grad()) grads[0] = detail::gemm_op("matmul", g, b.detach(), false, true);
-        if (b.requires_grad()) grads[1] = detail::gemm_op("matmul", a.detach(), g, true, false);
+        if (a.requires_grad()) grads[0] = ta ? mm(b, g, tb, true) : mm(g, b, false, !tb);
+        if (b.requires_grad()) grads[1] = tb ? mm(g, a, true, ta) : mm(a, g, !ta, false);
         return grads;
     });
 }
@@ -185,7 +189,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // Lift vectors to matrices, multiply, and drop the lifted dimensions again.
     const Tensor a2 = ra == 1 ? reshape(a, {1, ka}) : a;
     const Tensor b2 = rb == 1 ? reshape(b, {kb, 1}) : b;
-    Tensor out = mm(a2, b2);
+    Tensor out = mm(a2, b2, false, false);
     if (ra == 2 && rb == 2) return out;
     Shape shape;
     if (ra == 2) shape.push_back(a.shape()[0]);

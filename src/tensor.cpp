@@ -187,8 +187,8 @@ void Tensor::zero_grad() {
     if (impl.grad.defined()) detail::fill_op(impl.grad, 0.0);
 }
 
-void Tensor::backward(const Tensor& grad, bool retain_graph) const {
-    detail::run_backward(*this, grad, retain_graph);
+void Tensor::backward(const Tensor& grad, bool retain_graph, bool create_graph) const {
+    detail::run_backward(*this, grad, retain_graph, create_graph);
 }
 
 namespace {

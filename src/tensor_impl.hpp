@@ -24,8 +24,10 @@ struct Storage {
 };
 
 // A recorded op: its inputs and the rule that maps the gradient of its output to gradients
-// of its inputs (one per input; undefined where an input gets none).
-struct Node {
+// of its inputs (one per input; undefined where an input gets none). Rules are written with
+// the differentiable ops, so that a backward pass with create_graph (grad mode on) records
+// the graph of the gradient itself. Every op has one output.
+struct Node : std::enable_shared_from_this<Node> {
     using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
     const char* name = "";
     std::vector<Tensor> inputs;
@@ -55,8 +57,18 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device);
 Tensor make_view(const Tensor& base, const Shape& shape);
 
 // Attaches a backward rule to `out` when grad mode is on and any input requires grad.
-// The rule must not capture `out` itself (that would be a reference cycle): capture
-// out.detach() instead.
+// The rule may capture the inputs (they do not own the node). It must not capture `out`
+// itself (out -> node -> out would be a reference cycle): a rule that needs the output uses
+// record_with_output.
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::BackwardFn fn);
+
+// record() for rules that need the op's output (exp, sqrt, tanh, sigmoid), the discipline of
+// torch's SavedVariable: the node keeps the output's storage without its grad_fn and a weak
+// reference to itself, and hands the rule, while it runs, a tensor on that storage whose
+// grad_fn is the node. The graph a create_graph pass records through the output therefore
+// leads back into this node, and no reference cycle exists between the output and its node.
+using OutputBackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out, const Tensor& out)>;
+Tensor record_with_output(const char* name, Tensor out, std::vector<Tensor> inputs,
+                          OutputBackwardFn fn);
 
 }  // namespace descent::detail

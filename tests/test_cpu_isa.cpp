@@ -98,6 +98,18 @@ void check_all_isas(std::int64_t d) {
                 }
             }
         }
+        // No target (y null, linear_mse_hvp): every build gives bitwise the sums of a zero y.
+        const std::vector<T> zero_y(static_cast<std::size_t>(rows), T(0));
+        const std::size_t entries = static_cast<std::size_t>(1 + d);
+        std::vector<double> with_zeros(entries, 0.0);
+        block_fn_for<T>(CpuIsa::baseline, d)(b.x.data(), zero_y.data(), b.w.data(), rows, d,
+                                             false, with_zeros.data());
+        for (const CpuIsa isa : isas) {
+            std::vector<double> out(entries, 0.0);
+            block_fn_for<T>(isa, d)(b.x.data(), nullptr, b.w.data(), rows, d, false, out.data());
+            INFO(cpu_isa_name(isa) << ": no target, d " << d << ", rows " << rows);
+            CHECK(std::memcmp(out.data(), with_zeros.data(), entries * sizeof(double)) == 0);
+        }
     }
 }
 

@@ -655,6 +655,73 @@ TEST_CASE("linear_mse_value_and_grad / value_grad_hessian / hessian on every ker
     }
 }
 
+TEST_CASE("linear_mse_hvp on every kernel path", "[cuda][parity][linear_mse][hvp]") {
+    // The gradient pass against no target (y null), so the same paths as above: row kernels
+    // (d 1..32), tiled (64, 65), wide gemv (600).
+    std::uint64_t seed = 5000;
+    for (DType dt : kDTypes) {
+        for (std::int64_t n : {1, 257, 300000}) {
+            for (std::int64_t d : {1, 2, 3, 16, 32, 64, 65, 600}) {
+                if (n == 300000 && d == 600) continue;
+                const LinearProblem p = positive_problem(n, d, dt, seed += 3);
+                const bool wide = wide_path(dt, d);
+                std::ostringstream os;
+                os << "linear_mse_hvp " << dtype_name(dt) << " n=" << n << " d=" << d;
+                const Tensor hv_d = linear_mse_hvp(p.X.to(kDevice), p.w.to(kDevice));
+                const Tensor hv_c = linear_mse_hvp(p.X, p.w);
+                check_close(os.str(), hv_d, hv_c, wide ? tolerance(dt, std::max(n, d)) : tolerance(dt),
+                            wide ? Metric::scaled : Metric::relative);
+                // Bitwise the device's gradient pass against a zero target.
+                const Tensor g = linear_mse_value_and_grad(p.X.to(kDevice), zeros({n}, dt, kDevice),
+                                                           p.w.to(kDevice)).grad;
+                INFO(os.str());
+                CHECK(hv_d.to_vector<double>() == g.to_vector<double>());
+            }
+        }
+    }
+}
+
+TEST_CASE("grad with create_graph, hvp, hessian and jacobian on the device", "[cuda][parity][functional]") {
+    std::uint64_t seed = 6000;
+    for (DType dt : kDTypes) {
+        const double tol = dt == DType::f64 ? 1e-12 : 1e-4;
+        // A tanh MLP-like scalar function of a vector, with saved outputs (tanh, exp, sigmoid).
+        const Tensor A = host_uniform({7, 5}, -1.0, 1.0, dt, seed += 3);
+        const Tensor Ad = A.to(kDevice);
+        const auto f_on = [](const Tensor& M) {
+            return [M](const Tensor& x) {
+                return sum(sigmoid(tanh(matmul(M, x)) * exp(x * 0.1).sum()));
+            };
+        };
+        const Tensor x = host_uniform({5}, -1.0, 1.0, dt, seed += 3);
+        const Tensor v = host_uniform({5}, -1.0, 1.0, dt, seed += 3);
+        check_close(std::string("hessian ") + dtype_name(dt), hessian(f_on(Ad), x.to(kDevice)),
+                    hessian(f_on(A), x), tol, Metric::scaled);
+        check_close(std::string("hvp ") + dtype_name(dt), hvp(f_on(Ad), x.to(kDevice), v.to(kDevice)),
+                    hvp(f_on(A), x, v), tol, Metric::scaled);
+        const auto g_on = [](const Tensor& M) { return [M](const Tensor& x) { return tanh(matmul(M, x)); }; };
+        check_close(std::string("jacobian ") + dtype_name(dt), jacobian(g_on(Ad), x.to(kDevice)),
+                    jacobian(g_on(A), x), tol, Metric::scaled);
+        CHECK(hessian(f_on(Ad), x.to(kDevice)).device() == kDevice);
+
+        // hessian(w -> mse_loss(X w, y)) equals the fused pass's Hessian on the device.
+        const LinearProblem p = positive_problem(50, 6, dt, seed += 3);
+        const Tensor Xd = p.X.to(kDevice), yd = p.y.to(kDevice);
+        const auto mse = [&](const Tensor& w) { return mse_loss(matmul(Xd, w), yd); };
+        check_close(std::string("hessian of mse_loss vs fused ") + dtype_name(dt),
+                    hessian(mse, p.w.to(kDevice)),
+                    linear_mse_value_grad_hessian(Xd, yd, p.w.to(kDevice)).hessian, tol,
+                    Metric::scaled);
+
+        // Third order on the device: d3/dx3 x^3 = 6.
+        Tensor s = scalar(2.0, dt, kDevice).requires_grad_();
+        const Tensor d1 = grad({pow(s, 3.0)}, {s}, {}, true)[0];
+        const Tensor d2 = grad({d1}, {s}, {}, true)[0];
+        const Tensor d3 = grad({d2}, {s})[0];
+        CHECK(d3.item() == 6.0);
+    }
+}
+
 // ---- determinism --------------------------------------------------------------------------
 
 TEST_CASE("device results are bitwise reproducible", "[cuda][determinism]") {

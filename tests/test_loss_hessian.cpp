@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "descent/autograd.hpp"
+#include "descent/functional.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
 #include "descent/ops.hpp"
@@ -481,4 +482,55 @@ TEST_CASE("losses and Hessians are bitwise deterministic", "[loss][hessian]") {
             CHECK(bitwise_equal(grads[0], grads[1]));
         }
     }
+}
+
+TEST_CASE("linear_mse_hvp is the gradient pass against y = 0, and H v", "[hessian][hvp]") {
+    std::mt19937_64 rng(0x4a7e55);
+    // d covers every CPU kernel family: scalar (1), the two- and three-vector kernels (2, 3),
+    // the 4-wide vector kernels with and without a tail (4, 5, 16, 17, 33) and the plain loop (7).
+    for (const DType dtype : {DType::f64, DType::f32}) {
+        for (const std::int64_t d : {1, 2, 3, 4, 5, 7, 16, 17, 33}) {
+            for (const std::int64_t n : {std::int64_t(3), std::int64_t(4097 * 2 + 5)}) {
+                INFO(descent::dtype_name(dtype) << " n = " << n << ", d = " << d);
+                const Problem p = make_problem(rng, n, d);
+                const Tensor X = descent::from_vector(p.X, {n, d}, dtype);
+                const Tensor v = descent::from_vector(p.w, {d}, dtype);
+                const Tensor hv = descent::linear_mse_hvp(X, v);
+                CHECK(hv.shape() == Shape{d});
+                // Bitwise the gradient pass with a zero target: the same kernel, same order.
+                const Tensor zero_y = descent::zeros({n}, dtype);
+                const Tensor g = descent::linear_mse_value_and_grad(X, zero_y, v).grad;
+                CHECK(bitwise_equal(hv, g));
+                // And H v from the fused Hessian, in double on the host: 2/n Σ (x·v) x.
+                const std::vector<double> Xd = X.to_vector<double>(), vd = v.to_vector<double>();
+                std::vector<double> ref(static_cast<std::size_t>(d), 0.0);
+                for (std::int64_t i = 0; i < n; ++i) {
+                    long double s = 0;
+                    for (std::int64_t j = 0; j < d; ++j) s += (long double)Xd[i * d + j] * vd[j];
+                    for (std::int64_t j = 0; j < d; ++j) ref[j] += double(s * Xd[i * d + j]);
+                }
+                for (double& r : ref) r *= 2.0 / double(n);
+                CHECK(max_rel_err(hv.to_vector<double>(), ref) < (dtype == DType::f64 ? 1e-12 : 1e-5));
+            }
+        }
+    }
+}
+
+TEST_CASE("linear_mse_hvp equals the autodiff's hvp of mse_loss(X w, y)", "[hessian][hvp]") {
+    std::mt19937_64 rng(0x4a7e56);
+    const Problem p = make_problem(rng, 200, 6);
+    const Tensor X = descent::from_vector(p.X, {200, 6}, DType::f64);
+    const Tensor y = descent::from_vector(p.y, {200}, DType::f64);
+    const Tensor w = descent::from_vector(p.w, {6}, DType::f64);
+    const Tensor v = descent::from_vector(uniform(rng, 6, -1, 1), {6}, DType::f64);
+    const auto f = [&](const Tensor& wt) { return descent::mse_loss(descent::matmul(X, wt), y); };
+    CHECK(max_rel_err(descent::linear_mse_hvp(X, v), descent::hvp(f, w, v)) < 1e-12);
+}
+
+TEST_CASE("linear_mse_hvp refuses mismatched shapes", "[hessian][hvp]") {
+    const Tensor X = descent::zeros({4, 3}, DType::f64);
+    CHECK_THROWS_WITH(descent::linear_mse_hvp(X, descent::zeros({2}, DType::f64)),
+                      Catch::Contains("linear_mse_hvp: expects X (n, d) and v (d)"));
+    CHECK_THROWS_WITH(descent::linear_mse_hvp(X, descent::zeros({3}, DType::f32)),
+                      Catch::Contains("linear_mse_hvp"));
 }

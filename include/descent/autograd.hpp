@@ -11,8 +11,9 @@
 
 namespace descent {
 
-// Same as root.backward(grad, retain_graph).
-void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+// Same as root.backward(grad, retain_graph, create_graph).
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false,
+              bool create_graph = false);
 
 // True unless a NoGrad guard is alive on this thread. Ops record the graph only when it is on.
 bool grad_enabled();
@@ -24,6 +25,19 @@ public:
     ~NoGrad();
     NoGrad(const NoGrad&) = delete;
     NoGrad& operator=(const NoGrad&) = delete;
+
+private:
+    bool m_previous;
+};
+
+// While alive, ops on this thread build the graph again, also inside a NoGrad (as
+// torch.enable_grad): for code that differentiates inside a function evaluated without grad.
+class EnableGrad {
+public:
+    EnableGrad();
+    ~EnableGrad();
+    EnableGrad(const EnableGrad&) = delete;
+    EnableGrad& operator=(const EnableGrad&) = delete;
 
 private:
     bool m_previous;
@@ -49,5 +63,15 @@ struct GradcheckResult {
 GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                           const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
+
+// Checks second derivatives: gradcheck of the autodiff gradient. For fixed upstream
+// gradients v (seeded, of f's output shape), each input i that requires grad gives
+// G_i(inputs) = grad(f(inputs), inputs[i], v, create_graph = true), whose Jacobian (the
+// autodiff differentiating its own backward rules) is compared with central differences of
+// G_i, as gradcheck does for f. Same input rules as gradcheck; an input that G_i does not
+// depend on counts as a zero second derivative.
+GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                              const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {});
 
 }  // namespace descent

@@ -8,6 +8,7 @@
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
+#include "descent/functional.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
 #include "descent/ops.hpp"

@@ -71,8 +71,13 @@ public:
     // Reverse-mode pass from this tensor. A scalar may omit `grad` (taken as 1); any other
     // tensor needs an upstream gradient of its own shape. Unless retain_graph, the graph's
     // saved tensors are released afterwards and a second backward through it throws. A
-    // backward() that throws changes no grad() and releases nothing.
-    void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+    // backward() that throws changes no grad() and releases nothing. With create_graph the
+    // backward rules record their own graph, so grad() can be differentiated again, and the
+    // graph is kept (as torch's default retain_graph = create_graph). (For
+    // Hessians, prefer descent::grad of functional.hpp: as in PyTorch, a leaf whose grad()
+    // holds a graph through itself is a reference cycle until set_grad(Tensor()) clears it).
+    void backward(const Tensor& grad = Tensor(), bool retain_graph = false,
+                  bool create_graph = false) const;
 
     // --- in-place writes (never recorded by autograd) ------------------------------------
     Tensor& fill_(double value);

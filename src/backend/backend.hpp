@@ -135,6 +135,8 @@ public:
     // out () = mean((pred - target)^2); pred and target have numel >= 1 elements.
     virtual void mse(Array pred, Array target, Array out) = 0;
     // X (n, d), y (n), w (d) -> loss (), grad (d) and, when hessian != nullptr, (d, d).
+    // y.data may be null: no target (zeros, not read); then grad = 2/n Xᵀ(X w), the
+    // Hessian-vector product of the linear MSE (linear_mse_hvp), from the same pass.
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             Array loss, Array grad, const Array* hessian) = 0;
 

@@ -38,7 +38,7 @@ void linear_mse_block_any(const T* x, const T* y, const T* w, std::int64_t rows,
     double loss = 0.0;
     for (std::int64_t i = 0; i < rows; ++i) {
         const T* row = x + i * d;
-        const double r = linear_row_residual(row, w, y[i], d);
+        const double r = linear_row_residual(row, w, target_at(y, i), d);
         loss += linear_row_accumulate_grad(row, r, d, grad);
         if (hessian) linear_row_accumulate_hessian(row, d, hess);
     }
@@ -188,6 +188,16 @@ inline void load_widened(const T* x, Vec4& v) {
     }
 }
 
+// The targets of rows i..i+3 widened (zeros when there is no y: see target_at).
+template <class T>
+inline void load_targets(const T* y, std::int64_t i, Vec4& v) {
+    if (y != nullptr) {
+        load_widened(y + i, v);
+    } else {
+        v = Vec4{};
+    }
+}
+
 // s += a * b where every product is exact (f32 values widened to double): a fused
 // multiply-add then rounds exactly as the separate multiply and add, so the AVX2 build may
 // use it and still match the baseline build bit for bit. Otherwise a multiply and an add.
@@ -247,7 +257,7 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
         Vec4 xa, xb, yv;
         load_widened(x + 2 * i, xa);      // rows i, i + 1
         load_widened(x + 2 * i + 4, xb);  // rows i + 2, i + 3
-        load_widened(y + i, yv);
+        load_targets(y, i, yv);
         const Vec4 pa = xa * w2, pb = xb * w2;
         const Vec4 r = ((__builtin_shufflevector(pa, pb, 0, 2, 4, 6) +
                          __builtin_shufflevector(pa, pb, 1, 3, 5, 7)) + zero) - yv;
@@ -260,7 +270,7 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
     __builtin_memcpy(g[0], &g01, sizeof g01);
     __builtin_memcpy(g[1], &g23, sizeof g23);
     for (; i < rows; ++i) {  // the block's last rows go to set 0
-        const double r = linear_row_residual(x + 2 * i, w, y[i], 2);
+        const double r = linear_row_residual(x + 2 * i, w, target_at(y, i), 2);
         loss[0] += r * r;
         for (int j = 0; j < 2; ++j) g[0][j] += r * double(x[2 * i + j]);
     }
@@ -289,7 +299,7 @@ void linear_mse_block_d3(const T* x, const T* y, const T* w, std::int64_t rows, 
         load_widened(x + 3 * i, xa);
         load_widened(x + 3 * i + 4, xb);
         load_widened(x + 3 * i + 8, xc);
-        load_widened(y + i, yv);
+        load_targets(y, i, yv);
         const Vec4 pa = xa * wa, pb = xb * wb, pc = xc * wc;
         // the first, second and third product of each of the four rows
         const Vec4 first = __builtin_shufflevector(__builtin_shufflevector(pa, pb, 0, 3, 6, 6), pc, 0, 1, 2, 5);
@@ -308,7 +318,7 @@ void linear_mse_block_d3(const T* x, const T* y, const T* w, std::int64_t rows, 
     __builtin_memcpy(lanes + 8, &g2, sizeof g2);
     double (*g)[3] = reinterpret_cast<double (*)[3]>(lanes);  // g[set][column]
     for (; i < rows; ++i) {  // the block's last rows go to set 0
-        const double r = linear_row_residual(x + 3 * i, w, y[i], 3);
+        const double r = linear_row_residual(x + 3 * i, w, target_at(y, i), 3);
         loss[0] += r * r;
         for (int j = 0; j < 3; ++j) g[0][j] += r * double(x[3 * i + j]);
     }
@@ -325,7 +335,7 @@ void finish_block(const T* x, const T* y, const T* w, std::int64_t rows, double 
                   double (&g)[D], double* hess, double* out) {
     for (std::int64_t i = 0; i < rows; ++i) {
         const T* row = x + i * D;
-        const double r = linear_row_residual(row, w, y[i], D);
+        const double r = linear_row_residual(row, w, target_at(y, i), D);
         loss[0] += linear_row_accumulate_grad(row, r, D, g);
         if constexpr (hessian)
             for (int j = 0; j < D; ++j)
@@ -409,7 +419,7 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
             if constexpr (TL > 0) add_tail_products<T, TL>(row + 4 * C, wt, s[q]);
         }
         Vec4 yv, r;
-        load_widened(y + i, yv);
+        load_targets(y, i, yv);
         residuals4(s, yv, r);
         loss4 += r * r;
         const auto add_row = [&](auto lane) {  // lane: the row q, a compile-time constant
@@ -448,7 +458,7 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         if constexpr (G == 4) sum = (grad[0][c] + grad[1][c]) + (grad[2][c] + grad[3][c]);
         for (int lane = 0; lane < 4 && 4 * c + lane < D; ++lane) g[4 * c + lane] = sum[lane];
     }
-    finish_block<T, D, DP, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
+    finish_block<T, D, DP, hessian>(x + i * D, targets_from(y, i), w, rows - i, loss, g, hess, out);
 }
 
 // The sums for d = 1, 2, 3 (used for d = 1, and for 2 and 3 with the Hessian; larger d goes
@@ -472,7 +482,7 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
         double xd[4][D];
         for (int q = 0; q < 4; ++q) {
             for (int j = 0; j < D; ++j) xd[q][j] = double(x[(i + q) * D + j]);
-            const double r = linear_row_residual(xd[q], wd, double(y[i + q]), D);
+            const double r = linear_row_residual(xd[q], wd, double(target_at(y, i + q)), D);
             loss[q] += r * r;
             for (int j = 0; j < D; ++j) grad[q][j] += r * xd[q][j];
         }
@@ -488,7 +498,7 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
     for (; i < rows; ++i) {  // the block's last rows go to set 0
         double xd[D];
         for (int j = 0; j < D; ++j) xd[j] = double(x[i * D + j]);
-        const double r = linear_row_residual(xd, wd, double(y[i]), D);
+        const double r = linear_row_residual(xd, wd, double(target_at(y, i)), D);
         loss[0] += r * r;
         for (int j = 0; j < D; ++j) grad[0][j] += r * xd[j];
         if constexpr (hessian)
@@ -566,7 +576,7 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
             s[q] = acc;
         }
         Vec4 yv, r;
-        load_widened(y + i, yv);
+        load_targets(y, i, yv);
         residuals4(s, yv, r);
         loss4 += r * r;
         for (int q = 0; q < 4; ++q) {
@@ -594,7 +604,7 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
         _mm512_store_pd(tail, grad[C]);
         for (int t = 0; t < TL; ++t) g[8 * C + t] = tail[t];
     }
-    finish_block<T, D, DP, hessian>(x + i * D, y + i, w, rows - i, loss, g, hess, out);
+    finish_block<T, D, DP, hessian>(x + i * D, targets_from(y, i), w, rows - i, loss, g, hess, out);
 }
 #endif
 

@@ -108,7 +108,7 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         for (std::int64_t b = 0; b < n_blocks; ++b) {
             const std::int64_t start = b * kRowBlock;
             const std::int64_t rows = std::min(kRowBlock, n - start);
-            block(x + start * d, yv + start, wv, rows, d, want_h, partials.data() + b * entries);
+            block(x + start * d, targets_from(yv, start), wv, rows, d, want_h, partials.data() + b * entries);
         }
 
         // Combine in block order: the same sums whatever the thread count.

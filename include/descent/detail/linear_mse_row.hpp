@@ -12,6 +12,19 @@
 
 namespace descent::detail {
 
+// The target of row i. y may be null in the passes that need no target: the Hessian-vector
+// product 2/n Xᵀ(X v) is the gradient pass for w = v against y = 0 (loss.hpp's
+// linear_mse_hvp), and a null y gives x·w - 0, the arithmetic of a zero target, without
+// reading n more values.
+template <class T>
+DESCENT_HD T target_at(const T* y, std::int64_t i) {
+    return y != nullptr ? y[i] : T(0);
+}
+template <class T>
+DESCENT_HD const T* targets_from(const T* y, std::int64_t i) {
+    return y != nullptr ? y + i : nullptr;
+}
+
 // x_row is (d), w is (d). The dot product keeps four partial sums (j mod 4) combined as
 // (s0 + s1) + (s2 + s3): a fixed order, so every backend gets the same value, and four
 // independent chains, so the CPU can vectorise it without -ffast-math.
