@@ -30,6 +30,7 @@ void broadcast(Array in, Array out, const BroadcastIndex& index, cudaStream_t st
 void gemm(cublasHandle_t handle, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
           std::int64_t k, double alpha, Array a, Array b, Array c);
 void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols, cudaStream_t stream);
+void max_all(Array in, Array out, cudaStream_t stream);
 void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
               double scale, cudaStream_t stream);
 

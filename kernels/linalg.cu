@@ -102,6 +102,43 @@ void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols, cudaSt
     DESCENT_CUDA_CHECK_LAUNCH("transpose_kernel");
 }
 
+namespace {
+
+// One block: each thread the max of a strided share, then a tree. A NaN wins every
+// comparison it meets, so it reaches the result.
+template <class T>
+__global__ void max_all_kernel(const T* in, std::int64_t n, T* out) {
+    __shared__ T shared[kThreads];
+    T m = in[0];
+    for (std::int64_t i = threadIdx.x; i < n; i += kThreads) {
+        const T v = in[i];
+        if (v != v || v > m) m = v;
+        if (m != m) break;
+    }
+    shared[threadIdx.x] = m;
+    __syncthreads();
+    for (int width = kThreads / 2; width > 0; width /= 2) {
+        if (threadIdx.x < width) {
+            const T other = shared[threadIdx.x + width];
+            const T mine = shared[threadIdx.x];
+            if (mine == mine && (other != other || other > mine)) shared[threadIdx.x] = other;
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) *out = shared[0];
+}
+
+}  // namespace
+
+void max_all(Array in, Array out, cudaStream_t stream) {
+    detail::visit_dtype(in.dtype, [&](auto t) {
+        using T = decltype(t);
+        max_all_kernel<T><<<1, kThreads, 0, stream>>>(static_cast<const T*>(in.data), in.numel,
+                                                      static_cast<T*>(out.data));
+    });
+    DESCENT_CUDA_CHECK_LAUNCH("max_all_kernel");
+}
+
 void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
               double scale, cudaStream_t stream) {
     const std::int64_t n_out = outer * inner;

@@ -198,6 +198,14 @@ Tensor sum_all_op(const Tensor& a, double scale) {
     return out;
 }
 
+Tensor max_all_op(const Tensor& a) {
+    check_defined("max", a);
+    if (a.numel() == 0) throw Error("max: the tensor of shape " + shape_str(a.shape()) + " is empty");
+    Tensor out = make_tensor({}, a.dtype(), a.device());
+    backend_of(a).max_all(array_of(a), array_of(out));
+    return out;
+}
+
 Tensor cast_op(const Tensor& a, DType dtype) {
     check_defined("to", a);
     Tensor out = make_tensor(a.shape(), dtype, a.device());

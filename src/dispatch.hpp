@@ -33,6 +33,7 @@ Tensor transpose_op(const Tensor& a);
 Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
                    double scale);
 Tensor sum_all_op(const Tensor& a, double scale);
+Tensor max_all_op(const Tensor& a);  // () the largest element; NaN if any is NaN; not recorded
 Tensor cast_op(const Tensor& a, DType dtype);
 Tensor device_copy_op(const Tensor& a, Device device);
 void fill_op(const Tensor& t, double value);

@@ -15,6 +15,8 @@
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
 #include "descent/optim/factory.hpp"
+#include "descent/optim/lbfgs.hpp"
+#include "descent/optim/newton_cg.hpp"
 #include "descent/optim/newton.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/optim/rmsprop.hpp"

@@ -131,6 +131,10 @@ public:
     virtual void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len,
                           std::int64_t inner, double scale) = 0;
 
+    // out () = the largest element of in (numel >= 1); NaN when any element is NaN. Exact,
+    // so any order gives the same result.
+    virtual void max_all(Array in, Array out) = 0;
+
     // --- fused losses ---------------------------------------------------------------------
     // out () = mean((pred - target)^2); pred and target have numel >= 1 elements.
     virtual void mse(Array pred, Array target, Array out) = 0;

@@ -27,6 +27,7 @@ public:
     void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
               double alpha, Array a, Array b, Array c) override;
     void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) override;
+    void max_all(Array in, Array out) override;
     void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
                   double scale) override;
 

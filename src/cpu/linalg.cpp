@@ -1,5 +1,6 @@
 // CPU backend: matrix product, transpose and axis sums. Sums accumulate in double in index
 // order, so results do not depend on anything but the inputs.
+#include <cmath>
 #include <algorithm>
 #include <vector>
 
@@ -40,6 +41,22 @@ void CpuBackend::transpose(Array in, Array out, std::int64_t rows, std::int64_t 
         T* o = static_cast<T*>(out.data);
         for (std::int64_t r = 0; r < rows; ++r)
             for (std::int64_t c = 0; c < cols; ++c) o[c * rows + r] = x[r * cols + c];
+    });
+}
+
+void CpuBackend::max_all(Array in, Array out) {
+    visit_dtype(in.dtype, [&](auto t) {
+        using T = decltype(t);
+        const T* x = static_cast<const T*>(in.data);
+        T m = x[0];
+        for (std::int64_t i = 0; i < in.numel; ++i) {
+            if (std::isnan(x[i])) {
+                m = x[i];
+                break;
+            }
+            if (x[i] > m) m = x[i];
+        }
+        *static_cast<T*>(out.data) = m;
     });
 }
 

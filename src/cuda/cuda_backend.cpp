@@ -241,6 +241,10 @@ public:
         DeviceGuard guard(out.device_index);
         kernels::transpose(in, out, rows, cols, stream(out));
     }
+    void max_all(Array in, Array out) override {
+        DeviceGuard guard(out.device_index);
+        kernels::max_all(in, out, stream(out));
+    }
     void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
                   double scale) override {
         DeviceGuard guard(out.device_index);

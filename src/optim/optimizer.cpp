@@ -77,20 +77,38 @@ void Optimizer::load_state(const OptimizerState& state) {
                     throw Error("load_state: parameter " + std::to_string(i) + " has taken " +
                                 std::to_string(state.params[i].step) + " steps but its '" + name +
                                 "' buffer is missing");
-        for (const auto& [key, buffer] : state.params[i].buffers)
-            if (!buffer.defined() || buffer.shape() != m_params[i].shape())
-                throw Error("load_state: buffer '" + key + "' of parameter " + std::to_string(i) +
-                            " is " + descent::detail::describe(buffer) + ", the parameter is " +
-                            descent::detail::describe(m_params[i]));
+        for (const auto& [key, buffer] : state.params[i].buffers) check_buffer(key, buffer, i);
     }
     std::vector<ParamState> loaded;
     for (std::size_t i = 0; i < m_params.size(); ++i) {
         ParamState ps{state.params[i].step, {}};
         for (const auto& [key, buffer] : state.params[i].buffers)
-            ps.buffers[key] = buffer.to(m_params[i].device()).to(m_params[i].dtype()).detach().clone();
+            ps.buffers[key] = adopt_buffer(key, buffer, i);
         loaded.push_back(std::move(ps));
     }
     m_state = std::move(loaded);
+}
+
+void Optimizer::check_buffer(const std::string& name, const Tensor& buffer, std::size_t i) const {
+    if (!buffer.defined() || buffer.shape() != m_params[i].shape())
+        throw Error("load_state: buffer '" + name + "' of parameter " + std::to_string(i) + " is " +
+                    descent::detail::describe(buffer) + ", the parameter is " +
+                    descent::detail::describe(m_params[i]));
+}
+
+Tensor Optimizer::adopt_buffer(const std::string&, const Tensor& buffer, std::size_t i) const {
+    return buffer.to(m_params[i].device()).to(m_params[i].dtype()).detach().clone();
+}
+
+Tensor Optimizer::step(const Closure& closure) {
+    if (!closure) throw Error(m_name + ": step(closure) needs a closure");
+    Tensor loss;
+    {
+        EnableGrad enable;
+        loss = closure();
+    }
+    step();
+    return loss;
 }
 
 namespace detail {

@@ -18,6 +18,7 @@ enum class UnaryOp {
     div_scalar,   // x / alpha (a true division, so results match numpy's x / s exactly)
     rsub_scalar,  // alpha - x
     rdiv_scalar,  // alpha / x
+    abs,          // |x| (norms in the curvature optimizers; not a differentiable op)
 };
 
 enum class BinaryOp { add, sub, mul, div };
@@ -45,6 +46,7 @@ DESCENT_HD T apply_unary(UnaryOp op, T x, T alpha) {
         case UnaryOp::div_scalar: return x / alpha;
         case UnaryOp::rsub_scalar: return alpha - x;
         case UnaryOp::rdiv_scalar: return alpha / x;
+        case UnaryOp::abs: return std::fabs(x);
     }
     return x;
 }

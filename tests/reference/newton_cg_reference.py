@@ -467,6 +467,7 @@ def newton_cg_port(fun, grad, hessp, x0, avextol=1e-5, maxiter=None):
         dri0 = dot(ri, ri)
         how = None
         hv_here = 0
+        curv = None
         for _k2 in range(cg_maxiter):
             if asum(ri) <= termcond:
                 how = "residual"
@@ -518,7 +519,7 @@ def newton_cg_port(fun, grad, hessp, x0, avextol=1e-5, maxiter=None):
         update = [alphak * v for v in pk]
         xk = [xk[j] + update[j] for j in range(n)]
         iterates.append(list(xk))
-        info.append(dict(cg_iters=i, cg_exit=how, nhvp=hv_here, p=list(pk), alpha=alphak,
+        info.append(dict(cg_iters=i, cg_exit=how, nhvp=hv_here, curv=curv, p=list(pk), alpha=alphak,
                          alpha_first=alpha_first, ls_nfev=sf.nfev - nf0, ls_ngev=sf.ngev - ng0,
                          fallback=0))
         k += 1
@@ -638,6 +639,9 @@ def run_problem(idx, name):
         lines.append("iter %d grad %s" % (k, vals(grad(xk))))
     for k, it in enumerate(info, start=1):
         lines.append("step %d cg %d %s %d" % (k, it["cg_iters"], it["cg_exit"], it["nhvp"]))
+        if it["cg_exit"] != "residual":
+            lines.append("# step %d: CG stopped on the curvature test, p.Hp = %r (3*eps = %r)"
+                         % (k, it["curv"], 3 * float(np.finfo(np.float64).eps)))
         lines.append("step %d p %s" % (k, vals(it["p"])))
         lines.append("step %d ls %s %s %d %d %d" % (k, hx(it["alpha_first"]), hx(it["alpha"]),
                                                     it["ls_nfev"], it["ls_ngev"], it["fallback"]))
@@ -663,6 +667,16 @@ def main():
     if a.clone().add_(b, alpha=t).item() != 1.0 + t * (1.0 + 2.0 ** -30):
         raise SystemExit("newton_cg_reference.py: torch uses fused multiply-add; "
                          "ATEN_CPU_CAPABILITY=default did not take effect")
+
+    # The port's dot and L1 norm must be numpy's: np.dot -> BLAS ddot, which here (netlib
+    # reference BLAS) is a left-to-right sum; an optimised BLAS may sum differently.
+    rng = np.random.default_rng(11)
+    for n in list(range(1, 13)) + [40]:
+        for _ in range(50):
+            u, v = rng.standard_normal(n) * 10.0 ** rng.integers(-4, 4, n), rng.standard_normal(n)
+            if np.dot(u, v) != dot(u.tolist(), v.tolist()) or np.add.reduce(np.abs(u)) != asum(u.tolist()):
+                raise SystemExit("newton_cg_reference.py: np.dot / np.add.reduce do not sum in the "
+                                 "documented order (is the BLAS not netlib's reference ddot?)")
 
     n_ls = check_dcsrch_port(dcsrch_cases())
     self_check_cases = sorted(DCSTEP_CASES)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ struct OptimizerState {
     std::vector<ParamState> params;  // one per parameter, in construction order
 };
 
+// Recomputes the loss at the current parameters: fills their grad() and returns the loss,
+// a one-element tensor on the parameters' device (torch.optim's closure). The curvature
+// methods (LBFGS, NewtonCG) call it several times per step, at trial points.
+using Closure = std::function<Tensor()>;
+
 class Optimizer {
 public:
     // Parameters must be defined leaf tensors that require grad.
@@ -40,6 +46,12 @@ public:
     // Updates every parameter that has a gradient, in place, and advances its step count.
     // A step that throws leaves parameters, gradients and state() as they were.
     virtual void step() = 0;
+    // torch.optim's step(closure): calls the closure (grad mode on) for the loss and gradient
+    // at the current parameters, steps, and returns that loss. The curvature methods
+    // (needs_closure()) also evaluate it at trial points; the others call it once.
+    virtual Tensor step(const Closure& closure);
+    // True when step() needs the closure form (LBFGS, NewtonCG): plain step() throws.
+    virtual bool needs_closure() const { return false; }
     // Zeroes every parameter's gradient in place (buffers are kept, nothing is allocated).
     void zero_grad();
 
@@ -54,10 +66,17 @@ public:
 
     // A deep copy of the state; load_state() checks names and shapes and copies it back (a
     // state that does not fit is refused with the current state unchanged).
-    OptimizerState state() const;
-    void load_state(const OptimizerState& state);
+    // (Virtual for optimizers whose state is not one buffer per parameter: LBFGS.)
+    virtual OptimizerState state() const;
+    virtual void load_state(const OptimizerState& state);
 
 protected:
+    // load_state()'s check of one buffer (throws descent::Error when it does not fit) and its
+    // conversion onto the parameter: by default the parameter's shape, device and dtype.
+    // Optimizers with other buffers (LBFGS's history) override both.
+    virtual void check_buffer(const std::string& name, const Tensor& buffer, std::size_t param) const;
+    virtual Tensor adopt_buffer(const std::string& name, const Tensor& buffer, std::size_t param) const;
+
     std::string m_name;
     std::vector<Tensor> m_params;
     std::vector<ParamState> m_state;

@@ -1,0 +1,26 @@
+// What the curvature methods (LBFGS, NewtonCG) do with flat parameter vectors besides the
+// differentiable ops: dot products and norms read back as one scalar each (on CUDA the only
+// host traffic of their iterations), moving the parameter along a direction, and packing a
+// history of vectors into one (m, n) matrix for state() (copies on the vectors' device).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "descent/tensor.hpp"
+
+namespace descent::optim::detail {
+
+double dot(const Tensor& a, const Tensor& b);  // Σ a_i b_i (one scalar read back)
+double abs_max(const Tensor& a);               // max |a_i|; NaN if any a_i is NaN
+double abs_sum(const Tensor& a);               // Σ |a_i|
+Tensor flat(const Tensor& t);                  // t as a vector sharing its storage
+
+// The parameter p (any shape) set to x + t d, x and d flat (p's numel), in place, no graph.
+void set_along(const Tensor& p, const Tensor& x, double t, const Tensor& d);
+
+// rows (each of n elements) as an (m, n) matrix, and back.
+Tensor stack_rows(const std::vector<Tensor>& rows);
+std::vector<Tensor> unstack_rows(const Tensor& matrix);
+
+}  // namespace descent::optim::detail
