@@ -20,7 +20,9 @@
 #include "descent/loss.hpp"
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
+#include "descent/optim/lbfgs.hpp"
 #include "descent/optim/newton.hpp"
+#include "descent/optim/newton_cg.hpp"
 #include "descent/optim/rmsprop.hpp"
 #include "descent/optim/sgd.hpp"
 #include "dispatch.hpp"
@@ -74,10 +76,16 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
     if (options.batch_size < 0)
         throw Error("train_linear: batch_size must be >= 0 (0: full batch), got " +
                     std::to_string(options.batch_size));
-    if (options.batch_size > 0 && options.batch_size < n && optimizer.needs_hessian())
+    if (options.batch_size > 0 && options.batch_size < n &&
+        (optimizer.needs_hessian() || optimizer.needs_closure()))
         throw Error("train_linear: " + optimizer.name() + " takes full-batch steps only; "
                     "batch_size " + std::to_string(options.batch_size) + " < " +
                     std::to_string(n) + " rows");
+    if (const auto* ncg = dynamic_cast<const optim::NewtonCG*>(&optimizer);
+        ncg && !ncg->has_hvp() && !source.X.defined())
+        throw Error("train_linear: newton-cg needs Hessian-vector products, which streamed data "
+                    "does not provide (linear_mse_hvp reads X in memory); load the data, or "
+                    "use lbfgs, which needs gradients only");
     if (options.batch_size > 0 && options.batch_size < n && !source.X.defined())
         throw Error("train_linear: streamed data trains full batch only; batch_size " +
                     std::to_string(options.batch_size) + " < " + std::to_string(n) + " rows");
@@ -149,7 +157,14 @@ std::string divergence_advice(const optim::Optimizer& optimizer,
     std::ostringstream os;
     const double lambda_max = curvature.lambda_max;
     const bool known = lambda_max > 0.0 && std::isfinite(lambda_max);
-    if (const auto* newton = dynamic_cast<const optim::Newton*>(&optimizer)) {
+    if (const auto* lbfgs = dynamic_cast<const optim::Lbfgs*>(&optimizer)) {
+        os << "; L-BFGS with a fixed step (lr " << lbfgs->options().lr << ", line search "
+           << optim::line_search_name(lbfgs->options().line_search)
+           << ") can overshoot: use --line-search strong-wolfe or a smaller lr";
+    } else if (dynamic_cast<const optim::NewtonCG*>(&optimizer) != nullptr) {
+        os << "; Newton-CG's line search keeps every step a descent step, so a runaway loss "
+           << "points at the data (non-finite values, or columns of wildly different scale)";
+    } else if (const auto* newton = dynamic_cast<const optim::Newton*>(&optimizer)) {
         // Newton's error on a quadratic loss is multiplied by 1 - lr every step (by
         // 1 - lr λ/(λ + damping) along each eigenvector with damping).
         os << "; Newton's step on this quadratic loss is stable for lr in (0, 2) (lr is "
@@ -273,6 +288,10 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     const Tensor& y = source.y;
     Tensor w = optimizer.params()[0];
     auto* newton = dynamic_cast<optim::Newton*>(&optimizer);
+    // Newton-CG on linear MSE: the fused one-pass H v = 2/n Xᵀ(X v), unless the caller gave
+    // another product.
+    if (auto* ncg = dynamic_cast<optim::NewtonCG*>(&optimizer); ncg && !ncg->has_hvp())
+        ncg->set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
     const std::int64_t epochs = options.epochs, d = w.numel(), n = source.n;
     const std::int64_t sync_every =
         options.sync_every > 0 ? options.sync_every : (w.device().is_cpu() ? 1 : 32);
@@ -352,7 +371,27 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     // Queues epoch `epoch`: the fused pass(es) and the optimizer step(s).
     const auto queue_epoch = [&](std::int64_t epoch) {
         if (options.record_weights) copy_into(trajectory, epoch * d, w);
-        if (!minibatch) {
+        if (optimizer.needs_closure()) {
+            // L-BFGS and Newton-CG evaluate the loss at trial points: the closure is the fused
+            // pass at the current weights. Each call returns its own loss tensor (the
+            // optimizer keeps the first one: the epoch's loss, before the update); the
+            // gradient buffer is reused (the optimizers copy what they keep). last_grad is the
+            // gradient of the epoch's first call, at the weights before the update.
+            bool first_call = true;
+            const optim::Closure closure = [&] {
+                const Tensor l = empty({}, w.dtype(), w.device());
+                source.full_pass(w, detail::array_of(l), detail::array_of(grad), nullptr);
+                w.set_grad(grad);
+                if (first_call) last_grad = grad.clone();
+                first_call = false;
+                return l;
+            };
+            const Tensor loss = optimizer.step(closure);
+            // A step that reused Newton-CG's kept point called nothing: the gradient buffer
+            // still holds the last evaluation's, at that point, which is where this epoch began.
+            if (first_call) last_grad = grad.clone();
+            copy_into(losses, epoch, loss.detach().reshape({1}));
+        } else if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
             detail::Array hessian;

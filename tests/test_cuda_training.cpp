@@ -152,6 +152,29 @@ TEST_CASE("Newton on a synthetic problem: device vs CPU", "[cuda][train]") {
     }
 }
 
+TEST_CASE("Newton-CG and L-BFGS on a synthetic problem: device vs CPU", "[cuda][train][curvature]") {
+    // One step per epoch; the device runs the CG iterations, the two-loop recursion and the
+    // line searches on device vectors (linear_mse_hvp for Newton-CG's products). f64 only: the
+    // line searches branch on comparisons of losses, and in f32 the devices' different
+    // summation orders may take another branch (a different, equally valid step).
+    const std::string spec = "synthetic:n=5000,d=8,seed=3";
+    for (DType dt : {DType::f64}) {
+        const Dataset host = load_dataset(spec, true, dt, Device::cpu());
+        const Dataset dev = load_dataset(spec, true, dt, kDevice);
+        const std::vector<double> init(9, 0.0);
+        optim::OptimizerConfig newton_cg;
+        newton_cg.name = "newton-cg";
+        check_training(spec, host, dev, init, newton_cg, dt, 6);
+        for (const char* line_search : {"none", "strong-wolfe"}) {
+            optim::OptimizerConfig lbfgs;
+            lbfgs.name = "lbfgs";
+            lbfgs.line_search = line_search;
+            lbfgs.history_size = 5;
+            check_training(spec, host, dev, init, lbfgs, dt, 4);
+        }
+    }
+}
+
 TEST_CASE("mini-batches, in order and shuffled, on the device match the CPU", "[cuda][train][minibatch]") {
     // 10007 rows: batches of 1000 leave a short last batch; the shuffled gather is a copy, so
     // the device sees exactly the CPU's rows and only the sums' rounding differs.
@@ -391,7 +414,8 @@ TEST_CASE("CUDA graphs train bitwise as the uncaptured run, with fewer launches"
             {"synthetic", &synthetic, std::vector<double>(6, 0.0)}};
         for (const Problem& problem : problems) {
             for (const std::string& name : optim::optimizer_names()) {
-                if (name == "newton") continue;
+                // not captured: Newton, and the curvature methods (closures, read-backs)
+                if (name == "newton" || name == "newton-cg" || name == "lbfgs") continue;
                 for (const optim::Preset preset : {optim::Preset::blog, optim::Preset::torch}) {
                     for (const std::int64_t sync_every : {1, 7, 32}) {
                         optim::OptimizerConfig config;
@@ -463,14 +487,15 @@ TEST_CASE("CUDA graphs train bitwise as the uncaptured run, with fewer launches"
 }
 
 TEST_CASE("runs that are not captured ignore cuda_graph", "[cuda][train][graph]") {
-    // Newton and mini-batches run uncaptured: no graph, the same results.
+    // Newton, the curvature methods and mini-batches run uncaptured: no graph, the same results.
     const Dataset data = load_dataset("synthetic:n=2000,d=3,seed=2", true, DType::f64, kDevice);
-    for (const bool minibatch : {false, true}) {
-        INFO((minibatch ? "adam, mini-batches" : "newton"));
+    for (const char* name : {"newton", "newton-cg", "lbfgs", "adam"}) {
+        const bool minibatch = std::string(name) == "adam";
+        INFO((minibatch ? "adam, mini-batches" : name));
         const auto run = [&](bool graph) {
             Tensor w = zeros({4}, DType::f64, kDevice).requires_grad_();
             optim::OptimizerConfig config;
-            config.name = minibatch ? "adam" : "newton";
+            config.name = name;
             auto opt = optim::make_optimizer(config, {w});
             TrainOptions t;
             t.epochs = 5;

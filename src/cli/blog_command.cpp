@@ -49,9 +49,11 @@ std::string hyper_text(const optim::OptimizerConfig& c) {
     for (const auto& [k, v] : optim::effective_hyperparameters(c)) {
         if (k == "weight_decay" || k == "amsgrad" || k == "bias_correction" || k == "nesterov" ||
             k == "dampening" || k == "centered" || k == "lr_decay" || k == "damping" ||
-            k == "initial_accumulator_value" || (k == "momentum" && c.name == "rmsprop"))
-            continue;  // at their neutral values in the blog's runs
-        s += (s.empty() ? "" : " ") + k + "=" + format_number(v);
+            k == "initial_accumulator_value" || (k == "momentum" && c.name == "rmsprop") ||
+            k == "max_eval" || k == "tolerance_grad" || k == "tolerance_change" ||
+            k == "history_size" || k == "cg_max_iter")
+            continue;  // at their neutral (or torch's default) values in these runs
+        s += (s.empty() ? "" : " ") + k + "=" + hyperparameter_text(k, v);
     }
     return s;
 }
@@ -152,7 +154,8 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
     if (args.has("help")) {
         out.printf("usage: descent blog [flags]\n\nThe blog post's experiment: gradient descent, "
                     "Newton (lr 0.1 and 1), Momentum, AdaGrad,\nRMSProp and Adam on its 100 "
-                    "points, with its settings and formulas (blog preset).\n\n%s",
+                    "points, with its settings and formulas (blog preset), then Newton-CG and L-BFGS\n(not in "
+                    "the post, marked *).\n\n%s",
                     describe_flags(specs).c_str());
         return 0;
     }
@@ -168,8 +171,7 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
     const BlogProblem blog = blog_problem(dtype, device);
     const std::vector<double> optimum = linear_least_squares(blog.data.X, blog.data.y).to_vector<double>();
 
-    std::vector<Run> runs;
-    for (const optim::OptimizerConfig& config : optim::blog_configs()) {
+    const auto train = [&](const optim::OptimizerConfig& config) {
         Tensor w = from_vector(blog.initial_weights, {2}, dtype, device).requires_grad_();
         auto optimizer = optim::make_optimizer(config, {w});
         TrainOptions options;
@@ -177,8 +179,13 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
         options.record_weights = true;  // the trajectories are plotted
         Run run{config, train_linear(blog.data.X, blog.data.y, *optimizer, options), 0.0};
         run.final_loss = linear_mse_value_and_grad(blog.data.X, blog.data.y, w.detach()).loss.item();
-        runs.push_back(std::move(run));
-    }
+        return run;
+    };
+    std::vector<Run> runs, extra_runs;
+    for (const optim::OptimizerConfig& config : optim::blog_configs()) runs.push_back(train(config));
+    // The curvature methods, not in the post (torch's defaults): rows after the post's.
+    for (const optim::OptimizerConfig& config : optim::blog_extra_configs())
+        extra_runs.push_back(train(config));
     if (args.has("plot")) plot(args.text("plot", ""), runs, blog.data);
 
     if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
@@ -196,6 +203,10 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
         rows.push_back({label(r.config), hyper_text(r.config),
                         format_vector(r.result.final_weights, 9), format_significant(r.final_loss, 9),
                         format_significant(distance(r.result.final_weights, optimum), 3)});
+    for (const Run& r : extra_runs)
+        rows.push_back({label(r.config) + " *", hyper_text(r.config),
+                        format_vector(r.result.final_weights, 9), format_significant(r.final_loss, 9),
+                        format_significant(distance(r.result.final_weights, optimum), 3)});
     std::vector<std::size_t> width(rows[0].size(), 0);
     for (const auto& row : rows)
         for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
@@ -205,6 +216,7 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
             line += row[c] + std::string(c + 1 < row.size() ? width[c] - row[c].size() + 2 : 0, ' ');
         out.printf("%s\n", line.c_str());
     }
+    out.printf("* not in the post: the curvature methods, with torch's defaults (one step per epoch)\n");
     if (args.has("plot"))
         out.printf("\nfigures: %s/loss.png, %s/trajectories.png\n", args.text("plot", "").c_str(),
                     args.text("plot", "").c_str());

@@ -36,7 +36,7 @@ DeviceChoice resolve_device(const std::string& text) {
 
 std::vector<FlagSpec> optimizer_flags() {
     return {
-        {"optimizer", true, "NAME", "gd | newton | momentum | adagrad | rmsprop | adam | adamw (default gd)"},
+        {"optimizer", true, "NAME", "gd | newton | momentum | adagrad | rmsprop | adam | adamw | newton-cg | lbfgs (default gd)"},
         {"preset", true, "NAME", "blog (the post's formulas: no eps, no bias correction) | torch (default)"},
         {"lr", true, "F", "learning rate (default: the preset's value for the optimizer)"},
         {"momentum", true, "F", "momentum: decay of the gradient sum (blog 0.5, torch 0.9); rmsprop: momentum (0)"},
@@ -52,6 +52,15 @@ std::vector<FlagSpec> optimizer_flags() {
         {"lr-decay", true, "F", "adagrad: learning-rate decay (0)"},
         {"initial-accumulator", true, "F", "adagrad: initial accumulator value (0)"},
         {"damping", true, "F", "newton: solve (H + damping I) (0)"},
+        {"cg-max-iter", true, "N", "newton-cg: CG iterations per step (20 d)"},
+        {"cg-tol", true, "F", "newton-cg: CG stops at |r|_1 <= min(cg-tol, sqrt|g|_1) |g|_1 (0.5)"},
+        {"xtol", true, "F", "newton-cg: converged when the update's L1 norm <= d * xtol (1e-5)"},
+        {"max-iter", true, "N", "lbfgs: iterations per step, torch's max_iter (20)"},
+        {"max-eval", true, "N", "lbfgs: loss evaluations per step (max-iter * 5/4)"},
+        {"history-size", true, "N", "lbfgs: curvature pairs kept (100)"},
+        {"line-search", true, "NAME", "lbfgs: none | strong-wolfe (none)"},
+        {"tolerance-grad", true, "F", "lbfgs: stop a step when max |g| <= this (1e-7)"},
+        {"tolerance-change", true, "F", "lbfgs: stop a step when the loss or step changes less (1e-9)"},
     };
 }
 
@@ -73,6 +82,15 @@ optim::OptimizerConfig optimizer_config(const Args& args, const std::string& def
     if (args.has("nesterov")) c.nesterov = true;
     if (args.has("centered")) c.centered = true;
     if (args.has("amsgrad")) c.amsgrad = true;
+    if (const auto v = args.integer("cg-max-iter")) c.cg_max_iter = *v;
+    c.cg_tol = args.number("cg-tol");
+    c.xtol = args.number("xtol");
+    if (const auto v = args.integer("max-iter")) c.max_iter = *v;
+    if (const auto v = args.integer("max-eval")) c.max_eval = *v;
+    if (const auto v = args.integer("history-size")) c.history_size = *v;
+    if (args.has("line-search")) c.line_search = args.text("line-search", "none");
+    c.tolerance_grad = args.number("tolerance-grad");
+    c.tolerance_change = args.number("tolerance-change");
     return c;
 }
 

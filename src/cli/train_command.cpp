@@ -424,7 +424,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 static_cast<long long>(n), static_cast<long long>(d), dtype_name(dtype),
                 device.str().c_str(), epochs);
     out.printf("  hyperparameters:  ");
-    for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), format_number(v).c_str());
+    for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), hyperparameter_text(k, v).c_str());
     out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
     out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
     out.printf("  final loss:       %.9g\n", final_loss);

@@ -7,15 +7,17 @@
 #include "text.hpp"
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"
+#include "descent/optim/lbfgs.hpp"
 #include "descent/optim/newton.hpp"
+#include "descent/optim/newton_cg.hpp"
 #include "descent/optim/rmsprop.hpp"
 #include "descent/optim/sgd.hpp"
 
 namespace descent::optim {
 
 const std::vector<std::string>& optimizer_names() {
-    static const std::vector<std::string> names{"gd",      "newton",  "momentum", "adagrad",
-                                                "rmsprop", "adam",    "adamw"};
+    static const std::vector<std::string> names{"gd",   "newton", "momentum",  "adagrad", "rmsprop",
+                                                "adam", "adamw",  "newton-cg", "lbfgs"};
     return names;
 }
 
@@ -25,7 +27,7 @@ namespace {
 struct Allowed {
     bool momentum = false, dampening = false, alpha = false, betas = false, eps = false,
          weight_decay = false, damping = false, lr_decay = false, initial_accumulator = false,
-         nesterov = false, centered = false, amsgrad = false;
+         nesterov = false, centered = false, amsgrad = false, newton_cg = false, lbfgs = false;
 };
 
 Allowed allowed_for(const std::string& name) {
@@ -36,6 +38,8 @@ Allowed allowed_for(const std::string& name) {
     if (name == "adagrad") a.eps = a.weight_decay = a.lr_decay = a.initial_accumulator = true;
     if (name == "rmsprop") a.momentum = a.alpha = a.eps = a.weight_decay = a.centered = true;
     if (name == "adam" || name == "adamw") a.betas = a.eps = a.weight_decay = a.amsgrad = true;
+    if (name == "newton-cg") a.newton_cg = true;
+    if (name == "lbfgs") a.lbfgs = true;
     return a;
 }
 
@@ -43,7 +47,8 @@ void check_applies(const OptimizerConfig& c) {
     const auto& names = optimizer_names();
     if (std::find(names.begin(), names.end(), c.name) == names.end())
         throw Error("unknown optimizer '" + descent::detail::shown_field(c.name) +
-                    "' (expected gd, newton, momentum, adagrad, rmsprop, adam or adamw)");
+                    "' (expected gd, newton, momentum, adagrad, rmsprop, adam, adamw, newton-cg "
+                    "or lbfgs)");
     const Allowed a = allowed_for(c.name);
     auto reject = [&](bool given, bool ok, const char* option) {
         if (given && !ok)
@@ -64,6 +69,38 @@ void check_applies(const OptimizerConfig& c) {
     reject(c.nesterov.value_or(false), a.nesterov, "nesterov");
     reject(c.centered.value_or(false), a.centered, "centered");
     reject(c.amsgrad.value_or(false), a.amsgrad, "amsgrad");
+    reject(c.cg_max_iter.has_value(), a.newton_cg, "cg_max_iter");
+    reject(c.cg_tol.has_value(), a.newton_cg, "cg_tol");
+    reject(c.xtol.has_value(), a.newton_cg, "xtol");
+    reject(c.max_iter.has_value(), a.lbfgs, "max_iter");
+    reject(c.max_eval.has_value(), a.lbfgs, "max_eval");
+    reject(c.history_size.has_value(), a.lbfgs, "history_size");
+    reject(c.line_search.has_value(), a.lbfgs, "line_search");
+    reject(c.tolerance_grad.has_value(), a.lbfgs, "tolerance_grad");
+    reject(c.tolerance_change.has_value(), a.lbfgs, "tolerance_change");
+    if (c.name == "newton-cg" && c.lr.has_value())
+        throw Error("option lr does not apply to the newton-cg optimizer (its line search "
+                    "chooses each step)");
+}
+
+NewtonCgOptions newton_cg_options(const OptimizerConfig& c) {
+    NewtonCgOptions o;
+    o.cg_max_iter = c.cg_max_iter;
+    o.cg_tol = c.cg_tol.value_or(o.cg_tol);
+    o.xtol = c.xtol.value_or(o.xtol);
+    return o;
+}
+
+LbfgsOptions lbfgs_options(const OptimizerConfig& c) {
+    LbfgsOptions o;
+    o.lr = c.lr.value_or(o.lr);
+    o.max_iter = c.max_iter.value_or(o.max_iter);
+    o.max_eval = c.max_eval;
+    o.history_size = c.history_size.value_or(o.history_size);
+    if (c.line_search) o.line_search = parse_line_search(*c.line_search);
+    o.tolerance_grad = c.tolerance_grad.value_or(o.tolerance_grad);
+    o.tolerance_change = c.tolerance_change.value_or(o.tolerance_change);
+    return o;
 }
 
 SgdOptions sgd_options(const OptimizerConfig& c) {
@@ -127,6 +164,10 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& c, std::vector<
     if (c.name == "newton") return std::make_unique<Newton>(std::move(params), newton_options(c));
     if (c.name == "adagrad") return std::make_unique<Adagrad>(std::move(params), adagrad_options(c));
     if (c.name == "rmsprop") return std::make_unique<RmsProp>(std::move(params), rmsprop_options(c));
+    // Its Hessian-vector products come later: set_hvp(), or the trainer's linear_mse_hvp.
+    if (c.name == "newton-cg")
+        return std::make_unique<NewtonCG>(std::move(params), newton_cg_options(c), NewtonCG::HvpFn{});
+    if (c.name == "lbfgs") return std::make_unique<Lbfgs>(std::move(params), lbfgs_options(c));
     return std::make_unique<Adam>(std::move(params), adam_options(c));
 }
 
@@ -155,6 +196,22 @@ std::vector<std::pair<std::string, double>> effective_hyperparameters(const Opti
         h = {{"lr", o.lr},           {"alpha", o.alpha},
              {"eps", o.eps},         {"weight_decay", o.weight_decay},
              {"momentum", o.momentum}, {"centered", o.centered ? 1.0 : 0.0}};
+    } else if (c.name == "newton-cg") {
+        const NewtonCgOptions o = newton_cg_options(c);
+        o.validate();
+        h = {{"cg_max_iter", o.cg_max_iter ? double(*o.cg_max_iter) : 0.0},  // 0: 20 d
+             {"cg_tol", o.cg_tol},
+             {"xtol", o.xtol}};
+    } else if (c.name == "lbfgs") {
+        const LbfgsOptions o = lbfgs_options(c);
+        o.validate();
+        h = {{"lr", o.lr},
+             {"max_iter", double(o.max_iter)},
+             {"max_eval", double(o.effective_max_eval())},
+             {"tolerance_grad", o.tolerance_grad},
+             {"tolerance_change", o.tolerance_change},
+             {"history_size", double(o.history_size)},
+             {"line_search", o.line_search == LineSearch::strong_wolfe ? 1.0 : 0.0}};
     } else {
         const AdamOptions o = adam_options(c);
         h = {{"lr", o.lr},
@@ -188,6 +245,15 @@ std::vector<OptimizerConfig> blog_configs() {
     adam->beta1 = 0.9;
     adam->beta2 = 0.99;
     return configs;
+}
+
+std::vector<OptimizerConfig> blog_extra_configs() {
+    OptimizerConfig newton_cg;
+    newton_cg.name = "newton-cg";
+    OptimizerConfig lbfgs;
+    lbfgs.name = "lbfgs";
+    lbfgs.line_search = "strong-wolfe";
+    return {newton_cg, lbfgs};
 }
 
 }  // namespace descent::optim

@@ -22,6 +22,7 @@ namespace descent::optim {
 
 void NewtonCgOptions::validate() const {
     detail::require(xtol > 0, "newton-cg", "xtol", "> 0", xtol);
+    detail::require(cg_tol > 0 && cg_tol < 1, "newton-cg", "cg_tol", "in (0, 1)", cg_tol);
     if (cg_max_iter)
         detail::require(*cg_max_iter >= 1, "newton-cg", "cg_max_iter", ">= 1", double(*cg_max_iter));
 }
@@ -50,7 +51,6 @@ NewtonCG::NewtonCG(std::vector<Tensor> params, NewtonCgOptions options, HvpFn hv
     if (m_params.size() != 1)
         throw Error("newton-cg: needs exactly one parameter tensor; got " +
                     std::to_string(m_params.size()));
-    if (!m_hvp) throw Error("newton-cg: needs a Hessian-vector product function");
 }
 
 void NewtonCG::step() {
@@ -68,6 +68,9 @@ NewtonCgStatus NewtonCG::status() const {
 
 Tensor NewtonCG::step(const Closure& closure) {
     if (!closure) throw Error("newton-cg: step(closure) needs a closure");
+    if (!m_hvp)
+        throw Error("newton-cg: no Hessian-vector product; pass one to the constructor or "
+                    "set_hvp() (descent::hvp of the loss, or linear_mse_hvp for linear MSE)");
     Tensor& p = m_params[0];
     const std::int64_t n = p.numel();
     const Tensor x = detail::flat(p).clone();  // xk, also the restore point
@@ -104,7 +107,7 @@ Tensor NewtonCG::step(const Closure& closure) {
         // CG on H p = -g from p = 0.
         const Tensor b = neg(gfk);
         const double maggrad = detail::abs_sum(b);
-        const double eta = std::min(0.5, std::sqrt(maggrad));
+        const double eta = std::min(m_options.cg_tol, std::sqrt(maggrad));
         const double termcond = eta * maggrad;
         Tensor xsupi = zeros({n}, p.dtype(), p.device());
         Tensor ri = neg(b);

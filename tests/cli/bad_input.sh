@@ -154,6 +154,16 @@ weight_decay_negative    | train --device cpu --weight-decay -1                 
 newton_damping_negative  | train --device cpu --optimizer newton --damping -1     | damping && -1
 flag_not_for_gd          | train --device cpu --beta1 0.5                         | beta1 && gd
 flag_not_for_newton      | train --device cpu --optimizer newton --momentum 0.9   | momentum && newton
+# --- the curvature methods (newton-cg, lbfgs)
+lbfgs_line_search_typo   | train --device cpu --optimizer lbfgs --line-search wolfe | 'wolfe' && none or strong-wolfe
+lbfgs_history_zero       | train --device cpu --optimizer lbfgs --history-size 0  | history_size && >= 1
+lbfgs_max_iter_text      | train --device cpu --optimizer lbfgs --max-iter x      | --max-iter && integer
+lbfgs_minibatch          | train --device cpu --optimizer lbfgs --batch-size 10   | lbfgs && full-batch
+flag_not_for_lbfgs       | train --device cpu --optimizer lbfgs --cg-max-iter 5   | cg_max_iter && lbfgs
+newton_cg_lr             | train --device cpu --optimizer newton-cg --lr 0.5      | lr && newton-cg && line search
+newton_cg_cg_tol_one     | train --device cpu --optimizer newton-cg --cg-tol 1    | cg_tol && (0, 1)
+newton_cg_streamed       | train --device cpu --optimizer newton-cg --data synthetic:n=100,d=2 --stream-chunk 10 | newton-cg && streamed && lbfgs
+flag_not_for_newton_cg   | train --device cpu --optimizer newton-cg --history-size 3 | history_size && newton-cg
 # --- device, dtype, epochs, seed
 device_unknown           | train --device gpu                                     | device && 'gpu'
 device_unknown_blog      | blog --device gpu                                      | device && 'gpu'

@@ -120,6 +120,12 @@ check_run adam_full_batch train --data synthetic:n=100000,d=8,seed=3 --optimizer
     --epochs 400
 check_run momentum_shuffled_minibatch train --data synthetic:n=20000,d=4,seed=4 --optimizer momentum \
     --lr 0.01 --batch-size 256 --shuffle --seed 9 --epochs 150
+# The curvature methods: L-BFGS's history, step and counters, Newton-CG's previous loss and
+# status travel in the checkpoint (a short history, so it fills and shifts).
+check_run lbfgs_strong_wolfe train --data synthetic:n=100000,d=8,seed=3 --optimizer lbfgs \
+    --line-search strong-wolfe --history-size 3 --max-iter 2 --tolerance-grad 0 --epochs 120
+check_run newton_cg train --data synthetic:n=100000,d=8,seed=5 --optimizer newton-cg --xtol 1e-12 \
+    --cg-max-iter 4 --epochs 60
 
 echo
 echo "$passed passed, $failed failed"

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,16 +15,26 @@
 namespace descent::optim {
 
 struct OptimizerConfig {
-    std::string name = "gd";  // gd | newton | momentum | adagrad | rmsprop | adam | adamw
+    // gd | newton | momentum | adagrad | rmsprop | adam | adamw | newton-cg | lbfgs
+    std::string name = "gd";
     Preset preset = Preset::torch;
     // Unset options take the preset's default; setting one that does not apply to `name`
     // is an error (so a typo'd experiment fails loudly instead of silently ignoring a flag).
     std::optional<double> lr, momentum, dampening, alpha, beta1, beta2, eps, weight_decay,
         damping, lr_decay, initial_accumulator_value;
     std::optional<bool> nesterov, centered, amsgrad;
+    // newton-cg: CG's iteration limit (20 d), the cap on its forcing term (0.5, scipy's
+    // constant: residual <= min(cg_tol, sqrt|g|_1) |g|_1) and the update tolerance xtol.
+    std::optional<std::int64_t> cg_max_iter;
+    std::optional<double> cg_tol, xtol;
+    // lbfgs (torch.optim.LBFGS's names): iterations and closure calls per step, history,
+    // line search, tolerances.
+    std::optional<std::int64_t> max_iter, max_eval, history_size;
+    std::optional<std::string> line_search;  // none | strong-wolfe
+    std::optional<double> tolerance_grad, tolerance_change;
 };
 
-// The accepted names, in the blog's order.
+// The accepted names, in the blog's order, then the curvature methods (newton-cg, lbfgs).
 const std::vector<std::string>& optimizer_names();
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::vector<Tensor> params);
@@ -34,5 +45,7 @@ std::vector<std::pair<std::string, double>> effective_hyperparameters(const Opti
 
 // The blog post's six runs (seven configs: Newton appears with lr 0.1 and 1.0), blog preset.
 std::vector<OptimizerConfig> blog_configs();
+// The extra rows `descent blog` adds, not in the post: newton-cg and lbfgs (strong Wolfe).
+std::vector<OptimizerConfig> blog_extra_configs();
 
 }  // namespace descent::optim

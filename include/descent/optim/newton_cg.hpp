@@ -1,7 +1,7 @@
 // Truncated Newton (Newton-CG, Hessian-free): each step() is one outer iteration of scipy
 // 1.10's minimize(method='Newton-CG'): conjugate gradient on H p = -g from p = 0 with
 // Hessian-vector products only, stopped when the residual's L1 norm is at most
-// min(0.5, sqrt(|g|_1)) |g|_1, after cg_max_iter (default 20 d) iterations, or at
+// min(cg_tol = 0.5, sqrt(|g|_1)) |g|_1, after cg_max_iter (default 20 d) iterations, or at
 // non-positive curvature (on the first CG iteration it falls back to the steepest-descent step
 // (g·g / -curv) (-g), as scipy does); then the Wolfe line search scipy uses
 // (line_search_wolfe1: MINPACK's Moré-Thuente dcsrch, c1 1e-4, c2 0.9, first trial step
@@ -38,6 +38,7 @@ namespace descent::optim {
 struct NewtonCgOptions {
     double xtol = 1e-5;                     // converged when sum |update| <= d * xtol
     std::optional<std::int64_t> cg_max_iter;  // unset: 20 d, as scipy
+    double cg_tol = 0.5;                     // forcing-term cap: |r|_1 <= min(cg_tol, sqrt|g|_1) |g|_1
     void validate() const;
 };
 
@@ -53,7 +54,10 @@ class NewtonCG final : public Optimizer {
 public:
     // H(current parameters) v, for v of the parameter's numel (flat) or shape.
     using HvpFn = std::function<Tensor(const Tensor& v)>;
+    // hvp may be empty until set_hvp() (a step without one throws).
     NewtonCG(std::vector<Tensor> params, NewtonCgOptions options, HvpFn hvp);
+    void set_hvp(HvpFn hvp) { m_hvp = std::move(hvp); }
+    bool has_hvp() const { return static_cast<bool>(m_hvp); }
     void step() override;  // throws: needs step(closure)
     Tensor step(const Closure& closure) override;
     bool needs_closure() const override { return true; }
