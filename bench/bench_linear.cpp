@@ -18,8 +18,6 @@
 // ("floor_kind": "h2d_copy"), on the cpu the streaming read.
 // --hvp times the fused Hessian-vector product linear_mse_hvp(X, v) = 2/n Xᵀ(X v) instead,
 // against the floor of one read of X alone (it reads no y).
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -27,14 +25,11 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+#include "bench_common.hpp"
 #include "descent/descent.hpp"
 
 using namespace descent;
-using Clock = std::chrono::steady_clock;
+using namespace bench;
 
 namespace {
 
@@ -85,50 +80,6 @@ Config parse(int argc, char** argv) {
     if (c.stream_chunk > 0 && c.warmup < 1)
         throw Error("bench_linear: --stream-chunk needs --warmup >= 1 (the first epoch page-locks the data)");
     return c;
-}
-
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-double peak_rss_mb() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;
-}
-
-int threads() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-// The floor on the cpu: read every byte once, summing with independent SIMD lanes.
-template <class T>
-double stream_read(const T* p, std::int64_t n) {
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-    for (std::int64_t block = 0; block < (n + 65535) / 65536; ++block) {
-        const std::int64_t lo = block * 65536, hi = std::min(n, lo + 65536);
-        // 32 independent sums (8 SSE vectors of floats): one sum, a chain of dependent adds,
-        // reads only ~16 bytes per add latency, slower than the memory of a fast machine.
-        constexpr int kLanes = 32;
-        T s[kLanes] = {};
-        std::int64_t i = lo;
-        for (; i + kLanes <= hi; i += kLanes)
-            for (int k = 0; k < kLanes; ++k) s[k] += p[i + k];
-        for (; i < hi; ++i) s[0] += p[i];
-        for (int k = 0; k < kLanes; ++k) total += double(s[k]);
-    }
-    return total;
 }
 
 // One read of the floor: on the cpu a streaming read of X and y (y may be undefined: X

@@ -18,14 +18,11 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
+#include "bench_common.hpp"
 #include "descent/descent.hpp"
 
 using namespace descent;
-using Clock = std::chrono::steady_clock;
+using namespace bench;
 
 namespace {
 
@@ -38,42 +35,11 @@ struct Config {
     std::string data;
 };
 
-double seconds_since(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t m = v.size() / 2;
-    return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
-int threads() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 // One streaming read of X (the floor of a pass that reads X once).
 double read_seconds(const Tensor& X) {
     static volatile double sink = 0.0;
     const auto t0 = Clock::now();
-    const float* p = X.data<float>();
-    const std::int64_t n = X.numel();
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-    for (std::int64_t block = 0; block < (n + 65535) / 65536; ++block) {
-        const std::int64_t lo = block * 65536, hi = std::min(n, lo + 65536);
-        float s[32] = {};
-        std::int64_t i = lo;
-        for (; i + 32 <= hi; i += 32)
-            for (int k = 0; k < 32; ++k) s[k] += p[i + k];
-        for (; i < hi; ++i) s[0] += p[i];
-        for (float v : s) total += double(v);
-    }
-    sink = sink + total;
+    sink = sink + stream_read(X.data<float>(), X.numel());
     return seconds_since(t0);
 }
 

@@ -503,7 +503,9 @@ GradcheckResult gradgradcheck(const std::function<Tensor(const std::vector<Tenso
         result.max_abs_error = std::isnan(r.max_abs_error)
                                    ? r.max_abs_error
                                    : std::max(result.max_abs_error, r.max_abs_error);
-        result.max_rel_error = std::max(result.max_rel_error, r.max_rel_error);
+        result.max_rel_error = std::isnan(r.max_rel_error)
+                                   ? r.max_rel_error
+                                   : std::max(result.max_rel_error, r.max_rel_error);
         if (!r.ok && result.ok) {
             result.ok = false;
             result.message = "the gradient with respect to input " + std::to_string(i) + ": " +

@@ -198,6 +198,32 @@ Tensor sum_all_op(const Tensor& a, double scale) {
     return out;
 }
 
+void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src) {
+    check_same_kind("copy_range_into", dst, src);
+    if (offset < 0 || offset + src.numel() > dst.numel())
+        throw Error("copy_range_into: " + std::to_string(src.numel()) + " elements at " +
+                    std::to_string(offset) + " do not fit in " + describe(dst));
+    const std::size_t elem = dtype_size(dst.dtype());
+    if (src.numel() == 0) return;
+    backend_of(dst).copy(static_cast<char*>(dst.data_ptr()) + static_cast<std::size_t>(offset) * elem,
+                         src.data_ptr(), elem * static_cast<std::size_t>(src.numel()),
+                         dst.device().index);
+}
+
+Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count) {
+    check_defined("copy_range", src);
+    if (offset < 0 || count < 0 || offset + count > src.numel())
+        throw Error("copy_range: elements [" + std::to_string(offset) + ", " +
+                    std::to_string(offset + count) + ") are outside " + describe(src));
+    Tensor out = make_tensor({count}, src.dtype(), src.device());
+    const std::size_t elem = dtype_size(src.dtype());
+    if (count == 0) return out;
+    backend_of(src).copy(out.data_ptr(),
+                         static_cast<const char*>(src.data_ptr()) + static_cast<std::size_t>(offset) * elem,
+                         elem * static_cast<std::size_t>(count), src.device().index);
+    return out;
+}
+
 Tensor max_all_op(const Tensor& a) {
     check_defined("max", a);
     if (a.numel() == 0) throw Error("max: the tensor of shape " + shape_str(a.shape()) + " is empty");

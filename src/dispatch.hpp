@@ -33,7 +33,11 @@ Tensor transpose_op(const Tensor& a);
 Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
                    double scale);
 Tensor sum_all_op(const Tensor& a, double scale);
-Tensor max_all_op(const Tensor& a);  // () the largest element; NaN if any is NaN; not recorded
+Tensor max_all_op(const Tensor& a);
+// Element ranges of dense tensors, copied on their device (same dtype and device):
+// dst[offset, offset + numel(src)) = src, and a new (count) tensor of src[offset, offset + count).
+void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src);
+Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count);  // () the largest element; NaN if any is NaN; not recorded
 Tensor cast_op(const Tensor& a, DType dtype);
 Tensor device_copy_op(const Tensor& a, Device device);
 void fill_op(const Tensor& t, double value);

@@ -32,11 +32,7 @@ Tensor one_hot(const Tensor& like, std::int64_t k) {
 // Row `row` of the matrix m (rows, cols) = the elements of `values` (cols of them), copied on
 // m's device.
 void set_row(const Tensor& m, std::int64_t row, const Tensor& values) {
-    const std::size_t item = dtype_size(m.dtype());
-    const std::size_t bytes = static_cast<std::size_t>(values.numel()) * item;
-    if (bytes == 0) return;
-    char* dst = static_cast<char*>(m.data_ptr()) + static_cast<std::size_t>(row) * bytes;
-    detail::backend_of(m).copy(dst, values.data_ptr(), bytes, m.device().index);
+    detail::copy_range_into(m, row * values.numel(), values);
 }
 
 Tensor scalar_output(const char* op, const ScalarFunction& f, const Tensor& x) {

@@ -27,7 +27,7 @@ struct Storage {
 // of its inputs (one per input; undefined where an input gets none). Rules are written with
 // the differentiable ops, so that a backward pass with create_graph (grad mode on) records
 // the graph of the gradient itself. Every op has one output.
-struct Node : std::enable_shared_from_this<Node> {
+struct Node {
     using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
     const char* name = "";
     std::vector<Tensor> inputs;

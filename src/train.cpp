@@ -40,13 +40,7 @@ double sqrt_largest(DType dtype) {
                                          : std::numeric_limits<double>::max());
 }
 
-// dst[offset : offset + src.numel()] = src, on the device holding both.
-void copy_into(const Tensor& dst, std::int64_t offset, const Tensor& src) {
-    const std::size_t elem = dtype_size(dst.dtype());
-    detail::backend_of(dst).copy(static_cast<char*>(dst.data_ptr()) + offset * elem,
-                                 src.data_ptr(), elem * static_cast<std::size_t>(src.numel()),
-                                 dst.device().index);
-}
+using detail::copy_range_into;
 
 // Elements [begin, begin + count) of a 1-D tensor, read to the host as doubles.
 std::vector<double> read_range(const Tensor& t, std::int64_t begin, std::int64_t count) {
@@ -288,10 +282,22 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     const Tensor& y = source.y;
     Tensor w = optimizer.params()[0];
     auto* newton = dynamic_cast<optim::Newton*>(&optimizer);
-    // Newton-CG on linear MSE: the fused one-pass H v = 2/n Xᵀ(X v), unless the caller gave
-    // another product.
-    if (auto* ncg = dynamic_cast<optim::NewtonCG*>(&optimizer); ncg && !ncg->has_hvp())
-        ncg->set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
+    // Newton-CG on linear MSE: the fused one-pass H v = 2/n Xᵀ(X v) for this call (unless
+    // the caller gave another product), and a fresh kept point (the data may have changed).
+    auto* newton_cg = dynamic_cast<optim::NewtonCG*>(&optimizer);
+    struct HvpForThisCall {
+        optim::NewtonCG* optimizer = nullptr;
+        ~HvpForThisCall() {
+            if (optimizer) optimizer->set_hvp({});
+        }
+    } hvp_for_this_call;
+    if (newton_cg) {
+        newton_cg->forget_kept_point();
+        if (!newton_cg->has_hvp()) {
+            newton_cg->set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
+            hvp_for_this_call.optimizer = newton_cg;
+        }
+    }
     const std::int64_t epochs = options.epochs, d = w.numel(), n = source.n;
     const std::int64_t sync_every =
         options.sync_every > 0 ? options.sync_every : (w.device().is_cpu() ? 1 : 32);
@@ -313,7 +319,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         for (double loss : result.losses)
             if (std::isfinite(loss)) last_finite = loss;
         for (std::int64_t e = 0; options.record_weights && e < start; ++e)
-            copy_into(trajectory, e * d,
+            copy_range_into(trajectory, e * d,
                       from_vector(options.resume->weights[static_cast<std::size_t>(e)], {d},
                                   w.dtype(), w.device()));
     }
@@ -370,13 +376,13 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     Tensor last_grad;
     // Queues epoch `epoch`: the fused pass(es) and the optimizer step(s).
     const auto queue_epoch = [&](std::int64_t epoch) {
-        if (options.record_weights) copy_into(trajectory, epoch * d, w);
+        if (options.record_weights) copy_range_into(trajectory, epoch * d, w);
         if (optimizer.needs_closure()) {
             // L-BFGS and Newton-CG evaluate the loss at trial points: the closure is the fused
             // pass at the current weights. Each call returns its own loss tensor (the
             // optimizer keeps the first one: the epoch's loss, before the update); the
             // gradient buffer is reused (the optimizers copy what they keep). last_grad is the
-            // gradient of the epoch's first call, at the weights before the update.
+            // gradient at the weights before the update (L-BFGS: the epoch's first call).
             bool first_call = true;
             const optim::Closure closure = [&] {
                 const Tensor l = empty({}, w.dtype(), w.device());
@@ -387,10 +393,11 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                 return l;
             };
             const Tensor loss = optimizer.step(closure);
-            // A step that reused Newton-CG's kept point called nothing: the gradient buffer
-            // still holds the last evaluation's, at that point, which is where this epoch began.
-            if (first_call) last_grad = grad.clone();
-            copy_into(losses, epoch, loss.detach().reshape({1}));
+            // Newton-CG's first call may be a line-search trial (it reuses the point the last
+            // step accepted): take the gradient it stepped on from it.
+            if (newton_cg && newton_cg->start_gradient().defined())
+                last_grad = newton_cg->start_gradient().reshape(w.shape());
+            copy_range_into(losses, epoch, loss.detach().reshape({1}));
         } else if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
@@ -557,7 +564,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     result.final_weights = w.to_vector<double>();
     if (last_grad.defined()) result.final_grad = last_grad.to_vector<double>();
     if (options.record_weights) {
-        copy_into(trajectory, done * d, w);
+        copy_range_into(trajectory, done * d, w);
         const std::vector<double> flat =
             read_range(trajectory.reshape({(epochs + 1) * d}), 0, (done + 1) * d);
         for (std::int64_t e = 0; e <= done; ++e)

@@ -713,6 +713,38 @@ TEST_CASE("grad with create_graph, hvp, hessian and jacobian on the device", "[c
                     linear_mse_value_grad_hessian(Xd, yd, p.w.to(kDevice)).hessian, tol,
                     Metric::scaled);
 
+        // Newton with the autodiff Hessian and Newton-CG with the autodiff HVP, on the device:
+        // the same iterates as on the CPU (f64; f32's line search may branch otherwise).
+        if (dt == DType::f64) {
+            const LinearProblem q = positive_problem(40, 4, dt, seed += 3);
+            const auto run = [&](const Device& dev, bool cg) {
+                const Tensor Xq = q.X.to(dev), yq = q.y.to(dev);
+                const auto loss = [Xq, yq](const Tensor& w) {
+                    return mean(log(1.0 + exp(neg(yq * 0.01 * matmul(Xq, w)))));
+                };
+                Tensor w = zeros({4}, dt, dev).requires_grad_();
+                const optim::Closure closure = [&] {
+                    w.set_grad(Tensor());
+                    Tensor l = loss(w);
+                    l.backward();
+                    return l;
+                };
+                if (cg) {
+                    optim::NewtonCG opt({w}, {}, [&](const Tensor& v) { return hvp(loss, w, v); });
+                    for (int k = 0; k < 4; ++k) opt.step(closure);
+                } else {
+                    optim::Newton opt({w}, {}, [&] { return hessian(loss, w); });
+                    for (int k = 0; k < 4; ++k) opt.step(closure);
+                }
+                return w.to_vector<double>();
+            };
+            for (const bool cg : {false, true}) {
+                const std::vector<double> on_cpu = run(Device::cpu(), cg), on_dev = run(kDevice, cg);
+                INFO((cg ? "newton-cg" : "newton") << " with autodiff curvature");
+                CHECK(max_error(on_dev, on_cpu, Metric::scaled) <= 1e-10);
+            }
+        }
+
         // Third order on the device: d3/dx3 x^3 = 6.
         Tensor s = scalar(2.0, dt, kDevice).requires_grad_();
         const Tensor d1 = grad({pow(s, 3.0)}, {s}, {}, true)[0];

@@ -6,11 +6,13 @@
 // test_gradgradcheck.cpp.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <memory>
 #include <vector>
 
 #include "descent/descent.hpp"
 #include "error_of.hpp"
+#include "dispatch.hpp"
 #include "tensor_impl.hpp"
 
 using namespace descent;
@@ -183,11 +185,17 @@ TEST_CASE("clean errors: scalars, shapes, unused inputs, freed graphs", "[functi
 
 TEST_CASE("graphs built with create_graph are freed when the last handle dies", "[functional]") {
     std::weak_ptr<detail::TensorImpl> out_impl, grad_impl, second_impl;
-    std::weak_ptr<detail::Node> out_node, grad_node;
+    std::weak_ptr<detail::Node> out_node, grad_node, exp_node, tanh_node, sigmoid_node;
     Tensor x = vec({0.3, -0.2, 0.5}).requires_grad_();
     {
         // exp, tanh and sigmoid save their own outputs: the case a naive rule makes a cycle.
-        const Tensor y = sum(sigmoid(tanh(exp(x) * x)));
+        const Tensor e = exp(x);
+        const Tensor t = tanh(e * x);
+        const Tensor s = sigmoid(t);
+        exp_node = e.impl()->grad_fn;
+        tanh_node = t.impl()->grad_fn;
+        sigmoid_node = s.impl()->grad_fn;
+        const Tensor y = sum(s);
         const Tensor g = grad({y}, {x}, {}, true)[0];
         const Tensor h = grad({sum(g)}, {x}, {}, true)[0];
         out_impl = y.impl();
@@ -203,16 +211,19 @@ TEST_CASE("graphs built with create_graph are freed when the last handle dies", 
     CHECK(second_impl.expired());
     CHECK(out_node.expired());
     CHECK(grad_node.expired());
+    CHECK(exp_node.expired());
+    CHECK(tanh_node.expired());
+    CHECK(sigmoid_node.expired());
 
     // The same through a single exp node, whose saved output is handed back with the node.
-    std::weak_ptr<detail::Node> exp_node;
+    std::weak_ptr<detail::Node> single_exp;
     {
         const Tensor e = exp(x);
-        exp_node = e.impl()->grad_fn;
+        single_exp = e.impl()->grad_fn;
         const Tensor g = grad({sum(e)}, {x}, {}, true)[0];
         CHECK(g.requires_grad());
     }
-    CHECK(exp_node.expired());
+    CHECK(single_exp.expired());
 }
 
 TEST_CASE("a first-order pass still builds no graph and gives the same values", "[functional]") {
@@ -223,4 +234,20 @@ TEST_CASE("a first-order pass still builds no graph and gives the same values", 
     CHECK_FALSE(g1.requires_grad());
     CHECK(g2.requires_grad());
     CHECK(values(g1) == values(g2));
+}
+
+TEST_CASE("max_all: the largest element, NaN when any is NaN, any length", "[functional][norms]") {
+    for (const DType dt : {DType::f64, DType::f32}) {
+        for (const std::int64_t n : {1, 3, 255, 256, 257, 1000}) {
+            INFO(dtype_name(dt) << " n = " << n);
+            std::vector<double> v(static_cast<std::size_t>(n));
+            for (std::int64_t i = 0; i < n; ++i) v[std::size_t(i)] = -double((i * 37) % 101) - 1.0;
+            v[std::size_t(n / 2)] = 5.0;
+            const Tensor t = from_vector(v, {n}, dt);
+            CHECK(detail::max_all_op(t).item() == 5.0);
+            v[std::size_t(n - 1)] = NAN;
+            CHECK(std::isnan(detail::max_all_op(from_vector(v, {n}, dt)).item()));
+        }
+    }
+    CHECK_THROWS_WITH(detail::max_all_op(zeros({0}, DType::f64)), Catch::Contains("empty"));
 }

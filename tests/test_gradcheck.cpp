@@ -18,68 +18,16 @@
 #include "descent/loss.hpp"
 #include "descent/ops.hpp"
 #include "descent/tensor.hpp"
+#include "gradcheck_inputs.hpp"
 
 namespace {
 
-using descent::DType;
-using descent::Shape;
-using descent::Tensor;
-using Inputs = std::vector<Tensor>;
-using Fn = std::function<Tensor(const Inputs&)>;
+using namespace gradcheck_inputs;
 
-// Uniform values in [lo, hi), as an f64 leaf that requires grad.
-Tensor uniform(std::mt19937_64& rng, const Shape& shape, double lo, double hi) {
-    std::uniform_real_distribution<double> dist(lo, hi);
-    std::vector<double> v(static_cast<std::size_t>(descent::shape_numel(shape)));
-    for (double& x : v) x = dist(rng);
-    Tensor t = descent::from_vector(v, shape, DType::f64);
-    t.requires_grad_();
-    return t;
-}
-
-// Uniform magnitudes in [lo, hi) with a random sign: keeps values away from 0 (relu's kink,
-// the x * x.detach() counterexample) while still covering both signs.
-Tensor away_from_zero(std::mt19937_64& rng, const Shape& shape, double lo, double hi) {
-    std::uniform_real_distribution<double> mag(lo, hi);
-    std::bernoulli_distribution sign(0.5);
-    std::vector<double> v(static_cast<std::size_t>(descent::shape_numel(shape)));
-    for (double& x : v) x = sign(rng) ? mag(rng) : -mag(rng);
-    Tensor t = descent::from_vector(v, shape, DType::f64);
-    t.requires_grad_();
-    return t;
-}
-
-std::string shapes_of(const Inputs& inputs) {
-    std::string s;
-    for (const Tensor& t : inputs) {
-        if (!s.empty()) s += " and ";
-        s += descent::shape_str(t.shape());
-    }
-    return s;
-}
-
-// Runs gradcheck with its default options and requires it to pass. Also requires that f's
-// output is part of a graph, so a check can never pass just because nothing was recorded.
 void check(const std::string& what, const Fn& f, const Inputs& inputs) {
-    INFO(what << " on " << shapes_of(inputs));
-    const Tensor out = f(inputs);
-    REQUIRE(out.requires_grad());
-    const descent::GradcheckResult result = descent::gradcheck(f, inputs);
-    INFO(result.message);
-    INFO("max_abs_error " << result.max_abs_error << ", max_rel_error " << result.max_rel_error);
-    REQUIRE(result.ok);
+    check_with([](const Fn& fn, const Inputs& in) { return descent::gradcheck(fn, in); }, what, f,
+               inputs);
 }
-
-const std::vector<Shape> kElementwiseShapes = {{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}};
-
-// Pairs of shapes for binary ops: equal shapes, row broadcasting (n,d)+(d), column
-// broadcasting (n,d)+(n,1), scalar-tensor, and both operands stretching.
-const std::vector<std::pair<Shape, Shape>> kBinaryShapes = {
-    {{}, {}},           {{1}, {1}},         {{5}, {5}},        {{3, 4}, {3, 4}},
-    {{1, 1}, {1, 1}},   {{7, 2}, {7, 2}},   {{5, 3}, {3}},     {{3}, {5, 3}},
-    {{5, 3}, {5, 1}},   {{5, 1}, {5, 3}},   {{}, {3, 4}},      {{3, 4}, {}},
-    {{4, 1}, {3}},      {{1}, {5}},         {{1, 1}, {7, 2}},  {{7, 2}, {1, 2}},
-};
 
 }  // namespace
 

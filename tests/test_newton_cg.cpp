@@ -9,6 +9,7 @@
 // a closure that throws changes nothing, and the errors.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -202,4 +203,86 @@ TEST_CASE("NewtonCG: a closure that throws changes nothing; errors", "[newton-cg
     }),
                       Catch::Contains("the Hessian-vector product returned (2,)"));
     CHECK(x.to_vector<double>() == before);
+}
+
+TEST_CASE("NewtonCG: a cg_max_iter the caller sets truncates CG instead of ending the run",
+          "[newton-cg]") {
+    // scipy's own limit (20 d) ends the run (status 3 there, cg_not_converged here); a limit
+    // given explicitly is truncated Newton: the partial CG solution is still a descent step.
+    const std::vector<Case> cases = read_cases();
+    const Case& c = cases[2];  // rosenbrock
+    REQUIRE(c.function == "rosenbrock");
+    const auto f = reference_problems::objective(c.function, c.p, c.n, c.d, c.X, c.y);
+    Tensor x = from_vector(c.x[0], {c.p}, DType::f64).requires_grad_();
+    NewtonCgOptions options;
+    options.cg_max_iter = 1;
+    NewtonCG opt({x}, options, [&](const Tensor& v) { return hvp(f, x, v); });
+    const optim::Closure closure = [&] {
+        opt.zero_grad();
+        Tensor loss = f(x);
+        loss.backward();
+        return loss;
+    };
+    double first = 0, last = 0;
+    bool truncated = false;
+    for (int k = 0; k < 40 && opt.status() == NewtonCgStatus::running; ++k) {
+        const double loss = opt.step(closure).item();
+        if (k == 0) first = loss;
+        last = loss;
+        truncated = truncated || opt.last_cg_exit() == "truncated";
+        CHECK(opt.last_cg_iterations() <= 1);
+    }
+    CHECK(truncated);
+    CHECK(opt.status() != NewtonCgStatus::cg_not_converged);
+    CHECK(last < first);
+}
+
+TEST_CASE("train_linear with NewtonCG: the data's own HVP per call, the gradient it stepped on",
+          "[newton-cg][train]") {
+    std::mt19937_64 rng(5);
+    std::normal_distribution<double> normal;
+    const auto data = [&](double scale) {
+        std::vector<double> X, y;
+        for (int i = 0; i < 200; ++i) {
+            const double a = normal(rng) * scale, b = normal(rng);
+            X.insert(X.end(), {a, b, 1.0});
+            y.push_back(2 * a - b + 0.5 + 0.1 * normal(rng));
+        }
+        return std::make_pair(from_vector(X, {200, 3}, DType::f64), from_vector(y, {200}, DType::f64));
+    };
+    const auto [X1, y1] = data(1.0);
+    const auto [X2, y2] = data(30.0);
+    Tensor w = zeros({3}, DType::f64).requires_grad_();
+    NewtonCG opt({w}, NewtonCgOptions{}, {});
+    TrainOptions t;
+    t.epochs = 3;
+    train_linear(X1, y1, opt, t);
+    CHECK_FALSE(opt.has_hvp());  // the trainer's product was for that call only
+    // Training on other data continues with that data's Hessian: the same as a fresh optimizer
+    // started at the same weights, with the same state.
+    Tensor w2 = w.detach().clone().requires_grad_();
+    NewtonCG fresh({w2}, NewtonCgOptions{}, {});
+    fresh.load_state(opt.state());
+    t.epochs = 2;
+    const TrainResult a = train_linear(X2, y2, opt, t);
+    const TrainResult b = train_linear(X2, y2, fresh, t);
+    CHECK(w.to_vector<double>() == w2.to_vector<double>());
+    CHECK(a.losses == b.losses);
+}
+
+TEST_CASE("train_linear with NewtonCG reports the gradient each step started from",
+          "[newton-cg][train]") {
+    const BlogProblem blog = blog_problem(DType::f64);
+    Tensor w = from_vector(blog.initial_weights, {2}, DType::f64).requires_grad_();
+    NewtonCgOptions o;
+    o.cg_max_iter = 1;  // several steps, each starting where the last line search ended
+    NewtonCG opt({w}, o, {});
+    TrainOptions t;
+    t.epochs = 4;
+    t.record_weights = true;
+    const TrainResult r = train_linear(blog.data.X, blog.data.y, opt, t);
+    const Tensor start = from_vector(r.weights[3], {2}, DType::f64);
+    const std::vector<double> expected =
+        linear_mse_value_and_grad(blog.data.X, blog.data.y, start).grad.to_vector<double>();
+    CHECK(r.final_grad == expected);
 }

@@ -13,7 +13,9 @@
 //  - an unused input with allow_unused = true gives an undefined Tensor (torch: None);
 //  - hvp() returns H·v only (torch.autograd.functional.hvp returns (f(x), H·v));
 //  - hessian() and jacobian() take one tensor x and return a 2-D matrix over its flattened
-//    elements: (numel(x), numel(x)) and (numel(f(x)), numel(x)); torch keeps x's shape.
+//    elements: (numel(x), numel(x)) and (numel(f(x)), numel(x)); torch keeps x's shape;
+//  - Tensor::backward(g, retain_graph, create_graph = true) always keeps the graph (torch lets
+//    retain_graph = False free it): the gradient's own graph runs through it.
 #pragma once
 
 #include <functional>

@@ -25,7 +25,8 @@ LinearMseResult linear_mse_value_and_grad(const Tensor& X, const Tensor& y, cons
 LinearMseResult linear_mse_value_grad_hessian(const Tensor& X, const Tensor& y, const Tensor& w);
 
 // The linear MSE's Hessian-vector product H v = 2/n Xᵀ(X v) for X (n, d) and v (d), in one
-// read of X and without y (H does not depend on y or w): the gradient pass for w = v against
+// read of X (two on CUDA's wide path for large d, where cuBLAS forms X v, then Xᵀ r) and
+// without y (H does not depend on y or w): the gradient pass for w = v against
 // no target, with its fixed block order, so bitwise the same for any thread count and equal
 // to linear_mse_value_and_grad(X, zeros(n), v).grad. Not differentiable (a fused pass).
 // Verified by tests/test_loss_hessian.cpp (against the Hessian times v, and the autodiff's

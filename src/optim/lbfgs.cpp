@@ -259,7 +259,6 @@ Tensor Lbfgs::step(const Closure& closure) {
     const LbfgsOptions& o = m_options;
     const std::int64_t max_eval = o.effective_max_eval();
     Tensor& p = m_params[0];
-    const std::int64_t n = p.numel();
 
     // The state, as locals: committed only when the step succeeds (strong guarantee; the
     // parameter is restored when the closure throws).
@@ -283,18 +282,9 @@ Tensor Lbfgs::step(const Closure& closure) {
     Tensor orig_loss;
     // The closure, with grad mode on: the loss (read back) and a copy of the flat gradient.
     const auto evaluate = [&]() -> Evaluation {
-        Tensor loss;
-        {
-            EnableGrad enable;
-            loss = closure();
-        }
-        if (!loss.defined() || loss.numel() != 1)
-            throw Error("lbfgs: the closure must return the loss, a one-element tensor; got " +
-                        descent::detail::describe(loss));
-        if (!orig_loss.defined()) orig_loss = loss;
-        const Tensor g = p.grad();
-        const Tensor flat_grad = g.defined() ? detail::flat(g).clone() : zeros({n}, p.dtype(), p.device());
-        return {loss.item(), flat_grad};
+        const detail::ClosureValue v = detail::evaluate_closure("lbfgs", closure, p);
+        if (!orig_loss.defined()) orig_loss = v.loss;
+        return {v.loss.item(), v.grad};
     };
     try {
         // evaluate initial f(x) and df/dx

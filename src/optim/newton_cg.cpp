@@ -80,16 +80,8 @@ Tensor NewtonCG::step(const Closure& closure) {
 
     // The closure at the current parameters: the loss tensor and a copy of the flat gradient.
     const auto evaluate = [&]() {
-        Tensor loss;
-        {
-            EnableGrad enable;
-            loss = closure();
-        }
-        if (!loss.defined() || loss.numel() != 1)
-            throw Error("newton-cg: the closure must return the loss, a one-element tensor; got " +
-                        descent::detail::describe(loss));
-        const Tensor g = p.grad();
-        return std::make_pair(loss, g.defined() ? detail::flat(g).clone() : zeros({n}, p.dtype(), p.device()));
+        const detail::ClosureValue v = detail::evaluate_closure("newton-cg", closure, p);
+        return std::make_pair(v.loss, v.grad);
     };
 
     try {
@@ -101,6 +93,7 @@ Tensor NewtonCG::step(const Closure& closure) {
         } else {
             std::tie(loss_k, gfk) = evaluate();
         }
+        m_start_grad = gfk;
         if (status != NewtonCgStatus::running) return loss_k;
         const double old_fval = loss_k.item();
 
@@ -155,6 +148,10 @@ Tensor NewtonCG::step(const Closure& closure) {
             dri0 = dri1;
         }
         m_last_cg_iterations = i;
+        m_start_grad = gfk;
+        // The iteration limit: scipy's (20 d) ends the run (its status 3); a limit the caller
+        // set truncates CG, whose partial solution is a descent direction (truncated Newton).
+        if (exit.empty() && m_options.cg_max_iter && i > 0) exit = "truncated";
         m_last_cg_exit = exit.empty() ? "maxiter" : exit;
         info[kCgIterations] = double(i);
         if (exit.empty()) {
@@ -224,7 +221,11 @@ Tensor NewtonCG::adopt_buffer(const std::string&, const Tensor& buffer, std::siz
 
 void NewtonCG::load_state(const OptimizerState& state) {
     Optimizer::load_state(state);
-    m_cached_x = Tensor();  // recomputed by the next step's closure call
+    forget_kept_point();  // recomputed by the next step's closure call
+}
+
+void NewtonCG::forget_kept_point() {
+    m_cached_x = Tensor();
     m_cached_grad = Tensor();
     m_cached_loss = Tensor();
 }

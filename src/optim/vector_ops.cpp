@@ -1,3 +1,4 @@
+// Dot products, norms, moves and history packing for the curvature methods (vector_ops.hpp).
 #include "optim/vector_ops.hpp"
 
 #include "descent/autograd.hpp"
@@ -25,6 +26,20 @@ double abs_sum(const Tensor& a) {
 
 Tensor flat(const Tensor& t) { return dd::make_view(t.detach(), {t.numel()}); }
 
+ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
+                              const Tensor& p) {
+    Tensor loss;
+    {
+        EnableGrad enable;
+        loss = closure();
+    }
+    if (!loss.defined() || loss.numel() != 1)
+        throw Error(std::string(optimizer) + ": the closure must return the loss, a one-element "
+                    "tensor; got " + dd::describe(loss));
+    const Tensor g = p.grad();
+    return {loss, g.defined() ? flat(g).clone() : zeros({p.numel()}, p.dtype(), p.device())};
+}
+
 void set_along(const Tensor& p, const Tensor& x, double t, const Tensor& d) {
     NoGrad no_grad;
     const Tensor moved = x + d * t;  // torch: p.add_(d, alpha=t) from p = x
@@ -35,24 +50,14 @@ Tensor stack_rows(const std::vector<Tensor>& rows) {
     if (rows.empty()) throw Error("stack_rows: no rows");
     const std::int64_t n = rows[0].numel();
     Tensor out = dd::make_tensor({std::int64_t(rows.size()), n}, rows[0].dtype(), rows[0].device());
-    const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(out.dtype());
-    for (std::size_t r = 0; r < rows.size(); ++r)
-        dd::backend_of(out).copy(static_cast<char*>(out.data_ptr()) + r * bytes, rows[r].data_ptr(),
-                                 bytes, out.device().index);
+    for (std::size_t r = 0; r < rows.size(); ++r) dd::copy_range_into(out, std::int64_t(r) * n, rows[r]);
     return out;
 }
 
 std::vector<Tensor> unstack_rows(const Tensor& matrix) {
     const std::int64_t m = matrix.shape()[0], n = matrix.shape()[1];
-    const std::size_t bytes = static_cast<std::size_t>(n) * dtype_size(matrix.dtype());
     std::vector<Tensor> rows;
-    for (std::int64_t r = 0; r < m; ++r) {
-        Tensor row = dd::make_tensor({n}, matrix.dtype(), matrix.device());
-        dd::backend_of(matrix).copy(row.data_ptr(),
-                                    static_cast<const char*>(matrix.data_ptr()) + r * bytes, bytes,
-                                    matrix.device().index);
-        rows.push_back(std::move(row));
-    }
+    for (std::int64_t r = 0; r < m; ++r) rows.push_back(dd::copy_range(matrix, r * n, n));
     return rows;
 }
 

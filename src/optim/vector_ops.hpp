@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "descent/tensor.hpp"
@@ -18,6 +19,16 @@ Tensor flat(const Tensor& t);                  // t as a vector sharing its stor
 
 // The parameter p (any shape) set to x + t d, x and d flat (p's numel), in place, no graph.
 void set_along(const Tensor& p, const Tensor& x, double t, const Tensor& d);
+
+// Calls a closure (grad mode on) for the parameter p: the loss it returns (a one-element
+// tensor, else an error naming `optimizer`) and a copy of p's gradient, flat (zeros when the
+// closure left none).
+struct ClosureValue {
+    Tensor loss;
+    Tensor grad;
+};
+ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
+                              const Tensor& p);
 
 // rows (each of n elements) as an (m, n) matrix, and back.
 Tensor stack_rows(const std::vector<Tensor>& rows);

@@ -124,8 +124,9 @@ check_run momentum_shuffled_minibatch train --data synthetic:n=20000,d=4,seed=4 
 # status travel in the checkpoint (a short history, so it fills and shifts).
 check_run lbfgs_strong_wolfe train --data synthetic:n=100000,d=8,seed=3 --optimizer lbfgs \
     --line-search strong-wolfe --history-size 3 --max-iter 2 --tolerance-grad 0 --epochs 120
-check_run newton_cg train --data synthetic:n=100000,d=8,seed=5 --optimizer newton-cg --xtol 1e-12 \
-    --cg-max-iter 4 --epochs 60
+# Newton-CG truncated to one CG step still improves for ~20 epochs here; 24 keep it moving.
+check_run newton_cg train --data synthetic:n=100000,d=8,seed=5 --optimizer newton-cg --xtol 1e-14 \
+    --cg-max-iter 1 --epochs 24
 
 echo
 echo "$passed passed, $failed failed"

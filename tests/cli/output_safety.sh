@@ -183,12 +183,14 @@ refused lr_subnormal "--lr" "subnormal"
 run train --device cpu --quiet --epochs 1000000000000000
 refused out_of_memory_named "out of memory while" "bytes"
 # An allocation outside descent's tensor memory (here the trace's rows growing under a 300 MB
-# address-space limit) is sized too: the executable's operator new (src/cli/sized_new.cpp).
-# AddressSanitizer reserves terabytes of address space, so ulimit -v cannot apply there.
+# data limit) is sized too: the executable's operator new (src/cli/sized_new.cpp). ulimit -d
+# (private writable memory), not -v: a CUDA build maps ~1 GB of CUDA libraries' code, which
+# an address-space limit would refuse before main. AddressSanitizer's shadow memory is
+# private too, so the limit cannot apply there.
 if [ "${DESCENT_TEST_SANITIZED:-0}" = 1 ]; then
-    echo "skip  out_of_memory_sized_outside_tensors (ulimit -v and AddressSanitizer exclude each other)"
+    echo "skip  out_of_memory_sized_outside_tensors (ulimit -d and AddressSanitizer exclude each other)"
 else
-    (ulimit -v 300000 && exec "$DESCENT" train --device cpu --quiet --epochs 10000000 \
+    (ulimit -d 300000 && exec "$DESCENT" train --device cpu --quiet --epochs 10000000 \
         --trace big_trace.csv) >out.txt 2>err.txt </dev/null
     RC=$?
     refused out_of_memory_sized_outside_tensors "out of memory while training (" " bytes)"

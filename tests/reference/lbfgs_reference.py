@@ -22,8 +22,8 @@ Option sets (only these are passed; the others keep torch 1.13's defaults):
 All runs stay finite (checked), including Rosenbrock with lr=1 and no line search, so no
 problem needed a smaller lr.
 
-The problems and data are the ones of newton_cg_reference.py (per-problem seeded
-torch.Generator, seed 52100 + index):
+The problems, their data and starts are those of newton_cg_reference.py, defined in
+curvature_problems.py (per-problem seeded torch.Generator, seed 52100 + index):
   linear_mse  f(w) = mean((X w - y)^2)                X (40, 5), y = X w_true + 0.1 noise
   logistic    f(w) = mean(log(1 + exp(-y * (X w))))   X (40, 4), y in {-1, +1}
   rosenbrock  f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, n = 4
@@ -33,10 +33,11 @@ Before writing, the script replays every run with its own plain-Python port of t
 LBFGS.step, _strong_wolfe and _cubic_interpolate (the pseudo-code in
 tests/reference/README.md, "L-BFGS reference"), calling f and its gradient through torch,
 and asserts that every evaluation point, loss, step result and state entry is equal bit for
-bit.  torch is pinned to its portable kernels (ATEN_CPU_CAPABILITY=default): there
-x.add_(d, alpha=t) rounds t*d and then the sum (the AVX2 kernels use a fused
-multiply-add), so the output does not depend on the machine.  torch.dot goes to the
-system BLAS (here netlib's reference ddot, a left-to-right sum); see the README.
+bit.  Importing curvature_problems.py pins torch to its portable kernels
+(ATEN_CPU_CAPABILITY=default): there x.add_(d, alpha=t) rounds t*d and then the sum (the
+AVX2 kernels use a fused multiply-add), so the output does not depend on the machine.
+torch.dot goes to the system BLAS (here netlib's reference ddot, a left-to-right sum); see
+the README.
 Floats are written with float.hex().
 
 Regenerate (from the repository root):
@@ -44,21 +45,19 @@ Regenerate (from the repository root):
 (optionally: ... lbfgs_reference.py OUTPUT_PATH).  Output is deterministic.
 """
 
+import math
 import os
+import sys
 
-# Portable torch kernels (see the docstring); must be set before torch is imported.
-os.environ["ATEN_CPU_CAPABILITY"] = "default"
-
-import math  # noqa: E402
-import sys  # noqa: E402
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Sets ATEN_CPU_CAPABILITY=default, then imports torch: must come before any torch import.
+from curvature_problems import (  # noqa: E402
+    F64, PROBLEMS, check_sum_order, dot, hx, make_problem, output_path, pin_torch, vals,
+    write_fixture)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-F64 = torch.float64
-SEED = 52100
 STEPS = 5
-PROBLEMS = ["linear_mse", "logistic", "rosenbrock"]
 OPTION_SETS = [
     ("a", dict()),
     ("b", dict(line_search_fn="strong_wolfe")),
@@ -81,53 +80,9 @@ GROUP_KEYS = ["lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change"
               "history_size", "line_search_fn"]
 
 
-def hx(v):
-    return float(v).hex()
-
-
-def vals(a):
-    if torch.is_tensor(a):
-        a = a.detach().reshape(-1).tolist()
-    return " ".join(hx(v) for v in a)
-
-
 def num(v):
     """A Python float from a float, int or 0-d tensor."""
     return float(v.item()) if torch.is_tensor(v) else float(v)
-
-
-# --- the problems (same construction as newton_cg_reference.py) ---------------------------
-
-def make_problem(idx, name):
-    """(X or None, y or None, torch function of a flat tensor, x0 as a list of floats)."""
-    g = torch.Generator().manual_seed(SEED + idx)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=F64)
-
-    if name == "linear_mse":
-        n, d = 40, 5
-        X = randn(n, d)
-        w_true = randn(d)
-        y = X @ w_true + 0.1 * randn(n)
-
-        def f(w):
-            return ((X @ w - y) ** 2).mean()
-        return X, y, f, [0.0] * d
-    if name == "logistic":
-        n, d = 40, 4
-        X = randn(n, d)
-        w_true = randn(d)
-        y = torch.where(X @ w_true + 0.5 * randn(n) >= 0, 1.0, -1.0).to(F64)
-
-        def f(w):
-            return torch.log(1 + torch.exp(-y * (X @ w))).mean()
-        return X, y, f, [0.0] * d
-    if name == "rosenbrock":
-        def f(x):
-            return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
-        return None, None, f, [-1.2, 1.0, -1.2, 1.0]
-    raise ValueError(name)
 
 
 # --- torch's run --------------------------------------------------------------------------
@@ -197,14 +152,6 @@ class T(float):
     def __pow__(a, e):
         assert e == 2  # torch computes x**2 as x*x
         return T(float(a) * float(a))
-
-
-def dot(a, b):
-    """torch.dot of float64 CPU vectors = BLAS ddot; netlib's is a left-to-right sum from 0."""
-    s = 0.0
-    for i in range(len(a)):
-        s += a[i] * b[i]
-    return s
 
 
 def torch_sum(a):
@@ -575,26 +522,15 @@ def run_case(idx, name, set_name, opts):
 
 
 def main():
-    torch.set_num_threads(1)
-    here = os.path.dirname(os.path.abspath(__file__))
-    out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "fixtures", "torch_lbfgs.txt")
+    pin_torch("lbfgs_reference.py")
+    out_path = output_path("torch_lbfgs.txt")
 
-    # FMA probe: with ATEN_CPU_CAPABILITY=default, x.add_(d, alpha=t) rounds t*d, then the sum.
-    a, b, t = torch.tensor([1.0], dtype=F64), torch.tensor([1.0 + 2.0 ** -30], dtype=F64), -(1.0 + 2.0 ** -30)
-    if a.clone().add_(b, alpha=t).item() != 1.0 + t * (1.0 + 2.0 ** -30):
-        raise SystemExit("lbfgs_reference.py: torch uses fused multiply-add; "
-                         "ATEN_CPU_CAPABILITY=default did not take effect")
-
-    # The port's dot and sum must be torch's: torch.dot -> BLAS ddot, which here (netlib
-    # reference BLAS) is a left-to-right sum; an optimised BLAS may sum differently.
-    rng = np.random.default_rng(11)
-    for n in range(1, 20):
-        for _ in range(50):
-            u, v = rng.standard_normal(n) * 10.0 ** rng.integers(-4, 4, n), rng.standard_normal(n)
-            tu, tv = torch.tensor(u.tolist(), dtype=F64), torch.tensor(v.tolist(), dtype=F64)
-            if tu.dot(tv).item() != dot(u.tolist(), v.tolist()) or tu.sum().item() != torch_sum(u.tolist()):
-                raise SystemExit("lbfgs_reference.py: torch.dot / Tensor.sum do not sum in the "
-                                 "documented order (is the BLAS not netlib's reference ddot?)")
+    # The port's dot and sum must be torch's (torch.dot -> BLAS ddot, Tensor.sum -> SumKernel).
+    def agrees(u, v):
+        tu, tv = torch.tensor(u.tolist(), dtype=F64), torch.tensor(v.tolist(), dtype=F64)
+        return (tu.dot(tv).item() == dot(u.tolist(), v.tolist())
+                and tu.sum().item() == torch_sum(u.tolist()))
+    check_sum_order("lbfgs_reference.py", range(1, 20), "torch.dot / Tensor.sum", agrees)
 
     lines = [
         "# generated by tests/reference/lbfgs_reference.py \u2014 do not edit",
@@ -616,11 +552,7 @@ def main():
             lines += case_lines
             summary.append((name, set_name, final_f, [s["evals"] for s in steps], state))
 
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    tmp = out_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, out_path)
+    write_fixture(out_path, lines)
     for name, set_name, final_f, ev, state in summary:
         print("%-11s %s f=%-24r evals/step=%s func_evals=%d n_iter=%d history=%d" % (
             name, set_name, final_f, ev, state["func_evals"], state["n_iter"], len(state["old_dirs"])))

@@ -24,84 +24,42 @@ that the dcsrch port equals minpack2.dcsrch bit for bit on extra seeded line sea
 (covering all four dcstep cases), before writing anything.  So the recorded iterates are
 scipy's own output and the recorded CG/line-search data belong to exactly those iterates.
 
-The problems (float64):
+The problems (float64), shared with lbfgs_reference.py and defined in curvature_problems.py:
   linear_mse  f(w) = mean((X w - y)^2)                X (40, 5) ~ N(0,1), y = X w_true + 0.1 noise
   logistic    f(w) = mean(log(1 + exp(-y * (X w))))   X (40, 4) ~ N(0,1),
               y = sign(X w_true + 0.5 noise) in {-1, +1}; checked not linearly separable
   rosenbrock  f(x) = sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, n = 4
 Starts: zeros for linear_mse and logistic, (-1.2, 1, -1.2, 1) for rosenbrock.
-The data come from a per-problem seeded torch.Generator (seed 52100 + index), the same
-as in lbfgs_reference.py.  f is evaluated with torch (the formulas above, as in
-hessian_reference.py), the gradient with torch.autograd.grad and H v with a second
-torch.autograd.grad of (grad . v).  torch is pinned to its portable kernels
-(ATEN_CPU_CAPABILITY=default, no fused multiply-add) and one thread, so the output does
-not depend on the machine's vector extensions.  Floats are written with float.hex().
+The data come from a per-problem seeded torch.Generator (seed 52100 + index).  f is
+evaluated with torch (the formulas above, as in hessian_reference.py), the gradient with
+torch.autograd.grad and H v with a second torch.autograd.grad of (grad . v).  Importing
+curvature_problems.py pins torch to its portable kernels (ATEN_CPU_CAPABILITY=default, no
+fused multiply-add), and it runs on one thread, so the output does not depend on the
+machine's vector extensions.  Floats are written with float.hex().
 
 Regenerate (from the repository root):
     /usr/bin/python3 tests/reference/newton_cg_reference.py
 (optionally: ... newton_cg_reference.py OUTPUT_PATH).  Output is deterministic.
 """
 
+import math
 import os
+import sys
 
-# Portable torch kernels (see the docstring); must be set before torch is imported.
-os.environ["ATEN_CPU_CAPABILITY"] = "default"
+import numpy as np
+import scipy
+import scipy.optimize
+from scipy.optimize import _minpack2
 
-import math  # noqa: E402
-import sys  # noqa: E402
-
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-import scipy.optimize  # noqa: E402
-from scipy.optimize import _minpack2  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Sets ATEN_CPU_CAPABILITY=default, then imports torch: must come before any torch import.
+from curvature_problems import (  # noqa: E402
+    PROBLEMS, check_sum_order, dot, hx, make_problem, output_path, pin_torch, torch_callables,
+    vals, write_fixture)
 import torch  # noqa: E402
 
-F64 = torch.float64
-SEED = 52100
-PROBLEMS = ["linear_mse", "logistic", "rosenbrock"]
 
-
-def hx(v):
-    return float(v).hex()
-
-
-def vals(a):
-    return " ".join(hx(v) for v in np.asarray(a, dtype=np.float64).reshape(-1).tolist())
-
-
-# --- the problems (same construction as lbfgs_reference.py) -------------------------------
-
-def make_problem(idx, name):
-    """(X or None, y or None, torch function of a flat tensor, x0 as float64 numpy)."""
-    g = torch.Generator().manual_seed(SEED + idx)
-
-    def randn(*shape):
-        return torch.randn(*shape, generator=g, dtype=F64)
-
-    if name == "linear_mse":
-        n, d = 40, 5
-        X = randn(n, d)
-        w_true = randn(d)
-        y = X @ w_true + 0.1 * randn(n)
-
-        def f(w):
-            return ((X @ w - y) ** 2).mean()
-        return X, y, f, np.zeros(d)
-    if name == "logistic":
-        n, d = 40, 4
-        X = randn(n, d)
-        w_true = randn(d)
-        y = torch.where(X @ w_true + 0.5 * randn(n) >= 0, 1.0, -1.0).to(F64)
-
-        def f(w):
-            return torch.log(1 + torch.exp(-y * (X @ w))).mean()
-        return X, y, f, np.zeros(d)
-    if name == "rosenbrock":
-        def f(x):
-            return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
-        return None, None, f, np.array([-1.2, 1.0, -1.2, 1.0])
-    raise ValueError(name)
-
+# --- the logistic problem's data ----------------------------------------------------------
 
 def check_not_separable(X, y):
     """No w with y_i (x_i . w) >= 1 for all i (LP feasibility), so the logistic minimum exists."""
@@ -112,34 +70,7 @@ def check_not_separable(X, y):
         raise SystemExit("newton_cg_reference.py: logistic data are linearly separable")
 
 
-def numpy_callables(tf):
-    """fun, grad, hessp on float64 numpy vectors, computed with torch."""
-    def fun(x):
-        return tf(torch.tensor(np.asarray(x, dtype=np.float64), dtype=F64)).item()
-
-    def grad(x):
-        xt = torch.tensor(np.asarray(x, dtype=np.float64), dtype=F64, requires_grad=True)
-        (g,) = torch.autograd.grad(tf(xt), xt)
-        return g.detach().numpy().copy()
-
-    def hessp(x, p):
-        xt = torch.tensor(np.asarray(x, dtype=np.float64), dtype=F64, requires_grad=True)
-        pt = torch.tensor(np.asarray(p, dtype=np.float64), dtype=F64)
-        (g,) = torch.autograd.grad(tf(xt), xt, create_graph=True)
-        (hv,) = torch.autograd.grad(torch.dot(g, pt), xt)
-        return hv.detach().numpy().copy()
-    return fun, grad, hessp
-
-
 # --- scalar kernels with numpy's / netlib BLAS's summation order -------------------------
-
-def dot(a, b):
-    """np.dot of two float64 vectors here = netlib ddot: s = 0; s += a[i]*b[i] in order."""
-    s = 0.0
-    for i in range(len(a)):
-        s += a[i] * b[i]
-    return s
-
 
 def np_sum(a):
     """np.add.reduce of a contiguous float64 vector (numpy 1.24 pairwise_sum)."""
@@ -598,9 +529,10 @@ def same(a, b):
 
 def run_problem(idx, name):
     X, y, tf, x0 = make_problem(idx, name)
+    x0 = np.array(x0, dtype=np.float64)
     if name == "logistic":
         check_not_separable(X, y)
-    fun, grad, hessp = numpy_callables(tf)
+    fun, grad, hessp = torch_callables(tf)
     p = x0.size
 
     xs = [x0.copy()]
@@ -631,8 +563,8 @@ def run_problem(idx, name):
     lines.append("option maxiter %d" % (200 * p))
     lines.append("option cg_maxiter %d" % (20 * p))
     if X is not None:
-        lines.append("X " + vals(X.numpy()))
-        lines.append("y " + vals(y.numpy()))
+        lines.append("X " + vals(X))
+        lines.append("y " + vals(y))
     for k, xk in enumerate(xs):
         lines.append("iter %d x %s" % (k, vals(xk)))
         lines.append("iter %d f %s" % (k, hx(fun(xk))))
@@ -658,25 +590,13 @@ def run_problem(idx, name):
 
 
 def main():
-    torch.set_num_threads(1)
-    here = os.path.dirname(os.path.abspath(__file__))
-    out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "fixtures", "scipy_newton_cg.txt")
+    pin_torch("newton_cg_reference.py")
+    out_path = output_path("scipy_newton_cg.txt")
 
-    # FMA probe: with ATEN_CPU_CAPABILITY=default, x.add_(d, alpha=t) rounds t*d, then the sum.
-    a, b, t = torch.tensor([1.0], dtype=F64), torch.tensor([1.0 + 2.0 ** -30], dtype=F64), -(1.0 + 2.0 ** -30)
-    if a.clone().add_(b, alpha=t).item() != 1.0 + t * (1.0 + 2.0 ** -30):
-        raise SystemExit("newton_cg_reference.py: torch uses fused multiply-add; "
-                         "ATEN_CPU_CAPABILITY=default did not take effect")
-
-    # The port's dot and L1 norm must be numpy's: np.dot -> BLAS ddot, which here (netlib
-    # reference BLAS) is a left-to-right sum; an optimised BLAS may sum differently.
-    rng = np.random.default_rng(11)
-    for n in list(range(1, 13)) + [40]:
-        for _ in range(50):
-            u, v = rng.standard_normal(n) * 10.0 ** rng.integers(-4, 4, n), rng.standard_normal(n)
-            if np.dot(u, v) != dot(u.tolist(), v.tolist()) or np.add.reduce(np.abs(u)) != asum(u.tolist()):
-                raise SystemExit("newton_cg_reference.py: np.dot / np.add.reduce do not sum in the "
-                                 "documented order (is the BLAS not netlib's reference ddot?)")
+    # The port's dot and L1 norm must be numpy's (np.dot -> BLAS ddot, np.add.reduce).
+    check_sum_order("newton_cg_reference.py", list(range(1, 13)) + [40], "np.dot / np.add.reduce",
+                    lambda u, v: (np.dot(u, v) == dot(u.tolist(), v.tolist())
+                                  and np.add.reduce(np.abs(u)) == asum(u.tolist())))
 
     n_ls = check_dcsrch_port(dcsrch_cases())
     self_check_cases = sorted(DCSTEP_CASES)
@@ -702,11 +622,7 @@ def main():
         lines += case_lines
         summary.append((name, res, info))
 
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    tmp = out_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, out_path)
+    write_fixture(out_path, lines)
     for name, res, info in summary:
         print("%-11s nit=%d nfev=%d njev=%d nhev=%d fun=%r cg=%s alphas!=1: %s" % (
             name, res.nit, res.nfev, res.njev, res.nhev, res.fun,

@@ -20,6 +20,7 @@ struct AdagradOptions {
 class Adagrad final : public Optimizer {
 public:
     Adagrad(std::vector<Tensor> params, AdagradOptions options);
+    using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override { return {"sum"}; }
     const AdagradOptions& options() const { return m_options; }

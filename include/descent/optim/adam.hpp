@@ -24,6 +24,7 @@ struct AdamOptions {
 class Adam final : public Optimizer {
 public:
     Adam(std::vector<Tensor> params, AdamOptions options);
+    using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override;
     const AdamOptions& options() const { return m_options; }

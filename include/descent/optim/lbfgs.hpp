@@ -9,8 +9,9 @@
 // bitwise the uninterrupted one.
 //
 // One parameter tensor (of any shape, flattened; torch concatenates several). On CUDA every
-// vector stays on the device; per iteration only scalars come back to the host: the closure's
-// loss, y·s (the curvature test), g·d, max|g| and max|t d| (4 reads, plus the loss), and in
+// vector stays on the device; per iteration only scalars come back to the host: y·s (the
+// curvature test), y·y (the scale H_diag), g·d, max|g|, max|t d| and the loss of the
+// re-evaluation (6; on the optimizer's first iteration |g|_1 instead of y·s and y·y), and in
 // the line search g·d and the loss for each trial. The two-loop recursion reads nothing back.
 //
 // Verified against torch.optim.LBFGS 1.13 (tests/reference/fixtures/torch_lbfgs.txt: linear

@@ -24,6 +24,7 @@ public:
     // Uses the Hessian given by set_hessian() since the last step, else the callback. A step
     // that throws (no Hessian, a wrong shape, not positive definite) changes nothing: the
     // weights, the step count and a Hessian given by set_hessian() stay as they were.
+    using Optimizer::step;  // step(closure) too
     void step() override;
     void set_hessian(const Tensor& hessian);
     bool needs_hessian() const override { return true; }

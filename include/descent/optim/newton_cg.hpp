@@ -17,9 +17,13 @@
 // costs k HVPs and the line search's evaluations (one when the first trial is accepted).
 //
 // One parameter tensor (any shape, flattened). On CUDA the vectors stay on the device; per CG
-// iteration 3 scalars come back (|r|_1, p·Hp, r·r), per outer iteration 4 (|g|_1, g·g,
-// g·p, the check that the parameter is where the last step left it) plus the loss and g·p of
+// iteration 3 scalars come back (|r|_1, p·Hp, r·r); per outer iteration 7 (the state's info
+// vector, max|x - kept point|, the loss, |g|_1, g·g, g·p, |update|_1) plus the loss and g·p of
 // each line-search trial.
+//
+// Where scipy's line_search_wolfe1 fails it falls back to line_search_wolfe2; descent does
+// not port that fallback and ends the run instead (status line_search_failed). It never
+// happened on the reference problems (the fixture records the fallback: 0 everywhere).
 //
 // Verified against scipy 1.10.1 (tests/reference/fixtures/scipy_newton_cg.txt: linear MSE,
 // logistic loss, Rosenbrock; iterates to 1e-8, CG counts and exits, line-search steps) in
@@ -37,7 +41,9 @@ namespace descent::optim {
 
 struct NewtonCgOptions {
     double xtol = 1e-5;                     // converged when sum |update| <= d * xtol
-    std::optional<std::int64_t> cg_max_iter;  // unset: 20 d, as scipy
+    // unset: 20 d, and reaching it ends the run as in scipy (status cg_not_converged); set: CG
+    // is truncated there and the step goes on with its partial solution (truncated Newton).
+    std::optional<std::int64_t> cg_max_iter;
     double cg_tol = 0.5;                     // forcing-term cap: |r|_1 <= min(cg_tol, sqrt|g|_1) |g|_1
     void validate() const;
 };
@@ -70,6 +76,11 @@ public:
     // CG iterations of the last step (scipy's i), and how CG stopped.
     std::int64_t last_cg_iterations() const { return m_last_cg_iterations; }
     const std::string& last_cg_exit() const { return m_last_cg_exit; }
+    // The flat gradient at the point the last step started from (what it stepped on).
+    const Tensor& start_gradient() const { return m_start_grad; }
+    // The loss and gradient kept from the last line search are reused while the parameter
+    // stays where it left it; call this when the loss itself changes (other data).
+    void forget_kept_point();
 
 protected:
     void check_buffer(const std::string& name, const Tensor& buffer, std::size_t param) const override;
@@ -81,7 +92,7 @@ private:
     // The loss and flat gradient at m_cached_x (the point the last line search accepted):
     // reused by the next step when the parameter is still there. Not part of the state: a
     // resumed run recomputes them with one closure call, to the same values.
-    Tensor m_cached_x, m_cached_grad, m_cached_loss;
+    Tensor m_cached_x, m_cached_grad, m_cached_loss, m_start_grad;
     std::int64_t m_last_cg_iterations = 0;
     std::string m_last_cg_exit;
 };

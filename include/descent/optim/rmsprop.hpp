@@ -22,6 +22,7 @@ struct RmsPropOptions {
 class RmsProp final : public Optimizer {
 public:
     RmsProp(std::vector<Tensor> params, RmsPropOptions options);
+    using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override;
     const RmsPropOptions& options() const { return m_options; }

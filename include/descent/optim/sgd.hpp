@@ -18,6 +18,7 @@ struct SgdOptions {
 class Sgd final : public Optimizer {
 public:
     Sgd(std::vector<Tensor> params, SgdOptions options);
+    using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override;
     const SgdOptions& options() const { return m_options; }
