@@ -1,8 +1,9 @@
 // Finite-difference gradient checks (descent::gradcheck, default options: eps 1e-6,
 // rtol 1e-6, atol 1e-9) for every differentiable op, in f64, on fresh random inputs drawn
 // from a per-test-case seeded std::mt19937_64, over several shapes (rank 0, 1, 2 where the op
-// allows). Also composite graphs (shared subexpressions, broadcasting chains) and a check
-// that gradcheck really can fail.
+// allows). Also composite graphs (shared subexpressions, broadcasting chains, a tanh MLP),
+// checked to second order too (gradgradcheck; the ops one by one are in
+// test_gradgradcheck.cpp), and a check that gradcheck really can fail.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -27,6 +28,13 @@ using namespace gradcheck_inputs;
 void check(const std::string& what, const Fn& f, const Inputs& inputs) {
     check_with([](const Fn& fn, const Inputs& in) { return descent::gradcheck(fn, in); }, what, f,
                inputs);
+}
+
+// The composite graphs: first and second derivatives (gradgradcheck) on the same inputs.
+void check_both(const std::string& what, const Fn& f, const Inputs& inputs) {
+    check(what, f, inputs);
+    check_with([](const Fn& fn, const Inputs& in) { return descent::gradgradcheck(fn, in); },
+               what + " (second derivatives)", f, inputs);
 }
 
 }  // namespace
@@ -345,23 +353,21 @@ TEST_CASE("gradcheck: clone", "[gradcheck]") {
 
 // --- composite graphs -----------------------------------------------------------------------
 
-TEST_CASE("gradcheck: linear regression loss mean(square(X·w - y))", "[gradcheck]") {
-    std::mt19937_64 rng(0x5eed0012);
+TEST_CASE("gradcheck and gradgradcheck: linear regression loss mean(square(X·w - y))", "[gradcheck][gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0012);
     const Fn f = [](const Inputs& v) {
         return descent::mean(descent::square(descent::matmul(v[0], v[1]) - v[2]));
     };
     for (const auto& [n, d] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-             {1, 1}, {3, 2}, {8, 3}, {20, 5}}) {
-        // Everything differentiable: X, w and y.
-        check("linear mse", f,
+             {1, 1}, {3, 2}, {8, 3}, {12, 4}}) {
+        // Everything differentiable: X, w and y (second derivatives across X and w too).
+        check_both("linear mse", f,
               {uniform(rng, {n, d}, -1, 1), uniform(rng, {d}, -1, 1), uniform(rng, {n}, -1, 1)});
-        // The usual case: only w is a parameter.
-        Tensor X = uniform(rng, {n, d}, -1, 1);
-        Tensor y = uniform(rng, {n}, -1, 1);
-        X.requires_grad_(false);
-        y.requires_grad_(false);
-        check("linear mse in w", f, {X, uniform(rng, {d}, -1, 1), y});
-        check("mse_loss(X·w + b, y)",
+        // The usual case: only w is a parameter; the Hessian is 2/n XᵀX.
+        const Tensor X = constant(rng, {n, d}, -1, 1);
+        const Tensor y = constant(rng, {n}, -1, 1);
+        check_both("linear mse in w", f, {X, uniform(rng, {d}, -1, 1), y});
+        check_both("mse_loss(X·w + b, y)",
               [](const Inputs& v) {
                   return descent::mse_loss(descent::matmul(v[0], v[1]) + v[3], v[2]);
               },
@@ -369,9 +375,9 @@ TEST_CASE("gradcheck: linear regression loss mean(square(X·w - y))", "[gradchec
     }
 }
 
-TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[gradcheck]") {
-    std::mt19937_64 rng(0x5eed0013);
-    check("sigmoid(X·w) * tanh(X·v + b)",
+TEST_CASE("gradcheck and gradgradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[gradcheck][gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0013);
+    check_both("sigmoid(X·w) * tanh(X·v + b)",
           [](const Inputs& v) {
               return descent::sigmoid(descent::matmul(v[0], v[1])) *
                      descent::tanh(descent::matmul(v[0], v[2]) + v[3]);
@@ -379,23 +385,27 @@ TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[
           {uniform(rng, {6, 3}, -1, 1), uniform(rng, {3}, -1, 1), uniform(rng, {3}, -1, 1),
            uniform(rng, {}, -1, 1)});
     // Two-layer network with a smooth activation, row-broadcast biases and a scalar loss.
-    check("mlp",
-          [](const Inputs& v) {
-              const Tensor h = descent::tanh(descent::matmul(v[0], v[1]) + v[2]);  // (5, 4)
-              const Tensor out = descent::matmul(h, v[3]) + v[4];                   // (5)
-              return descent::mean(descent::square(out - v[5]));
-          },
+    const Fn mlp = [](const Inputs& v) {
+        const Tensor h = descent::tanh(descent::matmul(v[0], v[1]) + v[2]);  // (5, 4)
+        const Tensor out = descent::matmul(h, v[3]) + v[4];                   // (5)
+        return descent::mean(descent::square(out - v[5]));
+    };
+    check_both("mlp", mlp,
           {uniform(rng, {5, 3}, -1, 1), uniform(rng, {3, 4}, -1, 1), uniform(rng, {4}, -1, 1),
            uniform(rng, {4}, -1, 1), uniform(rng, {}, -1, 1), uniform(rng, {5}, -1, 1)});
+    // The usual Hessian of a 2-layer MLP: data fixed, parameters differentiable.
+    check_both("mlp in its parameters", mlp,
+          {constant(rng, {5, 3}, -1, 1), uniform(rng, {3, 4}, -1, 1), uniform(rng, {4}, -1, 1),
+           uniform(rng, {4}, -1, 1), uniform(rng, {}, -1, 1), constant(rng, {5}, -1, 1)});
     // Row-wise softmax: column broadcasting of a keepdim reduction.
-    check("softmax rows",
+    check_both("softmax rows",
           [](const Inputs& v) {
               const Tensor e = descent::exp(v[0]);
               return e / descent::sum(e, 1, true);
           },
           {uniform(rng, {4, 3}, -1, 1)});
     // Standardisation along axis 0: mean and variance broadcast back over the rows.
-    check("standardise columns",
+    check_both("standardise columns",
           [](const Inputs& v) {
               const Tensor centered = v[0] - descent::mean(v[0], 0, true);
               const Tensor var = descent::mean(descent::square(centered), 0);
@@ -403,7 +413,7 @@ TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[
           },
           {uniform(rng, {6, 3}, -1, 1)});
     // Logistic loss with log, exp, rsub and rdiv.
-    check("logistic loss",
+    check_both("logistic loss",
           [](const Inputs& v) {
               const Tensor z = descent::matmul(v[0], v[1]);
               const Tensor p = 1.0 / (1.0 + descent::exp(-z));
@@ -411,7 +421,7 @@ TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[
           },
           {uniform(rng, {7, 2}, -1, 1), uniform(rng, {2}, -1, 1), uniform(rng, {7}, 0, 1)});
     // Shape ops chained: reshape, transpose, broadcast_to, sum_to, pow.
-    check("shape chain",
+    check_both("shape chain",
           [](const Inputs& v) {
               const Tensor m = descent::transpose(descent::reshape(v[0], {3, -1}));  // (4, 3)
               const Tensor b = descent::broadcast_to(v[1], {4, 3});
@@ -419,30 +429,33 @@ TEST_CASE("gradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[
           },
           {uniform(rng, {12}, -1, 1), uniform(rng, {3}, -1, 1)});
     // Relu in a graph, inputs away from the kink.
-    check("relu(x) * y - relu(-y)",
+    check_both("relu(x) * y - relu(-y)",
           [](const Inputs& v) { return descent::relu(v[0]) * v[1] - descent::relu(-v[1]); },
           {away_from_zero(rng, {3, 4}, 0.1, 1), away_from_zero(rng, {3, 4}, 0.1, 1)});
-    // Non-scalar output of a mixed graph: the full Jacobian is compared.
-    check("matmul(X, W) / (1 + square(X)·1)",
+    // Non-scalar output of a mixed graph: the full Jacobian of every G_i is compared.
+    check_both("matmul(X, W) / (1 + square(X)·1)",
           [](const Inputs& v) {
               return descent::matmul(v[0], v[1]) / (1.0 + descent::sum(descent::square(v[0]), 1, true));
           },
           {uniform(rng, {3, 4}, -1, 1), uniform(rng, {4, 2}, -1, 1)});
 }
 
-TEST_CASE("gradcheck: values used more than once (diamond graphs)", "[gradcheck]") {
-    std::mt19937_64 rng(0x5eed0014);
+TEST_CASE("gradcheck and gradgradcheck: values used more than once (diamond graphs)", "[gradcheck][gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0014);
     for (const Shape& s : kElementwiseShapes) {
-        check("x * x", [](const Inputs& v) { return v[0] * v[0]; }, {uniform(rng, s, -1, 1)});
-        check("x + x + x", [](const Inputs& v) { return v[0] + v[0] + v[0]; },
+        check_both("x * x", [](const Inputs& v) { return v[0] * v[0]; }, {uniform(rng, s, -1, 1)});
+        check_both("x * x * x", [](const Inputs& v) { return v[0] * v[0] * v[0]; },
               {uniform(rng, s, -1, 1)});
-        check("diamond through exp",
+        check_both("x + x + x", [](const Inputs& v) { return v[0] + v[0] + v[0]; },
+              {uniform(rng, s, -1, 1)});
+        check_both("x / x", [](const Inputs& v) { return v[0] / v[0]; }, {uniform(rng, s, 0.5, 2)});
+        check_both("diamond through exp",
               [](const Inputs& v) {
                   const Tensor a = descent::exp(v[0]);           // shared intermediate
                   return descent::sigmoid(a) * a + a / (1.0 + a);  // three uses of a
               },
               {uniform(rng, s, -1, 1)});
-        check("diamond through two branches",
+        check_both("diamond through two branches",
               [](const Inputs& v) {
                   const Tensor a = descent::tanh(v[0] * v[1]);
                   const Tensor left = descent::square(a) + v[0];
@@ -452,7 +465,7 @@ TEST_CASE("gradcheck: values used more than once (diamond graphs)", "[gradcheck]
               {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
     }
     // A long chain reusing the previous result twice at each step.
-    check("deep reuse",
+    check_both("deep reuse",
           [](const Inputs& v) {
               Tensor h = v[0];
               for (int i = 0; i < 20; ++i) h = descent::tanh(h + 0.5 * h * h);
@@ -461,7 +474,7 @@ TEST_CASE("gradcheck: values used more than once (diamond graphs)", "[gradcheck]
           {uniform(rng, {3, 2}, -0.5, 0.5)});
 }
 
-// --- gradcheck itself -----------------------------------------------------------------------
+// --- gradgradcheck itself -------------------------------------------------------------------
 
 TEST_CASE("gradcheck detects a wrong gradient", "[gradcheck]") {
     std::mt19937_64 rng(0x5eed0015);

@@ -7,10 +7,10 @@
 // 1, 2 where the op allows). Ops that are linear in an input (add, reshape, sum, ...) have no
 // second derivative of their own, so each is also checked followed by a nonlinear op: then the
 // upstream gradient reaching its backward rule depends on the inputs, and that rule must be
-// differentiable for the check to pass. Also composite graphs (linear regression loss, a
-// sigmoid-tanh product, diamonds, a 2-layer tanh MLP), a custom op whose first derivative is
-// right and whose second is wrong (gradcheck passes, gradgradcheck must not), and the refusal
-// of f32 inputs.
+// differentiable for the check to pass. Also a custom op whose first derivative is right and
+// whose second is wrong (gradcheck passes, gradgradcheck must not), and the refusal of f32
+// inputs. Composite graphs (linear regression, a sigmoid-tanh product, a 2-layer tanh MLP,
+// diamonds) are checked to second order in tests/test_gradcheck.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -518,128 +518,8 @@ TEST_CASE("gradgradcheck: clone and to(f64)", "[gradgradcheck]") {
     }
 }
 
-// --- composite graphs -----------------------------------------------------------------------
-
-TEST_CASE("gradgradcheck: linear regression loss mean(square(X·w - y))", "[gradgradcheck]") {
-    std::mt19937_64 rng(0x99ed0012);
-    const Fn f = [](const Inputs& v) {
-        return descent::mean(descent::square(descent::matmul(v[0], v[1]) - v[2]));
-    };
-    for (const auto& [n, d] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-             {1, 1}, {3, 2}, {8, 3}, {12, 4}}) {
-        // Everything differentiable: X, w and y (second derivatives across X and w too).
-        check("linear mse", f,
-              {uniform(rng, {n, d}, -1, 1), uniform(rng, {d}, -1, 1), uniform(rng, {n}, -1, 1)});
-        // The usual case: only w is a parameter; the Hessian is 2/n XᵀX.
-        const Tensor X = constant(rng, {n, d}, -1, 1);
-        const Tensor y = constant(rng, {n}, -1, 1);
-        check("linear mse in w", f, {X, uniform(rng, {d}, -1, 1), y});
-        check("mse_loss(X·w + b, y)",
-              [](const Inputs& v) {
-                  return descent::mse_loss(descent::matmul(v[0], v[1]) + v[3], v[2]);
-              },
-              {X, uniform(rng, {d}, -1, 1), y, uniform(rng, {}, -1, 1)});
-    }
-}
-
-TEST_CASE("gradgradcheck: sigmoid(X·w) * tanh(X·v + b) and other mixed graphs", "[gradgradcheck]") {
-    std::mt19937_64 rng(0x99ed0013);
-    check("sigmoid(X·w) * tanh(X·v + b)",
-          [](const Inputs& v) {
-              return descent::sigmoid(descent::matmul(v[0], v[1])) *
-                     descent::tanh(descent::matmul(v[0], v[2]) + v[3]);
-          },
-          {uniform(rng, {6, 3}, -1, 1), uniform(rng, {3}, -1, 1), uniform(rng, {3}, -1, 1),
-           uniform(rng, {}, -1, 1)});
-    // Two-layer network with a smooth activation, row-broadcast biases and a scalar loss.
-    const Fn mlp = [](const Inputs& v) {
-        const Tensor h = descent::tanh(descent::matmul(v[0], v[1]) + v[2]);  // (5, 4)
-        const Tensor out = descent::matmul(h, v[3]) + v[4];                   // (5)
-        return descent::mean(descent::square(out - v[5]));
-    };
-    check("mlp", mlp,
-          {uniform(rng, {5, 3}, -1, 1), uniform(rng, {3, 4}, -1, 1), uniform(rng, {4}, -1, 1),
-           uniform(rng, {4}, -1, 1), uniform(rng, {}, -1, 1), uniform(rng, {5}, -1, 1)});
-    // The usual Hessian of a 2-layer MLP: data fixed, parameters differentiable.
-    check("mlp in its parameters", mlp,
-          {constant(rng, {5, 3}, -1, 1), uniform(rng, {3, 4}, -1, 1), uniform(rng, {4}, -1, 1),
-           uniform(rng, {4}, -1, 1), uniform(rng, {}, -1, 1), constant(rng, {5}, -1, 1)});
-    // Row-wise softmax: column broadcasting of a keepdim reduction.
-    check("softmax rows",
-          [](const Inputs& v) {
-              const Tensor e = descent::exp(v[0]);
-              return e / descent::sum(e, 1, true);
-          },
-          {uniform(rng, {4, 3}, -1, 1)});
-    // Standardisation along axis 0: mean and variance broadcast back over the rows.
-    check("standardise columns",
-          [](const Inputs& v) {
-              const Tensor centered = v[0] - descent::mean(v[0], 0, true);
-              const Tensor var = descent::mean(descent::square(centered), 0);
-              return centered / descent::sqrt(var + 0.5);
-          },
-          {uniform(rng, {6, 3}, -1, 1)});
-    // Logistic loss with log, exp, rsub and rdiv.
-    check("logistic loss",
-          [](const Inputs& v) {
-              const Tensor z = descent::matmul(v[0], v[1]);
-              const Tensor p = 1.0 / (1.0 + descent::exp(-z));
-              return -descent::mean(v[2] * descent::log(p) + (1.0 - v[2]) * descent::log(1.0 - p));
-          },
-          {uniform(rng, {7, 2}, -1, 1), uniform(rng, {2}, -1, 1), uniform(rng, {7}, 0, 1)});
-    // Shape ops chained: reshape, transpose, broadcast_to, sum_to, pow.
-    check("shape chain",
-          [](const Inputs& v) {
-              const Tensor m = descent::transpose(descent::reshape(v[0], {3, -1}));  // (4, 3)
-              const Tensor b = descent::broadcast_to(v[1], {4, 3});
-              return descent::sum_to(descent::pow(m * b + 2.0, 1.5), {1, 3});
-          },
-          {uniform(rng, {12}, -1, 1), uniform(rng, {3}, -1, 1)});
-    // Relu in a graph, inputs away from the kink.
-    check("relu(x) * y - relu(-y)",
-          [](const Inputs& v) { return descent::relu(v[0]) * v[1] - descent::relu(-v[1]); },
-          {away_from_zero(rng, {3, 4}, 0.1, 1), away_from_zero(rng, {3, 4}, 0.1, 1)});
-    // Non-scalar output of a mixed graph: the full Jacobian of every G_i is compared.
-    check("matmul(X, W) / (1 + square(X)·1)",
-          [](const Inputs& v) {
-              return descent::matmul(v[0], v[1]) / (1.0 + descent::sum(descent::square(v[0]), 1, true));
-          },
-          {uniform(rng, {3, 4}, -1, 1), uniform(rng, {4, 2}, -1, 1)});
-}
-
-TEST_CASE("gradgradcheck: values used more than once (diamond graphs)", "[gradgradcheck]") {
-    std::mt19937_64 rng(0x99ed0014);
-    for (const Shape& s : kElementwiseShapes) {
-        check("x * x", [](const Inputs& v) { return v[0] * v[0]; }, {uniform(rng, s, -1, 1)});
-        check("x * x * x", [](const Inputs& v) { return v[0] * v[0] * v[0]; },
-              {uniform(rng, s, -1, 1)});
-        check("x + x + x", [](const Inputs& v) { return v[0] + v[0] + v[0]; },
-              {uniform(rng, s, -1, 1)});
-        check("x / x", [](const Inputs& v) { return v[0] / v[0]; }, {uniform(rng, s, 0.5, 2)});
-        check("diamond through exp",
-              [](const Inputs& v) {
-                  const Tensor a = descent::exp(v[0]);           // shared intermediate
-                  return descent::sigmoid(a) * a + a / (1.0 + a);  // three uses of a
-              },
-              {uniform(rng, s, -1, 1)});
-        check("diamond through two branches",
-              [](const Inputs& v) {
-                  const Tensor a = descent::tanh(v[0] * v[1]);
-                  const Tensor left = descent::square(a) + v[0];
-                  const Tensor right = descent::exp(a) * v[1];
-                  return left * right - a;
-              },
-              {uniform(rng, s, -1, 1), uniform(rng, s, -1, 1)});
-    }
-    // A long chain reusing the previous result twice at each step.
-    check("deep reuse",
-          [](const Inputs& v) {
-              Tensor h = v[0];
-              for (int i = 0; i < 20; ++i) h = descent::tanh(h + 0.5 * h * h);
-              return descent::sum(h);
-          },
-          {uniform(rng, {3, 2}, -0.5, 0.5)});
-}
+// The composite graphs (linear regression, mixed graphs, a tanh MLP, diamonds) are checked to
+// second order in test_gradcheck.cpp, on the same inputs as their first-order checks.
 
 // --- gradgradcheck itself -------------------------------------------------------------------
 
