@@ -52,6 +52,8 @@ run_bench --device cuda --blog --optimizer adam --reps 20
 run_bench --device cuda --blog --optimizer gd --reps 20 --cuda-graph
 run_bench --device cuda --blog --optimizer adam --reps 20 --cuda-graph
 run_bench --device cuda --n 10000000 --d 16 --dtype f32 --optimizer adam --batch-size 65536 --shuffle --reps 5
+# The fused Hessian-vector product (issue 12): one read of X against the copy floor.
+run_bench --device cuda --n 100000000 --d 16 --dtype f32 --hvp --reps 10
 # X held in host memory (6.8 GB) and streamed to the device in chunks of 2^22 rows; its floor
 # is the pinned host-to-device copy of the same bytes, measured in the same run.
 run_bench --device cuda --n 100000000 --d 16 --dtype f32 --optimizer adam --reps 5 --stream-chunk 4194304
