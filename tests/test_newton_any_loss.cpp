@@ -164,7 +164,8 @@ TEST_CASE("Newton with the autodiff Hessian matches numpy Newton on any loss",
 TEST_CASE("Newton on linear MSE: the autodiff Hessian and the fused pass give the same iterates",
           "[newton][hessian][fused]") {
     // The X of the fixture's first case (60 x 5, N(0, 1)) with a least-squares target.
-    const Case& c = read_cases().at(0);
+    const std::vector<Case> cases = read_cases();  // kept: c refers into it
+    const Case& c = cases.at(0);
     const Tensor X = from_vector(c.X, {c.n, c.d}, DType::f64);
     std::vector<double> target(static_cast<std::size_t>(c.n));
     for (std::size_t i = 0; i < target.size(); ++i)
