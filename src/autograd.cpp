@@ -186,8 +186,12 @@ std::vector<Tensor> run_pass(const std::vector<Tensor>& roots, const std::vector
                 for (std::size_t i : found->second) accumulate(captured[i], g);
             return;
         }
-        const void* key = leaf.grad.defined() ? static_cast<const void*>(leaf.grad.impl().get())
-                                              : static_cast<const void*>(&leaf);
+        // Without create_graph the sums go into the grad buffers in place, so leaves sharing
+        // one buffer share a sum; with it every leaf gets a new tensor of its own (torch's
+        // variable.grad = variable.grad + new_grad), so each keeps its own sum.
+        const void* key = leaf.grad.defined() && !create_graph
+                              ? static_cast<const void*>(leaf.grad.impl().get())
+                              : static_cast<const void*>(&leaf);
         if (auto found = staged_index.find(key); found != staged_index.end()) {
             accumulate(staged[found->second].sum, g);
             return;

@@ -251,3 +251,17 @@ TEST_CASE("max_all: the largest element, NaN when any is NaN, any length", "[fun
     }
     CHECK_THROWS_WITH(detail::max_all_op(zeros({0}, DType::f64)), Catch::Contains("empty"));
 }
+
+TEST_CASE("backward with create_graph gives each leaf its own new grad()", "[functional]") {
+    // Two leaves holding one grad tensor: without create_graph both see the in-place sum
+    // (one buffer); with it each becomes grad + its own contribution, as in torch.
+    Tensor a = vec({1, 2}).requires_grad_();
+    Tensor b = vec({3, 4}).requires_grad_();
+    const Tensor shared = vec({10, 10});
+    a.set_grad(shared);
+    b.set_grad(shared);
+    sum(a * 2.0 + b * 3.0).backward(Tensor(), false, true);
+    CHECK(values(a.grad()) == std::vector<double>{12, 12});
+    CHECK(values(b.grad()) == std::vector<double>{13, 13});
+    CHECK(values(shared) == std::vector<double>{10, 10});  // untouched: new tensors
+}

@@ -17,6 +17,7 @@
 #include "optim/dcsrch.hpp"
 #include "optim/elementwise_step.hpp"
 #include "optim/vector_ops.hpp"
+#include "optim/wolfe2.hpp"
 
 namespace descent::optim {
 
@@ -175,18 +176,56 @@ Tensor NewtonCG::step(const Closure& closure) {
                 task = search.next(loss_new.item(), detail::dot(g_new, pk));
                 found = task == detail::Dcsrch::Task::converged;
             }
+            double alpha = search.step();
+            bool gradient_known = true;
+            if (!found) {
+                // scipy's fallback, line_search_wolfe2, from the same start. phi and derphi
+                // at one alpha share one closure call (it asks for phi first).
+                double evaluated_at = NAN;
+                const auto at = [&](double a) {
+                    if (!(a == evaluated_at)) {
+                        detail::set_along(p, x, a, pk);
+                        std::tie(loss_new, g_new) = evaluate();
+                        evaluated_at = a;
+                    }
+                };
+                const auto result = detail::scalar_search_wolfe2(
+                    [&](double a) {
+                        at(a);
+                        return loss_new.item();
+                    },
+                    [&](double a) {
+                        at(a);
+                        return detail::dot(g_new, pk);
+                    },
+                    old_fval,
+                    info[kHasPrev] != 0 ? std::optional<double>(info[kPrevLoss]) : std::nullopt,
+                    derphi0);
+                if (result) {
+                    found = true;
+                    alpha = result->alpha;
+                    // The closure gave the gradient with every loss, also where scipy's search
+                    // ran out of iterations without asking for it (it would evaluate it next).
+                    at(alpha);  // the kept loss is phi(alpha) (scipy's phi_star)
+                    gradient_known = evaluated_at == alpha;
+                }
+            }
             if (!found) {
                 descent::detail::copy_op(detail::flat(p), x);
                 status = NewtonCgStatus::line_search_failed;
             } else {
-                const Tensor update = pk * search.step();
+                const Tensor update = pk * alpha;
                 {
                     NoGrad no_grad;
                     descent::detail::copy_op(detail::flat(p), x + update);
                 }
-                m_cached_x = detail::flat(p).clone();
-                m_cached_loss = loss_new;
-                m_cached_grad = g_new;
+                if (gradient_known) {
+                    m_cached_x = detail::flat(p).clone();
+                    m_cached_loss = loss_new;
+                    m_cached_grad = g_new;
+                } else {
+                    forget_kept_point();  // the next step evaluates the new point itself
+                }
                 info[kHasPrev] = 1;
                 info[kPrevLoss] = old_fval;
                 if (detail::abs_sum(update) <= double(n) * m_options.xtol)

@@ -21,9 +21,9 @@
 // vector, max|x - kept point|, the loss, |g|_1, g·g, g·p, |update|_1) plus the loss and g·p of
 // each line-search trial.
 //
-// Where scipy's line_search_wolfe1 fails it falls back to line_search_wolfe2; descent does
-// not port that fallback and ends the run instead (status line_search_failed). It never
-// happened on the reference problems (the fixture records the fallback: 0 everywhere).
+// Where the MINPACK search fails, scipy's fallback line_search_wolfe2 runs from the same start
+// (optim/wolfe2.hpp, checked against scipy's scalar_search_wolfe2 on analytic functions); when
+// both fail the run ends (status line_search_failed), as scipy's does (its status 2).
 //
 // Verified against scipy 1.10.1 (tests/reference/fixtures/scipy_newton_cg.txt: linear MSE,
 // logistic loss, Rosenbrock; iterates to 1e-8, CG counts and exits, line-search steps) in
