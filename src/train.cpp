@@ -18,13 +18,6 @@
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
-#include "descent/optim/adagrad.hpp"
-#include "descent/optim/adam.hpp"
-#include "descent/optim/lbfgs.hpp"
-#include "descent/optim/newton.hpp"
-#include "descent/optim/newton_cg.hpp"
-#include "descent/optim/rmsprop.hpp"
-#include "descent/optim/sgd.hpp"
 #include "dispatch.hpp"
 #include "train_source.hpp"
 
@@ -75,11 +68,10 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
         throw Error("train_linear: " + optimizer.name() + " takes full-batch steps only; "
                     "batch_size " + std::to_string(options.batch_size) + " < " +
                     std::to_string(n) + " rows");
-    if (const auto* ncg = dynamic_cast<const optim::NewtonCG*>(&optimizer);
-        ncg && !ncg->has_hvp() && !source.X.defined())
-        throw Error("train_linear: newton-cg needs Hessian-vector products, which streamed data "
-                    "does not provide (linear_mse_hvp reads X in memory); load the data, or "
-                    "use lbfgs, which needs gradients only");
+    if (optimizer.uses_hvp() && !optimizer.has_hvp() && !source.X.defined())
+        throw Error("train_linear: " + optimizer.name() + " needs Hessian-vector products, which "
+                    "streamed data does not provide (linear_mse_hvp reads X in memory); load the "
+                    "data, or use lbfgs, which needs gradients only");
     if (options.batch_size > 0 && options.batch_size < n && !source.X.defined())
         throw Error("train_linear: streamed data trains full batch only; batch_size " +
                     std::to_string(options.batch_size) + " < " + std::to_string(n) + " rows");
@@ -126,16 +118,6 @@ std::string divergence_message(const detail::TrainSource& source, const optim::O
     return os.str();
 }
 
-// The optimizers whose step() only queues device work (one fused update, host-computed step
-// constants, no read-back): the library's first-order ones. Others (Newton, a user's
-// subclass) are never captured into a CUDA graph.
-bool capturable(const optim::Optimizer& optimizer) {
-    return dynamic_cast<const optim::Sgd*>(&optimizer) != nullptr ||
-           dynamic_cast<const optim::Adagrad*>(&optimizer) != nullptr ||
-           dynamic_cast<const optim::RmsProp*>(&optimizer) != nullptr ||
-           dynamic_cast<const optim::Adam*>(&optimizer) != nullptr;
-}
-
 void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& options) {
     if (optimizer.params().size() != 1)
         throw Error("train_linear: the optimizer must hold exactly one parameter (the weights), "
@@ -149,52 +131,7 @@ void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& opti
 std::string divergence_advice(const optim::Optimizer& optimizer,
                               const LinearMseCurvature& curvature) {
     std::ostringstream os;
-    const double lambda_max = curvature.lambda_max;
-    const bool known = lambda_max > 0.0 && std::isfinite(lambda_max);
-    if (const auto* lbfgs = dynamic_cast<const optim::Lbfgs*>(&optimizer)) {
-        os << "; L-BFGS with a fixed step (lr " << lbfgs->options().lr << ", line search "
-           << optim::line_search_name(lbfgs->options().line_search)
-           << ") can overshoot: use --line-search strong-wolfe or a smaller lr";
-    } else if (dynamic_cast<const optim::NewtonCG*>(&optimizer) != nullptr) {
-        os << "; Newton-CG's line search keeps every step a descent step, so a runaway loss "
-           << "points at the data (non-finite values, or columns of wildly different scale)";
-    } else if (const auto* newton = dynamic_cast<const optim::Newton*>(&optimizer)) {
-        // Newton's error on a quadratic loss is multiplied by 1 - lr every step (by
-        // 1 - lr λ/(λ + damping) along each eigenvector with damping).
-        os << "; Newton's step on this quadratic loss is stable for lr in (0, 2) (lr is "
-           << newton->options().lr << "); add damping (solve (H + damping I) instead of H, "
-           << "damping is " << newton->options().damping
-           << "), which also steadies a nearly singular Hessian";
-    } else if (const auto* sgd = dynamic_cast<const optim::Sgd*>(&optimizer)) {
-        // Weight decay adds weight_decay to every eigenvalue of the step's Hessian.
-        const optim::SgdOptions& o = sgd->options();
-        const double curv = lambda_max + o.weight_decay;
-        const std::string of = o.weight_decay > 0 ? "(lambda_max + weight_decay)" : "lambda_max";
-        if (!known) {
-            os << "; try a smaller learning rate";
-        } else if (o.momentum == 0.0) {
-            os << "; use a smaller learning rate, below 2/" << of << " = " << 2.0 / curv;
-        } else if (o.dampening == 0.0 && !o.nesterov) {
-            // torch's heavy ball, v = mu v + g, w -= lr v, is w' = w - lr H w + mu (w - w_prev):
-            // along an eigenvalue λ, z^2 - (1 + mu - lr λ) z + mu = 0, whose roots lie inside
-            // the unit circle iff 0 < lr λ < 2 (1 + mu).
-            os << "; use a smaller learning rate, below 2(1 + momentum)/" << of << " = "
-               << 2.0 * (1.0 + o.momentum) / curv << " (momentum " << o.momentum << ")";
-        } else {
-            os << "; try a smaller learning rate (for reference, plain gradient descent is "
-               << "stable below 2/" << of << " = " << 2.0 / curv << ")";
-        }
-    } else if (dynamic_cast<const optim::Adagrad*>(&optimizer) != nullptr ||
-               dynamic_cast<const optim::RmsProp*>(&optimizer) != nullptr ||
-               dynamic_cast<const optim::Adam*>(&optimizer) != nullptr) {
-        // Their steps are scaled per coordinate by the gradients' history: no bound from λmax.
-        os << "; try a smaller learning rate";
-    } else {
-        os << "; try a smaller learning rate";
-        if (known)
-            os << " (for reference, gradient descent is stable below 2/lambda_max = "
-               << 2.0 / lambda_max << ")";
-    }
+    os << "; " << optimizer.divergence_advice(curvature.lambda_max);
     // Feature scaling: columns of very different scale make the Hessian ill-conditioned, so
     // no single learning rate suits every weight.
     const std::vector<double>& rms = curvature.column_rms;
@@ -281,22 +218,19 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     const Tensor& X = source.X;
     const Tensor& y = source.y;
     Tensor w = optimizer.params()[0];
-    auto* newton = dynamic_cast<optim::Newton*>(&optimizer);
+    const bool newton = optimizer.needs_hessian();
     // Newton-CG on linear MSE: the fused one-pass H v = 2/n Xᵀ(X v) for this call (unless
     // the caller gave another product), and a fresh kept point (the data may have changed).
-    auto* newton_cg = dynamic_cast<optim::NewtonCG*>(&optimizer);
     struct HvpForThisCall {
-        optim::NewtonCG* optimizer = nullptr;
+        optim::Optimizer* optimizer = nullptr;
         ~HvpForThisCall() {
             if (optimizer) optimizer->set_hvp({});
         }
     } hvp_for_this_call;
-    if (newton_cg) {
-        newton_cg->forget_kept_point();
-        if (!newton_cg->has_hvp()) {
-            newton_cg->set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
-            hvp_for_this_call.optimizer = newton_cg;
-        }
+    optimizer.forget_evaluations();
+    if (optimizer.uses_hvp() && !optimizer.has_hvp()) {
+        optimizer.set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
+        hvp_for_this_call.optimizer = &optimizer;
     }
     const std::int64_t epochs = options.epochs, d = w.numel(), n = source.n;
     const std::int64_t sync_every =
@@ -350,7 +284,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     // pass, the update and the trajectory copy (cudaMemcpyAsync on the device's stream) only
     // queue work, and the read-backs below come after the launch.
     const bool graphs = options.cuda_graph && w.device().is_cuda() && !minibatch &&
-                        X.defined() && capturable(optimizer);
+                        X.defined() && optimizer.capturable();
     std::unique_ptr<detail::GraphExec> graph_exec;
     std::optional<detail::GraphCapture> capture;
     std::int64_t block_first = 0, block_steps = 0;
@@ -395,8 +329,8 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             const Tensor loss = optimizer.step(closure);
             // Newton-CG's first call may be a line-search trial (it reuses the point the last
             // step accepted): take the gradient it stepped on from it.
-            if (newton_cg && newton_cg->start_gradient().defined())
-                last_grad = newton_cg->start_gradient().reshape(w.shape());
+            if (const Tensor g = optimizer.step_gradient(); g.defined())
+                last_grad = g.reshape(w.shape());
             copy_range_into(losses, epoch, loss.detach().reshape({1}));
         } else if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
@@ -406,7 +340,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             source.full_pass(w, slice(losses, epoch, 1), detail::array_of(grad),
                              newton ? &hessian : nullptr);
             w.set_grad(grad);
-            if (newton) newton->set_hessian(full_hessian);
+            if (newton) optimizer.set_hessian(full_hessian);
             optimizer.step();
             last_grad = grad;
         } else {

@@ -301,3 +301,30 @@ TEST_CASE("cuda_graph is a no-op on the cpu", "[optim][train][graph]") {
         }
     }
 }
+
+TEST_CASE("optimizers declare what a training loop must give them", "[optim][api]") {
+    // The loop asks these instead of casting (train.cpp has no dynamic_cast of an optimizer).
+    Tensor w = from_vector(std::vector<double>{1, 2}).requires_grad_();
+    for (const std::string& name : optimizer_names()) {
+        INFO(name);
+        OptimizerConfig c;
+        c.name = name;
+        const auto opt = make_optimizer(c, {w});
+        const bool first_order = name != "newton" && name != "newton-cg" && name != "lbfgs";
+        CHECK(opt->capturable() == first_order);
+        CHECK(opt->needs_hessian() == (name == "newton"));
+        CHECK(opt->needs_closure() == (name == "newton-cg" || name == "lbfgs"));
+        CHECK(opt->uses_hvp() == (name == "newton-cg"));
+        CHECK_FALSE(opt->has_hvp());
+        if (!opt->needs_hessian())
+            CHECK_THAT(error_of([&] { opt->set_hessian(Tensor()); }), Contains("does not use a Hessian"));
+        if (!opt->uses_hvp())
+            CHECK_THAT(error_of([&] { opt->set_hvp([](const Tensor& v) { return v; }); }),
+                       Contains("does not use Hessian-vector products"));
+        CHECK(opt->stopped_early().empty());
+        CHECK_FALSE(opt->step_gradient().defined());
+        CHECK_FALSE(opt->divergence_advice(4.0).empty());
+    }
+    OptimizerConfig gd;
+    CHECK_THAT(make_optimizer(gd, {w})->divergence_advice(4.0), Contains("below 2/lambda_max = 0.5"));
+}

@@ -67,15 +67,15 @@ struct TrainOptions {
     std::function<void(std::int64_t epoch, double loss)> on_epoch;
 
     // CUDA graphs, for small problems whose epochs cost more in kernel launches than in
-    // work. On a CUDA device, full-batch training with a first-order optimizer (gd, momentum,
-    // adagrad, rmsprop, adam, adamw: the library's Sgd, Adagrad, RmsProp and Adam classes)
-    // captures each block of epochs between two sync points (loss read-back, checkpoint) into
+    // work. On a CUDA device, full-batch training with an optimizer whose capturable() is true
+    // (the first-order ones: gd, momentum, adagrad, rmsprop, adam, adamw) captures each block of epochs between two sync points (loss read-back, checkpoint) into
     // one CUDA graph and launches it once: the fused loss/gradient pass, the optimizer update
     // and the trajectory copy of every epoch in the block. The first epoch of each call runs
     // uncaptured (it creates the optimizer's state and the scratch the captured epochs reuse).
     // Results are bitwise the same as without. Not captured, silently: the cpu (the option
-    // is a no-op there), Newton (its solve reads a status back to the host), mini-batches,
-    // streamed data and optimizers of other classes. A capture that fails throws
+    // is a no-op there), Newton (its solve reads a status back to the host), L-BFGS and
+    // Newton-CG (closures, read-backs), mini-batches, streamed data and any optimizer that does
+    // not declare itself capturable. A capture that fails throws
     // descent::CudaError naming the epochs; the device stays usable, and the weights and the
     // optimizer (its step count included) are those of the start of the failed block.
     // Launches are counted by cuda_launch_stats() (descent/device.hpp).

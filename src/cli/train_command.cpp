@@ -18,7 +18,6 @@
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
-#include "descent/optim/newton_cg.hpp"
 #include "descent/solve.hpp"
 #include "descent/stream.hpp"
 
@@ -396,12 +395,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // Only now, so that a failed run prints its error line alone.
     // Newton-CG ends its run early when CG or the line search fails: the epochs after that
     // changed nothing, which the user should hear of (convergence is the normal end).
-    if (const auto* ncg = dynamic_cast<const optim::NewtonCG*>(optimizer.get());
-        ncg && !args.has("quiet") &&
-        (ncg->status() == optim::NewtonCgStatus::cg_not_converged ||
-         ncg->status() == optim::NewtonCgStatus::line_search_failed))
-        std::fprintf(stderr, "descent: newton-cg stopped early: %s; the weights are those of its last "
-                             "successful step\n", optim::newton_cg_status_text(ncg->status()));
+    if (const std::string why = optimizer->stopped_early(); !why.empty() && !args.has("quiet"))
+        std::fprintf(stderr, "descent: %s stopped early: %s; the weights are those of its last "
+                             "successful step\n", optimizer->name().c_str(), why.c_str());
     if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     std::vector<double> initial = init;
     if (json) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -479,6 +480,14 @@ void Lbfgs::load_state(const OptimizerState& state) {
     ParamState loaded{ps.step, {}};
     for (const auto& [name, buffer] : ps.buffers) loaded.buffers[name] = adopt_buffer(name, buffer, 0);
     m_state[0] = std::move(loaded);
+}
+
+std::string Lbfgs::divergence_advice(double) const {
+    std::ostringstream os;
+    os << "L-BFGS with a fixed step (lr " << m_options.lr << ", line search "
+       << line_search_name(m_options.line_search)
+       << ") can overshoot: use --line-search strong-wolfe or a smaller lr";
+    return os.str();
 }
 
 }  // namespace descent::optim

@@ -2,6 +2,8 @@
 // device: in double on the CPU, with cuSOLVER (in the weights' dtype) on a GPU.
 #include "descent/optim/newton.hpp"
 
+#include <sstream>
+
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
@@ -52,6 +54,16 @@ void Newton::step() {
     w.copy_(updated);
     m_hessian = Tensor();
     ++m_state[0].step;
+}
+
+std::string Newton::divergence_advice(double) const {
+    // Newton's error on a quadratic loss is multiplied by 1 - lr every step (by
+    // 1 - lr λ/(λ + damping) along each eigenvector with damping).
+    std::ostringstream os;
+    os << "Newton's step on this quadratic loss is stable for lr in (0, 2) (lr is " << m_options.lr
+       << "); add damping (solve (H + damping I) instead of H, damping is " << m_options.damping
+       << "), which also steadies a nearly singular Hessian";
+    return os.str();
 }
 
 }  // namespace descent::optim

@@ -224,7 +224,7 @@ Tensor NewtonCG::step(const Closure& closure) {
                     m_cached_loss = loss_new;
                     m_cached_grad = g_new;
                 } else {
-                    forget_kept_point();  // the next step evaluates the new point itself
+                    forget_evaluations();  // the next step evaluates the new point itself
                 }
                 info[kHasPrev] = 1;
                 info[kPrevLoss] = old_fval;
@@ -260,10 +260,22 @@ Tensor NewtonCG::adopt_buffer(const std::string&, const Tensor& buffer, std::siz
 
 void NewtonCG::load_state(const OptimizerState& state) {
     Optimizer::load_state(state);
-    forget_kept_point();  // recomputed by the next step's closure call
+    forget_evaluations();  // recomputed by the next step's closure call
 }
 
-void NewtonCG::forget_kept_point() {
+std::string NewtonCG::stopped_early() const {
+    const NewtonCgStatus s = status();
+    if (s == NewtonCgStatus::cg_not_converged || s == NewtonCgStatus::line_search_failed)
+        return newton_cg_status_text(s);
+    return std::string();
+}
+
+std::string NewtonCG::divergence_advice(double) const {
+    return "Newton-CG's line search keeps every step a descent step, so a runaway loss points "
+           "at the data (non-finite values, or columns of wildly different scale)";
+}
+
+void NewtonCG::forget_evaluations() {
     m_cached_x = Tensor();
     m_cached_grad = Tensor();
     m_cached_loss = Tensor();

@@ -100,6 +100,24 @@ Tensor Optimizer::adopt_buffer(const std::string&, const Tensor& buffer, std::si
     return buffer.to(m_params[i].device()).to(m_params[i].dtype()).detach().clone();
 }
 
+void Optimizer::set_hessian(const Tensor&) {
+    throw Error(m_name + ": does not use a Hessian (only optimizers with needs_hessian() do)");
+}
+
+void Optimizer::set_hvp(HvpFn) {
+    throw Error(m_name + ": does not use Hessian-vector products (only optimizers with "
+                "uses_hvp() do)");
+}
+
+std::string Optimizer::divergence_advice(double lambda_max) const {
+    std::ostringstream os;
+    os << "try a smaller learning rate";
+    if (lambda_max > 0.0 && std::isfinite(lambda_max))
+        os << " (for reference, gradient descent is stable below 2/lambda_max = " << 2.0 / lambda_max
+           << ")";
+    return os.str();
+}
+
 Tensor Optimizer::step(const Closure& closure) {
     if (!closure) throw Error(m_name + ": step(closure) needs a closure");
     Tensor loss;

@@ -1,6 +1,9 @@
 // Gradient descent with optional momentum / Nesterov (torch.optim.SGD's formulas).
 #include "descent/optim/sgd.hpp"
 
+#include <cmath>
+#include <sstream>
+
 #include "descent/error.hpp"
 #include "optim/elementwise_step.hpp"
 
@@ -43,6 +46,30 @@ void Sgd::step() {
             s.first_step = step == 1;
             return s;
         });
+}
+
+std::string Sgd::divergence_advice(double lambda_max) const {
+    // Weight decay adds weight_decay to every eigenvalue of the step's Hessian.
+    const SgdOptions& o = m_options;
+    const bool known = lambda_max > 0.0 && std::isfinite(lambda_max);
+    const double curv = lambda_max + o.weight_decay;
+    const std::string of = o.weight_decay > 0 ? "(lambda_max + weight_decay)" : "lambda_max";
+    std::ostringstream os;
+    if (!known) {
+        os << "try a smaller learning rate";
+    } else if (o.momentum == 0.0) {
+        os << "use a smaller learning rate, below 2/" << of << " = " << 2.0 / curv;
+    } else if (o.dampening == 0.0 && !o.nesterov) {
+        // torch's heavy ball, v = mu v + g, w -= lr v, is w' = w - lr H w + mu (w - w_prev):
+        // along an eigenvalue λ, z^2 - (1 + mu - lr λ) z + mu = 0, whose roots lie inside the
+        // unit circle iff 0 < lr λ < 2 (1 + mu).
+        os << "use a smaller learning rate, below 2(1 + momentum)/" << of << " = "
+           << 2.0 * (1.0 + o.momentum) / curv << " (momentum " << o.momentum << ")";
+    } else {
+        os << "try a smaller learning rate (for reference, plain gradient descent is stable "
+           << "below 2/" << of << " = " << 2.0 / curv << ")";
+    }
+    return os.str();
 }
 
 }  // namespace descent::optim

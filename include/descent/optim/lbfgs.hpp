@@ -56,6 +56,7 @@ public:
     // once a curvature pair was kept).
     std::vector<std::string> buffer_names() const override;
     void load_state(const OptimizerState& state) override;
+    std::string divergence_advice(double lambda_max) const override;
     const LbfgsOptions& options() const { return m_options; }
 
 protected:

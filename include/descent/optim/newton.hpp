@@ -26,8 +26,9 @@ public:
     // weights, the step count and a Hessian given by set_hessian() stay as they were.
     using Optimizer::step;  // step(closure) too
     void step() override;
-    void set_hessian(const Tensor& hessian);
+    void set_hessian(const Tensor& hessian) override;
     bool needs_hessian() const override { return true; }
+    std::string divergence_advice(double lambda_max) const override;
     const NewtonOptions& options() const { return m_options; }
 
 private:

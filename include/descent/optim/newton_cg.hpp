@@ -58,12 +58,12 @@ const char* newton_cg_status_text(NewtonCgStatus status);
 
 class NewtonCG final : public Optimizer {
 public:
-    // H(current parameters) v, for v of the parameter's numel (flat) or shape.
-    using HvpFn = std::function<Tensor(const Tensor& v)>;
+    using HvpFn = optim::HvpFn;
     // hvp may be empty until set_hvp() (a step without one throws).
     NewtonCG(std::vector<Tensor> params, NewtonCgOptions options, HvpFn hvp);
-    void set_hvp(HvpFn hvp) { m_hvp = std::move(hvp); }
-    bool has_hvp() const { return static_cast<bool>(m_hvp); }
+    bool uses_hvp() const override { return true; }
+    void set_hvp(HvpFn hvp) override { m_hvp = std::move(hvp); }
+    bool has_hvp() const override { return static_cast<bool>(m_hvp); }
     void step() override;  // throws: needs step(closure)
     Tensor step(const Closure& closure) override;
     bool needs_closure() const override { return true; }
@@ -77,10 +77,12 @@ public:
     std::int64_t last_cg_iterations() const { return m_last_cg_iterations; }
     const std::string& last_cg_exit() const { return m_last_cg_exit; }
     // The flat gradient at the point the last step started from (what it stepped on).
-    const Tensor& start_gradient() const { return m_start_grad; }
+    Tensor step_gradient() const override { return m_start_grad; }
     // The loss and gradient kept from the last line search are reused while the parameter
     // stays where it left it; call this when the loss itself changes (other data).
-    void forget_kept_point();
+    void forget_evaluations() override;
+    std::string stopped_early() const override;
+    std::string divergence_advice(double lambda_max) const override;
 
 protected:
     void check_buffer(const std::string& name, const Tensor& buffer, std::size_t param) const override;

@@ -35,6 +35,9 @@ struct OptimizerState {
 // methods (LBFGS, NewtonCG) call it several times per step, at trial points.
 using Closure = std::function<Tensor()>;
 
+// H(current parameters) v, for v of the parameter's numel (flat) or shape.
+using HvpFn = std::function<Tensor(const Tensor& v)>;
+
 class Optimizer {
 public:
     // Parameters must be defined leaf tensors that require grad.
@@ -59,8 +62,31 @@ public:
     const std::vector<Tensor>& params() const { return m_params; }
     // Steps taken by the first parameter (all parameters step together in normal use).
     std::int64_t step_count() const;
-    // True when step() needs a Hessian (Newton).
+    // --- capabilities: what a training loop asks of an optimizer (it never casts) ----------
+    // step() needs a Hessian (Newton): set_hessian() before each step (else its callback).
     virtual bool needs_hessian() const { return false; }
+    virtual void set_hessian(const Tensor& hessian);  // throws unless needs_hessian()
+    // step() uses Hessian-vector products (Newton-CG); has_hvp(): one is set. A loop that
+    // sets its own (the fused linear_mse_hvp) clears it with set_hvp({}) when it is done.
+    virtual bool uses_hvp() const { return false; }
+    virtual bool has_hvp() const { return false; }
+    virtual void set_hvp(HvpFn hvp);  // throws unless uses_hvp()
+    // Forgets what the last step evaluated that stays valid only for the same loss (Newton-CG
+    // reuses the loss and gradient of the point its line search accepted); a loop calls it
+    // before stepping on what may be other data.
+    virtual void forget_evaluations() {}
+    // step() only queues device work (one fused update from constants computed on the host,
+    // no read-back), so a CUDA graph may capture it: the first-order optimizers.
+    virtual bool capturable() const { return false; }
+    // The flat gradient the last step stepped on, where the loop cannot know it (Newton-CG's
+    // first closure call may be a line-search trial); undefined otherwise.
+    virtual Tensor step_gradient() const { return Tensor(); }
+    // Why the optimizer stopped changing the parameters before the run's end (Newton-CG: CG or
+    // both line searches failed); empty when it did not.
+    virtual std::string stopped_early() const { return std::string(); }
+    // The advice that ends a divergence report, fitting this optimizer: lambda_max is the
+    // largest eigenvalue of the loss's Hessian (NaN or <= 0 when unknown).
+    virtual std::string divergence_advice(double lambda_max) const;
     // The state buffers each parameter keeps with these options (torch.optim's names).
     virtual std::vector<std::string> buffer_names() const { return {}; }
 

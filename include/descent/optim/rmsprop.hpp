@@ -25,6 +25,9 @@ public:
     using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override;
+    bool capturable() const override { return true; }
+    // Steps scaled per coordinate by the gradients' history: no bound from lambda_max.
+    std::string divergence_advice(double) const override { return "try a smaller learning rate"; }
     const RmsPropOptions& options() const { return m_options; }
 
 private:

@@ -21,6 +21,8 @@ public:
     using Optimizer::step;  // step(closure) too
     void step() override;
     std::vector<std::string> buffer_names() const override;
+    bool capturable() const override { return true; }
+    std::string divergence_advice(double lambda_max) const override;
     const SgdOptions& options() const { return m_options; }
 
 private:
