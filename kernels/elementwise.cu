@@ -1,4 +1,4 @@
-// Elementwise kernels: fill, cast, unary, broadcasting binary and broadcast copy. The
+// Elementwise kernels: fill, cast, unary, broadcasting binary and strided copy. The
 // per-element math is shared/elementwise.hpp, the same functions the CPU backend calls.
 // Verified by the CUDA parity suite (tests/test_cuda_*.cpp) against the CPU backend.
 #include "kernels.hpp"
@@ -49,10 +49,10 @@ __global__ void binary_kernel(BinaryOp op, const T* a, const T* b, T* out, std::
 }
 
 template <class T>
-__global__ void broadcast_kernel(const T* in, T* out, std::int64_t n, BroadcastIndex ix) {
+__global__ void strided_copy_kernel(const T* in, T* out, std::int64_t n, BroadcastIndex ix) {
     for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
          i += std::int64_t(gridDim.x) * blockDim.x)
-        out[i] = in[operand_offset(ix, 0, i)];
+        out[operand_offset(ix, 1, i)] = in[operand_offset(ix, 0, i)];
 }
 
 }  // namespace
@@ -103,14 +103,16 @@ void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& inde
     DESCENT_CUDA_CHECK_LAUNCH("binary_kernel");
 }
 
-void broadcast(Array in, Array out, const BroadcastIndex& index, cudaStream_t stream) {
-    if (out.numel == 0) return;
+void strided_copy(Array in, Array out, const BroadcastIndex& index, cudaStream_t stream) {
+    std::int64_t count = 1;
+    for (int i = 0; i < index.rank; ++i) count *= index.shape[i];
+    if (count == 0) return;
     detail::visit_dtype(out.dtype, [&](auto t) {
         using T = decltype(t);
-        broadcast_kernel<T><<<grid_for(out.numel), kThreads, 0, stream>>>(
-            static_cast<const T*>(in.data), static_cast<T*>(out.data), out.numel, index);
+        strided_copy_kernel<T><<<grid_for(count), kThreads, 0, stream>>>(
+            static_cast<const T*>(in.data), static_cast<T*>(out.data), count, index);
     });
-    DESCENT_CUDA_CHECK_LAUNCH("broadcast_kernel");
+    DESCENT_CUDA_CHECK_LAUNCH("strided_copy_kernel");
 }
 
 }  // namespace descent::kernels

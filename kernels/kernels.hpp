@@ -24,7 +24,8 @@ void cast(Array in, Array out, cudaStream_t stream);
 void unary(UnaryOp op, double alpha, Array in, Array out, cudaStream_t stream);
 void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index,
             cudaStream_t stream);
-void broadcast(Array in, Array out, const BroadcastIndex& index, cudaStream_t stream);
+// For every coordinate c of index.shape: out[c . strides[1]] = in[c . strides[0]].
+void strided_copy(Array in, Array out, const BroadcastIndex& index, cudaStream_t stream);
 
 // Row-major c (m, n) = alpha * op(a) @ op(b) through cuBLAS (column-major underneath).
 void gemm(cublasHandle_t handle, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,

@@ -9,8 +9,18 @@
 namespace descent::detail {
 
 Array array_of(const Tensor& t) {
+    if (!t.is_contiguous())
+        throw Error("internal error: the non-contiguous view " + describe(t) +
+                    " reached a dense backend call (dispatch makes operands contiguous first)");
     return Array{t.data_ptr(), t.dtype(), t.numel(), t.device().index};
 }
+
+namespace {
+// An Array for an operand read or written through a BroadcastIndex (any strides).
+Array strided_array_of(const Tensor& t) {
+    return Array{t.data_ptr(), t.dtype(), t.numel(), t.device().index};
+}
+}  // namespace
 
 Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
 
@@ -62,33 +72,63 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 namespace {
 
-// Strides of `in` read as if broadcast to `out` (0 along stretched or missing dims).
-void broadcast_strides(const Shape& in, const Shape& out, std::int64_t* strides) {
+// Strides of a tensor of `shape` and `in_strides`, read as if broadcast to `out` (0 along
+// stretched or missing dims).
+void broadcast_strides(const Shape& in, const Shape& in_strides, const Shape& out,
+                       std::int64_t* strides) {
     const std::size_t lead = out.size() - in.size();
-    std::int64_t stride = 1;
-    for (std::size_t i = out.size(); i-- > 0;) {
-        if (i < lead) {
-            strides[i] = 0;
-            continue;
-        }
-        const std::int64_t d = in[i - lead];
-        strides[i] = d == 1 ? 0 : stride;
-        stride *= d;
-    }
+    for (std::size_t i = 0; i < out.size(); ++i)
+        strides[i] = i < lead || in[i - lead] == 1 ? 0 : in_strides[i - lead];
 }
 
-BroadcastIndex make_index(const Shape& out, const Shape& a, const Shape& b) {
+// The index of an op whose output has shape `out` and whose operands are `a` and `b`
+// (either may be a strided view; operand 1 may be the output itself).
+BroadcastIndex make_index(const Shape& out, const Tensor& a, const Tensor& b) {
+    if (static_cast<int>(out.size()) > kMaxRank)
+        throw Error("rank of " + shape_str(out) + " exceeds the supported " +
+                    std::to_string(kMaxRank));
     BroadcastIndex ix;
     ix.rank = static_cast<int>(out.size());
     for (std::size_t i = 0; i < out.size(); ++i) ix.shape[i] = out[i];
-    broadcast_strides(a, out, ix.strides[0]);
-    broadcast_strides(b, out, ix.strides[1]);
+    broadcast_strides(a.shape(), a.strides(), out, ix.strides[0]);
+    broadcast_strides(b.shape(), b.strides(), out, ix.strides[1]);
     return ix;
+}
+
+// Writes the dense `src` into `dst` (same shape, dtype and device), which may be a view.
+void write_into(const Tensor& dst, const Tensor& src) {
+    if (dst.numel() == 0) return;
+    if (dst.is_contiguous()) {
+        backend_of(dst).copy(dst.data_ptr(), src.data_ptr(),
+                             static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()),
+                             dst.device().index);
+        return;
+    }
+    backend_of(dst).strided_copy(array_of(src), strided_array_of(dst),
+                                 make_index(dst.shape(), src, dst));
 }
 
 }  // namespace
 
-Tensor unary_op(UnaryOp op, double alpha, const Tensor& a) {
+namespace {
+// A dense copy of the dense `t` in new storage (not recorded).
+Tensor fresh_copy(const Tensor& t) {
+    Tensor out = make_tensor(t.shape(), t.dtype(), t.device());
+    write_into(out, t);
+    return out;
+}
+}  // namespace
+
+Tensor contiguous_op(const Tensor& t) {
+    check_defined("contiguous", t);
+    if (t.is_contiguous()) return t;
+    Tensor out = make_tensor(t.shape(), t.dtype(), t.device());
+    backend_of(t).strided_copy(strided_array_of(t), array_of(out), make_index(t.shape(), t, out));
+    return out;
+}
+
+Tensor unary_op(UnaryOp op, double alpha, const Tensor& a_in) {
+    const Tensor a = contiguous_op(a_in);
     Tensor out = make_tensor(a.shape(), a.dtype(), a.device());
     backend_of(a).unary(op, alpha, array_of(a), array_of(out));
     return out;
@@ -98,8 +138,8 @@ Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b
     check_same_kind(name, a, b);
     const Shape shape = broadcast_shapes(name, a.shape(), b.shape());
     Tensor out = make_tensor(shape, a.dtype(), a.device());
-    backend_of(a).binary(op, array_of(a), array_of(b), array_of(out),
-                         make_index(shape, a.shape(), b.shape()));
+    backend_of(a).binary(op, strided_array_of(a), strided_array_of(b), array_of(out),
+                         make_index(shape, a, b));
     return out;
 }
 
@@ -108,8 +148,17 @@ void binary_inplace(const char* name, BinaryOp op, const Tensor& dst, const Tens
     if (broadcast_shapes(name, dst.shape(), src.shape()) != dst.shape())
         throw Error(std::string(name) + ": shape " + shape_str(src.shape()) +
                     " does not broadcast to the destination's " + shape_str(dst.shape()));
-    backend_of(dst).binary(op, array_of(dst), array_of(src), array_of(dst),
-                           make_index(dst.shape(), dst.shape(), src.shape()));
+    if (!dst.is_contiguous()) {
+        write_into(dst, binary_op(name, op, dst, src));
+        return;
+    }
+    // A source sharing dst's storage is read in full before any write.
+    const bool aliased = src.impl()->storage == dst.impl()->storage &&
+                         !(src.data_ptr() == dst.data_ptr() && src.shape() == dst.shape() &&
+                           src.strides() == dst.strides());
+    const Tensor source = aliased ? fresh_copy(contiguous_op(src)) : src;
+    backend_of(dst).binary(op, array_of(dst), strided_array_of(source), array_of(dst),
+                           make_index(dst.shape(), dst, source));
 }
 
 Tensor broadcast_op(const char* name, const Tensor& a, const Shape& shape) {
@@ -121,7 +170,7 @@ Tensor broadcast_op(const char* name, const Tensor& a, const Shape& shape) {
         throw Error(std::string(name) + ": rank of " + shape_str(shape) + " exceeds " +
                     std::to_string(kMaxRank));
     Tensor out = make_tensor(shape, a.dtype(), a.device());
-    backend_of(a).broadcast(array_of(a), array_of(out), make_index(shape, a.shape(), shape));
+    backend_of(a).strided_copy(strided_array_of(a), array_of(out), make_index(shape, a, out));
     return out;
 }
 
@@ -141,9 +190,10 @@ Tensor sum_to_op(const char* name, const Tensor& a, const Shape& shape) {
     return t;
 }
 
-Tensor gemm_op(const char* name, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
-               double alpha) {
-    check_same_kind(name, a, b);
+Tensor gemm_op(const char* name, const Tensor& a_in, const Tensor& b_in, bool trans_a,
+               bool trans_b, double alpha) {
+    check_same_kind(name, a_in, b_in);
+    const Tensor a = contiguous_op(a_in), b = contiguous_op(b_in);
     if (a.dim() != 2 || b.dim() != 2)
         throw Error(std::string(name) + ": expects matrices, got shapes " +
                     shape_str(a.shape()) + " and " + shape_str(b.shape()));
@@ -161,9 +211,10 @@ Tensor gemm_op(const char* name, const Tensor& a, const Tensor& b, bool trans_a,
     return out;
 }
 
-Tensor transpose_op(const Tensor& a) {
-    check_defined("transpose", a);
-    if (a.dim() < 2) return a;
+Tensor transpose_op(const Tensor& a_in) {
+    check_defined("transpose", a_in);
+    if (a_in.dim() < 2) return a_in;
+    const Tensor a = contiguous_op(a_in);
     if (a.dim() != 2)
         throw Error("transpose: expects a matrix, got shape " + shape_str(a.shape()));
     const std::int64_t rows = a.shape()[0], cols = a.shape()[1];
@@ -172,9 +223,10 @@ Tensor transpose_op(const Tensor& a) {
     return out;
 }
 
-Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+Tensor sum_axis_op(const char* name, const Tensor& a_in, std::int64_t axis, bool keepdim,
                    double scale) {
-    check_defined(name, a);
+    check_defined(name, a_in);
+    const Tensor a = contiguous_op(a_in);
     const std::int64_t ax = normalize_axis(name, axis, a.shape());
     const Shape& s = a.shape();
     std::int64_t outer = 1, inner = 1;
@@ -191,15 +243,18 @@ Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool ke
     return out;
 }
 
-Tensor sum_all_op(const Tensor& a, double scale) {
-    check_defined("sum", a);
+Tensor sum_all_op(const Tensor& a_in, double scale) {
+    check_defined("sum", a_in);
+    const Tensor a = contiguous_op(a_in);
     Tensor out = make_tensor({}, a.dtype(), a.device());
     backend_of(a).sum_axis(array_of(a), array_of(out), 1, a.numel(), 1, scale);
     return out;
 }
 
-void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src) {
-    check_same_kind("copy_range_into", dst, src);
+void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src_in) {
+    check_same_kind("copy_range_into", dst, src_in);
+    const Tensor src = contiguous_op(src_in);
+    (void)array_of(dst);  // dst must be dense
     if (offset < 0 || offset + src.numel() > dst.numel())
         throw Error("copy_range_into: " + std::to_string(src.numel()) + " elements at " +
                     std::to_string(offset) + " do not fit in " + describe(dst));
@@ -210,8 +265,9 @@ void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src) 
                          dst.device().index);
 }
 
-Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count) {
-    check_defined("copy_range", src);
+Tensor copy_range(const Tensor& src_in, std::int64_t offset, std::int64_t count) {
+    check_defined("copy_range", src_in);
+    const Tensor src = contiguous_op(src_in);
     if (offset < 0 || count < 0 || offset + count > src.numel())
         throw Error("copy_range: elements [" + std::to_string(offset) + ", " +
                     std::to_string(offset + count) + ") are outside " + describe(src));
@@ -224,25 +280,28 @@ Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count) {
     return out;
 }
 
-Tensor max_all_op(const Tensor& a) {
-    check_defined("max", a);
+Tensor max_all_op(const Tensor& a_in) {
+    check_defined("max", a_in);
+    const Tensor a = contiguous_op(a_in);
     if (a.numel() == 0) throw Error("max: the tensor of shape " + shape_str(a.shape()) + " is empty");
     Tensor out = make_tensor({}, a.dtype(), a.device());
     backend_of(a).max_all(array_of(a), array_of(out));
     return out;
 }
 
-Tensor cast_op(const Tensor& a, DType dtype) {
-    check_defined("to", a);
+Tensor cast_op(const Tensor& a_in, DType dtype) {
+    check_defined("to", a_in);
+    const Tensor a = contiguous_op(a_in);
     Tensor out = make_tensor(a.shape(), dtype, a.device());
     backend_of(a).cast(array_of(a), array_of(out));
     return out;
 }
 
-Tensor device_copy_op(const Tensor& a, Device device) {
-    check_defined("to", a);
-    const Device from = a.device();
-    if (from == device) return a;
+Tensor device_copy_op(const Tensor& a_in, Device device) {
+    check_defined("to", a_in);
+    const Device from = a_in.device();
+    if (from == device) return a_in;
+    const Tensor a = contiguous_op(a_in);
     Tensor out = make_tensor(a.shape(), a.dtype(), device);
     const std::size_t bytes = static_cast<std::size_t>(a.numel()) * dtype_size(a.dtype());
     if (from.is_cpu()) {
@@ -260,18 +319,24 @@ Tensor device_copy_op(const Tensor& a, Device device) {
 
 void fill_op(const Tensor& t, double value) {
     check_defined("fill_", t);
+    if (!t.is_contiguous()) {
+        Tensor dense = make_tensor(t.shape(), t.dtype(), t.device());
+        backend_of(t).fill(array_of(dense), value);
+        write_into(t, dense);
+        return;
+    }
     backend_of(t).fill(array_of(t), value);
 }
 
 void copy_op(const Tensor& dst, const Tensor& src) {
-    Tensor moved = device_copy_op(src, dst.device());
+    Tensor moved = contiguous_op(device_copy_op(src, dst.device()));
     if (moved.dtype() != dst.dtype()) {
-        backend_of(dst).cast(array_of(moved), array_of(dst));
-    } else {
-        backend_of(dst).copy(dst.data_ptr(), moved.data_ptr(),
-                             static_cast<std::size_t>(dst.numel()) * dtype_size(dst.dtype()),
-                             dst.device().index);
+        moved = cast_op(moved, dst.dtype());
+    } else if (moved.impl()->storage == dst.impl()->storage) {
+        if (moved.data_ptr() == dst.data_ptr() && dst.is_contiguous()) return;  // the same elements
+        moved = fresh_copy(moved);  // overlapping: read the source in full before writing
     }
+    write_into(dst, moved);
 }
 
 }  // namespace descent::detail

@@ -10,7 +10,7 @@
 
 namespace descent::detail {
 
-Array array_of(const Tensor& t);
+Array array_of(const Tensor& t);  // a contiguous tensor's elements (else an internal error)
 Backend& backend_of(const Tensor& t);
 
 // Throw descent::Error naming `op` and the offending tensors.
@@ -20,9 +20,12 @@ std::string describe(const Tensor& t);  // "(2, 3) f64 cpu"
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 
+// `t` itself when contiguous, else a dense copy (not recorded). Every op below accepts views:
+// it either reads them through their strides or makes them contiguous first.
+Tensor contiguous_op(const Tensor& t);
 Tensor unary_op(UnaryOp op, double alpha, const Tensor& a);
 Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b);
-// dst = dst op src, src broadcastable to dst's shape; dst keeps its buffer.
+// dst = dst op src, src broadcastable to dst's shape; dst keeps its buffer (it may be a view).
 void binary_inplace(const char* name, BinaryOp op, const Tensor& dst, const Tensor& src);
 Tensor broadcast_op(const char* name, const Tensor& a, const Shape& shape);
 Tensor sum_to_op(const char* name, const Tensor& a, const Shape& shape);
@@ -33,14 +36,14 @@ Tensor transpose_op(const Tensor& a);
 Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
                    double scale);
 Tensor sum_all_op(const Tensor& a, double scale);
-Tensor max_all_op(const Tensor& a);
+Tensor max_all_op(const Tensor& a);  // () the largest element; NaN if any is NaN; not recorded
 // Element ranges of dense tensors, copied on their device (same dtype and device):
 // dst[offset, offset + numel(src)) = src, and a new (count) tensor of src[offset, offset + count).
 void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src);
-Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count);  // () the largest element; NaN if any is NaN; not recorded
+Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count);
 Tensor cast_op(const Tensor& a, DType dtype);
 Tensor device_copy_op(const Tensor& a, Device device);
-void fill_op(const Tensor& t, double value);
+void fill_op(const Tensor& t, double value);  // t may be a view
 void copy_op(const Tensor& dst, const Tensor& src);  // same shape; converts dtype and device
 
 std::int64_t normalize_axis(const char* op, std::int64_t axis, const Shape& shape);

@@ -225,7 +225,8 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
         throw Error("reshape: rank of " + shape_str(shape) + " exceeds " +
                     std::to_string(detail::kMaxRank));
     const Shape from = a.shape();
-    return record("reshape", detail::make_view(a, shape), {a},
+    const Tensor base = contiguous(a);  // a view of a view that cannot be flat copies first
+    return record("reshape", detail::make_view(base, shape), {base},
                   [from](const Tensor& g) { return Grads{reshape(g, from)}; });
 }
 

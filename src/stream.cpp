@@ -27,13 +27,6 @@ namespace {
 // columns (8 MiB of f64 on the device; a pass of n d^2 work).
 constexpr std::int64_t kStreamedHessianLimit = 1024;
 
-detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
-    detail::Array a = detail::array_of(t);
-    a.data = static_cast<char*>(a.data) + offset * static_cast<std::int64_t>(dtype_size(t.dtype()));
-    a.numel = count;
-    return a;
-}
-
 // The per-chunk results of a pass over n rows of d columns in chunks of `chunk` rows, and
 // their combination; allocated once, on the weights' device, reused by every pass.
 class ChunkTable {
@@ -69,10 +62,12 @@ public:
     // Row c of the table = the fused pass over chunk c: X (rows_of(c), d), y (rows_of(c)).
     void pass(detail::Backend& backend, std::int64_t c, detail::Array X, detail::Array y,
               const Tensor& w, bool hessian) {
-        const std::int64_t row = c * m_entries;
-        detail::Array h = slice(m_table, row + 1 + m_d, m_d * m_d);
-        backend.linear_mse(X, y, detail::array_of(w), rows_of(c), m_d, slice(m_table, row, 1),
-                           slice(m_table, row + 1, m_d), hessian ? &h : nullptr);
+        const Tensor row = m_table.select(0, c);  // loss, gradient (d), Hessian (d * d)
+        detail::Array h;  // the row has room for the Hessian only in a table built with it
+        if (hessian) h = detail::array_of(row.narrow(0, 1 + m_d, m_d * m_d));
+        backend.linear_mse(X, y, detail::array_of(w), rows_of(c), m_d,
+                           detail::array_of(row.narrow(0, 0, 1)),
+                           detail::array_of(row.narrow(0, 1, m_d)), hessian ? &h : nullptr);
     }
 
     // loss, grad (and hessian) = the chunk means weighted by the chunk sizes, over n.
@@ -158,10 +153,10 @@ private:
         rows.truth = static_cast<const double*>(m_truth.data_ptr());
         for (std::int64_t c = 0; c < m_table->chunks(); ++c) {
             const std::int64_t count = m_table->rows_of(c);
-            backend.synthetic_rows(rows, m_table->first_row(c), count, slice(m_X, 0, count * m_d),
-                                   slice(m_y, 0, count));
-            m_table->pass(backend, c, slice(m_X, 0, count * m_d), slice(m_y, 0, count), w,
-                          hessian);
+            const detail::Array X = detail::array_of(m_X.narrow(0, 0, count));
+            const detail::Array y = detail::array_of(m_y.narrow(0, 0, count));
+            backend.synthetic_rows(rows, m_table->first_row(c), count, X, y);
+            m_table->pass(backend, c, X, y, w, hessian);
         }
     }
 
@@ -196,8 +191,8 @@ private:
         if (!m_chunks) {
             for (std::int64_t c = 0; c < chunks; ++c) {
                 const std::int64_t begin = m_table->first_row(c), count = m_table->rows_of(c);
-                m_table->pass(backend, c, slice(m_data.X, begin * m_d, count * m_d),
-                              slice(m_data.y, begin, count), w, hessian);
+                m_table->pass(backend, c, detail::array_of(m_data.X.narrow(0, begin, count)),
+                              detail::array_of(m_data.y.narrow(0, begin, count)), w, hessian);
             }
         } else {
             // An exception in the middle leaves copies in flight: abandon() lets them finish

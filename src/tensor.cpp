@@ -1,5 +1,6 @@
 // Tensor handles, storage and factories. Data movement goes through dispatch so that every
 // factory works on every device.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -57,15 +58,38 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
         throw Error("tensor: shape " + shape_str(shape) + " needs more bytes than fit in 64 bits");
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = shape;
+    impl->strides = contiguous_strides(shape);
     impl->dtype = dtype;
     impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel) * dtype_size(dtype),
                                               device);
     return Tensor(std::move(impl));
 }
 
+Shape contiguous_strides(const Shape& shape) {
+    Shape strides(shape.size());
+    std::int64_t stride = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        strides[i] = stride;
+        stride *= std::max<std::int64_t>(shape[i], 1);
+    }
+    return strides;
+}
+
 Tensor make_view(const Tensor& base, const Shape& shape) {
+    const TensorImpl& b = *base.impl();
+    if (shape == b.shape) return make_strided_view(base, shape, b.strides, b.offset);
+    if (!base.is_contiguous())
+        throw Error("internal error: a flat view of the non-contiguous tensor " + describe(base) +
+                    " was asked for; make it contiguous() first");
+    return make_strided_view(base, shape, contiguous_strides(shape), b.offset);
+}
+
+Tensor make_strided_view(const Tensor& base, const Shape& shape, const Shape& strides,
+                         std::int64_t offset) {
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = shape;
+    impl->strides = strides;
+    impl->offset = offset;
     impl->dtype = base.dtype();
     impl->storage = base.impl()->storage;
     return Tensor(std::move(impl));
@@ -92,7 +116,30 @@ std::int64_t Tensor::size(std::int64_t axis) const {
     return shape()[static_cast<std::size_t>(detail::normalize_axis("size", axis, shape()))];
 }
 
-void* Tensor::data_ptr() const { return checked(*this, "data_ptr").storage->data; }
+const Shape& Tensor::strides() const { return checked(*this, "strides").strides; }
+std::int64_t Tensor::storage_offset() const { return checked(*this, "storage_offset").offset; }
+
+std::int64_t Tensor::stride(std::int64_t axis) const {
+    return strides()[static_cast<std::size_t>(detail::normalize_axis("stride", axis, shape()))];
+}
+
+bool Tensor::is_contiguous() const {
+    const detail::TensorImpl& impl = checked(*this, "is_contiguous");
+    std::int64_t expected = 1;
+    for (std::size_t i = impl.shape.size(); i-- > 0;) {
+        const std::int64_t n = impl.shape[i];
+        if (n == 0) return true;
+        if (n != 1 && impl.strides[i] != expected) return false;
+        expected *= n;
+    }
+    return true;
+}
+
+void* Tensor::data_ptr() const {
+    const detail::TensorImpl& impl = checked(*this, "data_ptr");
+    return static_cast<char*>(impl.storage->data) +
+           static_cast<std::size_t>(impl.offset) * dtype_size(impl.dtype);
+}
 
 template <class T>
 T* Tensor::data() const {
@@ -101,6 +148,9 @@ T* Tensor::data() const {
         throw Error(std::string("data<") + dtype_name(want) + ">: tensor is " + dtype_name(dtype()));
     if (!device().is_cpu())
         throw Error("data(): tensor is on " + device().str() + "; copy it with to(Device::cpu())");
+    if (!is_contiguous())
+        throw Error("data(): the view " + detail::describe(*this) +
+                    " is not contiguous; call contiguous() first");
     return static_cast<T*>(data_ptr());
 }
 template float* Tensor::data<float>() const;
@@ -142,7 +192,7 @@ Tensor Tensor::detach() const {
 template <class T>
 std::vector<T> Tensor::to_vector() const {
     check_defined("to_vector", *this);
-    Tensor host = detail::device_copy_op(*this, Device::cpu());
+    Tensor host = detail::contiguous_op(detail::device_copy_op(*this, Device::cpu()));
     std::vector<T> out(static_cast<std::size_t>(numel()));
     const DType want = std::is_same<T, float>::value ? DType::f32 : DType::f64;
     Tensor converted = host.dtype() == want ? host : detail::cast_op(host, want);
@@ -219,6 +269,19 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor Tensor::reshape(const Shape& s) const { return descent::reshape(*this, s); }
+Tensor Tensor::narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const {
+    return descent::narrow(*this, dim, start, length);
+}
+Tensor Tensor::select(std::int64_t dim, std::int64_t index) const {
+    return descent::select(*this, dim, index);
+}
+Tensor Tensor::unsqueeze(std::int64_t dim) const { return descent::unsqueeze(*this, dim); }
+Tensor Tensor::squeeze() const { return descent::squeeze(*this); }
+Tensor Tensor::squeeze(std::int64_t dim) const { return descent::squeeze(*this, dim); }
+Tensor Tensor::permute(const std::vector<std::int64_t>& dims) const {
+    return descent::permute(*this, dims);
+}
+Tensor Tensor::contiguous() const { return descent::contiguous(*this); }
 Tensor Tensor::t() const { return descent::transpose(*this); }
 Tensor Tensor::sum() const { return descent::sum(*this); }
 Tensor Tensor::mean() const { return descent::mean(*this); }

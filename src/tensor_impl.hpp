@@ -42,9 +42,14 @@ struct Node {
     ~Node();
 };
 
+// A tensor is a view of a storage: element (i0, i1, ...) lives at storage element
+// offset + sum i_k * strides[k]. Fresh tensors are dense row-major (contiguous strides, offset
+// 0); narrow, select, permute, unsqueeze and squeeze make views with other strides/offsets.
 struct TensorImpl {
     std::shared_ptr<Storage> storage;
+    std::int64_t offset = 0;  // in elements
     Shape shape;
+    Shape strides;  // in elements, one per dimension
     DType dtype = DType::f32;
     bool requires_grad = false;
     Tensor grad;
@@ -53,8 +58,14 @@ struct TensorImpl {
 
 // A new tensor with uninitialised contents.
 Tensor make_tensor(const Shape& shape, DType dtype, Device device);
-// A new tensor sharing `storage`, with its own shape (same numel).
+// Row-major strides of `shape` (the last dimension has stride 1).
+Shape contiguous_strides(const Shape& shape);
+// A new tensor sharing the storage of a contiguous `base`, with its own shape (same numel).
 Tensor make_view(const Tensor& base, const Shape& shape);
+// A new tensor sharing the storage of `base`, with any shape, strides and storage offset
+// (the caller keeps them inside the storage).
+Tensor make_strided_view(const Tensor& base, const Shape& shape, const Shape& strides,
+                         std::int64_t offset);
 
 // Attaches a backward rule to `out` when grad mode is on and any input requires grad.
 // The rule may capture the inputs (they do not own the node). It must not capture `out`

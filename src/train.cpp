@@ -37,22 +37,7 @@ using detail::copy_range_into;
 
 // Elements [begin, begin + count) of a 1-D tensor, read to the host as doubles.
 std::vector<double> read_range(const Tensor& t, std::int64_t begin, std::int64_t count) {
-    std::vector<double> out(static_cast<std::size_t>(count));
-    if (count == 0) return out;
-    const Tensor host = empty({count}, t.dtype());
-    const std::size_t elem = dtype_size(t.dtype());
-    detail::backend_of(t).copy_to_host(host.data_ptr(),
-                                       static_cast<const char*>(t.data_ptr()) + begin * elem,
-                                       elem * static_cast<std::size_t>(count), t.device().index);
-    return host.to_vector<double>();
-}
-
-// `count` elements of `t` starting at element `offset`, as a backend array (no copy).
-detail::Array slice(const Tensor& t, std::int64_t offset, std::int64_t count) {
-    detail::Array a = detail::array_of(t);
-    a.data = static_cast<char*>(a.data) + offset * static_cast<std::int64_t>(dtype_size(t.dtype()));
-    a.numel = count;
-    return a;
+    return t.narrow(0, begin, count).to_vector<double>();
 }
 
 // Checks of the options and the optimizer, whatever the data's source.
@@ -337,7 +322,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
             detail::Array hessian;
             if (newton) hessian = detail::array_of(full_hessian);
-            source.full_pass(w, slice(losses, epoch, 1), detail::array_of(grad),
+            source.full_pass(w, detail::array_of(losses.narrow(0, epoch, 1)), detail::array_of(grad),
                              newton ? &hessian : nullptr);
             w.set_grad(grad);
             if (newton) optimizer.set_hessian(full_hessian);
@@ -348,21 +333,22 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                                                            options.shuffle_seed, epoch);
             for (std::int64_t b = 0; b < n_batches; ++b) {
                 const std::int64_t begin = b * batch, count = std::min(batch, n - begin);
-                detail::Array xa = slice(X, begin * d, count * d), ya = slice(y, begin, count);
-                if (!perm.identity) {
-                    xa = slice(Xb, 0, count * d);
-                    ya = slice(yb, 0, count);
+                // The batch: a row range of the data, or its rows gathered into Xb, yb.
+                const Tensor xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
+                const Tensor ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
+                if (!perm.identity)
                     backend.gather_rows(detail::array_of(X), detail::array_of(y), d, perm, begin,
-                                        count, xa, ya);
-                }
-                backend.linear_mse(xa, ya, detail::array_of(w), count, d,
-                                   slice(batch_losses, b, 1), detail::array_of(grad), nullptr);
+                                        count, detail::array_of(xb), detail::array_of(ybatch));
+                backend.linear_mse(detail::array_of(xb), detail::array_of(ybatch),
+                                   detail::array_of(w), count, d,
+                                   detail::array_of(batch_losses.narrow(0, b, 1)),
+                                   detail::array_of(grad), nullptr);
                 w.set_grad(grad);
                 optimizer.step();
             }
             backend.gemm(false, false, 1, 1, n_batches, 1.0 / double(n),
                          detail::array_of(batch_losses), detail::array_of(batch_rows),
-                         slice(losses, epoch, 1));
+                         detail::array_of(losses.narrow(0, epoch, 1)));
             last_grad = grad;
         }
     };

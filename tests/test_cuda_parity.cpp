@@ -366,6 +366,45 @@ TEST_CASE("transpose, reshape, broadcast_to and sum_to", "[cuda][parity]") {
     }
 }
 
+TEST_CASE("views on the device: strided reads, contiguous() and writes into views",
+          "[cuda][parity][views]") {
+    std::uint64_t seed = 550;
+    for (DType dt : kDTypes) {
+        const Tensor a = host_uniform({33, 257, 5}, -1.0, 1.0, dt, ++seed);
+        const Tensor ad = a.to(kDevice);
+        for (const std::vector<std::int64_t>& order :
+             std::vector<std::vector<std::int64_t>>{{2, 0, 1}, {1, 2, 0}, {0, 2, 1}}) {
+            const Shape shape = a.permute(order).shape();
+            check_close(label("permute().contiguous()", dt, shape),
+                        ad.permute(order).contiguous(), a.permute(order).contiguous(), tolerance(dt));
+            check_close(label("exp of a permuted view", dt, shape), exp(ad.permute(order)),
+                        exp(a.permute(order)), tolerance(dt));
+        }
+        check_close(label("narrow + select", dt, a.shape()), ad.narrow(1, 7, 200).select(2, 3),
+                    a.narrow(1, 7, 200).select(2, 3), tolerance(dt));
+        check_close(label("binary op of two views", dt, a.shape()),
+                    ad.narrow(1, 0, 100) * ad.narrow(1, 100, 100),
+                    a.narrow(1, 0, 100) * a.narrow(1, 100, 100), tolerance(dt));
+        // Writes into a non-contiguous view: fill_ and copy_, on the device and on the host.
+        Tensor host = a.clone(), dev = ad.clone();
+        host.narrow(1, 3, 50).select(2, 1).fill_(2.5);
+        dev.narrow(1, 3, 50).select(2, 1).fill_(2.5);
+        const Tensor src = host_uniform({5, 33}, -1.0, 1.0, dt, ++seed);
+        host.select(1, 9).permute({1, 0}).copy_(src);
+        dev.select(1, 9).permute({1, 0}).copy_(src.to(kDevice));
+        check_close(label("fill_ and copy_ into views", dt, a.shape()), dev, host, tolerance(dt));
+        // Gradient of a view on the device: zeros outside the window.
+        Tensor x = ad.clone().detach();
+        x.requires_grad_();
+        sum(square(x.narrow(1, 10, 20).permute({2, 1, 0}))).backward();
+        Tensor xh = a.clone().detach();
+        xh.requires_grad_();
+        sum(square(xh.narrow(1, 10, 20).permute({2, 1, 0}))).backward();
+        check_close(label("grad through narrow and permute", dt, a.shape()), x.grad(), xh.grad(),
+                    tolerance(dt));
+    }
+}
+
 // ---- reductions ---------------------------------------------------------------------------
 
 TEST_CASE("sum and mean, over everything and along each axis, across kernel thresholds",

@@ -56,8 +56,25 @@ Tensor relu(const Tensor& a);
 Tensor matmul(const Tensor& a, const Tensor& b);
 // Swaps the two axes of a matrix; a tensor of rank 0 or 1 is returned as it is (like torch's t()).
 Tensor transpose(const Tensor& a);
-// Same elements, new shape (one entry may be -1). Shares storage with `a`.
+// Same elements, new shape (one entry may be -1). Shares storage with `a` when `a` is
+// contiguous; copies otherwise (as torch.reshape).
 Tensor reshape(const Tensor& a, const Shape& shape);
+
+// --- views: share storage with `a`, differentiable; writes through a view reach `a` --------
+// Elements [start, start + length) along `dim` (torch.narrow).
+Tensor narrow(const Tensor& a, std::int64_t dim, std::int64_t start, std::int64_t length);
+// Index `index` along `dim`, which is removed (torch.select); negative indices count from the end.
+Tensor select(const Tensor& a, std::int64_t dim, std::int64_t index);
+// A new dimension of size 1 at `dim` (in [-rank-1, rank]).
+Tensor unsqueeze(const Tensor& a, std::int64_t dim);
+// Removes every dimension of size 1, or just `dim` when it has size 1 (else returns `a`'s view).
+Tensor squeeze(const Tensor& a);
+Tensor squeeze(const Tensor& a, std::int64_t dim);
+// Reorders the dimensions: output dimension i is input dimension dims[i] (any rank).
+Tensor permute(const Tensor& a, const std::vector<std::int64_t>& dims);
+// `a` itself when contiguous, else a dense row-major copy (differentiable).
+Tensor contiguous(const Tensor& a);
+
 // Repeats `a` along broadcast dimensions to reach `shape` (numpy broadcast rules).
 Tensor broadcast_to(const Tensor& a, const Shape& shape);
 // Sums `a` down to `shape`, the adjoint of broadcast_to.

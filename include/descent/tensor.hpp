@@ -4,10 +4,16 @@
 // Copy semantics (as in PyTorch):
 //  - Copying a Tensor copies a handle. Both handles name the same tensor: same storage, same
 //    grad, same place in the autodiff graph.
-//  - reshape() and detach() return new tensors that share the storage (writes through one are
-//    seen through the other); clone() always copies; to(device) and to(dtype) copy unless
-//    nothing changes, in which case they return the same tensor.
-//  - Every tensor is dense and row-major (C order). Rank 0 is a scalar with numel() == 1.
+//  - Views share storage with their base (writes through one are seen through the other):
+//    detach(), reshape() of a contiguous tensor, and narrow(), select(), unsqueeze(),
+//    squeeze(), permute(). Views are differentiable. clone() and contiguous() of a
+//    non-contiguous tensor copy; to(device) and to(dtype) copy unless nothing changes, in
+//    which case they return the same tensor.
+//  - A tensor addresses its storage through strides and a storage offset (in elements), as
+//    in PyTorch. Fresh tensors are dense and row-major (C order), i.e. contiguous; a view
+//    may not be. Every op accepts views; data() and data_ptr() describe the elements only
+//    through strides(), so data() refuses a non-contiguous tensor (call contiguous()).
+//    Rank 0 is a scalar with numel() == 1.
 //  - In-place writes (fill_, zero_, copy_) are refused on a tensor that requires grad while
 //    grad mode is on (wrap them in descent::NoGrad, as optimizers do). Tensors saved by the
 //    autodiff graph carry no version counter: do not write in place into a tensor that a
@@ -48,6 +54,12 @@ public:
     std::int64_t dim() const;
     std::int64_t size(std::int64_t axis) const;  // negative axes count from the end
     std::int64_t numel() const;
+    const Shape& strides() const;                 // in elements, one per dimension
+    std::int64_t stride(std::int64_t axis) const;  // negative axes count from the end
+    std::int64_t storage_offset() const;          // in elements
+    // Whether the elements lie dense in row-major order (dimensions of size 1 and empty
+    // tensors place no constraint), as torch's is_contiguous().
+    bool is_contiguous() const;
 
     // --- copies and conversions ---------------------------------------------------------
     Tensor to(Device device) const;  // differentiable; returns *this when already there
@@ -85,13 +97,21 @@ public:
     Tensor& copy_(const Tensor& src);  // same shape; dtype and device may differ
 
     // --- raw access, for backends and interop --------------------------------------------
-    void* data_ptr() const;
+    void* data_ptr() const;  // the first element (storage + storage_offset())
     template <class T>
-    T* data() const;  // checks that T matches dtype(); cpu tensors only
+    T* data() const;  // checks that T matches dtype(); contiguous cpu tensors only
 
     // --- shape ops and reductions (see ops.hpp for the full list) -----------------------
     Tensor reshape(const Shape& shape) const;
     Tensor t() const;
+    // Views (see ops.hpp): share storage, differentiable.
+    Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+    Tensor select(std::int64_t dim, std::int64_t index) const;
+    Tensor unsqueeze(std::int64_t dim) const;
+    Tensor squeeze() const;
+    Tensor squeeze(std::int64_t dim) const;
+    Tensor permute(const std::vector<std::int64_t>& dims) const;
+    Tensor contiguous() const;  // *this when contiguous, else a dense copy
     Tensor sum() const;
     Tensor mean() const;
 

@@ -71,7 +71,8 @@ public:
 
 // How each output element of a broadcasting op finds its inputs: out has `shape` (rank dims,
 // row-major); input k's element for out coordinate c sits at sum_i c[i] * strides[k][i],
-// with stride 0 along broadcast dimensions.
+// with stride 0 along broadcast dimensions (and a view's own strides otherwise). An Array
+// read through an index points at the operand's first element; its numel is the operand's.
 struct BroadcastIndex {
     int rank = 0;
     std::int64_t shape[kMaxRank] = {};
@@ -117,8 +118,11 @@ public:
     virtual void unary(UnaryOp op, double alpha, Array in, Array out) = 0;
     // out may alias a (used for in-place accumulation); index.strides[0] is a's, [1] is b's.
     virtual void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index) = 0;
-    // out[c] = in[sum c[i]*index.strides[0][i]]
-    virtual void broadcast(Array in, Array out, const BroadcastIndex& index) = 0;
+    // For every coordinate c of index.shape:
+    //     out[sum c[i]*index.strides[1][i]] = in[sum c[i]*index.strides[0][i]],
+    // the one strided primitive behind broadcast_to (stride 0 in `in`), contiguous() of a view
+    // and writes into a view. The out positions are distinct; in and out do not overlap.
+    virtual void strided_copy(Array in, Array out, const BroadcastIndex& index) = 0;
 
     // --- linear algebra and reductions ----------------------------------------------------
     // c (m, n) = alpha * op(a) @ op(b), op(a) is (m, k), op(b) is (k, n); a stored (k, m)

@@ -31,7 +31,7 @@ constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8, kChecksumBytes = 4;
 constexpr int kMaxRank = 6;
 
 void write_tensor(detail::ByteWriter& out, const Tensor& t) {
-    const Tensor host = t.detach().to(Device::cpu());
+    const Tensor host = t.detach().to(Device::cpu()).contiguous();
     out.u8(host.dtype() == DType::f32 ? 0 : 1);
     out.u8(static_cast<std::uint8_t>(host.dim()));
     for (std::int64_t s : host.shape()) out.i64(s);

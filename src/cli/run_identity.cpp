@@ -27,7 +27,7 @@ std::string data_identity(const Dataset& data) {
     // X and y each get their own CRC-32C, which changes with any flipped bit or negated column.
     std::uint32_t crc[2];
     for (int i = 0; i < 2; ++i) {
-        const Tensor host = (i == 0 ? data.X : data.y).to(Device::cpu());
+        const Tensor host = (i == 0 ? data.X : data.y).to(Device::cpu()).contiguous();
         crc[i] = detail::crc32c(host.data_ptr(),
                                 dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
     }

@@ -22,7 +22,7 @@ public:
     void cast(Array in, Array out) override;
     void unary(UnaryOp op, double alpha, Array in, Array out) override;
     void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index) override;
-    void broadcast(Array in, Array out, const BroadcastIndex& index) override;
+    void strided_copy(Array in, Array out, const BroadcastIndex& index) override;
 
     void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
               double alpha, Array a, Array b, Array c) override;

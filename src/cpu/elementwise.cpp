@@ -115,13 +115,15 @@ void CpuBackend::binary(BinaryOp op, Array a, Array b, Array out, const Broadcas
     });
 }
 
-void CpuBackend::broadcast(Array in, Array out, const BroadcastIndex& ix) {
+void CpuBackend::strided_copy(Array in, Array out, const BroadcastIndex& ix) {
+    std::int64_t count = 1;
+    for (int i = 0; i < ix.rank; ++i) count *= ix.shape[i];
     visit_dtype(out.dtype, [&](auto t) {
         using T = decltype(t);
         const T* x = static_cast<const T*>(in.data);
         T* o = static_cast<T*>(out.data);
-        for_each_broadcast(ix, out.numel,
-                           [&](std::int64_t i, std::int64_t ia, std::int64_t) { o[i] = x[ia]; });
+        for_each_broadcast(ix, count,
+                           [&](std::int64_t, std::int64_t ia, std::int64_t io) { o[io] = x[ia]; });
     });
 }
 

@@ -228,9 +228,9 @@ public:
         DeviceGuard guard(out.device_index);
         kernels::binary(op, a, b, out, ix, stream(out));
     }
-    void broadcast(Array in, Array out, const BroadcastIndex& ix) override {
+    void strided_copy(Array in, Array out, const BroadcastIndex& ix) override {
         DeviceGuard guard(out.device_index);
-        kernels::broadcast(in, out, ix, stream(out));
+        kernels::strided_copy(in, out, ix, stream(out));
     }
     void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
               double alpha, Array a, Array b, Array c) override {
