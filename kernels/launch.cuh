@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cuda/cuda_check.hpp"
 
 namespace descent::kernels {

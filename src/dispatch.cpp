@@ -1,6 +1,8 @@
 // Dispatch: checks operands once, allocates results, calls the backend of their device.
 #include "dispatch.hpp"
 
+#include "backend_call.hpp"
+
 #include <vector>
 
 #include "descent/error.hpp"
@@ -23,6 +25,8 @@ Array strided_array_of(const Tensor& t) {
 }  // namespace
 
 Backend& backend_of(const Tensor& t) { return backend_for(t.device()); }
+
+void require_backend(const Device& device) { (void)backend_for(device); }
 
 std::string describe(const Tensor& t) {
     if (!t.defined()) return "undefined";
@@ -330,6 +334,10 @@ void fill_op(const Tensor& t, double value) {
 
 void copy_op(const Tensor& dst, const Tensor& src) {
     Tensor moved = contiguous_op(device_copy_op(src, dst.device()));
+    if (moved.dtype() != dst.dtype() && dst.is_contiguous()) {
+        if (dst.numel() > 0) backend_of(dst).cast(array_of(moved), array_of(dst));  // no temporary
+        return;
+    }
     if (moved.dtype() != dst.dtype()) {
         moved = cast_op(moved, dst.dtype());
     } else if (moved.impl()->storage == dst.impl()->storage) {

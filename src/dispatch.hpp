@@ -1,17 +1,20 @@
 // Dispatch: validates operands once (defined, same dtype, same device, compatible shapes),
 // allocates the result and calls the backend that serves the operands' device. These are
-// the non-differentiable building blocks; ops.cpp adds autograd on top.
+// the non-differentiable building blocks; ops.cpp adds autograd on top, and the fused
+// families (linear MSE, row gathers, optimizer updates, ...) are in fused_ops.hpp. Code
+// above this layer speaks Tensor only: it never sees a Backend (backend_call.hpp is for
+// the dispatch layer itself; tests/layering.py keeps it so).
 #pragma once
 
 #include <string>
 
-#include "backend/backend.hpp"
 #include "descent/tensor.hpp"
+#include "shared/elementwise.hpp"
 
 namespace descent::detail {
 
-Array array_of(const Tensor& t);  // a contiguous tensor's elements (else an internal error)
-Backend& backend_of(const Tensor& t);
+// Throws descent::Error when no backend can serve `device` (e.g. cuda in a CPU-only build).
+void require_backend(const Device& device);
 
 // Throw descent::Error naming `op` and the offending tensors.
 void check_defined(const char* op, const Tensor& t);

@@ -4,6 +4,7 @@
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
 #include "tensor_impl.hpp"
 
 namespace descent {
@@ -15,9 +16,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
                     shape_str(target.shape()) + " must have the same shape");
     if (pred.numel() == 0)
         throw Error("mse_loss: pred and target " + shape_str(pred.shape()) + " are empty");
-    Tensor out = detail::make_tensor({}, pred.dtype(), pred.device());
-    detail::backend_of(pred).mse(detail::array_of(pred), detail::array_of(target),
-                                 detail::array_of(out));
+    Tensor out = detail::mse_op(pred, target);
     const double scale = 2.0 / double(pred.numel());
     // One node for the whole loss: d/dpred = 2/n (pred - target) g, d/dtarget = its negative.
     return detail::record("mse_loss", out, {pred, target}, [pred, target, scale](const Tensor& g) {
@@ -46,14 +45,8 @@ LinearMseResult linear_mse(const char* name, const Tensor& X, const Tensor& y, c
     LinearMseResult r;
     r.loss = detail::make_tensor({}, X.dtype(), X.device());
     r.grad = detail::make_tensor({d}, X.dtype(), X.device());
-    detail::Array hessian;
-    if (with_hessian) {
-        r.hessian = detail::make_tensor({d, d}, X.dtype(), X.device());
-        hessian = detail::array_of(r.hessian);
-    }
-    detail::backend_of(X).linear_mse(detail::array_of(X), detail::array_of(y),
-                                     detail::array_of(w), n, d, detail::array_of(r.loss),
-                                     detail::array_of(r.grad), with_hessian ? &hessian : nullptr);
+    if (with_hessian) r.hessian = detail::make_tensor({d, d}, X.dtype(), X.device());
+    detail::linear_mse_into(X, y, w, r.loss, r.grad, r.hessian);
     return r;
 }
 
@@ -69,9 +62,7 @@ Tensor linear_mse_hvp(const Tensor& X, const Tensor& v) {
     if (n == 0 || d == 0) throw Error(std::string(name) + ": X " + shape_str(X.shape()) + " is empty");
     const Tensor loss = detail::make_tensor({}, X.dtype(), X.device());  // by-product, unused
     Tensor out = detail::make_tensor({d}, X.dtype(), X.device());
-    detail::Array no_target{nullptr, X.dtype(), 0, X.device().index};
-    detail::backend_of(X).linear_mse(detail::array_of(X), no_target, detail::array_of(v), n, d,
-                                     detail::array_of(loss), detail::array_of(out), nullptr);
+    detail::linear_mse_into(X, Tensor(), v, loss, out);  // no target: the HVP form
     return out;
 }
 

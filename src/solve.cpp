@@ -9,6 +9,7 @@
 #include "descent/loss.hpp"
 #include "descent/tensor.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
 
 namespace descent {
 
@@ -19,8 +20,7 @@ Tensor solve_spd(const Tensor& A, const Tensor& b, double damping, const char* o
         throw Error(std::string(op) + ": expects A (d, d) and b (d), got A " + shape_str(A.shape()) +
                     " and b " + shape_str(b.shape()));
     Tensor x = empty({d}, b.dtype(), b.device());
-    const std::int64_t pivot = detail::backend_of(A).spd_solve(
-        detail::array_of(A), detail::array_of(b), d, damping, detail::array_of(x));
+    const std::int64_t pivot = detail::spd_solve_into(A, b, damping, x);
     if (pivot >= 0) {
         std::ostringstream os;
         const bool newton = std::string(op) == "newton";

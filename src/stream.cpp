@@ -1,6 +1,6 @@
 // Streamed data: each pass produces the rows chunk by chunk (synthetic rows generated into
 // one reusable buffer; host rows read in place on the cpu or copied to a CUDA device through
-// Backend::host_chunks, two buffers used in turn), runs the fused linear-MSE pass on each
+// detail::HostChunkStream, two buffers used in turn), runs the fused linear-MSE pass on each
 // chunk into its own row of a (chunks, 1 + d [+ d*d]) table of chunk means, and combines the
 // table with one (1 x chunks) product weighted by the chunk sizes: a fixed chunking and a
 // fixed order, so a pass is deterministic. No CUDA here: the device side of host streaming
@@ -17,6 +17,7 @@
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
 #include "train_source.hpp"
 
 namespace descent {
@@ -60,34 +61,25 @@ public:
     }
 
     // Row c of the table = the fused pass over chunk c: X (rows_of(c), d), y (rows_of(c)).
-    void pass(detail::Backend& backend, std::int64_t c, detail::Array X, detail::Array y,
-              const Tensor& w, bool hessian) {
+    void pass(std::int64_t c, const Tensor& X, const Tensor& y, const Tensor& w, bool hessian) {
         const Tensor row = m_table.select(0, c);  // loss, gradient (d), Hessian (d * d)
-        detail::Array h;  // the row has room for the Hessian only in a table built with it
-        if (hessian) h = detail::array_of(row.narrow(0, 1 + m_d, m_d * m_d));
-        backend.linear_mse(X, y, detail::array_of(w), rows_of(c), m_d,
-                           detail::array_of(row.narrow(0, 0, 1)),
-                           detail::array_of(row.narrow(0, 1, m_d)), hessian ? &h : nullptr);
+        // The row has room for the Hessian only in a table built with it.
+        detail::linear_mse_into(X, y, w, row.narrow(0, 0, 1), row.narrow(0, 1, m_d),
+                                hessian ? row.narrow(0, 1 + m_d, m_d * m_d) : Tensor());
     }
 
     // loss, grad (and hessian) = the chunk means weighted by the chunk sizes, over n.
-    void combine(detail::Backend& backend, const Tensor& w, detail::Array loss, detail::Array grad,
-                 const detail::Array* hessian) {
+    void combine(const Tensor& loss, const Tensor& grad, const Tensor& hessian) {
         // out (1, entries) = (1/n) rows (1, chunks) @ table (chunks, entries), in f64
         const bool wide = m_table64.defined();
-        if (wide) backend.cast(detail::array_of(m_table), detail::array_of(m_table64));
-        backend.gemm(false, false, 1, m_entries, m_chunks, 1.0 / double(m_n),
-                     detail::array_of(m_rows), detail::array_of(wide ? m_table64 : m_table),
-                     detail::array_of(wide ? m_out64 : m_out));
-        if (wide) backend.cast(detail::array_of(m_out64), detail::array_of(m_out));
-        const std::size_t elem = dtype_size(w.dtype());
-        const int device = w.device().index;
-        const char* out = static_cast<const char*>(m_out.data_ptr());
-        backend.copy(loss.data, out, elem, device);
-        backend.copy(grad.data, out + elem, elem * static_cast<std::size_t>(m_d), device);
-        if (hessian)
-            backend.copy(hessian->data, out + elem * static_cast<std::size_t>(1 + m_d),
-                         elem * static_cast<std::size_t>(m_d * m_d), device);
+        if (wide) detail::copy_op(m_table64, m_table);
+        detail::matmul_into(wide ? m_out64 : m_out, m_rows, wide ? m_table64 : m_table,
+                            1.0 / double(m_n));
+        if (wide) detail::copy_op(m_out, m_out64);
+        detail::copy_op(loss, m_out.narrow(0, 0, 1).reshape(loss.shape()));
+        detail::copy_op(grad, m_out.narrow(0, 1, m_d).reshape(grad.shape()));
+        if (hessian.defined())
+            detail::copy_op(hessian, m_out.narrow(0, 1 + m_d, m_d * m_d).reshape(hessian.shape()));
     }
 
 private:
@@ -105,11 +97,10 @@ public:
     std::int64_t n() const { return m_n; }
     std::int64_t d() const { return m_d; }
 
-    void run(const Tensor& w, detail::Array loss, detail::Array grad, const detail::Array* hessian) {
-        m_table->check(hessian != nullptr);
-        detail::Backend& backend = detail::backend_of(w);
-        fill_table(backend, w, hessian != nullptr);
-        m_table->combine(backend, w, loss, grad, hessian);
+    void run(const Tensor& w, const Tensor& loss, const Tensor& grad, const Tensor& hessian) {
+        m_table->check(hessian.defined());
+        fill_table(w, hessian.defined());
+        m_table->combine(loss, grad, hessian);
     }
 
 protected:
@@ -121,7 +112,7 @@ protected:
         m_table = std::make_unique<ChunkTable>(n, d, std::min(chunk_rows, n), hessian, dtype, device);
     }
     // Row c of the table for every chunk c (ChunkTable::pass).
-    virtual void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) = 0;
+    virtual void fill_table(const Tensor& w, bool hessian) = 0;
 
     std::int64_t m_n = 0, m_d = 0;
     std::unique_ptr<ChunkTable> m_table;
@@ -144,7 +135,7 @@ public:
     }
 
 private:
-    void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) override {
+    void fill_table(const Tensor& w, bool hessian) override {
         detail::SyntheticRows rows;
         rows.seed = m_data.spec.seed;
         rows.noise = m_data.spec.noise;
@@ -153,10 +144,9 @@ private:
         rows.truth = static_cast<const double*>(m_truth.data_ptr());
         for (std::int64_t c = 0; c < m_table->chunks(); ++c) {
             const std::int64_t count = m_table->rows_of(c);
-            const detail::Array X = detail::array_of(m_X.narrow(0, 0, count));
-            const detail::Array y = detail::array_of(m_y.narrow(0, 0, count));
-            backend.synthetic_rows(rows, m_table->first_row(c), count, X, y);
-            m_table->pass(backend, c, X, y, w, hessian);
+            const Tensor X = m_X.narrow(0, 0, count), y = m_y.narrow(0, 0, count);
+            detail::synthetic_rows_into(rows, m_table->first_row(c), X, y);
+            m_table->pass(c, X, y, w, hessian);
         }
     }
 
@@ -165,40 +155,32 @@ private:
 };
 
 // Rows held in host memory: read in place on the cpu; on another device, copied chunk by
-// chunk through the backend's HostChunks (two device buffers, the next chunk's copy
+// chunk through a detail::HostChunkStream (two device buffers, the next chunk's copy
 // overlapping this chunk's work).
 class HostPass final : public StreamedPass {
 public:
     HostPass(const StreamedHost& data, Device device, bool hessian) : m_data(data) {
         init(data.X.shape()[0], data.X.shape()[1], data.chunk_rows, hessian, data.X.dtype(), device);
         const std::int64_t chunk = m_table->chunk();
-        if (!device.is_cpu()) {
-            detail::HostRows rows;
-            rows.X = data.X.data_ptr();
-            rows.y = data.y.data_ptr();
-            rows.dtype = data.X.dtype();
-            rows.n = m_n;
-            rows.d = m_d;
-            rows.chunk_rows = chunk;
-            rows.pin_in_place = data.pin_in_place;
-            m_chunks = detail::backend_for(device).host_chunks(rows, device.index);
-        }
+        if (!device.is_cpu())
+            m_chunks = std::make_unique<detail::HostChunkStream>(data.X, data.y, chunk,
+                                                                 data.pin_in_place, device);
     }
 
 private:
-    void fill_table(detail::Backend& backend, const Tensor& w, bool hessian) override {
+    void fill_table(const Tensor& w, bool hessian) override {
         const std::int64_t chunks = m_table->chunks();
         if (!m_chunks) {
             for (std::int64_t c = 0; c < chunks; ++c) {
                 const std::int64_t begin = m_table->first_row(c), count = m_table->rows_of(c);
-                m_table->pass(backend, c, detail::array_of(m_data.X.narrow(0, begin, count)),
-                              detail::array_of(m_data.y.narrow(0, begin, count)), w, hessian);
+                m_table->pass(c, m_data.X.narrow(0, begin, count),
+                              m_data.y.narrow(0, begin, count), w, hessian);
             }
         } else {
             // An exception in the middle leaves copies in flight: abandon() lets them finish
             // (and marks the buffers free after the work queued so far) before it propagates.
             struct Abandon {
-                detail::HostChunks& chunks;
+                detail::HostChunkStream& chunks;
                 bool armed = true;
                 ~Abandon() {
                     if (armed) chunks.abandon();
@@ -206,9 +188,8 @@ private:
             } guard{*m_chunks};
             m_chunks->fetch(0);
             for (std::int64_t c = 0; c < chunks; ++c) {
-                detail::Array X, y;
-                m_chunks->acquire(c, X, y);
-                m_table->pass(backend, c, X, y, w, hessian);
+                const auto [X, y] = m_chunks->acquire(c);
+                m_table->pass(c, X, y, w, hessian);
                 m_chunks->release(c);
                 if (c + 1 < chunks) m_chunks->fetch(c + 1);  // overlaps the work on chunk c
             }
@@ -218,7 +199,7 @@ private:
 
     StreamedHost m_data;  // holds X and y (their storage) for as long as the pass lives
     // Declared after m_data, so destroyed first: its copies in flight read X and y.
-    std::unique_ptr<detail::HostChunks> m_chunks;  // null on the cpu
+    std::unique_ptr<detail::HostChunkStream> m_chunks;  // null on the cpu
 };
 
 void check_weights(const char* op, const StreamedSynthetic& data, const Tensor& w) {
@@ -259,12 +240,8 @@ LinearMseResult run_once(StreamedPass& pass, const Tensor& w, bool hessian) {
     LinearMseResult r;
     r.loss = empty({}, w.dtype(), w.device());
     r.grad = empty({pass.d()}, w.dtype(), w.device());
-    detail::Array h;
-    if (hessian) {
-        r.hessian = empty({pass.d(), pass.d()}, w.dtype(), w.device());
-        h = detail::array_of(r.hessian);
-    }
-    pass.run(w.detach(), detail::array_of(r.loss), detail::array_of(r.grad), hessian ? &h : nullptr);
+    if (hessian) r.hessian = empty({pass.d(), pass.d()}, w.dtype(), w.device());
+    pass.run(w.detach(), r.loss, r.grad, r.hessian);
     return r;
 }
 
@@ -280,8 +257,8 @@ TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<LinearMse
     detail::TrainSource source;
     source.n = pass->n();
     source.d = pass->d();
-    source.full_pass = [pass](const Tensor& weights, detail::Array loss, detail::Array grad,
-                              const detail::Array* hessian) { pass->run(weights, loss, grad, hessian); };
+    source.full_pass = [pass](const Tensor& weights, const Tensor& loss, const Tensor& grad,
+                              const Tensor& hessian) { pass->run(weights, loss, grad, hessian); };
     source.curvature = std::move(curvature);
     return detail::train_linear(source, optimizer, options);
 }

@@ -12,6 +12,7 @@
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
+#include "backend_call.hpp"
 #include "dispatch.hpp"
 #include "tensor_impl.hpp"
 
@@ -43,8 +44,21 @@ Storage::Storage(std::size_t n_bytes, Device dev) : bytes(n_bytes), device(dev) 
     data = backend_for(device).allocate(bytes, device.index);
 }
 
+Storage::Storage(void* borrowed, std::size_t n_bytes, Device dev)
+    : data(borrowed), bytes(n_bytes), device(dev), owned(false) {}
+
 Storage::~Storage() {
-    if (data) backend_for(device).deallocate(data, device.index);
+    if (data && owned) backend_for(device).deallocate(data, device.index);
+}
+
+Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->shape = shape;
+    impl->strides = contiguous_strides(shape);
+    impl->dtype = dtype;
+    impl->storage = std::make_shared<Storage>(
+        data, static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+    return Tensor(std::move(impl));
 }
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device) {

@@ -11,9 +11,11 @@
 
 namespace descent::detail {
 
-// One allocation on one device, freed through that device's backend. Move-only.
+// One allocation on one device, freed through that device's backend; or memory borrowed
+// from its owner (never freed here; the owner keeps it alive while tensors use it).
 struct Storage {
     Storage(std::size_t bytes, Device device);
+    Storage(void* borrowed, std::size_t bytes, Device device);
     ~Storage();
     Storage(const Storage&) = delete;
     Storage& operator=(const Storage&) = delete;
@@ -21,6 +23,7 @@ struct Storage {
     void* data = nullptr;
     std::size_t bytes = 0;
     Device device;
+    bool owned = true;
 };
 
 // A recorded op: its inputs and the rule that maps the gradient of its output to gradients
@@ -58,6 +61,8 @@ struct TensorImpl {
 
 // A new tensor with uninitialised contents.
 Tensor make_tensor(const Shape& shape, DType dtype, Device device);
+// A dense tensor over memory someone else owns (a device buffer of a host-chunk stream).
+Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device);
 // Row-major strides of `shape` (the last dimension has stride 1).
 Shape contiguous_strides(const Shape& shape);
 // A new tensor sharing the storage of a contiguous `base`, with its own shape (same numel).

@@ -14,11 +14,12 @@
 #include <optional>
 #include <sstream>
 
-#include "backend/graph_capture.hpp"
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
+#include "graph_capture.hpp"
 #include "train_source.hpp"
 
 namespace descent {
@@ -184,11 +185,9 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
     source.d = X.shape()[1];
     source.X = X;
     source.y = y;
-    const std::int64_t n = source.n, d = source.d;
-    source.full_pass = [X, y, n, d](const Tensor& weights, detail::Array loss, detail::Array grad,
-                                    const detail::Array* hessian) {
-        detail::backend_of(X).linear_mse(detail::array_of(X), detail::array_of(y),
-                                         detail::array_of(weights), n, d, loss, grad, hessian);
+    source.full_pass = [X, y](const Tensor& weights, const Tensor& loss, const Tensor& grad,
+                              const Tensor& hessian) {
+        detail::linear_mse_into(X, y, weights, loss, grad, hessian);
     };
     source.curvature = [X] { return linear_mse_curvature(X); };
     return detail::train_linear(source, optimizer, options);
@@ -223,7 +222,6 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     const bool minibatch = options.batch_size > 0 && options.batch_size < n;
     const std::int64_t batch = minibatch ? options.batch_size : n;
     const std::int64_t n_batches = (n + batch - 1) / batch;
-    detail::Backend& backend = detail::backend_of(w);
 
     const Tensor losses = empty({epochs}, w.dtype(), w.device());
     const Tensor trajectory =
@@ -270,7 +268,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     // queue work, and the read-backs below come after the launch.
     const bool graphs = options.cuda_graph && w.device().is_cuda() && !minibatch &&
                         X.defined() && optimizer.capturable();
-    std::unique_ptr<detail::GraphExec> graph_exec;
+    detail::CapturedGraph graph_exec;
     std::optional<detail::GraphCapture> capture;
     std::int64_t block_first = 0, block_steps = 0;
     // A failed capture: end it (nothing it recorded ran), put the optimizer's step count back
@@ -305,7 +303,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             bool first_call = true;
             const optim::Closure closure = [&] {
                 const Tensor l = empty({}, w.dtype(), w.device());
-                source.full_pass(w, detail::array_of(l), detail::array_of(grad), nullptr);
+                source.full_pass(w, l, grad, Tensor());
                 w.set_grad(grad);
                 if (first_call) last_grad = grad.clone();
                 first_call = false;
@@ -320,10 +318,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         } else if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
-            detail::Array hessian;
-            if (newton) hessian = detail::array_of(full_hessian);
-            source.full_pass(w, detail::array_of(losses.narrow(0, epoch, 1)), detail::array_of(grad),
-                             newton ? &hessian : nullptr);
+            source.full_pass(w, losses.narrow(0, epoch, 1), grad, full_hessian);
             w.set_grad(grad);
             if (newton) optimizer.set_hessian(full_hessian);
             optimizer.step();
@@ -336,19 +331,14 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                 // The batch: a row range of the data, or its rows gathered into Xb, yb.
                 const Tensor xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
                 const Tensor ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
-                if (!perm.identity)
-                    backend.gather_rows(detail::array_of(X), detail::array_of(y), d, perm, begin,
-                                        count, detail::array_of(xb), detail::array_of(ybatch));
-                backend.linear_mse(detail::array_of(xb), detail::array_of(ybatch),
-                                   detail::array_of(w), count, d,
-                                   detail::array_of(batch_losses.narrow(0, b, 1)),
-                                   detail::array_of(grad), nullptr);
+                if (!perm.identity) detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
+                detail::linear_mse_into(xb, ybatch, w, batch_losses.narrow(0, b, 1), grad);
                 w.set_grad(grad);
                 optimizer.step();
             }
-            backend.gemm(false, false, 1, 1, n_batches, 1.0 / double(n),
-                         detail::array_of(batch_losses), detail::array_of(batch_rows),
-                         detail::array_of(losses.narrow(0, epoch, 1)));
+            // The epoch's loss: the batch losses weighted by their rows, (1, nb) @ (nb, 1) / n.
+            detail::matmul_into(losses.narrow(0, epoch, 1), batch_losses.reshape({1, n_batches}),
+                                batch_rows.reshape({n_batches, 1}), 1.0 / double(n));
             last_grad = grad;
         }
     };
@@ -370,7 +360,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             const Tensor w0 = zeros({d}, w.dtype(), w.device());
             const Tensor l = empty({1}, w.dtype(), w.device());
             const Tensor g = empty({d}, w.dtype(), w.device());
-            source.full_pass(w0, detail::array_of(l), detail::array_of(g), nullptr);
+            source.full_pass(w0, l, g, Tensor());
             zero_loss = l.to_vector<double>()[0];
         } catch (const std::exception&) {
             zero_loss = 0.0;  // judged against L0 alone
@@ -400,7 +390,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         if (graphs && epoch > start && !capture) {
             block_first = epoch;
             block_steps = optimizer.step_count();
-            capture.emplace(backend, w.device().index);
+            capture.emplace(w.device());
         }
         if (!capture) {
             queue_epoch(epoch);

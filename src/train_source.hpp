@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <functional>
 
-#include "backend/backend.hpp"
 #include "descent/hessian.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/tensor.hpp"
@@ -19,9 +18,11 @@ namespace descent::detail {
 struct TrainSource {
     std::int64_t n = 0, d = 0;
     Tensor X, y;  // the data in memory; undefined when streamed (then full batch only)
-    // loss (one element), grad (d) and, when hessian is not null, the Hessian (d, d) of the
+    // loss (one element), grad (d) and, when hessian is defined, the Hessian (d, d) of the
     // whole data at the weights `w`, written in place on w's device.
-    std::function<void(const Tensor& w, Array loss, Array grad, const Array* hessian)> full_pass;
+    std::function<void(const Tensor& w, const Tensor& loss, const Tensor& grad,
+                       const Tensor& hessian)>
+        full_pass;
     // λmax of the data's Hessian and its columns' scales, for the divergence report: called
     // only when divergence is reported (it costs a pass). May leave either unknown (NaN,
     // empty) where computing it would cost too much.

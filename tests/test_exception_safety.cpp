@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "backend/backend_override.hpp"
-#include "backend/graph_capture.hpp"
+#include "graph_capture.hpp"
 #include "error_of.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/autograd.hpp"
@@ -847,7 +847,7 @@ TEST_CASE("the CPU backend refuses a CUDA graph capture and leaves nothing open"
     namespace detail = descent::detail;
     detail::Backend& cpu = detail::backend_for(Device::cpu());
     std::unique_ptr<detail::GraphExec> exec;
-    CHECK_THROWS_AS(detail::GraphCapture(cpu, 0), descent::Error);
+    CHECK_THROWS_AS(detail::GraphCapture(Device::cpu()), descent::Error);
     CHECK_THROWS_WITH(cpu.end_capture_and_launch(0, exec), Contains("cannot capture"));
     cpu.abort_capture(0);  // nothing open: does nothing, never throws
     CHECK_FALSE(exec);

@@ -12,22 +12,11 @@
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
 #include "descent/detail/row_permutation.hpp"
+#include "descent/detail/synthetic_row.hpp"
 #include "descent/optim/rules.hpp"
 #include "shared/elementwise.hpp"
 
 namespace descent::detail {
-
-constexpr int kMaxRank = 6;
-
-// Streamed synthetic data: which data set, and its true weights (features (+1) doubles on
-// the backend's device).
-struct SyntheticRows {
-    std::uint64_t seed = 0;
-    double noise = 0.0;
-    std::int64_t features = 0;  // d, without the intercept column
-    bool intercept = true;
-    const double* truth = nullptr;
-};
 
 // A dense array on one device.
 struct Array {

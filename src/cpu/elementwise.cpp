@@ -5,7 +5,7 @@
 #include <limits>
 #include <new>
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/error.hpp"
 

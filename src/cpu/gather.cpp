@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 
 namespace descent::detail {

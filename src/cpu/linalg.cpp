@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 
 namespace descent::detail {

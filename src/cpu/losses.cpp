@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/linear_mse_isa.hpp"
 #include "descent/error.hpp"

@@ -1,6 +1,6 @@
 // CPU backend: the multi-tensor optimizer update, a loop over every element of every tensor
 // calling the shared per-element rule (descent/optim/rules.hpp) that the CUDA kernel calls too.
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 
 namespace descent::detail {

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
-#include "optim/cholesky.hpp"
+#include "cpu/cholesky.hpp"
 
 namespace descent::detail {
 

@@ -1,6 +1,6 @@
 // CPU backend: rows of the synthetic data set for streamed training, generated in place
 // (threads split the rows; each row is a pure function of its index).
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/detail/synthetic_row.hpp"
 

@@ -12,7 +12,7 @@
 #include "descent/data.hpp"
 #include "descent/detail/synthetic_row.hpp"
 
-#include "backend/dtype_visit.hpp"
+#include "shared/dtype_visit.hpp"
 #include "descent/detail/philox.hpp"
 #include "descent/error.hpp"
 #include "text.hpp"

@@ -12,6 +12,7 @@
 #include "text.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
 #include "optim/elementwise_step.hpp"
 
 namespace descent::optim {
@@ -141,9 +142,8 @@ void require(bool ok, const char* optimizer, const char* option, const char* rul
 void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& params,
                       std::vector<ParamState>& state, const std::array<BufferSpec, 3>& buffers,
                       const std::function<UpdateStep(std::int64_t step)>& make_step) {
-    using descent::detail::backend_for;
     using descent::detail::describe;
-    using descent::detail::UpdateTensor;
+    using descent::detail::ParamUpdate;
 
     // 1. Validate. Nothing is written until every parameter that has a gradient is known to
     //    be updatable (as torch, parameters without a gradient are skipped).
@@ -155,7 +155,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
         if (g.shape() != p.shape() || g.dtype() != p.dtype() || g.device() != p.device())
             throw Error(optimizer + ": the gradient of parameter " + std::to_string(i) + " is " +
                         describe(g) + ", the parameter is " + describe(p));
-        backend_for(p.device());  // throws for a device this build cannot serve
+        descent::detail::require_backend(p.device());  // a device this build cannot serve
         active.push_back(i);
     }
     if (active.empty()) return;
@@ -164,8 +164,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
     //    (this may run out of memory: nothing is committed). Group by (device, dtype) so that
     //    each group is one backend call (one kernel launch).
     struct Group {
-        Tensor representative;
-        std::vector<UpdateTensor> tensors;
+        std::vector<ParamUpdate> tensors;
         std::vector<std::size_t> members;  // indices into `active`
     };
     std::map<std::pair<std::string, int>, Group> groups;
@@ -173,7 +172,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
     for (std::size_t k = 0; k < active.size(); ++k) {
         const std::size_t i = active[k];
         const Tensor& p = params[i];
-        UpdateTensor u;
+        ParamUpdate u;
         for (int b = 0; b < 3; ++b) {
             const BufferSpec& spec = buffers[b];
             if (spec.name == nullptr) continue;
@@ -185,14 +184,12 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
                 buffer = full(p.shape(), spec.initial_value, p.dtype(), p.device());
                 new_buffers[k][spec.name] = buffer;
             }
-            u.state[b] = buffer.data_ptr();
+            u.state[b] = buffer;
         }
-        u.param = p.data_ptr();
-        u.grad = p.grad().data_ptr();
-        u.numel = p.numel();
+        u.param = p;
+        u.grad = p.grad();
         u.step = make_step(state[i].step + 1);
         Group& group = groups[std::make_pair(p.device().str(), static_cast<int>(p.dtype()))];
-        if (!group.representative.defined()) group.representative = p;
         group.tensors.push_back(u);
         group.members.push_back(k);
     }
@@ -214,13 +211,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
         }
     }
     try {
-        for (const auto& entry : groups) {
-            const Group& group = entry.second;
-            const Tensor& p = group.representative;
-            backend_for(p.device())
-                .optimizer_update(p.dtype(), group.tensors.data(),
-                                  static_cast<int>(group.tensors.size()), p.device().index);
-        }
+        for (const auto& entry : groups) descent::detail::optimizer_update(entry.second.tensors);
     } catch (...) {
         for (const auto& [tensor, snapshot] : undo) descent::detail::copy_op(tensor, snapshot);
         throw;

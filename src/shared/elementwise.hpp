@@ -9,6 +9,10 @@
 
 namespace descent::detail {
 
+// The largest rank a tensor may have: strided elementwise indexing (BroadcastIndex) holds
+// this many dimensions.
+constexpr int kMaxRank = 6;
+
 // Unary ops; the *_scalar ones and pow take their scalar operand as `alpha`.
 enum class UnaryOp {
     neg, square, pow, sqrt, exp, log, tanh, sigmoid, relu,

@@ -13,6 +13,16 @@
 
 namespace descent::detail {
 
+// Streamed synthetic data: which data set, and its true weights (features (+1) doubles on
+// the device that generates the rows).
+struct SyntheticRows {
+    std::uint64_t seed = 0;
+    double noise = 0.0;
+    std::int64_t features = 0;  // d, without the intercept column
+    bool intercept = true;
+    const double* truth = nullptr;
+};
+
 // truth holds the d true weights and, with intercept, b last. row_out has d (+1) entries.
 template <class T>
 DESCENT_HD void synthetic_row(std::uint64_t seed, double noise, std::int64_t d, bool intercept,

@@ -1,6 +1,6 @@
 // Cholesky-Banachiewicz factorisation a = L Lᵀ, then forward and back substitution.
 // Verified in tests/test_optim_api.cpp against the blog's numpy inverse and exact systems.
-#include "optim/cholesky.hpp"
+#include "cpu/cholesky.hpp"
 
 #include <cmath>
 
