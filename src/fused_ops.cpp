@@ -113,19 +113,18 @@ void optimizer_update(const std::vector<ParamUpdate>& updates) {
     if (updates.empty()) return;
     const Tensor& first = updates.front().param;
     std::vector<UpdateTensor> tensors;
-    std::vector<Tensor> grads;  // dense copies of gradients that are views, kept alive
+    std::vector<Tensor> dense_grads;  // copies of gradients that are views, kept alive
     tensors.reserve(updates.size());
-    grads.reserve(updates.size());
     for (const ParamUpdate& u : updates) {
         check_same_kind("optimizer update", first, u.param);
         check_same_kind("optimizer update", u.param, u.grad);
         if (!u.param.is_contiguous())
             throw Error("optimizer update: the parameter " + describe(u.param) +
                         " is a non-contiguous view; optimize a contiguous tensor");
-        grads.push_back(contiguous_op(u.grad));
+        if (!u.grad.is_contiguous()) dense_grads.push_back(contiguous_op(u.grad));
         UpdateTensor t;
         t.param = array_of(u.param).data;
-        t.grad = array_of(grads.back()).data;
+        t.grad = array_of(u.grad.is_contiguous() ? u.grad : dense_grads.back()).data;
         for (int b = 0; b < 3; ++b)
             if (u.state[b].defined()) {
                 check_same_kind("optimizer update", u.param, u.state[b]);

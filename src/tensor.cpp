@@ -7,6 +7,7 @@
 #include <limits>
 #include <ostream>
 #include <sstream>
+#include <utility>
 
 #include "autograd_internal.hpp"
 #include "descent/autograd.hpp"
@@ -55,6 +56,7 @@ Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device)
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
+    impl->numel = shape_numel(shape);
     impl->dtype = dtype;
     impl->storage = std::make_shared<Storage>(
         data, static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype), device);
@@ -73,6 +75,7 @@ Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
+    impl->numel = numel;
     impl->dtype = dtype;
     impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(numel) * dtype_size(dtype),
                                               device);
@@ -89,6 +92,19 @@ Shape contiguous_strides(const Shape& shape) {
     return strides;
 }
 
+void set_storage_offset(const Tensor& view, std::int64_t offset) {
+    TensorImpl& impl = *view.impl();
+    std::int64_t last = offset;
+    for (std::size_t i = 0; i < impl.shape.size(); ++i)
+        last += (impl.shape[i] - 1) * impl.strides[i];
+    const auto capacity = static_cast<std::int64_t>(impl.storage->bytes / dtype_size(impl.dtype));
+    if (offset < 0 || (impl.numel > 0 && last >= capacity))
+        throw Error("internal error: a view " + describe(view) + " moved to offset " +
+                    std::to_string(offset) + " would reach past its storage of " +
+                    std::to_string(capacity) + " elements");
+    impl.offset = offset;
+}
+
 Tensor make_view(const Tensor& base, const Shape& shape) {
     const TensorImpl& b = *base.impl();
     if (shape == b.shape) return make_strided_view(base, shape, b.strides, b.offset);
@@ -98,11 +114,11 @@ Tensor make_view(const Tensor& base, const Shape& shape) {
     return make_strided_view(base, shape, contiguous_strides(shape), b.offset);
 }
 
-Tensor make_strided_view(const Tensor& base, const Shape& shape, const Shape& strides,
-                         std::int64_t offset) {
+Tensor make_strided_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
     auto impl = std::make_shared<TensorImpl>();
-    impl->shape = shape;
-    impl->strides = strides;
+    impl->numel = shape_numel(shape);
+    impl->shape = std::move(shape);
+    impl->strides = std::move(strides);
     impl->offset = offset;
     impl->dtype = base.dtype();
     impl->storage = base.impl()->storage;
@@ -124,7 +140,7 @@ DType Tensor::dtype() const { return checked(*this, "dtype").dtype; }
 Device Tensor::device() const { return checked(*this, "device").storage->device; }
 const Shape& Tensor::shape() const { return checked(*this, "shape").shape; }
 std::int64_t Tensor::dim() const { return static_cast<std::int64_t>(shape().size()); }
-std::int64_t Tensor::numel() const { return shape_numel(shape()); }
+std::int64_t Tensor::numel() const { return checked(*this, "numel").numel; }
 
 std::int64_t Tensor::size(std::int64_t axis) const {
     return shape()[static_cast<std::size_t>(detail::normalize_axis("size", axis, shape()))];

@@ -52,7 +52,8 @@ struct TensorImpl {
     std::shared_ptr<Storage> storage;
     std::int64_t offset = 0;  // in elements
     Shape shape;
-    Shape strides;  // in elements, one per dimension
+    Shape strides;          // in elements, one per dimension
+    std::int64_t numel = 0;  // of shape, kept: the hot loops ask for it per mini-batch
     DType dtype = DType::f32;
     bool requires_grad = false;
     Tensor grad;
@@ -63,14 +64,18 @@ struct TensorImpl {
 Tensor make_tensor(const Shape& shape, DType dtype, Device device);
 // A dense tensor over memory someone else owns (a device buffer of a host-chunk stream).
 Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device);
+// Moves `view` to another storage offset, keeping its shape and strides (as torch's set_()):
+// the training loops slide one view over the mini-batches instead of allocating a view per
+// batch. Throws when an element would fall outside the storage. Only for views nothing else
+// holds (no autodiff graph, no other handle expecting the old elements).
+void set_storage_offset(const Tensor& view, std::int64_t offset);
 // Row-major strides of `shape` (the last dimension has stride 1).
 Shape contiguous_strides(const Shape& shape);
 // A new tensor sharing the storage of a contiguous `base`, with its own shape (same numel).
 Tensor make_view(const Tensor& base, const Shape& shape);
 // A new tensor sharing the storage of `base`, with any shape, strides and storage offset
 // (the caller keeps them inside the storage).
-Tensor make_strided_view(const Tensor& base, const Shape& shape, const Shape& strides,
-                         std::int64_t offset);
+Tensor make_strided_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset);
 
 // Attaches a backward rule to `out` when grad mode is on and any input requires grad.
 // The rule may capture the inputs (they do not own the node). It must not capture `out`

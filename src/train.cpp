@@ -20,6 +20,7 @@
 #include "dispatch.hpp"
 #include "fused_ops.hpp"
 #include "graph_capture.hpp"
+#include "tensor_impl.hpp"
 #include "train_source.hpp"
 
 namespace descent {
@@ -169,8 +170,11 @@ std::string loss_divergence_rule(double loss, double first_loss, DType dtype, do
     return os.str();
 }
 
-TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
+TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimizer& optimizer,
                          const TrainOptions& options) {
+    // Dense data: the mini-batch views slide over X and y in row-major steps.
+    const Tensor X = X_in.defined() ? X_in.contiguous() : X_in;
+    const Tensor y = y_in.defined() ? y_in.contiguous() : y_in;
     check_optimizer(optimizer, options);
     const Tensor& w = optimizer.params()[0];
     detail::check_same_kind("train_linear", X, w);
@@ -326,13 +330,26 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         } else {
             const auto perm = detail::RowPermutation::make(n, options.shuffle,
                                                            options.shuffle_seed, epoch);
+            // The batch: a row range of the data, or its rows gathered into Xb, yb; and its
+            // loss slot. One view of each slides over the epoch (a view per batch would cost
+            // more than a small batch's work); the shorter last batch gets its own.
+            const std::int64_t full = std::min(batch, n);
+            const Tensor x_rows = perm.identity ? X.narrow(0, 0, full) : Xb;
+            const Tensor y_rows = perm.identity ? y.narrow(0, 0, full) : yb;
+            const Tensor slot = batch_losses.narrow(0, 0, 1);
             for (std::int64_t b = 0; b < n_batches; ++b) {
                 const std::int64_t begin = b * batch, count = std::min(batch, n - begin);
-                // The batch: a row range of the data, or its rows gathered into Xb, yb.
-                const Tensor xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
-                const Tensor ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
+                Tensor xb = x_rows, ybatch = y_rows;
+                if (count < full) {
+                    xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
+                    ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
+                } else if (perm.identity) {
+                    detail::set_storage_offset(xb, X.storage_offset() + begin * d);
+                    detail::set_storage_offset(ybatch, y.storage_offset() + begin);
+                }
+                detail::set_storage_offset(slot, batch_losses.storage_offset() + b);
                 if (!perm.identity) detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
-                detail::linear_mse_into(xb, ybatch, w, batch_losses.narrow(0, b, 1), grad);
+                detail::linear_mse_into(xb, ybatch, w, slot, grad);
                 w.set_grad(grad);
                 optimizer.step();
             }

@@ -4,7 +4,9 @@
 // differentiable op of its own), so second derivatives flow through views as well.
 #include <algorithm>
 #include <string>
+#include <utility>
 
+#include "descent/autograd.hpp"
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
@@ -34,6 +36,15 @@ Tensor narrow_adjoint(const Tensor& g, const Shape& shape, std::int64_t dim, std
     });
 }
 
+// record() for a view of `a`, building the rule only when it will be recorded: views are made
+// per mini-batch in the training loops, where a std::function and an inputs vector per
+// call would cost more than the batch's own work.
+template <class MakeRule>
+Tensor record_view(const char* name, const Tensor& out, const Tensor& a, MakeRule make_rule) {
+    if (!grad_enabled() || !a.requires_grad()) return out;
+    return record(name, out, {a}, detail::Node::BackwardFn(make_rule()));
+}
+
 Shape erased(Shape s, std::int64_t dim) {
     s.erase(s.begin() + dim);
     return s;
@@ -59,10 +70,12 @@ Tensor narrow(const Tensor& a, std::int64_t dim_in, std::int64_t start_in, std::
     Shape shape = a.shape();
     shape[static_cast<std::size_t>(dim)] = length;
     const Tensor out = detail::make_strided_view(
-        a, shape, a.strides(), a.storage_offset() + start * a.strides()[static_cast<std::size_t>(dim)]);
-    const Shape from = a.shape();
-    return record("narrow", out, {a}, [from, dim, start](const Tensor& g) {
-        return Grads{narrow_adjoint(g, from, dim, start)};
+        a, std::move(shape), a.strides(),
+        a.storage_offset() + start * a.strides()[static_cast<std::size_t>(dim)]);
+    return record_view("narrow", out, a, [&] {
+        return [from = a.shape(), dim, start](const Tensor& g) {
+            return Grads{narrow_adjoint(g, from, dim, start)};
+        };
     });
 }
 
@@ -79,9 +92,10 @@ Tensor select(const Tensor& a, std::int64_t dim_in, std::int64_t index_in) {
     const Tensor out = detail::make_strided_view(
         a, erased(a.shape(), dim), erased(a.strides(), dim),
         a.storage_offset() + index * a.strides()[static_cast<std::size_t>(dim)]);
-    const Shape from = a.shape();
-    return record("select", out, {a}, [from, dim, index](const Tensor& g) {
-        return Grads{narrow_adjoint(unsqueeze(g, dim), from, dim, index)};
+    return record_view("select", out, a, [&] {
+        return [from = a.shape(), dim, index](const Tensor& g) {
+            return Grads{narrow_adjoint(unsqueeze(g, dim), from, dim, index)};
+        };
     });
 }
 
@@ -101,8 +115,9 @@ Tensor unsqueeze(const Tensor& a, std::int64_t dim_in) {
     const Tensor out = detail::make_strided_view(a, inserted(a.shape(), dim, 1),
                                                  inserted(a.strides(), dim, stride),
                                                  a.storage_offset());
-    return record("unsqueeze", out, {a},
-                  [dim](const Tensor& g) { return Grads{squeeze(g, dim)}; });
+    return record_view("unsqueeze", out, a, [&] {
+        return [dim](const Tensor& g) { return Grads{squeeze(g, dim)}; };
+    });
 }
 
 Tensor squeeze(const Tensor& a, std::int64_t dim_in) {
@@ -110,17 +125,20 @@ Tensor squeeze(const Tensor& a, std::int64_t dim_in) {
     if (a.dim() == 0) {
         if (dim_in != 0 && dim_in != -1)
             throw Error("squeeze: dim " + std::to_string(dim_in) + " is out of range for a scalar");
-        return record("squeeze", detail::make_view(a, a.shape()), {a},
-                      [](const Tensor& g) { return Grads{g}; });
+        return record_view("squeeze", detail::make_view(a, a.shape()), a, [&] {
+            return [](const Tensor& g) { return Grads{g}; };
+        });
     }
     const std::int64_t dim = detail::normalize_axis("squeeze", dim_in, a.shape());
     if (a.shape()[static_cast<std::size_t>(dim)] != 1)  // as torch: nothing to squeeze
-        return record("squeeze", detail::make_view(a, a.shape()), {a},
-                      [](const Tensor& g) { return Grads{g}; });
+        return record_view("squeeze", detail::make_view(a, a.shape()), a, [&] {
+            return [](const Tensor& g) { return Grads{g}; };
+        });
     const Tensor out = detail::make_strided_view(a, erased(a.shape(), dim),
                                                  erased(a.strides(), dim), a.storage_offset());
-    return record("squeeze", out, {a},
-                  [dim](const Tensor& g) { return Grads{unsqueeze(g, dim)}; });
+    return record_view("squeeze", out, a, [&] {
+        return [dim](const Tensor& g) { return Grads{unsqueeze(g, dim)}; };
+    });
 }
 
 Tensor squeeze(const Tensor& a) {
@@ -131,10 +149,11 @@ Tensor squeeze(const Tensor& a) {
         shape.push_back(a.shape()[i]);
         strides.push_back(a.strides()[i]);
     }
-    const Tensor out = detail::make_strided_view(a, shape, strides, a.storage_offset());
-    const Shape from = a.shape();
-    return record("squeeze", out, {a},
-                  [from](const Tensor& g) { return Grads{reshape(g, from)}; });
+    const Tensor out = detail::make_strided_view(a, std::move(shape), std::move(strides),
+                                                 a.storage_offset());
+    return record_view("squeeze", out, a, [&] {
+        return [from = a.shape()](const Tensor& g) { return Grads{reshape(g, from)}; };
+    });
 }
 
 Tensor permute(const Tensor& a, const std::vector<std::int64_t>& dims) {
@@ -154,9 +173,11 @@ Tensor permute(const Tensor& a, const std::vector<std::int64_t>& dims) {
         shape[i] = a.shape()[static_cast<std::size_t>(d)];
         strides[i] = a.strides()[static_cast<std::size_t>(d)];
     }
-    const Tensor out = detail::make_strided_view(a, shape, strides, a.storage_offset());
-    return record("permute", out, {a},
-                  [inverse](const Tensor& g) { return Grads{permute(g, inverse)}; });
+    const Tensor out = detail::make_strided_view(a, std::move(shape), std::move(strides),
+                                                 a.storage_offset());
+    return record_view("permute", out, a, [&] {
+        return [inverse](const Tensor& g) { return Grads{permute(g, inverse)}; };
+    });
 }
 
 Tensor contiguous(const Tensor& a) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <utility>
 #include <sstream>
 
 #include "descent/autograd.hpp"
@@ -164,10 +165,12 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
     //    (this may run out of memory: nothing is committed). Group by (device, dtype) so that
     //    each group is one backend call (one kernel launch).
     struct Group {
+        Device device;
+        DType dtype;
         std::vector<ParamUpdate> tensors;
         std::vector<std::size_t> members;  // indices into `active`
     };
-    std::map<std::pair<std::string, int>, Group> groups;
+    std::vector<Group> groups;  // in order of first appearance; usually one
     std::vector<std::map<std::string, Tensor>> new_buffers(active.size());
     for (std::size_t k = 0; k < active.size(); ++k) {
         const std::size_t i = active[k];
@@ -189,8 +192,12 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
         u.param = p;
         u.grad = p.grad();
         u.step = make_step(state[i].step + 1);
-        Group& group = groups[std::make_pair(p.device().str(), static_cast<int>(p.dtype()))];
-        group.tensors.push_back(u);
+        auto group_of = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+            return g.device == p.device() && g.dtype == p.dtype();
+        });
+        if (group_of == groups.end()) group_of = groups.insert(groups.end(), Group{p.device(), p.dtype(), {}, {}});
+        Group& group = *group_of;
+        group.tensors.push_back(std::move(u));
         group.members.push_back(k);
     }
 
@@ -202,7 +209,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
     std::vector<std::pair<Tensor, Tensor>> undo;  // (tensor written in place, its snapshot)
     if (groups.size() > 1) {
         for (auto it = groups.begin(); std::next(it) != groups.end(); ++it) {
-            for (const std::size_t k : it->second.members) {
+            for (const std::size_t k : it->members) {
                 const std::size_t i = active[k];
                 undo.emplace_back(params[i], params[i].detach().clone());
                 for (const auto& entry : state[i].buffers)  // not the new ones: discarded anyway
@@ -211,7 +218,7 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
         }
     }
     try {
-        for (const auto& entry : groups) descent::detail::optimizer_update(entry.second.tensors);
+        for (const Group& group : groups) descent::detail::optimizer_update(group.tensors);
     } catch (...) {
         for (const auto& [tensor, snapshot] : undo) descent::detail::copy_op(tensor, snapshot);
         throw;
