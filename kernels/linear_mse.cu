@@ -4,7 +4,7 @@
 // Tiled path (the common one, d small enough for a tile of 32+ rows in 40 KiB of shared
 // memory): a fixed grid of at most kReduceBlocks blocks walks row tiles in a fixed order
 // (tile t goes to block t mod grid); each tile is loaded from X once, coalesced, into shared
-// memory; residuals come from the shared per-row body (descent/detail/linear_mse_row.hpp);
+// memory; residuals come from the shared per-row body (shared/linear_mse_row.hpp);
 // then each thread adds the tile's contribution to the output entries it owns, in registers.
 // Per-block partials are combined by one block per entry with a fixed tree. The structure
 // depends only on (n, d), never on the GPU or on timing, so results are bitwise reproducible.
@@ -18,7 +18,7 @@
 #include <string>
 #include <type_traits>
 
-#include "descent/detail/linear_mse_row.hpp"
+#include "shared/linear_mse_row.hpp"
 #include "descent/error.hpp"
 #include "kernels.hpp"
 #include "reduce.cuh"

@@ -1,6 +1,6 @@
 // The fused optimizer kernel: one launch updates every parameter tensor and its state
 // (multi-tensor apply). Blocks are spread over a flattened index space covering all tensors;
-// each element runs the same per-element rule as the CPU backend (descent/optim/rules.hpp).
+// each element runs the same per-element rule as the CPU backend (shared/optim_rules.hpp).
 // Verified by the CUDA parity suite (optimizer x preset x dtype against the CPU path).
 #include <vector>
 

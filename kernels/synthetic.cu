@@ -1,7 +1,7 @@
 // Streamed synthetic data: one thread per row, the row function shared with the CPU
-// (descent/detail/synthetic_row.hpp), so a chunk generated on the device is bitwise the CPU's.
+// (shared/synthetic_row.hpp), so a chunk generated on the device is bitwise the CPU's.
 // Verified by tests/test_cuda_training.cpp (streamed training against the in-memory run).
-#include "descent/detail/synthetic_row.hpp"
+#include "shared/synthetic_row.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
 

@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "descent/detail/row_permutation.hpp"
-#include "descent/detail/synthetic_row.hpp"
-#include "descent/optim/rules.hpp"
+#include "shared/row_permutation.hpp"
+#include "shared/synthetic_row.hpp"
+#include "shared/optim_rules.hpp"
 #include "descent/tensor.hpp"
 
 namespace descent::detail {

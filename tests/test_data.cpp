@@ -22,7 +22,7 @@
 #include "data/read_file.hpp"
 #include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
-#include "descent/detail/philox.hpp"
+#include "shared/philox.hpp"
 #include "descent/error.hpp"
 
 using Catch::Matchers::Contains;

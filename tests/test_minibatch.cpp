@@ -11,7 +11,7 @@
 
 #include "descent/descent.hpp"
 #include "error_of.hpp"
-#include "descent/detail/row_permutation.hpp"
+#include "shared/row_permutation.hpp"
 
 using namespace descent;
 using descent::detail::RowPermutation;

@@ -1,4 +1,4 @@
-// Philox4x32 and the synthetic-data values built on it (descent/detail/philox.hpp): published
+// Philox4x32 and the synthetic-data values built on it (shared/philox.hpp): published
 // known-answer vectors, value ranges, distribution moments (5-sigma bounds) and the order
 // independence that lets CPU threads and GPU blocks generate rows anywhere.
 #include <catch2/catch.hpp>
@@ -11,7 +11,7 @@
 #include <set>
 #include <vector>
 
-#include "descent/detail/philox.hpp"
+#include "shared/philox.hpp"
 
 using namespace descent::detail;
 

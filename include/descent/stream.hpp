@@ -1,6 +1,6 @@
 // Training on data bigger than memory, streamed through the weights' device in chunks:
 //   StreamedSynthetic: the rows are generated chunk by chunk on the weights' device (the CPU,
-//     or a CUDA kernel: descent/detail/synthetic_row.hpp, the same values bit for bit), used by
+//     or a CUDA kernel: src/shared/synthetic_row.hpp, the same values bit for bit), used by
 //     the fused pass and dropped, so X is never held whole;
 //   StreamedHost: X and y are held in host memory (bigger than the GPU's) and each chunk is
 //     read in place on the CPU, or copied to a CUDA device while the previous chunk is being

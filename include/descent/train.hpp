@@ -84,7 +84,7 @@ struct TrainOptions {
     // Mini-batches: 0 (or >= n) trains full batch. Not for optimizers that need a Hessian.
     std::int64_t batch_size = 0;
     // Visit the rows of each epoch in a pseudo-random order that depends only on (seed, epoch)
-    // (descent/detail/row_permutation.hpp), so a resumed run sees the same batches.
+    // (shared/row_permutation.hpp), so a resumed run sees the same batches.
     bool shuffle = false;
     std::uint64_t shuffle_seed = 0;
 

@@ -11,9 +11,9 @@
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
-#include "descent/detail/row_permutation.hpp"
-#include "descent/detail/synthetic_row.hpp"
-#include "descent/optim/rules.hpp"
+#include "shared/row_permutation.hpp"
+#include "shared/synthetic_row.hpp"
+#include "shared/optim_rules.hpp"
 #include "shared/elementwise.hpp"
 
 namespace descent::detail {
@@ -144,7 +144,7 @@ public:
                              std::int64_t begin, std::int64_t count, Array Xb, Array yb) = 0;
 
     // X (count, features (+1)) and y (count) = rows [begin, begin + count) of the synthetic
-    // data set (descent/detail/synthetic_row.hpp), in X's dtype.
+    // data set (shared/synthetic_row.hpp), in X's dtype.
     virtual void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count,
                                 Array X, Array y) = 0;
 

@@ -1,6 +1,6 @@
 // The per-block kernels of the CPU linear-MSE pass, compiled three times: for the baseline
-// x86-64 instruction set (src/cpu/losses.cpp), for AVX2 + FMA (src/cpu/losses_avx2.cpp) and
-// for AVX-512 (src/cpu/losses_avx512.cpp), each in its own namespace (DESCENT_CPU_ISA) so the
+// x86-64 instruction set (src/cpu/linear_mse.cpp), for AVX2 + FMA (src/cpu/linear_mse_avx2.cpp) and
+// for AVX-512 (src/cpu/linear_mse_avx512.cpp), each in its own namespace (DESCENT_CPU_ISA) so the
 // instantiations never collide; the backend picks the widest the processor runs
 // (cpu/linear_mse_isa.hpp). Every build gives bitwise the same sums. By d: 1 (and the
 // Hessian for 2 and 3) a scalar kernel with four sets of sums; 2 and 3 two- and three-vector
@@ -20,7 +20,7 @@
 #endif
 
 #include "cpu/linear_mse_isa.hpp"
-#include "descent/detail/linear_mse_row.hpp"
+#include "shared/linear_mse_row.hpp"
 
 #ifndef DESCENT_CPU_ISA
 #error "define DESCENT_CPU_ISA before including cpu/linear_mse_block.hpp"

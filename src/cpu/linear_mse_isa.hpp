@@ -1,7 +1,7 @@
 // Choosing the CPU linear-MSE block kernels for the processor: one source
 // (src/cpu/linear_mse_block.hpp) built for the baseline x86-64 instruction set
-// (src/cpu/losses.cpp), for AVX2 + FMA (src/cpu/losses_avx2.cpp) and for AVX-512
-// (src/cpu/losses_avx512.cpp). Every build gives bitwise the same loss, gradient and Hessian
+// (src/cpu/linear_mse.cpp), for AVX2 + FMA (src/cpu/linear_mse_avx2.cpp) and for AVX-512
+// (src/cpu/linear_mse_avx512.cpp). Every build gives bitwise the same loss, gradient and Hessian
 // (tests/test_cpu_isa.cpp): the wider ones are faster, not different.
 #pragma once
 

@@ -1,5 +1,5 @@
 // CPU backend: the multi-tensor optimizer update, a loop over every element of every tensor
-// calling the shared per-element rule (descent/optim/rules.hpp) that the CUDA kernel calls too.
+// calling the shared per-element rule (shared/optim_rules.hpp) that the CUDA kernel calls too.
 #include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 

@@ -2,7 +2,7 @@
 // (threads split the rows; each row is a pure function of its index).
 #include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
-#include "descent/detail/synthetic_row.hpp"
+#include "shared/synthetic_row.hpp"
 
 namespace descent::detail {
 

@@ -1,4 +1,4 @@
-// Synthetic regression data from counter-based Philox (descent/detail/philox.hpp): the
+// Synthetic regression data from counter-based Philox (shared/philox.hpp): the
 // "synthetic:n=..,d=..,noise=..,seed=.." spec parser and the data set it names.
 // Verified by tests/test_data.cpp (determinism, y = X·w + b + noise, layout, parse errors).
 #include <charconv>
@@ -10,10 +10,10 @@
 #include <system_error>
 
 #include "descent/data.hpp"
-#include "descent/detail/synthetic_row.hpp"
+#include "shared/synthetic_row.hpp"
 
 #include "shared/dtype_visit.hpp"
-#include "descent/detail/philox.hpp"
+#include "shared/philox.hpp"
 #include "descent/error.hpp"
 #include "text.hpp"
 
@@ -154,7 +154,7 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         T* Xp = X_host.data<T>();
         T* yp = y_host.data<T>();
         // Rows are independent (counter-based RNG), so threads can split them freely. One
-        // sum per row, in index order and in double (descent/detail/synthetic_row.hpp), so a
+        // sum per row, in index order and in double (shared/synthetic_row.hpp), so a
         // GPU kernel or a chunked generator reproduces y bit for bit.
 #pragma omp parallel for schedule(static) if (n > 4096)
         for (std::int64_t i = 0; i < n; ++i)

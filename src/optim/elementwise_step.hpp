@@ -11,7 +11,7 @@
 #include <string>
 
 #include "descent/optim/optimizer.hpp"
-#include "descent/optim/rules.hpp"
+#include "shared/optim_rules.hpp"
 
 namespace descent::optim::detail {
 

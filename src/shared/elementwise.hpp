@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
+#include "shared/hd.hpp"
 
 namespace descent::detail {
 

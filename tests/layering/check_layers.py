@@ -26,7 +26,6 @@ ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.pat
 
 # (prefix, layer): the longest matching prefix of a path relative to ROOT wins.
 LAYERS = [
-    ("include/descent/detail/", 0), ("include/descent/optim/rules.hpp", 0),
     ("include/descent/error.hpp", 0), ("include/descent/dtype.hpp", 0),
     ("include/descent/device.hpp", 0), ("src/shared/", 0), ("src/text.", 0), ("src/crc32c.", 0),
     ("src/backend/", 1), ("src/cpu/", 1), ("src/cuda/", 1), ("kernels/", 1),

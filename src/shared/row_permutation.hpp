@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
+#include "shared/hd.hpp"
 
 namespace descent::detail {
 

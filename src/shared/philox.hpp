@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
+#include "shared/hd.hpp"
 
 namespace descent::detail {
 

@@ -1,4 +1,4 @@
-// Per-row body of the fused linear-MSE pass, shared by the CPU loop (src/cpu/losses.cpp)
+// Per-row body of the fused linear-MSE pass, shared by the CPU loop (src/cpu/linear_mse.cpp)
 // and the CUDA kernel (kernels/linear_mse.cu uses the residual; its gradient and Hessian
 // sums run per output entry over a shared-memory tile instead of per row). For row x_i (d values), weights w and target y_i it forms the residual
 // r_i = x_i·w - y_i and adds r_i^2 to the loss sum, r_i x_i to the gradient sum and, for
@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
+#include "shared/hd.hpp"
 
 namespace descent::detail {
 

@@ -8,8 +8,8 @@
 
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
-#include "descent/detail/philox.hpp"
+#include "shared/hd.hpp"
+#include "shared/philox.hpp"
 
 namespace descent::detail {
 

@@ -12,7 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "descent/detail/hd.hpp"
+#include "shared/hd.hpp"
 
 namespace descent::optim {
 

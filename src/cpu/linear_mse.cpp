@@ -1,0 +1,126 @@
+// CPU backend: the fused linear-MSE pass (twin of kernels/linear_mse.cu) and the choice of
+// its block kernels' instruction set. It reads each row of X once. Rows are cut into fixed
+// blocks of kRowBlock; OpenMP threads compute the blocks' partial sums independently (each
+// block sequentially, with the per-row body shared with CUDA in
+// src/shared/linear_mse_row.hpp) and the partials are then added in block order. The
+// blocks do not depend on the thread count, so results are bitwise identical for any number
+// of threads (tests/test_cpu_threads.cpp). Small d gets compile-time specialisations so the
+// row loops unroll and vectorise.
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "shared/dtype_visit.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "cpu/linear_mse_isa.hpp"
+#include "descent/error.hpp"
+
+#define DESCENT_CPU_ISA baseline
+#include "cpu/linear_mse_block.hpp"
+
+namespace descent::detail {
+
+namespace {
+
+constexpr std::int64_t kRowBlock = 4096;
+
+}  // namespace
+
+const char* cpu_isa_name(CpuIsa isa) {
+    switch (isa) {
+        case CpuIsa::baseline: return "baseline";
+        case CpuIsa::avx2: return "avx2";
+        case CpuIsa::avx512: return "avx512";
+    }
+    return "unknown";
+}
+
+std::vector<CpuIsa> available_cpu_isas() {
+    std::vector<CpuIsa> out{CpuIsa::baseline};
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back(CpuIsa::avx2);
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        out.push_back(CpuIsa::avx512);
+#endif
+    return out;
+}
+
+CpuIsa best_cpu_isa() {
+    static const CpuIsa best = available_cpu_isas().back();
+    return best;
+}
+
+template <class T>
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d) {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+        throw Error(std::string("linear_mse: the ") + cpu_isa_name(isa) +
+                    " kernels are not built or this processor lacks the instructions");
+    constexpr bool f32 = std::is_same_v<T, float>;
+    switch (isa) {
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+        case CpuIsa::avx2:
+            if constexpr (f32) return avx2_block_fn_f32(d); else return avx2_block_fn_f64(d);
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+        case CpuIsa::avx512:
+            if constexpr (f32) return avx512_block_fn_f32(d); else return avx512_block_fn_f64(d);
+#endif
+        default: return baseline::block_fn<T>(d);
+    }
+}
+
+template BlockFn<float> block_fn_for<float>(CpuIsa, std::int64_t);
+template BlockFn<double> block_fn_for<double>(CpuIsa, std::int64_t);
+
+void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
+                            Array loss, Array grad, const Array* hessian) {
+    visit_dtype(X.dtype, [&](auto t) {
+        using T = decltype(t);
+        const T* x = static_cast<const T*>(X.data);   // (n, d)
+        const T* yv = static_cast<const T*>(y.data);  // (n)
+        const T* wv = static_cast<const T*>(w.data);  // (d)
+        const bool want_h = hessian != nullptr;
+        const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
+        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
+        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
+        const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
+
+        // One block needs no threads: waking a team costs more than the blog's whole epoch.
+#pragma omp parallel for schedule(static) if (n_blocks > 1)
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const std::int64_t start = b * kRowBlock;
+            const std::int64_t rows = std::min(kRowBlock, n - start);
+            block(x + start * d, targets_from(yv, start), wv, rows, d, want_h, partials.data() + b * entries);
+        }
+
+        // Combine in block order: the same sums whatever the thread count.
+        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const double* p = partials.data() + b * entries;
+            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
+        }
+
+        const double inv_n = 1.0 / double(n);
+        *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
+        T* g = static_cast<T*>(grad.data);
+        for (std::int64_t j = 0; j < d; ++j) g[j] = static_cast<T>(2.0 * inv_n * total[1 + j]);
+        if (want_h) {
+            T* h = static_cast<T*>(hessian->data);
+            const double* hs = total.data() + 1 + d;
+            // Symmetric: the fixed-d kernels accumulate only the upper triangle, so read that.
+            for (std::int64_t j = 0; j < d; ++j)
+                for (std::int64_t k = j; k < d; ++k) {
+                    const T v = static_cast<T>(2.0 * inv_n * hs[j * d + k]);
+                    h[j * d + k] = v;
+                    h[k * d + j] = v;
+                }
+        }
+    });
+}
+
+}  // namespace descent::detail
