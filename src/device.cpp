@@ -1,5 +1,7 @@
 // Device names and the CUDA device query. Without a driver or a device the query answers 0,
-// never throws: a CPU-only machine is a normal place to run descent.
+// never throws: a CPU-only machine is a normal place to run descent. The CUDA queries go to
+// the CUDA backend module (backend/cuda_module.hpp) and never load it to answer "nothing":
+// the device count asks the driver first, and the stats of a module never loaded are zero.
 #include <algorithm>
 #ifdef _OPENMP
 #include <omp.h>
@@ -14,7 +16,7 @@
 #include "text.hpp"
 
 #ifdef DESCENT_WITH_CUDA
-#include "cuda/cuda_backend.hpp"
+#include "backend/cuda_module.hpp"
 #endif
 
 namespace descent {
@@ -54,13 +56,23 @@ bool built_with_cuda() {
 
 int device_count() {
 #ifdef DESCENT_WITH_CUDA
-    return detail::cuda_device_count();
+    return detail::cuda_module_device_count();
 #else
     return 0;
 #endif
 }
 
 bool cuda_available() { return device_count() > 0; }
+
+std::string cuda_unavailable_reason() {
+    if (!built_with_cuda()) return "this build of descent has no CUDA support";
+    if (device_count() > 0) return {};
+#ifdef DESCENT_WITH_CUDA
+    // A driver that sees a device but a module that would not load: say why.
+    if (std::string why = detail::cuda_module_error(); !why.empty()) return why;
+#endif
+    return "no CUDA device found";
+}
 
 void set_cpu_threads(int threads) {
     if (threads < 1) throw Error("set_cpu_threads: needs at least 1 thread, got " + std::to_string(threads));
@@ -84,7 +96,10 @@ void synchronize(Device device) {
 
 DeviceMemoryStats cuda_memory_stats(int device) {
 #ifdef DESCENT_WITH_CUDA
-    return detail::cuda_memory_stats(device);
+    // Not loaded: no device was ever used, so every counter is zero.
+    if (const detail::CudaModuleApi* cuda = detail::cuda_module_if_loaded())
+        return cuda->memory_stats(device);
+    return {};
 #else
     (void)device;
     return {};
@@ -93,7 +108,9 @@ DeviceMemoryStats cuda_memory_stats(int device) {
 
 DeviceLaunchStats cuda_launch_stats(int device) {
 #ifdef DESCENT_WITH_CUDA
-    return detail::cuda_launch_stats(device);
+    if (const detail::CudaModuleApi* cuda = detail::cuda_module_if_loaded())
+        return cuda->launch_stats(device);
+    return {};
 #else
     (void)device;
     return {};
@@ -102,7 +119,7 @@ DeviceLaunchStats cuda_launch_stats(int device) {
 
 void cuda_empty_cache() {
 #ifdef DESCENT_WITH_CUDA
-    detail::cuda_empty_cache();
+    if (const detail::CudaModuleApi* cuda = detail::cuda_module_if_loaded()) cuda->empty_cache();
 #endif
 }
 

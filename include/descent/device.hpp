@@ -39,6 +39,9 @@ bool built_with_cuda();
 int device_count();
 // True when at least one CUDA device can be used.
 bool cuda_available();
+// Why cuda_available() is false, for messages: no CUDA support in this build, no device, or
+// why the CUDA backend module (libdescent_cuda.so) could not be loaded. Empty when true.
+std::string cuda_unavailable_reason();
 
 // Threads the CPU backend's hot paths use (OpenMP; like torch.set_num_threads). Results do
 // not depend on it: reductions use fixed blocks combined in a fixed order.

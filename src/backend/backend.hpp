@@ -191,7 +191,8 @@ public:
 };
 
 // The backend that serves `device`. Throws descent::Error for cuda when descent was built
-// without CUDA. This registry is the library's only global state.
+// without CUDA or its CUDA module cannot be loaded (backend/cuda_module.hpp). This registry
+// is the library's only global state.
 Backend& backend_for(const Device& device);
 
 }  // namespace descent::detail

@@ -1,7 +1,9 @@
 // The device registry: maps a Device to the backend that serves it. The only global state
 // in the library (with the tests' override of the CPU backend, backend_override.hpp).
 // Backends are created on first use and never destroyed, so that tensors released during
-// static destruction can still free their storage.
+// static destruction can still free their storage. The CUDA backend lives in a separate
+// module, libdescent_cuda.so, loaded on the first use of a cuda device (cuda_module.cpp):
+// a process that only uses the cpu never maps a CUDA library.
 #include <atomic>
 
 #include "backend/backend.hpp"
@@ -10,7 +12,7 @@
 #include "descent/error.hpp"
 
 #ifdef DESCENT_WITH_CUDA
-#include "cuda/cuda_backend.hpp"
+#include "backend/cuda_module.hpp"
 #endif
 
 namespace descent::detail {
@@ -33,7 +35,11 @@ Backend& backend_for(const Device& device) {
         return *cpu;
     }
 #ifdef DESCENT_WITH_CUDA
-    return cuda_backend();
+    try {
+        return cuda_module_backend();
+    } catch (const Error& e) {
+        throw Error("device " + device.str() + ": " + e.what());
+    }
 #else
     throw Error("device " + device.str() +
                 ": descent was built without CUDA (configure with -DDESCENT_CUDA=ON)");

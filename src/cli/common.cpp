@@ -16,10 +16,7 @@ namespace descent::cli {
 DeviceChoice resolve_device(const std::string& text) {
     if (text == "auto") {
         if (cuda_available()) return {Device::cuda(0), ""};
-        return {Device::cpu(), std::string("descent: ") +
-                                   (built_with_cuda() ? "no CUDA device found"
-                                                      : "this build of descent has no CUDA support") +
-                                   "; trained on the cpu"};
+        return {Device::cpu(), "descent: " + cuda_unavailable_reason() + "; trained on the cpu"};
     }
     const Device d = parse_device(text);
     if (d.is_cuda()) {
@@ -27,8 +24,12 @@ DeviceChoice resolve_device(const std::string& text) {
             throw Error("--device " + text +
                         ": this build of descent has no CUDA support (rebuild with "
                         "-DDESCENT_CUDA=ON, or use --device cpu)");
-        if (d.index >= device_count())
-            throw Error("--device " + text + ": " + std::to_string(device_count()) +
+        const int count = device_count();
+        if (count == 0)  // no device, or why the CUDA backend could not be used
+            throw Error("--device " + text + ": " + cuda_unavailable_reason() +
+                        "; use --device cpu or auto");
+        if (d.index >= count)
+            throw Error("--device " + text + ": " + std::to_string(count) +
                         " CUDA device(s) found; use --device cpu or auto");
     }
     return {d, ""};

@@ -1,7 +1,11 @@
 # ctest script: install descent into a scratch prefix, build the README's library example
 # (extracted from README.md, so the README cannot drift) against it with
-# find_package(descent CONFIG REQUIRED), and run it.
-foreach(var DESCENT_SOURCE_DIR DESCENT_BINARY_DIR WORK_DIR)
+# find_package(descent CONFIG REQUIRED), and run it. That first consumer is configured the
+# way a CPU-only user's machine looks: no nvcc on PATH, CUDACXX unset, and
+# find_package(CUDAToolkit) disabled; its program must link no CUDA library. Then
+# COMPONENTS cuda: found (and built, run) when descent has CUDA and the module is installed;
+# a clear configure error when descent has no CUDA or the module is missing.
+foreach(var DESCENT_SOURCE_DIR DESCENT_BINARY_DIR WORK_DIR WITH_CUDA CXX_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_consumer.cmake needs -D${var}=...")
   endif()
@@ -39,12 +43,83 @@ set(gen_args)
 if(GENERATOR)
   set(gen_args -G "${GENERATOR}")
 endif()
-run(${CMAKE_COMMAND} -S "${project_dir}" -B "${project_dir}/build" ${gen_args}
-    -DCMAKE_BUILD_TYPE=${BUILD_TYPE} "-DCMAKE_PREFIX_PATH=${prefix}")
-run(${CMAKE_COMMAND} --build "${project_dir}/build" --config ${BUILD_TYPE})
-find_program(app NAMES app PATHS "${project_dir}/build" "${project_dir}/build/${BUILD_TYPE}" NO_DEFAULT_PATH)
-run("${app}")
-message(STATUS "consumer output:\n${last_output}")
-if(NOT last_output MATCHES "slope")
-  message(FATAL_ERROR "the example ran but did not print its result")
+if(MAKE_PROGRAM)
+  list(APPEND gen_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+
+# The environment of a machine without the CUDA toolkit: PATH without any directory holding
+# nvcc (the compiler and build tool are given by full path), no CUDA variables.
+set(path_without_nvcc "")
+string(REPLACE ":" ";" path_dirs "$ENV{PATH}")
+foreach(dir IN LISTS path_dirs)
+  if(dir AND NOT EXISTS "${dir}/nvcc")
+    list(APPEND path_without_nvcc "${dir}")
+  endif()
+endforeach()
+string(REPLACE ";" ":" path_without_nvcc "${path_without_nvcc}")
+set(no_cuda_env ${CMAKE_COMMAND} -E env "PATH=${path_without_nvcc}" --unset=CUDACXX
+    --unset=CUDA_PATH --unset=CUDA_HOME --unset=CUDAToolkit_ROOT --unset=CUDA_ROOT)
+execute_process(COMMAND ${no_cuda_env} sh -c "command -v nvcc" RESULT_VARIABLE nvcc_rc OUTPUT_QUIET ERROR_QUIET)
+if(nvcc_rc EQUAL 0)
+  message(FATAL_ERROR "could not hide nvcc from PATH for the consumer test")
+endif()
+
+# configure(NAME ARGS...): configures the consumer project in build-NAME; sets configure_rc
+# and configure_output instead of failing.
+function(configure name)
+  execute_process(COMMAND ${ARGN} -S "${project_dir}" -B "${project_dir}/build-${name}" ${gen_args}
+                          -DCMAKE_BUILD_TYPE=${BUILD_TYPE} "-DCMAKE_PREFIX_PATH=${prefix}"
+                          "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(configure_rc ${rc} PARENT_SCOPE)
+  set(configure_output "${out}\n${err}" PARENT_SCOPE)
+endfunction()
+
+# build_and_run(NAME): builds build-NAME, runs its app, checks the output; sets app.
+function(build_and_run name)
+  run(${CMAKE_COMMAND} --build "${project_dir}/build-${name}" --config ${BUILD_TYPE})
+  find_program(app_${name} NAMES app PATHS "${project_dir}/build-${name}"
+               "${project_dir}/build-${name}/${BUILD_TYPE}" NO_DEFAULT_PATH NO_CACHE)
+  run("${app_${name}}")
+  message(STATUS "consumer (${name}) output:\n${last_output}")
+  if(NOT last_output MATCHES "slope")
+    message(FATAL_ERROR "the example (${name}) ran but did not print its result")
+  endif()
+  set(app "${app_${name}}" PARENT_SCOPE)
+endfunction()
+
+# 1. The library alone, on a machine without the CUDA toolkit.
+configure(cpu ${no_cuda_env} ${CMAKE_COMMAND} -DCMAKE_DISABLE_FIND_PACKAGE_CUDAToolkit=ON)
+if(NOT configure_rc EQUAL 0)
+  message(FATAL_ERROR "find_package(descent) failed without the CUDA toolkit:\n${configure_output}")
+endif()
+build_and_run(cpu)
+# Its program links no CUDA library (the dynamic loader lists what it would load).
+execute_process(COMMAND ${CMAKE_COMMAND} -E env LD_TRACE_LOADED_OBJECTS=1 "${app}"
+                OUTPUT_VARIABLE needed ERROR_VARIABLE needed)
+if(needed MATCHES "libcudart|libcublas|libcusolver")
+  message(FATAL_ERROR "the CPU consumer links CUDA libraries:\n${needed}")
+endif()
+
+# 2. COMPONENTS cuda.
+if(WITH_CUDA)
+  configure(cuda ${CMAKE_COMMAND} -DDESCENT_COMPONENTS=cuda)
+  if(NOT configure_rc EQUAL 0)
+    message(FATAL_ERROR "find_package(descent COMPONENTS cuda) failed:\n${configure_output}")
+  endif()
+  build_and_run(cuda)
+  # Without the module the component is missing, and says so.
+  file(GLOB modules "${prefix}/lib*/libdescent_cuda.so" "${prefix}/lib*/*/libdescent_cuda.so")
+  if(NOT modules)
+    message(FATAL_ERROR "no libdescent_cuda.so installed under ${prefix}")
+  endif()
+  file(REMOVE ${modules})
+  set(expected "libdescent_cuda.so is missing")
+else()
+  set(expected "built without CUDA")
+endif()
+configure(cuda-missing ${CMAKE_COMMAND} -DDESCENT_COMPONENTS=cuda)
+if(configure_rc EQUAL 0 OR NOT configure_output MATCHES "${expected}")
+  message(FATAL_ERROR "find_package(descent COMPONENTS cuda) without the module: expected a "
+                      "failure saying '${expected}', got (${configure_rc}):\n${configure_output}")
 endif()
