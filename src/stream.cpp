@@ -254,13 +254,24 @@ const Tensor& only_param(const optim::Optimizer& optimizer) {
 
 TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<LinearMseCurvature()> curvature,
                      optim::Optimizer& optimizer, const TrainOptions& options) {
+    Tensor w = only_param(optimizer);
+    const Tensor grad = empty(w.shape(), w.dtype(), w.device());  // reused by every pass
     detail::TrainSource source;
     source.n = pass->n();
-    source.d = pass->d();
-    source.full_pass = [pass](const Tensor& weights, const Tensor& loss, const Tensor& grad,
-                              const Tensor& hessian) { pass->run(weights, loss, grad, hessian); };
+    source.params = {w};
+    source.capturable = false;  // chunks: a streamed pass is never captured
+    source.full_pass = [pass, w, grad](const Tensor& loss, const Tensor& hessian) mutable {
+        pass->run(w, loss, grad, hessian);
+        w.set_grad(grad);
+    };
+    source.zero_loss = [pass, w]() {
+        const Tensor l = empty({1}, w.dtype(), w.device());
+        const Tensor g = empty(w.shape(), w.dtype(), w.device());
+        pass->run(zeros(w.shape(), w.dtype(), w.device()), l, g, Tensor());
+        return l.to_vector<double>()[0];
+    };
     source.curvature = std::move(curvature);
-    return detail::train_linear(source, optimizer, options);
+    return detail::train_loop(source, optimizer, options);
 }
 
 }  // namespace

@@ -16,7 +16,11 @@
 
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
+#include "descent/autograd.hpp"
+#include "descent/functional.hpp"
 #include "descent/loss.hpp"
+#include "descent/model.hpp"
+#include "descent/ops.hpp"
 #include "dispatch.hpp"
 #include "fused_ops.hpp"
 #include "graph_capture.hpp"
@@ -44,9 +48,17 @@ std::vector<double> read_range(const Tensor& t, std::int64_t begin, std::int64_t
 
 // Checks of the options and the optimizer, whatever the data's source.
 void validate(const detail::TrainSource& source, const optim::Optimizer& optimizer,
-              const TrainOptions& options) {
-    const Tensor& w = optimizer.params()[0];
+              const TrainOptions& options, std::int64_t P) {
     const std::int64_t n = source.n;
+    if (options.epochs < 0)
+        throw Error("train: epochs must be >= 0, got " + std::to_string(options.epochs));
+    if (optimizer.params().size() != source.params.size())
+        throw Error("train: the optimizer holds " + std::to_string(optimizer.params().size()) +
+                    " parameters, the model " + std::to_string(source.params.size()));
+    for (std::size_t i = 0; i < source.params.size(); ++i)
+        if (optimizer.params()[i].impl() != source.params[i].impl())
+            throw Error("train: the optimizer's parameter " + std::to_string(i) +
+                        " is not the model's; build the optimizer on model.parameters()");
     if (options.batch_size < 0)
         throw Error("train_linear: batch_size must be >= 0 (0: full batch), got " +
                     std::to_string(options.batch_size));
@@ -55,7 +67,7 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
         throw Error("train_linear: " + optimizer.name() + " takes full-batch steps only; "
                     "batch_size " + std::to_string(options.batch_size) + " < " +
                     std::to_string(n) + " rows");
-    if (optimizer.uses_hvp() && !optimizer.has_hvp() && !source.X.defined())
+    if (optimizer.uses_hvp() && !optimizer.has_hvp() && !source.hvp)
         throw Error("train_linear: " + optimizer.name() + " needs Hessian-vector products, which "
                     "streamed data does not provide (linear_mse_hvp reads X in memory); load the "
                     "data, or use lbfgs, which needs gradients only");
@@ -78,10 +90,10 @@ void validate(const detail::TrainSource& source, const optim::Optimizer& optimiz
                         std::to_string(done) + " weight vectors of its epochs, it holds " +
                         std::to_string(r->weights.size()));
         for (const auto& row : r->weights)
-            if (static_cast<std::int64_t>(row.size()) != w.numel())
+            if (static_cast<std::int64_t>(row.size()) != P)
                 throw Error("train_linear: a recorded weight vector of the run to resume has " +
                             std::to_string(row.size()) + " entries, the weights " +
-                            std::to_string(w.numel()));
+                            std::to_string(P));
     }
 }
 
@@ -111,6 +123,22 @@ void check_optimizer(const optim::Optimizer& optimizer, const TrainOptions& opti
                     "it holds " + std::to_string(optimizer.params().size()));
     if (options.epochs < 0)
         throw Error("train_linear: epochs must be >= 0, got " + std::to_string(options.epochs));
+}
+
+std::int64_t total_numel(const std::vector<Tensor>& params) {
+    std::int64_t P = 0;
+    for (const Tensor& p : params) P += p.numel();
+    return P;
+}
+
+// The parameters (or their gradients) flattened in order, read to the host.
+std::vector<double> flat_values(const std::vector<Tensor>& tensors) {
+    std::vector<double> out;
+    for (const Tensor& t : tensors) {
+        const std::vector<double> v = t.to_vector<double>();
+        out.insert(out.end(), v.begin(), v.end());
+    }
+    return out;
 }
 
 }  // namespace
@@ -184,31 +212,111 @@ TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimize
         throw Error("train_linear: expects X (n, d), y (n), weights (d) with n, d >= 1; got X " +
                     shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
                     shape_str(w.shape()));
-    detail::TrainSource source;
-    source.n = X.shape()[0];
-    source.d = X.shape()[1];
-    source.X = X;
-    source.y = y;
-    source.full_pass = [X, y](const Tensor& weights, const Tensor& loss, const Tensor& grad,
-                              const Tensor& hessian) {
-        detail::linear_mse_into(X, y, weights, loss, grad, hessian);
-    };
-    source.curvature = [X] { return linear_mse_curvature(X); };
-    return detail::train_linear(source, optimizer, options);
+    LinearModel model(w);
+    return detail::train_model(model, Loss::mse, X, y, optimizer, options, [X] {
+        return linear_mse_curvature(X);
+    });
+}
+
+TrainResult train(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
+                  optim::Optimizer& optimizer, const TrainOptions& options) {
+    return detail::train_model(model, loss, X, y, optimizer, options, {});
 }
 
 namespace detail {
 
-TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
-                         const TrainOptions& options) {
-    check_optimizer(optimizer, options);
-    validate(source, optimizer, options);
+TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const Tensor& y_in,
+                        optim::Optimizer& optimizer, const TrainOptions& options,
+                        std::function<LinearMseCurvature()> curvature) {
+    check_defined("train", X_in);
+    check_defined("train", y_in);
+    const std::vector<Tensor> params = model.parameters();
+    if (params.empty()) throw Error("train: the model " + model.name() + " has no parameters");
+    for (const Tensor& p : params) check_same_kind("train", X_in, p);
+    check_same_kind("train", X_in, y_in);
+    if (X_in.dim() != 2 || X_in.shape()[0] < 1 || y_in.dim() < 1 ||
+        y_in.shape()[0] != X_in.shape()[0])
+        throw Error("train: expects X (n, d) and targets with n >= 1 rows, got X " +
+                    shape_str(X_in.shape()) + " and y " + shape_str(y_in.shape()));
+    // Dense data: the mini-batch views slide over X and y in row-major steps.
+    const Tensor X = X_in.contiguous(), y = y_in.contiguous();
+    TrainSource source;
+    source.n = X.shape()[0];
+    source.X = X;
+    source.y = y;
+    source.params = params;
+    source.curvature = std::move(curvature);
+    // The fused pass when the model has one for this loss, else the generic autodiff step.
+    const bool fused = model.has_fused(loss);
+    const Model* m = &model;
+    if (fused) {
+        source.capturable = true;
+        source.full_pass = [m, loss, X, y](const Tensor& l, const Tensor& hessian) {
+            m->fused_pass(loss, X, y, l, hessian);
+        };
+        source.batch_pass = [m, loss](const Tensor& Xb, const Tensor& yb, const Tensor& l) {
+            m->fused_pass(loss, Xb, yb, l, Tensor());
+        };
+    } else {
+        const auto step = [m, loss](const Tensor& Xs, const Tensor& ys, const Tensor& l,
+                                    const Tensor& hessian) {
+            if (hessian.defined())
+                throw Error("train: " + std::string(m->name()) + " with " + loss_name(loss) +
+                            " has no fused Hessian; Newton needs one (use newton-cg or lbfgs, "
+                            "which need gradients and Hessian-vector products only)");
+            for (Tensor p : m->parameters()) p.set_grad(Tensor());
+            EnableGrad on;
+            const Tensor value = compute_loss(loss, m->forward(Xs), ys);
+            value.backward();
+            NoGrad off;
+            copy_op(l, value.detach().reshape(l.shape()));
+        };
+        source.full_pass = [step, X, y](const Tensor& l, const Tensor& hessian) {
+            step(X, y, l, hessian);
+        };
+        source.batch_pass = [step](const Tensor& Xb, const Tensor& yb, const Tensor& l) {
+            step(Xb, yb, l, Tensor());
+        };
+    }
+    // Lz of the divergence rule: the loss of the model over all-zero parameters (new tensors:
+    // the model's own parameters and gradient buffers stay untouched). 0 when unknown.
+    source.zero_loss = [m, loss, X, y, params]() -> double {
+        std::vector<Tensor> zero;
+        for (const Tensor& p : params) zero.push_back(zeros(p.shape(), p.dtype(), p.device()));
+        const std::shared_ptr<const Model> at_zero = m->with_parameters(zero);
+        if (!at_zero) return 0.0;
+        const Tensor l = empty({1}, X.dtype(), X.device());
+        if (at_zero->fused_pass(loss, X, y, l, Tensor())) return l.to_vector<double>()[0];
+        NoGrad off;
+        return compute_loss(loss, at_zero->forward(X), y).item();
+    };
+    // Newton-CG: the model's fused product, else the gradient differentiated again.
+    if (params.size() == 1) {
+        source.hvp = [m, loss, X, y](const Tensor& v) {
+            Tensor hv = m->fused_hvp(loss, X, v);
+            if (hv.defined()) return hv;
+            const Tensor p = m->parameters()[0];
+            EnableGrad on;
+            const Tensor value = compute_loss(loss, m->forward(X), y);
+            const Tensor g = descent::grad({value}, {p}, {}, true)[0];
+            const Tensor gv = sum(g * v.reshape(g.shape()));
+            return descent::grad({gv}, {p})[0].detach().reshape(v.shape());
+        };
+    }
+    return train_loop(source, optimizer, options);
+}
+
+TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
+                       const TrainOptions& options) {
+    const std::vector<Tensor>& params = source.params;
+    const std::int64_t P = total_numel(params);
+    validate(source, optimizer, options, P);
     const Tensor& X = source.X;
     const Tensor& y = source.y;
-    Tensor w = optimizer.params()[0];
+    const Tensor w = params[0];  // dtype, device; and Newton's single parameter
     const bool newton = optimizer.needs_hessian();
-    // Newton-CG on linear MSE: the fused one-pass H v = 2/n Xᵀ(X v) for this call (unless
-    // the caller gave another product), and a fresh kept point (the data may have changed).
+    // Newton-CG: the source's H v for this call (linear MSE: the fused one-pass 2/n Xᵀ(X v))
+    // unless the caller gave another product, and a fresh kept point (the data may have changed).
     struct HvpForThisCall {
         optim::Optimizer* optimizer = nullptr;
         ~HvpForThisCall() {
@@ -217,10 +325,12 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     } hvp_for_this_call;
     optimizer.forget_evaluations();
     if (optimizer.uses_hvp() && !optimizer.has_hvp()) {
-        optimizer.set_hvp([X = source.X](const Tensor& v) { return linear_mse_hvp(X, v); });
+        optimizer.set_hvp(source.hvp);
         hvp_for_this_call.optimizer = &optimizer;
     }
-    const std::int64_t epochs = options.epochs, d = w.numel(), n = source.n;
+    // P: the parameters' entries, flattened in order (the trajectory's rows, final_weights).
+    const std::int64_t epochs = options.epochs, d = P, n = source.n;
+    const std::int64_t columns = X.defined() ? X.shape()[1] : 0;
     const std::int64_t sync_every =
         options.sync_every > 0 ? options.sync_every : (w.device().is_cpu() ? 1 : 32);
     const bool minibatch = options.batch_size > 0 && options.batch_size < n;
@@ -239,7 +349,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         start = static_cast<std::int64_t>(result.losses.size());
         for (double loss : result.losses)
             if (std::isfinite(loss)) last_finite = loss;
-        for (std::int64_t e = 0; options.record_weights && e < start; ++e)
+        for (std::int64_t e = 0; options.record_weights && e < start; ++e)  // of P entries
             copy_range_into(trajectory, e * d,
                       from_vector(options.resume->weights[static_cast<std::size_t>(e)], {d},
                                   w.dtype(), w.device()));
@@ -249,12 +359,13 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     // gathered batch (shuffled runs), the per-batch losses of one epoch and their row counts (the epoch loss is their
     // row-weighted mean, one 1 x n_batches product).
     Tensor Xb, yb, batch_losses, batch_rows, full_hessian;
-    const Tensor grad = empty({d}, w.dtype(), w.device());
     if (newton && !minibatch) full_hessian = empty({d, d}, w.dtype(), w.device());
     if (minibatch) {
         if (options.shuffle) {
-            Xb = empty({batch, d}, w.dtype(), w.device());
-            yb = empty({batch}, w.dtype(), w.device());
+            Xb = empty({batch, columns}, w.dtype(), w.device());
+            Shape yb_shape = y.shape();
+            yb_shape[0] = batch;
+            yb = empty(yb_shape, y.dtype(), y.device());
         }
         batch_losses = empty({n_batches}, w.dtype(), w.device());
         std::vector<double> rows(static_cast<std::size_t>(n_batches), double(batch));
@@ -271,7 +382,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     // pass, the update and the trajectory copy (cudaMemcpyAsync on the device's stream) only
     // queue work, and the read-backs below come after the launch.
     const bool graphs = options.cuda_graph && w.device().is_cuda() && !minibatch &&
-                        X.defined() && optimizer.capturable();
+                        X.defined() && source.capturable && optimizer.capturable();
     detail::CapturedGraph graph_exec;
     std::optional<detail::GraphCapture> capture;
     std::int64_t block_first = 0, block_steps = 0;
@@ -295,9 +406,29 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
 
     std::int64_t checked = start;  // epochs whose losses were read back
     Tensor last_grad;
+    // The parameters' gradients as one flat tensor: for one parameter a view of its grad()
+    // (the fused passes reuse one buffer, so no copy), else a concatenation.
+    const auto current_grad = [&]() -> Tensor {
+        if (params.size() == 1) return params[0].grad().reshape({d});
+        Tensor flat = empty({d}, w.dtype(), w.device());
+        std::int64_t at = 0;
+        for (const Tensor& p : params) {
+            copy_range_into(flat, at, p.grad().reshape({p.numel()}));
+            at += p.numel();
+        }
+        return flat;
+    };
+    // Writes the flattened parameters into row `row` of the trajectory.
+    const auto record_row = [&](std::int64_t row) {
+        std::int64_t at = row * d;
+        for (const Tensor& p : params) {
+            copy_range_into(trajectory, at, p);
+            at += p.numel();
+        }
+    };
     // Queues epoch `epoch`: the fused pass(es) and the optimizer step(s).
     const auto queue_epoch = [&](std::int64_t epoch) {
-        if (options.record_weights) copy_range_into(trajectory, epoch * d, w);
+        if (options.record_weights) record_row(epoch);
         if (optimizer.needs_closure()) {
             // L-BFGS and Newton-CG evaluate the loss at trial points: the closure is the fused
             // pass at the current weights. Each call returns its own loss tensor (the
@@ -307,9 +438,8 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             bool first_call = true;
             const optim::Closure closure = [&] {
                 const Tensor l = empty({}, w.dtype(), w.device());
-                source.full_pass(w, l, grad, Tensor());
-                w.set_grad(grad);
-                if (first_call) last_grad = grad.clone();
+                source.full_pass(l, Tensor());
+                if (first_call) last_grad = current_grad().clone();
                 first_call = false;
                 return l;
             };
@@ -322,11 +452,10 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         } else if (!minibatch) {
             // One fused pass writing the loss straight into its slot of `losses` and the
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
-            source.full_pass(w, losses.narrow(0, epoch, 1), grad, full_hessian);
-            w.set_grad(grad);
+            source.full_pass(losses.narrow(0, epoch, 1), full_hessian);
             if (newton) optimizer.set_hessian(full_hessian);
             optimizer.step();
-            last_grad = grad;
+            last_grad = current_grad();
         } else {
             const auto perm = detail::RowPermutation::make(n, options.shuffle,
                                                            options.shuffle_seed, epoch);
@@ -344,19 +473,18 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
                     xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
                     ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
                 } else if (perm.identity) {
-                    detail::set_storage_offset(xb, X.storage_offset() + begin * d);
+                    detail::set_storage_offset(xb, X.storage_offset() + begin * columns);
                     detail::set_storage_offset(ybatch, y.storage_offset() + begin);
                 }
                 detail::set_storage_offset(slot, batch_losses.storage_offset() + b);
                 if (!perm.identity) detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
-                detail::linear_mse_into(xb, ybatch, w, slot, grad);
-                w.set_grad(grad);
+                source.batch_pass(xb, ybatch, slot);
                 optimizer.step();
             }
             // The epoch's loss: the batch losses weighted by their rows, (1, nb) @ (nb, 1) / n.
             detail::matmul_into(losses.narrow(0, epoch, 1), batch_losses.reshape({1, n_batches}),
                                 batch_rows.reshape({n_batches, 1}), 1.0 / double(n));
-            last_grad = grad;
+            last_grad = current_grad();
         }
     };
 
@@ -374,11 +502,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
         if (!std::isnan(zero_loss)) return zero_loss;
         zero_loss = 0.0;
         try {
-            const Tensor w0 = zeros({d}, w.dtype(), w.device());
-            const Tensor l = empty({1}, w.dtype(), w.device());
-            const Tensor g = empty({d}, w.dtype(), w.device());
-            source.full_pass(w0, l, g, Tensor());
-            zero_loss = l.to_vector<double>()[0];
+            if (source.zero_loss) zero_loss = source.zero_loss();
         } catch (const std::exception&) {
             zero_loss = 0.0;  // judged against L0 alone
         }
@@ -459,7 +583,7 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
             result.losses.push_back(loss);
             if (options.on_epoch) options.on_epoch(checked, loss);
         }
-        result.final_weights = w.to_vector<double>();
+        result.final_weights = flat_values(params);
         for (double v : result.final_weights)
             if (!std::isfinite(v)) diverged(epoch, "a weight", v, "not finite");
         if (checkpoint_due) {
@@ -488,10 +612,10 @@ TrainResult train_linear(const TrainSource& source, optim::Optimizer& optimizer,
     }
     // The epochs done: all of them, or those before a stop.
     const std::int64_t done = result.stopped ? static_cast<std::int64_t>(result.losses.size()) : epochs;
-    result.final_weights = w.to_vector<double>();
+    result.final_weights = flat_values(params);
     if (last_grad.defined()) result.final_grad = last_grad.to_vector<double>();
     if (options.record_weights) {
-        copy_range_into(trajectory, done * d, w);
+        record_row(done);
         const std::vector<double> flat =
             read_range(trajectory.reshape({(epochs + 1) * d}), 0, (done + 1) * d);
         for (std::int64_t e = 0; e <= done; ++e)

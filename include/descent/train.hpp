@@ -16,6 +16,7 @@
 
 #include "descent/dtype.hpp"
 #include "descent/hessian.hpp"
+#include "descent/model.hpp"
 #include "descent/optim/optimizer.hpp"
 #include "descent/tensor.hpp"
 
@@ -142,5 +143,18 @@ struct TrainResult {
 // over the data, made only when divergence is reported.
 TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
                          const TrainOptions& options = {});
+
+// The one training loop for any model (model.hpp): trains model.parameters(), which must be
+// the optimizer's parameters in the same order, on X (n, d) and targets y (first dimension n)
+// with `loss`. Each step is the model's fused pass for the loss when it has one (linear
+// regression with Loss::mse: the one-pass pass above, CUDA graphs and all), else the generic
+// autodiff step (forward, loss, backward). Everything else is as train_linear: full batch
+// or mini-batches (shuffled), resume, checkpoints, stopping, the divergence rule, the
+// trajectory (weights[e] flattens the parameters in order) and the curvature optimizers
+// (L-BFGS; Newton-CG through the model's fused H v or, for one parameter, the gradient
+// differentiated again; Newton only with a fused Hessian). train_linear is this loop on a
+// LinearModel over the optimizer's single parameter, with Loss::mse.
+TrainResult train(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
+                  optim::Optimizer& optimizer, const TrainOptions& options = {});
 
 }  // namespace descent

@@ -1,0 +1,84 @@
+// Models and losses for the one training loop (descent::train, train.hpp), after
+// tiny-cuda-nn's split of model, loss and trainer. A model maps X (n, d) to predictions
+// through its parameters; a loss compares predictions with targets (mean over rows). The loop
+// asks the model for a fused one-pass step for its loss (fused_pass) and otherwise runs the
+// generic autodiff step: forward, loss, backward. Verified by tests/test_train_generic.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "descent/tensor.hpp"
+
+namespace descent {
+
+// mse: mean((pred - y)^2), pred and y (n). Other losses arrive with their ops (issue 13).
+enum class Loss { mse };
+
+const char* loss_name(Loss loss);  // "mse"
+// The loss of predictions `pred` against targets `target`, differentiable.
+Tensor compute_loss(Loss loss, const Tensor& pred, const Tensor& target);
+
+class Model {
+public:
+    virtual ~Model() = default;
+    // What the optimizer updates, in a fixed order (the trajectory and checkpoints flatten
+    // them in this order).
+    virtual std::vector<Tensor> parameters() const = 0;
+    // Predictions for the rows of X, differentiable in the parameters.
+    virtual Tensor forward(const Tensor& X) const = 0;
+    virtual std::string name() const = 0;
+    // The same model over other parameter tensors (same shapes), sharing them; null when the
+    // model cannot be rebuilt (the loop then does without: e.g. the divergence rule's loss at
+    // all-zero parameters).
+    virtual std::shared_ptr<const Model> with_parameters(const std::vector<Tensor>& params) const {
+        (void)params;
+        return nullptr;
+    }
+
+    // Whether fused_pass serves `loss`.
+    virtual bool has_fused(Loss loss) const {
+        (void)loss;
+        return false;
+    }
+    // The fused one-pass step of this model and `loss`, when it has one: writes the loss of
+    // (X, y) at the current parameters into `loss_out` (one element), sets every parameter's
+    // grad() and, when `hessian` is defined (Newton; one parameter of P entries, (P, P)),
+    // writes the Hessian. Must only queue device work (no allocation after its first call, no
+    // read-back), so the loop may capture it in a CUDA graph. Returns false, touching
+    // nothing, when there is none; the loop then runs forward, loss and backward.
+    virtual bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
+                            const Tensor& hessian) const {
+        (void)loss, (void)X, (void)y, (void)loss_out, (void)hessian;
+        return false;
+    }
+    // The fused Hessian-vector product of the loss over X in direction v, when the model has
+    // one (undefined otherwise: the loop then differentiates the gradient again).
+    virtual Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
+        (void)loss, (void)X, (void)v;
+        return Tensor();
+    }
+};
+
+// pred = X w: linear regression with w (d). Its fused pass with Loss::mse is the one-pass
+// linear MSE (loss, gradient, Hessian) of loss.hpp; its fused HVP is linear_mse_hvp.
+class LinearModel final : public Model {
+public:
+    explicit LinearModel(Tensor weight);  // (d); the caller's tensor, updated in place
+    std::vector<Tensor> parameters() const override { return {m_weight}; }
+    Tensor forward(const Tensor& X) const override;
+    std::string name() const override { return "linear"; }
+    std::shared_ptr<const Model> with_parameters(const std::vector<Tensor>& params) const override;
+    bool has_fused(Loss loss) const override { return loss == Loss::mse; }
+    bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
+                    const Tensor& hessian) const override;
+    Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const override;
+    const Tensor& weight() const { return m_weight; }
+
+private:
+    Tensor m_weight;
+    mutable Tensor m_grad;  // the gradient buffer the fused pass reuses, made on first use
+};
+
+}  // namespace descent
