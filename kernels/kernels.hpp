@@ -35,6 +35,18 @@ void max_all(Array in, Array out, cudaStream_t stream);
 void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
               double scale, cudaStream_t stream);
 
+// Selection and indexing (kernels/select.cu). index_select's `index` and index_add's `order`
+// and `offsets` are in device memory (Backend::index_select / index_add describe them).
+void where(Array cond, Array a, Array b, Array out, const detail::SelectIndex& index,
+           cudaStream_t stream);
+void extremum_axis(bool largest, Array in, Array values, Array indices, std::int64_t outer,
+                   std::int64_t len, std::int64_t inner, cudaStream_t stream);
+void index_select(Array in, Array out, std::int64_t len, std::int64_t inner,
+                  const std::int64_t* index, std::int64_t count, cudaStream_t stream);
+void index_add(Array in, Array out, std::int64_t len, std::int64_t inner,
+               const std::int64_t* order, const std::int64_t* offsets, std::int64_t count,
+               cudaStream_t stream);
+
 // mse_loss: `scratch` holds mse_scratch_doubles(numel) doubles of per-block partial sums.
 std::int64_t mse_scratch_doubles(std::int64_t numel);
 void mse(Array pred, Array target, Array out, double* scratch, cudaStream_t stream);

@@ -1,10 +1,12 @@
 // Dispatch: checks operands once, allocates results, calls the backend of their device.
 #include "dispatch.hpp"
 
-#include "backend_call.hpp"
-
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <vector>
 
+#include "backend_call.hpp"
 #include "descent/error.hpp"
 #include "tensor_impl.hpp"
 
@@ -290,6 +292,189 @@ Tensor max_all_op(const Tensor& a_in) {
     if (a.numel() == 0) throw Error("max: the tensor of shape " + shape_str(a.shape()) + " is empty");
     Tensor out = make_tensor({}, a.dtype(), a.device());
     backend_of(a).max_all(array_of(a), array_of(out));
+    return out;
+}
+
+Tensor where_op(const char* name, const Tensor& cond, const Tensor& a, const Tensor& b) {
+    check_same_kind(name, a, b);
+    check_same_kind(name, cond, a);
+    const Shape shape =
+        broadcast_shapes(name, broadcast_shapes(name, cond.shape(), a.shape()), b.shape());
+    SelectIndex ix;
+    ix.rank = static_cast<int>(shape.size());
+    for (std::size_t i = 0; i < shape.size(); ++i) ix.shape[i] = shape[i];
+    broadcast_strides(cond.shape(), cond.strides(), shape, ix.strides[0]);
+    broadcast_strides(a.shape(), a.strides(), shape, ix.strides[1]);
+    broadcast_strides(b.shape(), b.strides(), shape, ix.strides[2]);
+    Tensor out = make_tensor(shape, a.dtype(), a.device());
+    backend_of(a).where(strided_array_of(cond), strided_array_of(a), strided_array_of(b),
+                        array_of(out), ix);
+    return out;
+}
+
+namespace {
+
+// Positions along an axis are returned as numbers of the input's dtype: every one must be
+// exact (f32 has integers exactly up to 2^24).
+void check_positions_fit(const char* name, const Tensor& a, std::int64_t len,
+                         const std::string& what) {
+    const std::int64_t limit = a.dtype() == DType::f32 ? (std::int64_t(1) << 24)
+                                                       : (std::int64_t(1) << 53);
+    if (len > limit)
+        throw Error(std::string(name) + ": " + what + " of shape " + shape_str(a.shape()) +
+                    " has " + std::to_string(len) + " positions, more than " +
+                    dtype_name(a.dtype()) + " holds exactly (" + std::to_string(limit) +
+                    "); convert to f64 with to(DType)");
+}
+
+Extremum extremum(const Tensor& a_in, const Shape& out_shape, std::int64_t outer, std::int64_t len,
+                  std::int64_t inner, bool largest, bool with_indices) {
+    const Tensor a = contiguous_op(a_in);
+    Extremum r;
+    r.values = make_tensor(out_shape, a.dtype(), a.device());
+    Array indices{nullptr, a.dtype(), 0, a.device().index};
+    if (with_indices) {
+        r.indices = make_tensor(out_shape, a.dtype(), a.device());
+        indices = array_of(r.indices);
+    }
+    backend_of(a).extremum_axis(largest, array_of(a), array_of(r.values), indices, outer, len,
+                                inner);
+    return r;
+}
+
+// The shortest text that reads back as v ("2.5", "1e+30", "nan").
+std::string number_text(double v) {
+    char buf[32];
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    return buf;
+}
+
+// t's values on the host, each checked to be an integer in [0, limit); `position(k)` names
+// entry k in the error ("index[3]", "row 3").
+template <class Position>
+std::vector<std::int64_t> read_integers(const char* name, const Tensor& t, std::int64_t limit,
+                                        const std::string& range, Position position) {
+    const std::vector<double> values = t.to_vector<double>();
+    std::vector<std::int64_t> out(values.size());
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        const double v = values[k];
+        if (!(v == std::floor(v)))  // also NaN and infinities
+            throw Error(std::string(name) + ": " + position(k) + " = " + number_text(v) +
+                        " is not an integer");
+        if (v < 0 || v >= double(limit))
+            throw Error(std::string(name) + ": " + position(k) + " = " + number_text(v) +
+                        " is out of range " + range);
+        out[k] = static_cast<std::int64_t>(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+Extremum extremum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                          bool largest, bool with_indices) {
+    check_defined(name, a);
+    const std::int64_t ax = normalize_axis(name, axis, a.shape());
+    const Shape& s = a.shape();
+    if (s[ax] == 0)
+        throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
+                    shape_str(s) + " is empty");
+    if (with_indices) check_positions_fit(name, a, s[ax], "axis " + std::to_string(axis));
+    std::int64_t outer = 1, inner = 1;
+    for (std::int64_t i = 0; i < ax; ++i) outer *= s[i];
+    for (std::int64_t i = ax + 1; i < a.dim(); ++i) inner *= s[i];
+    Shape out_shape = s;
+    if (keepdim) {
+        out_shape[ax] = 1;
+    } else {
+        out_shape.erase(out_shape.begin() + ax);
+    }
+    return extremum(a, out_shape, outer, s[ax], inner, largest, with_indices);
+}
+
+Extremum extremum_all_op(const char* name, const Tensor& a, bool largest, bool with_indices) {
+    check_defined(name, a);
+    if (a.numel() == 0)
+        throw Error(std::string(name) + ": the tensor of shape " + shape_str(a.shape()) + " is empty");
+    if (with_indices) check_positions_fit(name, a, a.numel(), "the tensor");
+    return extremum(a, {}, 1, a.numel(), 1, largest, with_indices);
+}
+
+IndexList index_list(const char* name, const Tensor& index, std::int64_t len) {
+    check_defined(name, index);
+    if (index.dim() != 1)
+        throw Error(std::string(name) + ": index must be a vector (1-D), got shape " +
+                    shape_str(index.shape()));
+    IndexList r;
+    r.len = len;
+    r.index = read_integers(name, index, len, "[0, " + std::to_string(len) + ")",
+                            [](std::size_t k) { return "index[" + std::to_string(k) + "]"; });
+    const auto count = static_cast<std::int64_t>(r.index.size());
+    r.order.resize(r.index.size());
+    for (std::int64_t j = 0; j < count; ++j) r.order[j] = j;
+    std::stable_sort(r.order.begin(), r.order.end(),
+                     [&](std::int64_t x, std::int64_t y) { return r.index[x] < r.index[y]; });
+    r.offsets.assign(static_cast<std::size_t>(len) + 1, 0);
+    for (std::int64_t v : r.index) ++r.offsets[static_cast<std::size_t>(v) + 1];
+    for (std::int64_t l = 0; l < len; ++l) r.offsets[l + 1] += r.offsets[l];
+    return r;
+}
+
+std::vector<std::int64_t> class_labels(const char* name, const Tensor& values,
+                                       std::int64_t classes, const char* what) {
+    return read_integers(name, values, classes,
+                         "[0, " + std::to_string(classes) + ") of the " +
+                             std::to_string(classes) + " classes",
+                         [what](std::size_t k) { return std::string(what) + " " + std::to_string(k); });
+}
+
+namespace {
+
+// (outer, len, inner) of `shape` around `axis` (already normalised).
+void split_at(const Shape& shape, std::int64_t axis, std::int64_t& outer, std::int64_t& inner) {
+    outer = 1;
+    inner = 1;
+    for (std::int64_t i = 0; i < axis; ++i) outer *= shape[i];
+    for (std::size_t i = static_cast<std::size_t>(axis) + 1; i < shape.size(); ++i) inner *= shape[i];
+}
+
+}  // namespace
+
+Tensor index_select_op(const char* name, const Tensor& a_in, std::int64_t axis, const IndexList& index) {
+    const Tensor a = contiguous_op(a_in);
+    const std::int64_t ax = normalize_axis(name, axis, a.shape());
+    if (a.shape()[ax] != index.len)
+        throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
+                    shape_str(a.shape()) + " does not have the index's " +
+                    std::to_string(index.len) + " positions");
+    std::int64_t outer = 0, inner = 0;
+    split_at(a.shape(), ax, outer, inner);
+    Shape out_shape = a.shape();
+    out_shape[ax] = static_cast<std::int64_t>(index.index.size());
+    Tensor out = make_tensor(out_shape, a.dtype(), a.device());
+    backend_of(a).index_select(array_of(a), array_of(out), outer, index.len, inner,
+                               index.index.data(), out_shape[ax]);
+    return out;
+}
+
+Tensor index_add_op(const char* name, const Tensor& src_in, std::int64_t axis, const IndexList& index) {
+    const Tensor src = contiguous_op(src_in);
+    const std::int64_t ax = normalize_axis(name, axis, src.shape());
+    const auto count = static_cast<std::int64_t>(index.index.size());
+    if (src.shape()[ax] != count)
+        throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
+                    shape_str(src.shape()) + " does not have the index's " +
+                    std::to_string(count) + " entries");
+    std::int64_t outer = 0, inner = 0;
+    split_at(src.shape(), ax, outer, inner);
+    Shape out_shape = src.shape();
+    out_shape[ax] = index.len;
+    Tensor out = make_tensor(out_shape, src.dtype(), src.device());
+    backend_of(src).index_add(array_of(src), array_of(out), outer, index.len, inner,
+                              index.order.data(), index.offsets.data(), count);
     return out;
 }
 

@@ -6,7 +6,9 @@
 // the dispatch layer itself; tests/layering.py keeps it so).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "descent/tensor.hpp"
 #include "shared/elementwise.hpp"
@@ -40,6 +42,41 @@ Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool ke
                    double scale);
 Tensor sum_all_op(const Tensor& a, double scale);
 Tensor max_all_op(const Tensor& a);  // () the largest element; NaN if any is NaN; not recorded
+
+// where(): cond, a and b broadcast together (one dtype and device); cond != 0 picks a.
+Tensor where_op(const char* name, const Tensor& cond, const Tensor& a, const Tensor& b);
+
+// The largest (largest) or smallest elements along `axis`, shaped as sum(a, axis, keepdim),
+// and the first position of each along the axis, as numbers of a's dtype (undefined unless
+// with_indices). Throws when the axis is empty, or when its positions do not all fit the
+// dtype exactly (f32: more than 2^24).
+struct Extremum {
+    Tensor values;
+    Tensor indices;
+};
+Extremum extremum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                          bool largest, bool with_indices);
+// The same over all elements: shape (), positions in the row-major flattening.
+Extremum extremum_all_op(const char* name, const Tensor& a, bool largest, bool with_indices);
+
+// An index tensor checked and read to the host once, for index_select and its adjoint. A
+// (count) tensor of a's dtype and device whose entries are integers in [0, len); anything
+// else throws, naming the first bad position.
+struct IndexList {
+    std::int64_t len = 0;               // size of the indexed axis
+    std::vector<std::int64_t> index;    // count entries
+    std::vector<std::int64_t> order;    // the positions j sorted by (index[j], j)
+    std::vector<std::int64_t> offsets;  // len + 1: l's positions are order[offsets[l]..offsets[l+1])
+};
+IndexList index_list(const char* name, const Tensor& index, std::int64_t len);
+// Integer-valued labels (cross_entropy's targets): `values` read to the host and checked to
+// be integers in [0, classes); the error names the first bad `what` ("row 3").
+std::vector<std::int64_t> class_labels(const char* name, const Tensor& values,
+                                       std::int64_t classes, const char* what);
+// a's slices index[0], index[1], ... along `axis`; and its adjoint, the slices of `src`
+// (index.count of them along `axis`) summed into a tensor whose axis has index.len.
+Tensor index_select_op(const char* name, const Tensor& a, std::int64_t axis, const IndexList& index);
+Tensor index_add_op(const char* name, const Tensor& src, std::int64_t axis, const IndexList& index);
 // Element ranges of dense tensors, copied on their device (same dtype and device):
 // dst[offset, offset + numel(src)) = src, and a new (count) tensor of src[offset, offset + count).
 void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src);

@@ -1,6 +1,8 @@
-// mse_loss (general, differentiable) and the fused one-pass linear MSE value-and-grad.
+// mse_loss and the classification losses (general, differentiable) and the fused one-pass
+// linear MSE value-and-grad.
 #include "descent/loss.hpp"
 
+#include "descent/autograd.hpp"
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
@@ -26,6 +28,53 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
         if (target.requires_grad()) grads[1] = neg(diff);
         return grads;
     });
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target) {
+    const char* name = "binary_cross_entropy_with_logits";
+    detail::check_same_kind(name, logits, target);
+    if (logits.shape() != target.shape())
+        throw Error(std::string(name) + ": logits " + shape_str(logits.shape()) + " and target " +
+                    shape_str(target.shape()) + " must have the same shape");
+    if (logits.numel() == 0)
+        throw Error(std::string(name) + ": logits and target " + shape_str(logits.shape()) +
+                    " are empty");
+    Tensor out;
+    {
+        // The value from ops, outside the graph: the node below carries torch's gradient,
+        // which the composite would get wrong at x = 0 (relu' and abs' are 0 there, the true
+        // derivative sigmoid(0) - y is not).
+        NoGrad no_grad;
+        const Tensor& x = logits;
+        out = mean(relu(x) - x * target + log1p(exp(neg(abs(x)))));
+    }
+    const double scale = 1.0 / double(logits.numel());
+    return detail::record(name, out, {logits, target}, [logits, target, scale](const Tensor& g) {
+        const Tensor gs = g * scale;
+        std::vector<Tensor> grads(2);
+        if (logits.requires_grad()) grads[0] = (sigmoid(logits) - target) * gs;
+        if (target.requires_grad()) grads[1] = neg(logits) * gs;
+        return grads;
+    });
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
+    const char* name = "cross_entropy";
+    detail::check_same_kind(name, logits, target);
+    if (logits.dim() != 2 || target.dim() != 1 || target.shape()[0] != logits.shape()[0])
+        throw Error(std::string(name) + ": expects logits (n, k) and target (n); got logits " +
+                    shape_str(logits.shape()) + " and target " + shape_str(target.shape()));
+    const std::int64_t n = logits.shape()[0], k = logits.shape()[1];
+    if (n == 0 || k == 0)
+        throw Error(std::string(name) + ": logits " + shape_str(logits.shape()) + " are empty");
+    detail::class_labels(name, target, k, "target of row");
+    // Row i's log-probability of its class, picked by a one-hot mask with where() (a product
+    // with the mask would turn a -inf log-probability of another class into NaN).
+    const Tensor one_hot = eq(reshape(target.detach(), {n, 1}), arange(0.0, double(k), 1.0,
+                                                                       logits.dtype(), logits.device()));
+    const Tensor picked = where(one_hot, log_softmax(logits, 1),
+                                zeros({}, logits.dtype(), logits.device()));
+    return neg(mean(sum(picked, 1)));
 }
 
 namespace {

@@ -5,6 +5,9 @@
 // mode is off and nothing is recorded; under create_graph the graph reaches the inputs.
 #include "descent/ops.hpp"
 
+#include <limits>
+#include <memory>
+
 #include "descent/error.hpp"
 #include "dispatch.hpp"
 #include "tensor_impl.hpp"
@@ -46,8 +49,9 @@ Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
                 const Tensor ga = g / b;
                 return Grads{sum_to(ga, sa), sum_to(neg(ga * a / b), sb)};
             });
+        default:
+            throw Error(std::string(name) + ": not an arithmetic op");
     }
-    return out;
 }
 
 Tensor scalar_op(const char* name, UnaryOp op, const Tensor& a, double s) {
@@ -154,6 +158,108 @@ Tensor relu(const Tensor& a) {
         return Grads{g * detail::unary_op(UnaryOp::step, 0.0, a)};
     });
 }
+
+Tensor abs(const Tensor& a) {
+    // sign(a) is a constant (0 at a = 0, as torch's abs'), so only g * sign is differentiable.
+    return unary("abs", UnaryOp::abs, a, 0.0, [a](const Tensor& g) {
+        return Grads{g * detail::unary_op(UnaryOp::sign, 0.0, a)};
+    });
+}
+
+Tensor log1p(const Tensor& a) {
+    return unary("log1p", UnaryOp::log1p, a, 0.0,
+                 [a](const Tensor& g) { return Grads{g / (a + 1.0)}; });
+}
+
+namespace {
+
+Tensor clamp_impl(const char* name, const Tensor& a, std::optional<double> lo,
+                  std::optional<double> hi) {
+    detail::check_defined(name, a);
+    if (!lo && !hi) throw Error(std::string(name) + ": needs a min, a max or both; got neither");
+    Tensor out = a;
+    if (lo) out = detail::unary_op(UnaryOp::clamp_min, *lo, out);
+    if (hi) out = detail::unary_op(UnaryOp::clamp_max, *hi, out);
+    return record(name, out, {a}, [a, lo, hi](const Tensor& g) {
+        // torch's rule: the gradient passes where lo <= a <= hi, both bounds included (so at
+        // a bound the one-sided derivative of the unclamped side), and not at a NaN.
+        Tensor mask;
+        if (lo) mask = ge(a, *lo);
+        if (hi) mask = mask.defined() ? mask * le(a, *hi) : le(a, *hi);
+        return Grads{g * mask};
+    });
+}
+
+}  // namespace
+
+Tensor clamp(const Tensor& a, std::optional<double> min, std::optional<double> max) {
+    return clamp_impl("clamp", a, min, max);
+}
+Tensor clamp_min(const Tensor& a, double min) { return clamp_impl("clamp_min", a, min, std::nullopt); }
+Tensor clamp_max(const Tensor& a, double max) { return clamp_impl("clamp_max", a, std::nullopt, max); }
+
+// --- selection -------------------------------------------------------------------------------
+namespace {
+
+// maximum (largest) or minimum, with torch's rule: the chosen operand gets the gradient, equal
+// operands half each, and a NaN on either side passes it to both (the masks below are 1 - [the
+// other operand won] - [a tie] / 2, each comparison false at a NaN).
+Tensor select_binary(const char* name, bool largest, const Tensor& a, const Tensor& b) {
+    Tensor out = detail::binary_op(name, largest ? BinaryOp::maximum : BinaryOp::minimum, a, b);
+    const Shape sa = a.shape(), sb = b.shape();
+    return record(name, out, {a, b}, [a, b, sa, sb, largest](const Tensor& g) {
+        const Tensor half_tie = eq(a, b) * 0.5;
+        const Tensor b_won = largest ? lt(a, b) : gt(a, b);
+        const Tensor a_won = largest ? gt(a, b) : lt(a, b);
+        Grads grads(2);
+        if (a.requires_grad()) grads[0] = sum_to(g * (1.0 - b_won - half_tie), sa);
+        if (b.requires_grad()) grads[1] = sum_to(g * (1.0 - a_won - half_tie), sb);
+        return grads;
+    });
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return select_binary("maximum", true, a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return select_binary("minimum", false, a, b); }
+Tensor max(const Tensor& a, const Tensor& b) { return select_binary("max", true, a, b); }
+Tensor min(const Tensor& a, const Tensor& b) { return select_binary("min", false, a, b); }
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+    Tensor out = detail::where_op("where", cond, a, b);
+    const Shape sa = a.shape(), sb = b.shape();
+    // Each side gets g where it was chosen (a where() of g and 0, itself differentiable).
+    return record("where", out, {a, b}, [cond, sa, sb](const Tensor& g) {
+        const Tensor zero = zeros({}, g.dtype(), g.device());
+        Grads grads(2);
+        grads[0] = sum_to(where(cond, g, zero), sa);
+        grads[1] = sum_to(where(cond, zero, g), sb);
+        return grads;
+    });
+}
+
+// --- comparisons -------------------------------------------------------------------------------
+namespace {
+
+Tensor compare(const char* name, BinaryOp op, const Tensor& a, double s) {
+    detail::check_defined(name, a);
+    return detail::binary_op(name, op, a, full({}, s, a.dtype(), a.device()));
+}
+
+}  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) { return detail::binary_op("eq", BinaryOp::eq, a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return detail::binary_op("ne", BinaryOp::ne, a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return detail::binary_op("lt", BinaryOp::lt, a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return detail::binary_op("le", BinaryOp::le, a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return detail::binary_op("gt", BinaryOp::gt, a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return detail::binary_op("ge", BinaryOp::ge, a, b); }
+Tensor eq(const Tensor& a, double s) { return compare("eq", BinaryOp::eq, a, s); }
+Tensor ne(const Tensor& a, double s) { return compare("ne", BinaryOp::ne, a, s); }
+Tensor lt(const Tensor& a, double s) { return compare("lt", BinaryOp::lt, a, s); }
+Tensor le(const Tensor& a, double s) { return compare("le", BinaryOp::le, a, s); }
+Tensor gt(const Tensor& a, double s) { return compare("gt", BinaryOp::gt, a, s); }
+Tensor ge(const Tensor& a, double s) { return compare("ge", BinaryOp::ge, a, s); }
 
 // --- linear algebra and shape --------------------------------------------------------------
 namespace {
@@ -292,6 +398,122 @@ Tensor sum(const Tensor& a, std::int64_t axis, bool keepdim) {
 
 Tensor mean(const Tensor& a, std::int64_t axis, bool keepdim) {
     return reduce_axis("mean", a, axis, keepdim, true);
+}
+
+namespace {
+
+Tensor extremum_all(const char* name, const Tensor& a, bool largest) {
+    Tensor out = detail::extremum_all_op(name, a, largest, false).values;
+    return detail::record_with_output(name, out, {a}, [a](const Tensor& g, const Tensor& m) {
+        // As torch's max() and amax: every element equal to the result gets an equal share.
+        // When the result is NaN, the NaNs share it (ne(m, m) is 1 only then).
+        const Tensor mask = eq(a, m) + ne(a, a) * ne(m, m);
+        return Grads{g * mask / sum(mask)};
+    });
+}
+
+// The positions along `axis` as a tensor shaped to broadcast against a: (1, .., len, .., 1).
+Tensor positions_along(const Tensor& a, std::int64_t ax) {
+    Shape shape(a.shape().size(), 1);
+    shape[ax] = a.shape()[ax];
+    return reshape(arange(0.0, double(a.shape()[ax]), 1.0, a.dtype(), a.device()), shape);
+}
+
+Tensor extremum_axis(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
+                     bool largest) {
+    detail::Extremum r = detail::extremum_axis_op(name, a, axis, keepdim, largest, true);
+    const std::int64_t ax = detail::normalize_axis(name, axis, a.shape());
+    Shape kept = a.shape();
+    kept[ax] = 1;
+    const Tensor indices = r.indices;
+    return record(name, r.values, {a}, [a, ax, kept, indices](const Tensor& g) {
+        // All of g to the first position holding the result (torch's max(dim)): a one-hot
+        // mask along the axis, a constant, so the rule is linear in g.
+        const Tensor one_hot = eq(positions_along(a, ax), reshape(indices, kept));
+        return Grads{reshape(g, kept) * one_hot};
+    });
+}
+
+// The max along `axis` (keepdim), outside the graph, with infinities replaced by 0: what the
+// softmax family subtracts so that exp never overflows. Any constant gives the same function,
+// so no gradient flows through it. An infinite max would give inf - inf = NaN; with 0 instead,
+// a row with +inf gives +inf and a row of -inf gives exp(-inf) = 0, as torch.
+Tensor stable_shift(const char* name, const Tensor& a, std::int64_t axis) {
+    const Tensor m = detail::extremum_axis_op(name, a, axis, true, true, false).values;
+    const Tensor infinite = eq(abs(m), std::numeric_limits<double>::infinity());
+    return detail::where_op(name, infinite, zeros({}, m.dtype(), m.device()), m);
+}
+
+}  // namespace
+
+Tensor max(const Tensor& a) { return extremum_all("max", a, true); }
+Tensor min(const Tensor& a) { return extremum_all("min", a, false); }
+Tensor max(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return extremum_axis("max", a, axis, keepdim, true);
+}
+Tensor min(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return extremum_axis("min", a, axis, keepdim, false);
+}
+
+Tensor argmax(const Tensor& a) { return detail::extremum_all_op("argmax", a, true, true).indices; }
+Tensor argmin(const Tensor& a) { return detail::extremum_all_op("argmin", a, false, true).indices; }
+Tensor argmax(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return detail::extremum_axis_op("argmax", a, axis, keepdim, true, true).indices;
+}
+Tensor argmin(const Tensor& a, std::int64_t axis, bool keepdim) {
+    return detail::extremum_axis_op("argmin", a, axis, keepdim, false, true).indices;
+}
+
+Tensor logsumexp(const Tensor& a, std::int64_t axis, bool keepdim) {
+    detail::check_defined("logsumexp", a);
+    const Tensor m = stable_shift("logsumexp", a, axis);
+    const Tensor out = log(sum(exp(a - m), axis, true)) + m;
+    if (keepdim) return out;
+    Shape shape = a.shape();
+    shape.erase(shape.begin() + detail::normalize_axis("logsumexp", axis, shape));
+    return reshape(out, shape);
+}
+
+// --- softmax ---------------------------------------------------------------------------------
+Tensor softmax(const Tensor& a, std::int64_t axis) {
+    detail::check_defined("softmax", a);
+    const Tensor e = exp(a - stable_shift("softmax", a, axis));
+    return e / sum(e, axis, true);
+}
+
+Tensor log_softmax(const Tensor& a, std::int64_t axis) {
+    detail::check_defined("log_softmax", a);
+    const Tensor shifted = a - stable_shift("log_softmax", a, axis);
+    return shifted - log(sum(exp(shifted), axis, true));
+}
+
+// --- indexing --------------------------------------------------------------------------------
+namespace {
+
+using IndexPtr = std::shared_ptr<const detail::IndexList>;
+
+Tensor gather_slices(const Tensor& a, std::int64_t ax, const IndexPtr& index);
+
+// index_select's adjoint, differentiable in its turn (its own adjoint is the gather).
+Tensor scatter_add_slices(const Tensor& g, std::int64_t ax, const IndexPtr& index) {
+    return record("index_select_backward", detail::index_add_op("index_select", g, ax, *index),
+                  {g}, [ax, index](const Tensor& gg) { return Grads{gather_slices(gg, ax, index)}; });
+}
+
+Tensor gather_slices(const Tensor& a, std::int64_t ax, const IndexPtr& index) {
+    return record("index_select", detail::index_select_op("index_select", a, ax, *index), {a},
+                  [ax, index](const Tensor& g) { return Grads{scatter_add_slices(g, ax, index)}; });
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& a, std::int64_t axis, const Tensor& index) {
+    detail::check_same_kind("index_select", a, index);
+    const std::int64_t ax = detail::normalize_axis("index_select", axis, a.shape());
+    // Checked and read to the host once; the backward rules share it.
+    const auto list = std::make_shared<const detail::IndexList>(
+        detail::index_list("index_select", index, a.shape()[ax]));
+    return gather_slices(a, ax, list);
 }
 
 }  // namespace descent

@@ -52,6 +52,22 @@ inline Tensor away_from_zero(std::mt19937_64& rng, const Shape& shape, double lo
     return t;
 }
 
+// Class labels 0 .. k-1 as an f64 constant (n), for cross_entropy.
+inline Tensor labels(std::mt19937_64& rng, std::int64_t n, std::int64_t k) {
+    std::uniform_int_distribution<std::int64_t> pick(0, k - 1);
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (double& x : v) x = double(pick(rng));
+    return descent::from_vector(v, {n}, DType::f64);
+}
+
+// A 0/1 mask as an f64 constant, for where().
+inline Tensor mask(std::mt19937_64& rng, const Shape& shape) {
+    std::bernoulli_distribution coin(0.5);
+    std::vector<double> v(static_cast<std::size_t>(descent::shape_numel(shape)));
+    for (double& x : v) x = coin(rng) ? 1.0 : 0.0;
+    return descent::from_vector(v, shape, DType::f64);
+}
+
 inline std::string shapes_of(const Inputs& inputs) {
     std::string s;
     for (const Tensor& t : inputs) {
@@ -77,6 +93,9 @@ inline void check_with(const Checker& checker, const std::string& what, const Fn
 }
 
 inline const std::vector<Shape> kElementwiseShapes = {{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}};
+
+// Shapes for ops along an axis (every axis of each is checked, negative ones too).
+inline const std::vector<Shape> kAxisShapes = {{1}, {5}, {3, 4}, {1, 1}, {7, 2}, {2, 3, 4}};
 
 // Pairs of shapes for binary ops: equal shapes, row broadcasting (n,d)+(d), column
 // broadcasting (n,d)+(n,1), scalar-tensor, and both operands stretching.

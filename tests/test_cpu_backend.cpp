@@ -1,7 +1,9 @@
 // CPU backend wiring checked against naive loops written here: broadcasting in every
-// direction, matrix products with all vector/matrix combinations, axis sums, determinism.
+// direction, matrix products with all vector/matrix combinations, axis sums, where, max/argmax
+// along each axis of a rank-3 tensor, index_select and its backward, determinism.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 
@@ -82,6 +84,71 @@ TEST_CASE("axis sums and means", "[cpu]") {
     CHECK(sum(t).item() == Approx(total).epsilon(1e-15));
     CHECK(mean(t).item() == Approx(total / 24).epsilon(1e-15));
     CHECK(sum(zeros({0})).item() == 0.0);
+}
+
+TEST_CASE("where, max/argmax along each axis and index_select match explicit index loops", "[cpu]") {
+    const std::int64_t A = 3, B = 4, C = 5;
+    auto v = random_values(A * B * C, 11);
+    for (double& x : v) x = std::round(x * 2.0) / 2.0;  // ties, for the first-position rule
+    const Tensor t = from_vector(v, {A, B, C});
+    const auto at = [&](std::int64_t i, std::int64_t j, std::int64_t k) { return v[(i * B + j) * C + k]; };
+
+    // where with a (B, 1) condition and a (C) second choice.
+    const auto cv = random_values(B, 12), ev = random_values(C, 13);
+    const Tensor cond = gt(from_vector(cv, {B, 1}), 0.0), e = from_vector(ev);
+    const auto w = where(cond, t, e).to_vector<double>();
+    for (std::int64_t i = 0; i < A; ++i)
+        for (std::int64_t j = 0; j < B; ++j)
+            for (std::int64_t k = 0; k < C; ++k)
+                CHECK(w[(i * B + j) * C + k] == (cv[j] > 0.0 ? at(i, j, k) : ev[k]));
+
+    // max and argmax along axis 1: the first j holding the largest value.
+    const auto m = max(t, 1).to_vector<double>(), am = argmax(t, 1).to_vector<double>();
+    for (std::int64_t i = 0; i < A; ++i)
+        for (std::int64_t k = 0; k < C; ++k) {
+            std::int64_t best = 0;
+            for (std::int64_t j = 1; j < B; ++j)
+                if (at(i, j, k) > at(i, best, k)) best = j;
+            CHECK(m[i * C + k] == at(i, best, k));
+            CHECK(am[i * C + k] == double(best));
+        }
+    // argmin along axis 0 and 2.
+    const auto a0 = argmin(t, 0).to_vector<double>(), a2 = argmin(t, 2, true).to_vector<double>();
+    for (std::int64_t j = 0; j < B; ++j)
+        for (std::int64_t k = 0; k < C; ++k) {
+            std::int64_t best = 0;
+            for (std::int64_t i = 1; i < A; ++i)
+                if (at(i, j, k) < at(best, j, k)) best = i;
+            CHECK(a0[j * C + k] == double(best));
+        }
+    for (std::int64_t i = 0; i < A; ++i)
+        for (std::int64_t j = 0; j < B; ++j) {
+            std::int64_t best = 0;
+            for (std::int64_t k = 1; k < C; ++k)
+                if (at(i, j, k) < at(i, j, best)) best = k;
+            CHECK(a2[i * B + j] == double(best));
+        }
+
+    // index_select along axis 2 with repeats, and its backward: each source slice collects
+    // the upstream gradient of every position that picked it.
+    const std::vector<double> idx{4, 0, 4, 2, 4};
+    Tensor x = t.detach().requires_grad_();
+    const Tensor s = index_select(x, 2, from_vector(idx, {5}));
+    REQUIRE(s.shape() == Shape{A, B, 5});
+    const auto sv = s.to_vector<double>();
+    const auto gv = random_values(A * B * 5, 14);
+    sum(s * from_vector(gv, {A, B, 5})).backward();
+    const auto grad = x.grad().to_vector<double>();
+    for (std::int64_t i = 0; i < A; ++i)
+        for (std::int64_t j = 0; j < B; ++j) {
+            std::vector<double> expect(C, 0.0);
+            for (std::int64_t p = 0; p < 5; ++p) {
+                const auto k = static_cast<std::int64_t>(idx[p]);
+                CHECK(sv[(i * B + j) * 5 + p] == at(i, j, k));
+                expect[k] += gv[(i * B + j) * 5 + p];
+            }
+            for (std::int64_t k = 0; k < C; ++k) CHECK(grad[(i * B + j) * C + k] == expect[k]);
+        }
 }
 
 TEST_CASE("results are bitwise reproducible", "[cpu]") {

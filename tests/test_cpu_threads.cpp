@@ -1,6 +1,6 @@
-// The CPU hot path is deterministic for any thread count: fixed row blocks, partials combined
-// in block order. 1, 2 and 3 threads must give bitwise identical loss, gradient, Hessian and
-// Hessian-vector product.
+// The CPU backend is deterministic for any thread count. The hot path works in fixed row
+// blocks whose partials are combined in block order; the selections and the index gather give
+// each output to one thread. 1, 2 and 3 threads must give bitwise identical results.
 #include <catch2/catch.hpp>
 
 #include "descent/descent.hpp"
@@ -35,4 +35,39 @@ TEST_CASE("linear_mse gives bitwise identical results for any thread count", "[c
     }
     set_cpu_threads(original);
     CHECK_THROWS_AS(set_cpu_threads(0), Error);
+}
+
+// The selections and the index gather split their outputs between threads (src/cpu/select.cpp);
+// each output is computed by one thread in a fixed order, so any thread count gives the same
+// bits. Sizes are above the parallel threshold (2^16 elements touched), with ties everywhere
+// (values on a grid of 1/4) so that the first position of a maximum is what is tested.
+TEST_CASE("max, argmax, where, index_select and its backward are bitwise identical for any thread count",
+          "[cpu][threads]") {
+    const int original = cpu_threads();
+    for (DType dtype : {DType::f32, DType::f64}) {
+        std::vector<double> v(600 * 700);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = double((i * 7919) % 29) / 4.0;
+        const Tensor a = from_vector(v, {600, 700}, dtype);
+        std::vector<double> idx(50000);
+        for (std::size_t j = 0; j < idx.size(); ++j) idx[j] = double((j * 31) % 600 / 7);  // runs of ~7 * 83
+        const Tensor index = from_vector(idx, {static_cast<std::int64_t>(idx.size())}, dtype);
+        std::vector<std::vector<std::vector<double>>> results;
+        for (int threads : {1, 2, 3}) {
+            set_cpu_threads(threads);
+            Tensor x = a.detach().requires_grad_();
+            const Tensor picked = index_select(x, 0, index);  // (50000, 700)
+            sum(picked * 0.1).backward();
+            results.push_back({max(a, 0).to_vector<double>(), argmax(a, 1).to_vector<double>(),
+                               min(a, 1, true).to_vector<double>(), argmax(a).to_vector<double>(),
+                               where(gt(a, 3.0), a, a * 2.0).to_vector<double>(),
+                               picked.to_vector<double>(), x.grad().to_vector<double>(),
+                               softmax(a, 0).to_vector<double>()});
+        }
+        for (std::size_t k = 1; k < results.size(); ++k)
+            for (std::size_t r = 0; r < results[0].size(); ++r) {
+                INFO(dtype_name(dtype) << " run " << k << ", result " << r);
+                CHECK(results[k][r] == results[0][r]);
+            }
+    }
+    set_cpu_threads(original);
 }

@@ -1,6 +1,7 @@
 // CUDA vs CPU parity: every op of ops.hpp (elementwise, broadcasting, matmul, shape ops,
-// reductions), mse_loss, dtype conversion and clone on the device, a backward pass through
-// composite graphs, the fused linear-MSE step on each of its kernel paths, determinism,
+// reductions, the selections, comparisons, max/min/argmax, index_select, the softmax family),
+// mse_loss and the classification losses, dtype conversion and clone on the device, a
+// backward pass through composite graphs, the fused linear-MSE step on each of its kernel paths, determinism,
 // solve_spd, and mixing devices. Every case builds its inputs on the host from
 // std::mt19937_64 with a fixed seed, runs the op on the CPU and on the device, and compares.
 // Every case runs for f32 and f64. Needs a CUDA device (else the executable exits 77: skipped).
@@ -237,6 +238,11 @@ TEST_CASE("unary ops", "[cuda][parity]") {
         {"tanh", [](const Tensor& a) { return tanh(a); }, false},
         {"sigmoid", [](const Tensor& a) { return sigmoid(a); }, false},
         {"relu", [](const Tensor& a) { return relu(a); }, false},
+        {"abs", [](const Tensor& a) { return abs(a); }, false},
+        {"log1p", [](const Tensor& a) { return log1p(a); }, true},
+        {"clamp", [](const Tensor& a) { return clamp(a, -1.5, 2.5); }, false},
+        {"clamp_min", [](const Tensor& a) { return clamp_min(a, 0.3); }, false},
+        {"clamp_max", [](const Tensor& a) { return clamp_max(a, -0.3); }, false},
     };
     std::uint64_t seed = 300;
     for (DType dt : kDTypes) {
@@ -575,6 +581,283 @@ TEST_CASE("backward through composite graphs matches the CPU", "[cuda][parity]")
     }
 }
 
+// ---- selections, comparisons, max/min/argmax, index_select ---------------------------------
+
+namespace {
+
+// Values on a grid of 1/8 in [lo, hi): many exact ties, for the tie rules and the comparisons.
+Tensor host_grid(const Shape& shape, double lo, double hi, DType dt, std::uint64_t seed) {
+    std::vector<double> v = uniform(shape_numel(shape), lo, hi, seed);
+    for (double& x : v) x = std::floor(x * 8.0) / 8.0;
+    return from_vector(v, shape, dt);
+}
+
+// Bit-for-bit equality of a device result with a CPU one, a NaN matching a NaN: for the
+// selections, which pick elements and must pick the same ones.
+void check_same(const std::string& what, const Tensor& got, const Tensor& ref) {
+    INFO(what);
+    REQUIRE(got.device() == kDevice);
+    REQUIRE(ref.device() == Device::cpu());
+    REQUIRE(got.dtype() == ref.dtype());
+    REQUIRE(got.shape() == ref.shape());
+    const auto x = got.to_vector<double>(), y = ref.to_vector<double>();
+    std::size_t mismatches = 0, first = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        if (x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))) continue;
+        if (mismatches++ == 0) first = i;
+    }
+    INFO(mismatches << " of " << x.size() << " elements differ; the first at " << first);
+    CHECK(mismatches == 0);
+}
+
+}  // namespace
+
+TEST_CASE("maximum, minimum, where and the comparisons, with broadcasting", "[cuda][parity]") {
+    struct Case {
+        Shape c, a, b;
+    };
+    const std::vector<Case> cases = {
+        {{1}, {1}, {1}},
+        {{255}, {255}, {255}},
+        {{kLarge}, {kLarge}, {kLarge}},
+        {{51, 5}, {51, 5}, {5}},
+        {{4099, 1}, {4099, 256}, {256}},
+        {{}, {17, 15}, {}},
+        {{257}, {255, 1}, {1, 257}},
+        {{3, 1, 5}, {4, 1}, {2, 3, 4, 5}},
+    };
+    using Binary2 = std::function<Tensor(const Tensor&, const Tensor&)>;
+    const std::vector<std::pair<std::string, Binary2>> ops = {
+        {"maximum", [](const Tensor& a, const Tensor& b) { return maximum(a, b); }},
+        {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); }},
+        {"eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }},
+        {"ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }},
+        {"lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); }},
+        {"le", [](const Tensor& a, const Tensor& b) { return le(a, b); }},
+        {"gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); }},
+        {"ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); }},
+        {"gt(a, 0.25)", [](const Tensor& a, const Tensor&) { return gt(a, 0.25); }},
+        {"eq(a, 0.25)", [](const Tensor& a, const Tensor&) { return eq(a, 0.25); }},
+    };
+    std::uint64_t seed = 1300;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            // On a grid of 1/8 in [-1, 1): ties between a and b are common.
+            const Tensor a = host_grid(c.a, -1.0, 1.0, dt, ++seed);
+            const Tensor b = host_grid(c.b, -1.0, 1.0, dt, ++seed);
+            const Tensor cond = gt(host_uniform(c.c, -1.0, 1.0, dt, ++seed), 0.0);
+            const Tensor ad = a.to(kDevice), bd = b.to(kDevice), cd = cond.to(kDevice);
+            for (const auto& [name, op] : ops)
+                check_same(label(name, dt, c.a, c.b, true), op(ad, bd), op(a, b));
+            check_same(label("where", dt, c.a, c.b, true), where(cd, ad, bd), where(cond, a, b));
+            // Backward: where routes g, maximum and minimum split ties in half.
+            Tensor ac = a.detach().requires_grad_(), bc = b.detach().requires_grad_();
+            Tensor ag = ad.detach().requires_grad_(), bg = bd.detach().requires_grad_();
+            const Tensor lc = sum(maximum(ac, bc) * 3.0 + minimum(ac, bc) + where(cond, ac, bc));
+            const Tensor lg = sum(maximum(ag, bg) * 3.0 + minimum(ag, bg) + where(cd, ag, bg));
+            lc.backward();
+            lg.backward();
+            // Sums over broadcast dimensions: positive terms only (0, 0.5, 1, 1.5, ...).
+            check_close(label("maximum/minimum/where backward d/da", dt, c.a, c.b, true),
+                        ag.grad(), ac.grad(), tolerance(dt), Metric::scaled);
+            check_close(label("maximum/minimum/where backward d/db", dt, c.a, c.b, true),
+                        bg.grad(), bc.grad(), tolerance(dt), Metric::scaled);
+        }
+    }
+}
+
+TEST_CASE("max, min, argmax, argmin: over everything and along each axis, across kernel thresholds",
+          "[cuda][parity]") {
+    // kernels/select.cu picks the maximum of an axis with one thread per output, or with one
+    // block per output when len > 64 and outer * inner < 65536 (the thresholds of sum_axis);
+    // the shapes are sum's, which put each axis on both sides.
+    const std::vector<Shape> shapes = {{1},        {255},         {257},         {3, 65},
+                                       {64, 1000}, {70000, 3},    {1, 1 << 20},  {1 << 20, 1},
+                                       {65, 65535}, {65, 65536},  {4, 65, 3},    {5, 3, 300}};
+    std::uint64_t seed = 1400;
+    for (DType dt : kDTypes) {
+        std::vector<Shape> all = shapes;
+        all.push_back({});
+        all.push_back({kLarge});
+        for (const Shape& shape : all) {
+            // A grid of 1/8 in [-4, 4): every maximum is tied many times over, so the first
+            // position must be found by both the scan and the block tree.
+            const Tensor a = host_grid(shape, -4.0, 4.0, dt, ++seed);
+            const Tensor ad = a.to(kDevice);
+            check_same(label("max", dt, shape), max(ad), max(a));
+            check_same(label("min", dt, shape), min(ad), min(a));
+            check_same(label("argmax", dt, shape), argmax(ad), argmax(a));
+            check_same(label("argmin", dt, shape), argmin(ad), argmin(a));
+        }
+        for (const Shape& shape : shapes) {
+            const Tensor a = host_grid(shape, -4.0, 4.0, dt, ++seed);
+            const Tensor ad = a.to(kDevice);
+            const auto rank = static_cast<std::int64_t>(shape.size());
+            for (std::int64_t axis = -rank; axis < rank; ++axis) {
+                for (bool keepdim : {false, true}) {
+                    std::ostringstream what;
+                    what << " axis " << axis << (keepdim ? " keepdim" : "");
+                    check_same(label("max" + what.str(), dt, shape), max(ad, axis, keepdim),
+                               max(a, axis, keepdim));
+                    check_same(label("min" + what.str(), dt, shape), min(ad, axis, keepdim),
+                               min(a, axis, keepdim));
+                    check_same(label("argmax" + what.str(), dt, shape), argmax(ad, axis, keepdim),
+                               argmax(a, axis, keepdim));
+                    check_same(label("argmin" + what.str(), dt, shape), argmin(ad, axis, keepdim),
+                               argmin(a, axis, keepdim));
+                }
+            }
+        }
+        // NaN wins, at its first position, on both paths.
+        for (const Shape& shape : std::vector<Shape>{{3, 65}, {70000, 3}, {5, 3, 300}}) {
+            std::vector<double> v = uniform(shape_numel(shape), -1.0, 1.0, ++seed);
+            for (std::size_t i = 7; i < v.size(); i += 97) v[i] = std::nan("");
+            const Tensor a = from_vector(v, shape, dt), ad = a.to(kDevice);
+            for (std::int64_t axis = 0; axis < static_cast<std::int64_t>(shape.size()); ++axis) {
+                check_same(label("max with NaNs", dt, shape), max(ad, axis), max(a, axis));
+                check_same(label("argmin with NaNs", dt, shape), argmin(ad, axis), argmin(a, axis));
+            }
+            check_same(label("argmax with NaNs, everything", dt, shape), argmax(ad), argmax(a));
+        }
+        // Backward: max(a) shares among ties, max(a, axis) picks the first.
+        const Tensor a = host_grid({257, 255}, -4.0, 4.0, dt, ++seed);
+        Tensor ac = a.detach().requires_grad_();
+        Tensor ag = a.to(kDevice).detach().requires_grad_();
+        const Tensor lc = max(ac) + sum(max(ac, 0)) + sum(min(ac, 1, true) * 2.0);
+        const Tensor lg = max(ag) + sum(max(ag, 0)) + sum(min(ag, 1, true) * 2.0);
+        lc.backward();
+        lg.backward();
+        check_close(label("max/min backward", dt, {257, 255}), ag.grad(), ac.grad(), tolerance(dt),
+                    Metric::scaled);
+    }
+}
+
+TEST_CASE("index_select and its backward (index_add), with repeated indices", "[cuda][parity]") {
+    struct Case {
+        Shape shape;
+        std::int64_t axis, count;
+    };
+    const std::vector<Case> cases = {
+        {{1}, 0, 1},          {{257}, 0, 1000},      {{1000, 257}, 0, 5000},
+        {{1000, 257}, 1, 3},  {{3, 4099, 5}, 1, 700}, {{2, 3, 300}, 2, 1},
+        {{70000, 3}, 0, 0},   {{5, 7}, 1, 64},
+    };
+    std::uint64_t seed = 1500;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            const std::int64_t len = c.shape[static_cast<std::size_t>(c.axis)];
+            std::mt19937_64 rng(++seed);
+            // Concentrated on a few targets, so that runs are long and many are empty.
+            std::uniform_int_distribution<std::int64_t> pick(0, std::max<std::int64_t>(0, len / 3));
+            std::vector<double> idx(static_cast<std::size_t>(c.count));
+            for (double& x : idx) x = double(pick(rng));
+            const Tensor index = from_vector(idx, {c.count}, dt);
+            const Tensor a = host_uniform(c.shape, -1.0, 1.0, dt, ++seed);
+            Tensor ac = a.detach().requires_grad_();
+            Tensor ag = a.to(kDevice).detach().requires_grad_();
+            const Tensor sc = index_select(ac, c.axis, index);
+            const Tensor sg = index_select(ag, c.axis, index.to(kDevice));
+            const std::string what = label("index_select axis " + std::to_string(c.axis) + " count " +
+                                               std::to_string(c.count),
+                                           dt, c.shape);
+            check_same(what, sg, sc);
+            Shape vshape = c.shape;
+            vshape[static_cast<std::size_t>(c.axis)] = c.count;
+            const Tensor v = host_uniform(vshape, -1.0, 1.0, dt, ++seed);
+            sum(sc * v).backward();
+            sum(sg * v.to(kDevice)).backward();
+            // The same sums in the same order, in double on both sides.
+            check_same(what + " backward", ag.grad(), ac.grad());
+        }
+    }
+}
+
+TEST_CASE("logsumexp, softmax, log_softmax and the classification losses", "[cuda][parity]") {
+    std::uint64_t seed = 1600;
+    for (DType dt : kDTypes) {
+        for (const Shape& shape : std::vector<Shape>{{1}, {257}, {3, 65}, {64, 1000}, {4097, 10}, {4, 65, 3}}) {
+            // Logits in [-3, 3) with a few at +-1e4: the stable forms must stay finite on both.
+            std::vector<double> v = uniform(shape_numel(shape), -3.0, 3.0, ++seed);
+            for (std::size_t i = 3; i < v.size(); i += 11) v[i] = (i % 2 ? 1e4 : -1e4);
+            const Tensor a = from_vector(v, shape, dt);
+            const auto rank = static_cast<std::int64_t>(shape.size());
+            for (std::int64_t axis = -rank; axis < rank; ++axis) {
+                std::ostringstream what;
+                what << " axis " << axis;
+                Tensor ac = a.detach().requires_grad_();
+                Tensor ag = a.to(kDevice).detach().requires_grad_();
+                const Tensor w = host_uniform(shape, 0.5, 1.5, dt, ++seed);
+                const auto graph = [axis](const Tensor& x, const Tensor& wt) {
+                    return sum(logsumexp(x, axis, true) * 0.5) + sum(softmax(x, axis) * wt) +
+                           sum(log_softmax(x, axis) * wt * 1e-4);
+                };
+                const Tensor lc = graph(ac, w), lg = graph(ag, w.to(kDevice));
+                check_close(label("logsumexp" + what.str(), dt, shape), logsumexp(ag, axis),
+                            logsumexp(ac, axis), tolerance(dt), Metric::scaled);
+                check_close(label("softmax" + what.str(), dt, shape), softmax(ag, axis),
+                            softmax(ac, axis), tolerance(dt), Metric::scaled);
+                check_close(label("log_softmax" + what.str(), dt, shape), log_softmax(ag, axis),
+                            log_softmax(ac, axis), tolerance(dt), Metric::scaled);
+                lc.backward();
+                lg.backward();
+                check_close(label("softmax family backward" + what.str(), dt, shape), ag.grad(),
+                            ac.grad(), tolerance(dt), Metric::scaled);
+            }
+        }
+        for (const Shape& shape : std::vector<Shape>{{1}, {300, 7}, {kLarge}}) {
+            std::vector<double> x = uniform(shape_numel(shape), -4.0, 4.0, ++seed);
+            for (std::size_t i = 5; i < x.size(); i += 13) x[i] = (i % 2 ? 1e4 : -1e4);
+            const Tensor logits = from_vector(x, shape, dt);
+            const Tensor target = host_uniform(shape, 0.0, 1.0, dt, ++seed);
+            Tensor xc = logits.detach().requires_grad_();
+            Tensor xg = logits.to(kDevice).detach().requires_grad_();
+            const Tensor lc = binary_cross_entropy_with_logits(xc, target);
+            const Tensor lg = binary_cross_entropy_with_logits(xg, target.to(kDevice));
+            check_close(label("binary_cross_entropy_with_logits", dt, shape), lg, lc,
+                        tolerance(dt));
+            lc.backward();
+            lg.backward();
+            check_close(label("binary_cross_entropy_with_logits backward", dt, shape), xg.grad(),
+                        xc.grad(), tolerance(dt), Metric::scaled);
+        }
+        for (const auto& [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {257, 10}, {4099, 3}, {64, 1000}}) {
+            std::vector<double> x = uniform(n * k, -3.0, 3.0, ++seed);
+            for (std::size_t i = 2; i < x.size(); i += 17) x[i] = (i % 2 ? 1e4 : -1e4);
+            std::mt19937_64 rng(++seed);
+            std::uniform_int_distribution<std::int64_t> pick(0, k - 1);
+            std::vector<double> t(static_cast<std::size_t>(n));
+            for (double& y : t) y = double(pick(rng));
+            const Tensor logits = from_vector(x, {n, k}, dt), target = from_vector(t, {n}, dt);
+            Tensor xc = logits.detach().requires_grad_();
+            Tensor xg = logits.to(kDevice).detach().requires_grad_();
+            const Tensor lc = cross_entropy(xc, target), lg = cross_entropy(xg, target.to(kDevice));
+            check_close(label("cross_entropy", dt, {n, k}), lg, lc, tolerance(dt), Metric::scaled);
+            lc.backward();
+            lg.backward();
+            check_close(label("cross_entropy backward", dt, {n, k}), xg.grad(), xc.grad(),
+                        tolerance(dt), Metric::scaled);
+        }
+    }
+}
+
+TEST_CASE("bad indices and labels on the device are refused as on the cpu", "[cuda][errors]") {
+    for (DType dt : kDTypes) {
+        const Tensor a = zeros({5, 3}, dt, kDevice);
+        const Tensor bad_index = from_vector(std::vector<double>{0, 4, 5}, {3}, dt).to(kDevice);
+        const std::string e1 = error_message([&] { (void)index_select(a, 0, bad_index); });
+        INFO(e1);
+        CHECK(e1.find("index_select: index[2] = 5 is out of range") != std::string::npos);
+        const Tensor labels = from_vector(std::vector<double>{0, 1.5, 2, 0, 1}, {5}, dt).to(kDevice);
+        const std::string e2 = error_message([&] { (void)cross_entropy(a, labels); });
+        INFO(e2);
+        CHECK(e2.find("row 1 = 1.5 is not an integer") != std::string::npos);
+        const std::string e3 = error_message([&] { (void)index_select(a, 0, bad_index.to(Device::cpu())); });
+        INFO(e3);
+        CHECK(e3.find("cpu") != std::string::npos);
+        CHECK(e3.find("cuda:0") != std::string::npos);
+    }
+}
+
 // ---- the fused linear-MSE step ------------------------------------------------------------
 
 namespace {
@@ -834,6 +1117,21 @@ TEST_CASE("device results are bitwise reproducible", "[cuda][determinism]") {
         const Tensor A = host_uniform({1024, 64}, -1.0, 1.0, dt, ++seed).to(kDevice);
         const Tensor B = host_uniform({64, 1024}, -1.0, 1.0, dt, ++seed).to(kDevice);
         check_identical(std::string("matmul ") + dtype_name(dt), matmul(A, B), matmul(A, B));
+        // The selections and index_add (no atomics): block and thread paths of max, and an
+        // index_select backward whose runs are thousands long.
+        check_identical(std::string("argmax axis 0 ") + dtype_name(dt), argmax(m, 0), argmax(m, 0));
+        check_identical(std::string("max axis 1 ") + dtype_name(dt), max(m, 1), max(m, 1));
+        check_identical(std::string("logsumexp axis 1 ") + dtype_name(dt), logsumexp(m, 1),
+                        logsumexp(m, 1));
+        const Tensor index = from_vector(std::vector<double>(20000, 3.0), {20000}, dt).to(kDevice);
+        const Tensor small = host_uniform({300, 257}, -1.0, 1.0, dt, ++seed).to(kDevice);
+        const auto index_grad = [&] {
+            Tensor x = small.detach().requires_grad_();
+            sum(index_select(x, 0, index) * 1.5).backward();
+            return x.grad();
+        };
+        check_identical(std::string("index_select backward ") + dtype_name(dt), index_grad(),
+                        index_grad());
     }
 }
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -348,6 +349,180 @@ TEST_CASE("gradcheck: clone", "[gradcheck]") {
         check("square(clone) * x",
               [](const Inputs& v) { return descent::square(v[0].clone()) * v[0]; },
               {uniform(rng, s, -1, 1)});
+    }
+}
+
+// --- selections, indexing and the softmax family ------------------------------------------
+
+
+TEST_CASE("gradcheck: abs and log1p", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0017);
+    for (const Shape& s : kElementwiseShapes) {
+        check("abs", [](const Inputs& v) { return descent::abs(v[0]); },
+              {away_from_zero(rng, s, 0.1, 2)});
+        check("log1p", [](const Inputs& v) { return descent::log1p(v[0]); },
+              {uniform(rng, s, -0.5, 2)});
+    }
+}
+
+TEST_CASE("gradcheck: clamp, clamp_min, clamp_max away from the bounds", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0018);
+    for (const Shape& s : kElementwiseShapes) {
+        // Values in [-2, 2): some below, inside and above [-0.5, 0.7].
+        check("clamp", [](const Inputs& v) { return descent::clamp(v[0], -0.5, 0.7); },
+              {uniform(rng, s, -2, 2)});
+        check("clamp (min only)", [](const Inputs& v) { return descent::clamp(v[0], -0.5, std::nullopt); },
+              {uniform(rng, s, -2, 2)});
+        check("clamp_min", [](const Inputs& v) { return descent::clamp_min(v[0], 0.3); },
+              {uniform(rng, s, -2, 2)});
+        check("clamp_max", [](const Inputs& v) { return descent::clamp_max(v[0], -0.3); },
+              {uniform(rng, s, -2, 2)});
+        check("square(clamp)", [](const Inputs& v) { return descent::square(descent::clamp(v[0], -0.5, 0.7)); },
+              {uniform(rng, s, -2, 2)});
+    }
+}
+
+TEST_CASE("gradcheck: maximum and minimum with equal and broadcast shapes", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0019);
+    for (const auto& [sa, sb] : kBinaryShapes) {
+        // Independent uniform draws: no ties (where the function has a kink).
+        check("maximum", [](const Inputs& v) { return descent::maximum(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("minimum", [](const Inputs& v) { return descent::minimum(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("max(a, b) * b", [](const Inputs& v) { return descent::max(v[0], v[1]) * v[1]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("min(a, b), b constant", [](const Inputs& v) { return descent::min(v[0], v[1]); },
+              {uniform(rng, sa, -1, 1), constant(rng, sb, -1, 1)});
+    }
+}
+
+TEST_CASE("gradcheck: where with broadcast condition and operands", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed001a);
+    struct Case {
+        Shape cond, a, b;
+    };
+    const std::vector<Case> cases = {
+        {{}, {}, {}},          {{5}, {5}, {5}},       {{3, 4}, {3, 4}, {3, 4}},
+        {{3, 1}, {3, 4}, {4}}, {{4}, {3, 1}, {}},     {{3, 4}, {}, {3, 4}},
+        {{1}, {2, 3}, {2, 1}}, {{2, 1, 3}, {4, 1}, {3}},
+    };
+    for (const Case& c : cases) {
+        check("where", [](const Inputs& v) { return descent::where(v[0], v[1], v[2]); },
+              {mask(rng, c.cond), uniform(rng, c.a, -1, 1), uniform(rng, c.b, -1, 1)});
+        check("where, b constant",
+              [](const Inputs& v) { return descent::where(v[0], descent::exp(v[1]), v[2]); },
+              {mask(rng, c.cond), uniform(rng, c.a, -1, 1), constant(rng, c.b, -1, 1)});
+    }
+    // The condition from a comparison of the inputs themselves (piecewise function).
+    check("where(gt(a, b), a * b, a - b)",
+          [](const Inputs& v) {
+              return descent::where(descent::gt(v[0], v[1]), v[0] * v[1], v[0] - v[1]);
+          },
+          {uniform(rng, {4, 3}, -1, 1), uniform(rng, {3}, -1, 1)});
+}
+
+TEST_CASE("gradcheck: max and min over everything and along each axis", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed001b);
+    for (const Shape& s : std::vector<Shape>{{}, {1}, {5}, {3, 4}, {1, 1}, {7, 2}, {2, 3, 4}}) {
+        check("max", [](const Inputs& v) { return descent::max(v[0]); }, {uniform(rng, s, -1, 1)});
+        check("min", [](const Inputs& v) { return descent::min(v[0]); }, {uniform(rng, s, -1, 1)});
+        check("square(max) * sum", [](const Inputs& v) {
+            return descent::square(descent::max(v[0])) * descent::sum(v[0]);
+        }, {uniform(rng, s, -1, 1)});
+    }
+    for (const Shape& s : kAxisShapes) {
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            for (const bool keepdim : {false, true}) {
+                INFO("axis " << axis << ", keepdim " << keepdim);
+                check("max(axis)",
+                      [axis, keepdim](const Inputs& v) { return descent::max(v[0], axis, keepdim); },
+                      {uniform(rng, s, -1, 1)});
+                check("min(axis)",
+                      [axis, keepdim](const Inputs& v) { return descent::min(v[0], axis, keepdim); },
+                      {uniform(rng, s, -1, 1)});
+                check("square(max(axis))",
+                      [axis, keepdim](const Inputs& v) {
+                          return descent::square(descent::max(v[0], axis, keepdim));
+                      },
+                      {uniform(rng, s, -1, 1)});
+            }
+        }
+    }
+}
+
+TEST_CASE("gradcheck: index_select along each axis, with repeated indices", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed001c);
+    for (const Shape& s : kAxisShapes) {
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            const std::int64_t len = s[static_cast<std::size_t>(axis < 0 ? axis + rank : axis)];
+            // Every position once in reverse, then the last one three more times, then none.
+            std::vector<double> idx;
+            for (std::int64_t l = len - 1; l >= 0; --l) idx.push_back(double(l));
+            for (int k = 0; k < 3; ++k) idx.push_back(double(len - 1));
+            for (const std::vector<double>& list : {idx, std::vector<double>{0}, std::vector<double>{}}) {
+                const Tensor index = descent::from_vector(list, {static_cast<std::int64_t>(list.size())}, DType::f64);
+                INFO("axis " << axis << ", " << list.size() << " indices");
+                check("index_select",
+                      [axis, index](const Inputs& v) { return descent::index_select(v[0], axis, index); },
+                      {uniform(rng, s, -1, 1)});
+                // Through square: the upstream gradient varies, so the index_add must route it.
+                check("square(index_select)",
+                      [axis, index](const Inputs& v) {
+                          return descent::square(descent::index_select(v[0], axis, index));
+                      },
+                      {uniform(rng, s, -1, 1)});
+            }
+        }
+    }
+}
+
+TEST_CASE("gradcheck: logsumexp, softmax and log_softmax along each axis", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed001d);
+    for (const Shape& s : kAxisShapes) {
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            INFO("axis " << axis);
+            for (const bool keepdim : {false, true}) {
+                check("logsumexp",
+                      [axis, keepdim](const Inputs& v) { return descent::logsumexp(v[0], axis, keepdim); },
+                      {uniform(rng, s, -3, 3)});
+            }
+            check("softmax", [axis](const Inputs& v) { return descent::softmax(v[0], axis); },
+                  {uniform(rng, s, -3, 3)});
+            check("log_softmax", [axis](const Inputs& v) { return descent::log_softmax(v[0], axis); },
+                  {uniform(rng, s, -3, 3)});
+            // Large logits: the shift by the max must leave the derivative intact.
+            check("softmax of logits near 50",
+                  [axis](const Inputs& v) { return descent::softmax(v[0], axis); },
+                  {uniform(rng, s, 48, 52)});
+        }
+    }
+}
+
+TEST_CASE("gradcheck: binary_cross_entropy_with_logits and cross_entropy", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed001e);
+    const Fn bce = [](const Inputs& v) { return descent::binary_cross_entropy_with_logits(v[0], v[1]); };
+    for (const Shape& s : kElementwiseShapes) {
+        check("bce_with_logits", bce, {uniform(rng, s, -4, 4), uniform(rng, s, 0, 1)});
+        check("bce_with_logits, target constant", bce, {uniform(rng, s, -4, 4), constant(rng, s, 0, 1)});
+        check("3 * bce_with_logits(exp(a), b)",
+              [](const Inputs& v) {
+                  return 3.0 * descent::binary_cross_entropy_with_logits(descent::exp(v[0]), v[1]);
+              },
+              {uniform(rng, s, -1, 1), uniform(rng, s, 0, 1)});
+    }
+    // At x = 0 exactly: the derivative is sigmoid(0) - y (a composite of relu and abs gets -y).
+    check("bce_with_logits at 0", bce,
+          {descent::zeros({4}, DType::f64).requires_grad_(), constant(rng, {4}, 0, 1)});
+    const Fn ce = [](const Inputs& v) { return descent::cross_entropy(v[0], v[1]); };
+    for (const auto& [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {1, 3}, {5, 4}, {8, 2}}) {
+        check("cross_entropy", ce, {uniform(rng, {n, k}, -3, 3), labels(rng, n, k)});
+        check("cross_entropy(matmul(X, W))",
+              [](const Inputs& v) { return descent::cross_entropy(descent::matmul(v[0], v[1]), v[2]); },
+              {constant(rng, {n, 3}, -1, 1), uniform(rng, {3, k}, -1, 1), labels(rng, n, k)});
     }
 }
 

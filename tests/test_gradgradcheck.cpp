@@ -518,6 +518,117 @@ TEST_CASE("gradgradcheck: clone and to(f64)", "[gradgradcheck]") {
     }
 }
 
+// --- selections, indexing and the softmax family ------------------------------------------
+// The selections are piecewise linear: away from their kinks the second derivative is 0, and
+// what is checked is that their rules are differentiable in g (followed by square, the
+// upstream gradient depends on the inputs). The softmax family and the classification losses
+// are smooth and are checked as they are and inside larger graphs.
+
+TEST_CASE("gradgradcheck: abs, log1p, clamp", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0017);
+    for (const Shape& s : kElementwiseShapes) {
+        check("square(abs)", [](const Inputs& v) { return descent::square(descent::abs(v[0])); },
+              {away_from_zero(rng, s, 0.1, 2)});
+        check("abs(x) * x", [](const Inputs& v) { return descent::abs(v[0]) * v[0]; },
+              {away_from_zero(rng, s, 0.1, 2)});
+        check("log1p", [](const Inputs& v) { return descent::log1p(v[0]); }, {uniform(rng, s, -0.5, 2)});
+        check("square(clamp)", [](const Inputs& v) { return descent::square(descent::clamp(v[0], -0.5, 0.7)); },
+              {uniform(rng, s, -2, 2)});
+        check("exp(clamp_min) ", [](const Inputs& v) { return descent::exp(descent::clamp_min(v[0], 0.2)); },
+              {uniform(rng, s, -2, 2)});
+    }
+}
+
+TEST_CASE("gradgradcheck: maximum, minimum and where with broadcasting", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0018);
+    for (const auto& [sa, sb] : kBinaryShapes) {
+        check("square(maximum)", [](const Inputs& v) { return descent::square(descent::maximum(v[0], v[1])); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("minimum(a, b) * a", [](const Inputs& v) { return descent::minimum(v[0], v[1]) * v[0]; },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1)});
+        check("where(mask, a * a, exp(b))",
+              [](const Inputs& v) { return descent::where(v[2], v[0] * v[0], descent::exp(v[1])); },
+              {uniform(rng, sa, -1, 1), uniform(rng, sb, -1, 1), mask(rng, sb)});
+    }
+}
+
+TEST_CASE("gradgradcheck: max, min and index_select", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0019);
+    for (const Shape& s : kAxisShapes) {
+        check("square(max)", [](const Inputs& v) { return descent::square(descent::max(v[0])); },
+              {uniform(rng, s, -1, 1)});
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            INFO("axis " << axis);
+            check("square(min(axis, keepdim))",
+                  [axis](const Inputs& v) { return descent::square(descent::min(v[0], axis, true)); },
+                  {uniform(rng, s, -1, 1)});
+            check("max(axis) * sum(axis)",
+                  [axis](const Inputs& v) { return descent::max(v[0], axis) * descent::sum(v[0], axis); },
+                  {uniform(rng, s, -1, 1)});
+            const std::int64_t len = s[static_cast<std::size_t>(axis < 0 ? axis + rank : axis)];
+            std::vector<double> idx{double(len - 1), 0.0, double(len - 1)};
+            const Tensor index = descent::from_vector(idx, {3}, DType::f64);
+            check("square(index_select)",
+                  [axis, index](const Inputs& v) {
+                      return descent::square(descent::index_select(v[0], axis, index));
+                  },
+                  {uniform(rng, s, -1, 1)});
+        }
+    }
+}
+
+TEST_CASE("gradgradcheck: logsumexp, softmax and log_softmax along each axis", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed001a);
+    for (const Shape& s : kAxisShapes) {
+        const auto rank = static_cast<std::int64_t>(s.size());
+        for (std::int64_t axis = -rank; axis < rank; ++axis) {
+            INFO("axis " << axis);
+            for (const bool keepdim : {false, true}) {
+                check("logsumexp",
+                      [axis, keepdim](const Inputs& v) { return descent::logsumexp(v[0], axis, keepdim); },
+                      {uniform(rng, s, -3, 3)});
+            }
+            check("softmax", [axis](const Inputs& v) { return descent::softmax(v[0], axis); },
+                  {uniform(rng, s, -3, 3)});
+            check("log_softmax", [axis](const Inputs& v) { return descent::log_softmax(v[0], axis); },
+                  {uniform(rng, s, -3, 3)});
+            check("square(log_softmax(x * y))",
+                  [axis](const Inputs& v) { return descent::square(descent::log_softmax(v[0] * v[1], axis)); },
+                  {uniform(rng, s, -2, 2), uniform(rng, s, -2, 2)});
+            check("softmax of logits near 50", [axis](const Inputs& v) { return descent::softmax(v[0], axis); },
+                  {uniform(rng, s, 48, 52)});
+        }
+    }
+}
+
+TEST_CASE("gradgradcheck: binary_cross_entropy_with_logits and cross_entropy", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed001b);
+    const Fn bce = [](const Inputs& v) { return descent::binary_cross_entropy_with_logits(v[0], v[1]); };
+    for (const Shape& s : kElementwiseShapes) {
+        check("bce_with_logits", bce, {uniform(rng, s, -4, 4), uniform(rng, s, 0, 1)});
+        check("bce_with_logits, target constant", bce, {uniform(rng, s, -4, 4), constant(rng, s, 0, 1)});
+        check("square(bce_with_logits(a * b, b))",
+              [](const Inputs& v) {
+                  return descent::square(descent::binary_cross_entropy_with_logits(v[0] * v[1], v[1]));
+              },
+              {uniform(rng, s, -2, 2), uniform(rng, s, 0, 1)});
+    }
+    // Logistic regression's Hessian in w: Xᵀ diag(s (1 - s)) X / n.
+    check("bce_with_logits(matmul(X, w), y)",
+          [](const Inputs& v) { return descent::binary_cross_entropy_with_logits(descent::matmul(v[0], v[1]), v[2]); },
+          {constant(rng, {9, 3}, -1, 1), uniform(rng, {3}, -1, 1), constant(rng, {9}, 0, 1)});
+    const Fn ce = [](const Inputs& v) { return descent::cross_entropy(v[0], v[1]); };
+    for (const auto& [n, k] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 1}, {1, 3}, {5, 4}, {8, 2}}) {
+        check("cross_entropy", ce, {uniform(rng, {n, k}, -3, 3), labels(rng, n, k)});
+        // Softmax regression: the Hessian in W.
+        check("cross_entropy(matmul(X, W) + b)",
+              [](const Inputs& v) { return descent::cross_entropy(descent::matmul(v[0], v[1]) + v[2], v[3]); },
+              {constant(rng, {n, 3}, -1, 1), uniform(rng, {3, k}, -1, 1), uniform(rng, {k}, -1, 1),
+               labels(rng, n, k)});
+    }
+}
+
 // The composite graphs (linear regression, mixed graphs, a tanh MLP, diamonds) are checked to
 // second order in test_gradcheck.cpp, on the same inputs as their first-order checks.
 

@@ -159,6 +159,13 @@ TEST_CASE("every kind of op accepts non-contiguous views", "[views]") {
     CHECK(values(broadcast_to(a.narrow(1, 1, 1), {3, 4})) ==
           values(broadcast_to(a.narrow(1, 1, 1).contiguous(), {3, 4})));
     CHECK(values(at.clone()) == values(dense_t));
+    // The selection ops read views too (through their strides or a dense copy).
+    CHECK(values(where(gt(at, 5.0), at, neg(at))) == values(where(gt(dense_t, 5.0), dense_t, neg(dense_t))));
+    CHECK(values(max(at, 0)) == values(max(dense_t, 0)));
+    CHECK(values(argmax(at, 1)) == values(argmax(dense_t, 1)));
+    CHECK(values(logsumexp(at * 0.1, 1)) == values(logsumexp(dense_t * 0.1, 1)));
+    const Tensor rows = from_vector(std::vector<double>{2, 0}, {2}, DType::f64);
+    CHECK(values(index_select(at, 0, rows)) == values(index_select(dense_t, 0, rows)));
     CHECK(at.clone().is_contiguous());
     // reshape of a non-contiguous view copies; of a contiguous one it shares storage.
     Tensor base = iota({3, 4});

@@ -12,6 +12,20 @@ namespace descent {
 // Differentiable in both arguments with its own fused backward 2/n (pred - target).
 Tensor mse_loss(const Tensor& pred, const Tensor& target);
 
+// Classification losses, mean over the examples, as torch's (default reduction 'mean').
+// Verified against torch 1.13 (tests/test_classification_ops.cpp), also at logits of +-1e4.
+//
+// mean(max(x, 0) - x y + log1p(exp(-|x|))) over all elements: torch's stable form of
+// -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], which never exponentiates a positive
+// number. logits and target have the same shape (target usually in [0, 1]). One node with
+// torch's gradients (sigmoid(x) - y) / n and -x / n, themselves differentiable.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target);
+// -mean_i log_softmax(logits, 1)[i, target[i]] for logits (n, k), n >= 1, and target (n)
+// holding class indices 0 .. k-1 as numbers of logits' dtype (there is no integer dtype); a
+// label that is not such an integer is refused, the error naming its row. Differentiable in
+// the logits (to every order, through log_softmax), not in target.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target);
+
 struct LinearMseResult {
     Tensor loss;     // () scalar, 1/n sum_i (x_i·w - y_i)^2
     Tensor grad;     // (d), 2/n sum_i (x_i·w - y_i) x_i

@@ -68,6 +68,14 @@ struct BroadcastIndex {
     std::int64_t strides[2][kMaxRank] = {};
 };
 
+// Three operands broadcast to one output (where): as BroadcastIndex, with strides[0] for the
+// condition, [1] and [2] for the two choices.
+struct SelectIndex {
+    int rank = 0;
+    std::int64_t shape[kMaxRank] = {};
+    std::int64_t strides[3][kMaxRank] = {};
+};
+
 // One parameter tensor in a multi-tensor optimizer update: param, grad and up to three state
 // buffers (null when unused), all of `numel` elements, plus that tensor's step constants.
 struct UpdateTensor {
@@ -127,6 +135,30 @@ public:
     // out () = the largest element of in (numel >= 1); NaN when any element is NaN. Exact,
     // so any order gives the same result.
     virtual void max_all(Array in, Array out) = 0;
+
+    // --- selection and indexing -----------------------------------------------------------
+    // out[c] = cond[..] != 0 ? a[..] : b[..], each operand read through its strides (a NaN
+    // condition counts as nonzero).
+    virtual void where(Array cond, Array a, Array b, Array out, const SelectIndex& index) = 0;
+    // in is (outer, len, inner) with len >= 1; values and indices are (outer, inner): the
+    // largest (largest) or smallest element along len and its position as a number of the
+    // input's dtype, picked by extremum_wins (shared/elementwise.hpp): NaN wins, ties go to
+    // the first position. indices.data may be null (values only). A selection, so exact.
+    virtual void extremum_axis(bool largest, Array in, Array values, Array indices,
+                               std::int64_t outer, std::int64_t len, std::int64_t inner) = 0;
+    // out (outer, count, inner)[p, j, i] = in (outer, len, inner)[p, index[j], i]. `index`
+    // has count entries in host memory, each in [0, len) (dispatch checked them).
+    virtual void index_select(Array in, Array out, std::int64_t outer, std::int64_t len,
+                              std::int64_t inner, const std::int64_t* index,
+                              std::int64_t count) = 0;
+    // The adjoint of index_select: out (outer, len, inner)[p, l, i] = the sum, in double and in
+    // increasing j, of in (outer, count, inner)[p, j, i] over the j with index[j] == l (0 where
+    // there is none). Host arrays: `order` (count) holds the j sorted by (index[j], j), and
+    // l's run is order[offsets[l] .. offsets[l + 1]) (offsets has len + 1 entries). Each
+    // output sums its own run: no two workers write one element, no atomics, a fixed order.
+    virtual void index_add(Array in, Array out, std::int64_t outer, std::int64_t len,
+                           std::int64_t inner, const std::int64_t* order,
+                           const std::int64_t* offsets, std::int64_t count) = 0;
 
     // --- fused losses ---------------------------------------------------------------------
     // out () = mean((pred - target)^2); pred and target have numel >= 1 elements.

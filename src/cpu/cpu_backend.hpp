@@ -31,6 +31,15 @@ public:
     void sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
                   double scale) override;
 
+    void where(Array cond, Array a, Array b, Array out, const SelectIndex& index) override;
+    void extremum_axis(bool largest, Array in, Array values, Array indices, std::int64_t outer,
+                       std::int64_t len, std::int64_t inner) override;
+    void index_select(Array in, Array out, std::int64_t outer, std::int64_t len,
+                      std::int64_t inner, const std::int64_t* index, std::int64_t count) override;
+    void index_add(Array in, Array out, std::int64_t outer, std::int64_t len, std::int64_t inner,
+                   const std::int64_t* order, const std::int64_t* offsets,
+                   std::int64_t count) override;
+
     void mse(Array pred, Array target, Array out) override;
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
                     Array grad, const Array* hessian) override;

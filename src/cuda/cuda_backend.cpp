@@ -250,6 +250,42 @@ public:
         DeviceGuard guard(out.device_index);
         kernels::sum_axis(in, out, outer, len, inner, scale, stream(out));
     }
+    void where(Array cond, Array a, Array b, Array out, const SelectIndex& ix) override {
+        DeviceGuard guard(out.device_index);
+        kernels::where(cond, a, b, out, ix, stream(out));
+    }
+    void extremum_axis(bool largest, Array in, Array values, Array indices, std::int64_t outer,
+                       std::int64_t len, std::int64_t inner) override {
+        DeviceGuard guard(values.device_index);
+        kernels::extremum_axis(largest, in, values, indices, outer, len, inner, stream(values));
+    }
+    // The index lists are host memory the caller may free on return: copy_from_host waits for
+    // its copy (and for the work queued before it, which the lists do not need).
+    void index_select(Array in, Array out, std::int64_t, std::int64_t len, std::int64_t inner,
+                      const std::int64_t* index, std::int64_t count) override {
+        if (out.numel == 0) return;
+        DeviceGuard guard(out.device_index);
+        const std::size_t bytes = sizeof(std::int64_t) * static_cast<std::size_t>(count);
+        DeviceBuffer device_index(bytes, out.device_index);
+        copy_from_host(device_index.get(), index, bytes, out.device_index);
+        kernels::index_select(in, out, len, inner, device_index.as<std::int64_t>(), count,
+                              stream(out));
+    }
+    void index_add(Array in, Array out, std::int64_t, std::int64_t len, std::int64_t inner,
+                   const std::int64_t* order, const std::int64_t* offsets,
+                   std::int64_t count) override {
+        if (out.numel == 0) return;
+        DeviceGuard guard(out.device_index);
+        // One buffer: order (count), then offsets (len + 1).
+        const std::size_t order_bytes = sizeof(std::int64_t) * static_cast<std::size_t>(count);
+        const std::size_t offsets_bytes = sizeof(std::int64_t) * static_cast<std::size_t>(len + 1);
+        DeviceBuffer lists(order_bytes + offsets_bytes, out.device_index);
+        std::int64_t* device_order = lists.as<std::int64_t>();
+        std::int64_t* device_offsets = device_order + count;
+        copy_from_host(device_order, order, order_bytes, out.device_index);
+        copy_from_host(device_offsets, offsets, offsets_bytes, out.device_index);
+        kernels::index_add(in, out, len, inner, device_order, device_offsets, count, stream(out));
+    }
     void mse(Array pred, Array target, Array out) override {
         DeviceGuard guard(out.device_index);
         DeviceBuffer scratch(sizeof(double) * kernels::mse_scratch_doubles(pred.numel),

@@ -1,5 +1,6 @@
 // Elementwise formulas shared by the CPU backend and the CUDA kernels: the per-element body
-// of every unary and binary op. Verified by the op gradchecks (CPU) and the CUDA parity suite.
+// of every unary and binary op, and the ordering max/min/argmax reductions pick by. Verified
+// by the op gradchecks (CPU) and the CUDA parity suite.
 #pragma once
 
 #include <cmath>
@@ -22,10 +23,20 @@ enum class UnaryOp {
     div_scalar,   // x / alpha (a true division, so results match numpy's x / s exactly)
     rsub_scalar,  // alpha - x
     rdiv_scalar,  // alpha / x
-    abs,          // |x| (norms in the curvature optimizers; not a differentiable op)
+    abs,          // |x|
+    sign,         // -1, 0 or 1 (the derivative of abs, as torch's sign: 0 at 0, NaN at NaN)
+    log1p,        // log(1 + x), accurate for small x
+    clamp_min,    // max(x, alpha); NaN stays NaN (as torch.clamp)
+    clamp_max,    // min(x, alpha); NaN stays NaN
 };
 
-enum class BinaryOp { add, sub, mul, div };
+// The comparisons give 1 or 0 in the operands' dtype (a mask); every comparison with a NaN is
+// false but ne, as in IEEE arithmetic and torch.
+enum class BinaryOp {
+    add, sub, mul, div,
+    maximum, minimum,  // a NaN in either operand gives NaN (torch.maximum / minimum)
+    eq, ne, lt, le, gt, ge,
+};
 
 template <class T>
 DESCENT_HD T apply_unary(UnaryOp op, T x, T alpha) {
@@ -51,6 +62,11 @@ DESCENT_HD T apply_unary(UnaryOp op, T x, T alpha) {
         case UnaryOp::rsub_scalar: return alpha - x;
         case UnaryOp::rdiv_scalar: return alpha / x;
         case UnaryOp::abs: return std::fabs(x);
+        case UnaryOp::sign: return x > T(0) ? T(1) : x < T(0) ? T(-1) : x;  // keeps 0 and NaN
+        case UnaryOp::log1p: return std::log1p(x);
+        // Written so that a NaN x fails the comparison and is returned.
+        case UnaryOp::clamp_min: return x < alpha ? alpha : x;
+        case UnaryOp::clamp_max: return x > alpha ? alpha : x;
     }
     return x;
 }
@@ -62,8 +78,28 @@ DESCENT_HD T apply_binary(BinaryOp op, T a, T b) {
         case BinaryOp::sub: return a - b;
         case BinaryOp::mul: return a * b;
         case BinaryOp::div: return a / b;
+        case BinaryOp::maximum: return (a != a || a > b) ? a : b;  // b when b is NaN
+        case BinaryOp::minimum: return (a != a || a < b) ? a : b;
+        case BinaryOp::eq: return a == b ? T(1) : T(0);
+        case BinaryOp::ne: return a != b ? T(1) : T(0);
+        case BinaryOp::lt: return a < b ? T(1) : T(0);
+        case BinaryOp::le: return a <= b ? T(1) : T(0);
+        case BinaryOp::gt: return a > b ? T(1) : T(0);
+        case BinaryOp::ge: return a >= b ? T(1) : T(0);
     }
     return a;
+}
+
+// Whether candidate (v, i) wins over (w, j) in a max (largest) or min reduction, i and j being
+// positions along the reduced axis. A total order, so any reduction tree (the CPU's scan, a
+// CUDA block's tree) picks the same winner: a NaN beats every number (it propagates, as in
+// torch) and among equal values, or NaNs, the first position wins.
+template <class T>
+DESCENT_HD bool extremum_wins(bool largest, T v, std::int64_t i, T w, std::int64_t j) {
+    const bool v_nan = v != v, w_nan = w != w;
+    if (v_nan || w_nan) return v_nan && w_nan ? i < j : v_nan;
+    if (v == w) return i < j;
+    return largest ? v > w : v < w;
 }
 
 }  // namespace descent::detail
