@@ -12,6 +12,8 @@ namespace descent {
 const char* loss_name(Loss loss) {
     switch (loss) {
         case Loss::mse: return "mse";
+        case Loss::bce_with_logits: return "bce_with_logits";
+        case Loss::cross_entropy: return "cross_entropy";
     }
     return "unknown";
 }
@@ -19,14 +21,16 @@ const char* loss_name(Loss loss) {
 Tensor compute_loss(Loss loss, const Tensor& pred, const Tensor& target) {
     switch (loss) {
         case Loss::mse: return mse_loss(pred, target);
+        case Loss::bce_with_logits: return binary_cross_entropy_with_logits(pred, target);
+        case Loss::cross_entropy: return cross_entropy(pred, target);
     }
     throw Error("compute_loss: unknown loss");
 }
 
 LinearModel::LinearModel(Tensor weight) : m_weight(std::move(weight)) {
     detail::check_defined("LinearModel", m_weight);
-    if (m_weight.dim() != 1)
-        throw Error("LinearModel: the weight must be a vector (d), got " +
+    if (m_weight.dim() != 1 && m_weight.dim() != 2)
+        throw Error("LinearModel: the weight must be a vector (d) or a matrix (d, k), got " +
                     detail::describe(m_weight));
 }
 
@@ -41,7 +45,7 @@ Tensor LinearModel::forward(const Tensor& X) const { return matmul(X, m_weight);
 
 bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
                              const Tensor& hessian) const {
-    if (loss != Loss::mse) return false;
+    if (!has_fused(loss)) return false;
     if (!m_grad.defined()) m_grad = empty(m_weight.shape(), m_weight.dtype(), m_weight.device());
     detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian);
     Tensor w = m_weight;
@@ -50,7 +54,7 @@ bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const 
 }
 
 Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
-    return loss == Loss::mse ? linear_mse_hvp(X, v) : Tensor();
+    return has_fused(loss) ? linear_mse_hvp(X, v) : Tensor();
 }
 
 }  // namespace descent

@@ -260,10 +260,23 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     } else {
         const auto step = [m, loss](const Tensor& Xs, const Tensor& ys, const Tensor& l,
                                     const Tensor& hessian) {
-            if (hessian.defined())
-                throw Error("train: " + std::string(m->name()) + " with " + loss_name(loss) +
-                            " has no fused Hessian; Newton needs one (use newton-cg or lbfgs, "
-                            "which need gradients and Hessian-vector products only)");
+            if (hessian.defined()) {
+                // Newton: the Hessian of the loss in the single parameter, by differentiating
+                // the model rebuilt over a variable copy of it twice (functional.hpp).
+                const std::vector<Tensor> ps = m->parameters();
+                const Tensor probe = ps[0].detach();
+                if (ps.size() != 1 || !m->with_parameters({probe}))
+                    throw Error("train: Newton needs the Hessian of " + std::string(m->name()) +
+                                " with " + loss_name(loss) + ", which needs one parameter and a "
+                                "model that can be rebuilt (Model::with_parameters); use "
+                                "newton-cg or lbfgs, which need gradients and H v only");
+                const Tensor H = descent::hessian(
+                    [m, loss, Xs, ys](const Tensor& w) {
+                        return compute_loss(loss, m->with_parameters({w})->forward(Xs), ys);
+                    },
+                    ps[0].detach());
+                copy_op(hessian, H.reshape(hessian.shape()));
+            }
             for (Tensor p : m->parameters()) p.set_grad(Tensor());
             EnableGrad on;
             const Tensor value = compute_loss(loss, m->forward(Xs), ys);

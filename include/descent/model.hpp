@@ -13,10 +13,12 @@
 
 namespace descent {
 
-// mse: mean((pred - y)^2), pred and y (n). Other losses arrive with their ops (issue 13).
-enum class Loss { mse };
+// mse: mean((pred - y)^2), pred and y (n): linear regression.
+// bce_with_logits: binary_cross_entropy_with_logits(pred, y), y in {0, 1}: logistic regression.
+// cross_entropy: cross_entropy(pred (n, k), labels (n) of class indices): softmax regression.
+enum class Loss { mse, bce_with_logits, cross_entropy };
 
-const char* loss_name(Loss loss);  // "mse"
+const char* loss_name(Loss loss);  // "mse", "bce_with_logits", "cross_entropy"
 // The loss of predictions `pred` against targets `target`, differentiable.
 Tensor compute_loss(Loss loss, const Tensor& pred, const Tensor& target);
 
@@ -61,16 +63,21 @@ public:
     }
 };
 
-// pred = X w: linear regression with w (d). Its fused pass with Loss::mse is the one-pass
-// linear MSE (loss, gradient, Hessian) of loss.hpp; its fused HVP is linear_mse_hvp.
+// pred = X W: with W (d) one output per row (linear regression with Loss::mse, logistic
+// regression with Loss::bce_with_logits), with W (d, k) k outputs (softmax regression with
+// Loss::cross_entropy). An intercept is a column of ones in X. Its fused pass with
+// Loss::mse is the one-pass linear MSE (loss, gradient, Hessian) of loss.hpp; its fused HVP
+// is linear_mse_hvp.
 class LinearModel final : public Model {
 public:
-    explicit LinearModel(Tensor weight);  // (d); the caller's tensor, updated in place
+    explicit LinearModel(Tensor weight);  // (d) or (d, k); the caller's tensor, updated in place
     std::vector<Tensor> parameters() const override { return {m_weight}; }
     Tensor forward(const Tensor& X) const override;
     std::string name() const override { return "linear"; }
     std::shared_ptr<const Model> with_parameters(const std::vector<Tensor>& params) const override;
-    bool has_fused(Loss loss) const override { return loss == Loss::mse; }
+    bool has_fused(Loss loss) const override {
+        return loss == Loss::mse && m_weight.dim() == 1;
+    }
     bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
                     const Tensor& hessian) const override;
     Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const override;
