@@ -3,7 +3,7 @@
 // the non-differentiable building blocks; ops.cpp adds autograd on top, and the fused
 // families (linear MSE, row gathers, optimizer updates, ...) are in fused_ops.hpp. Code
 // above this layer speaks Tensor only: it never sees a Backend (backend_call.hpp is for
-// the dispatch layer itself; tests/layering.py keeps it so).
+// the dispatch layer itself; tests/layering/check_layers.py keeps it so).
 #pragma once
 
 #include <cstdint>

@@ -764,3 +764,100 @@ TEST_CASE("load_npy and parse_npy agree on files larger than one chunk", "[data]
                                          " (counting from 0) is NaN"));
     }
 }
+
+// --- classification data ---------------------------------------------------------------
+
+namespace {
+
+// σ(z) and softmax from the stored features and the true weights, in double: the model the
+// labels are drawn from, written out here.
+std::vector<double> class_probabilities(const descent::Dataset& data, std::int64_t i, std::int64_t k) {
+    const std::int64_t cols = data.X.shape()[1];
+    const std::vector<double> X = data.X.narrow(0, i, 1).to_vector<double>();
+    const std::int64_t outs = k == 2 && data.true_weights.size() == std::size_t(cols) ? 1 : k;
+    std::vector<double> z(static_cast<std::size_t>(outs), 0.0);
+    for (std::int64_t c = 0; c < outs; ++c)
+        for (std::int64_t j = 0; j < cols; ++j) z[c] += X[j] * data.true_weights[j * outs + c];
+    if (outs == 1) return {1.0 / (1.0 + std::exp(-z[0]))};
+    double m = z[0], s = 0.0;
+    for (double v : z) m = std::max(m, v);
+    for (double& v : z) s += (v = std::exp(v - m));
+    for (double& v : z) v /= s;
+    return z;
+}
+
+}  // namespace
+
+TEST_CASE("synthetic-logistic and synthetic-softmax data: labels drawn from their true model",
+          "[data][synthetic][classes]") {
+    for (DType dtype : {DType::f64, DType::f32}) {
+        const auto logistic = descent::load_dataset("synthetic-logistic:n=20000,d=3,seed=4", true, dtype,
+                                                    Device::cpu());
+        CHECK(logistic.classes == 2);
+        CHECK(logistic.X.shape() == descent::Shape{20000, 4});
+        CHECK(logistic.source == "synthetic-logistic:n=20000,d=3,seed=4");
+        const std::vector<double> y = logistic.y.to_vector<double>();
+        // Labels 0/1; the mean label is the mean probability to within 4 standard errors.
+        double mean_label = 0.0, mean_p = 0.0, var = 0.0;
+        for (std::int64_t i = 0; i < 20000; ++i) {
+            REQUIRE((y[i] == 0.0 || y[i] == 1.0));
+            const double p = class_probabilities(logistic, i, 2)[0];
+            mean_label += y[i];
+            mean_p += p;
+            var += p * (1 - p);
+        }
+        CHECK(std::abs(mean_label - mean_p) <= 4.0 * std::sqrt(var));
+        // The same spec gives the same data, bit for bit.
+        const auto again = descent::load_dataset("synthetic-logistic:n=20000,d=3,seed=4", true, dtype,
+                                                 Device::cpu());
+        CHECK(again.y.to_vector<double>() == y);
+        CHECK(again.X.to_vector<double>() == logistic.X.to_vector<double>());
+
+        const auto softmax = descent::load_dataset("synthetic-softmax:n=20000,d=2,k=4,seed=1", true,
+                                                   dtype, Device::cpu());
+        CHECK(softmax.classes == 4);
+        CHECK(softmax.true_weights.size() == 12);
+        const std::vector<double> labels = softmax.y.to_vector<double>();
+        std::vector<double> count(4, 0.0), expected(4, 0.0), variance(4, 0.0);
+        for (std::int64_t i = 0; i < 20000; ++i) {
+            const double c = labels[i];
+            REQUIRE((c == 0 || c == 1 || c == 2 || c == 3));
+            count[std::size_t(c)] += 1;
+            const std::vector<double> p = class_probabilities(softmax, i, 4);
+            for (int j = 0; j < 4; ++j) {
+                expected[j] += p[j];
+                variance[j] += p[j] * (1 - p[j]);
+            }
+        }
+        for (int j = 0; j < 4; ++j) CHECK(std::abs(count[j] - expected[j]) <= 4.0 * std::sqrt(variance[j]));
+    }
+}
+
+TEST_CASE("synthetic classification specs: errors name the key", "[data][synthetic][classes][errors]") {
+    using descent::parse_synthetic_classes_spec;
+    REQUIRE_ERROR(parse_synthetic_classes_spec("synthetic-softmax:n=5,d=2"), Contains("missing k"));
+    REQUIRE_ERROR(parse_synthetic_classes_spec("synthetic-softmax:n=5,d=2,k=1"), Contains("k must be >= 2"));
+    REQUIRE_ERROR(parse_synthetic_classes_spec("synthetic-logistic:n=5,d=2,k=3"), Contains("unknown key 'k'"));
+    REQUIRE_ERROR(parse_synthetic_classes_spec("synthetic-logistic:n=0,d=2"), Contains("n must be >= 1"));
+    REQUIRE_ERROR(parse_synthetic_classes_spec("synthetic-logistic:n=5,d=2,seed=-1"), Contains("seed=-1"));
+    CHECK(descent::synthetic_classes_spec_str(parse_synthetic_classes_spec("synthetic-softmax:k=3,d=2,n=7")) ==
+          "synthetic-softmax:n=7,d=2,k=3,seed=0");
+}
+
+TEST_CASE("class labels of CSV and NPY data are checked, the error naming the row",
+          "[data][classes][errors]") {
+    auto data = descent::parse_csv("a,label\n0.5,0\n1.5,2\n2.5,1\n", "mem.csv", true, DType::f64,
+                                   Device::cpu());
+    CHECK(descent::check_class_labels(data, 0, "mem.csv") == 3);
+    CHECK(data.classes == 3);
+    REQUIRE_ERROR(descent::check_class_labels(data, 2, "mem.csv"),
+                  Contains("mem.csv: row 2: label 2 is not a class index in 0..1") &&
+                      Contains("logistic regression needs labels 0 and 1"));
+    auto fractional = descent::parse_csv("a,label\n0.5,0\n1.5,0.5\n", "f.csv", true, DType::f64,
+                                         Device::cpu());
+    REQUIRE_ERROR(descent::check_class_labels(fractional, 0, "f.csv"),
+                  Contains("row 2: label 0.5 is not a class index"));
+    auto negative = descent::parse_csv("a,label\n0.5,-1\n", "n.csv", true, DType::f32, Device::cpu());
+    REQUIRE_ERROR(descent::check_class_labels(negative, 3, "n.csv"),
+                  Contains("row 1: label -1 is not a class index in 0..2"));
+}

@@ -19,8 +19,12 @@ struct Dataset {
     std::string source;  // "blog", "synthetic:n=..,d=..,noise=..,seed=..", or the file path
     bool intercept = true;
     // Known for synthetic data and the blog ({5, 2}); empty otherwise. Same layout as the
-    // fitted weights: [w..., b] with intercept, [w...] without.
+    // fitted weights: [w..., b] with intercept, [w...] without; for a softmax data set
+    // (d (+1), k) row-major.
     std::vector<double> true_weights;
+    // 0: y holds regression targets. >= 2: y holds class labels 0..classes-1 (as numbers of
+    // the data's dtype): 2 for logistic data (labels 0/1), k for softmax data.
+    std::int64_t classes = 0;
 };
 
 struct BlogProblem {
@@ -57,6 +61,26 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
 // synthetic_dataset makes (a bad spec, or a noise too large for dtype, throws).
 std::vector<double> synthetic_true_weights(const SyntheticSpec& spec, bool intercept, DType dtype);
 
+// Synthetic classification data from the same counter-based generator (features as
+// synthetic_dataset's; labels drawn from a true model with weights uniform in [-2, 2), one
+// uniform per row, src/shared/synthetic_row.hpp): "synthetic-logistic:n=N,d=D[,seed=K]"
+// (labels 0/1 from σ(X w + b)) and "synthetic-softmax:n=N,d=D,k=K[,seed=S]" (k >= 2 classes
+// from softmax(X W + b)). Throws descent::Error naming the bad key or value.
+struct SyntheticClassesSpec {
+    std::int64_t n = 0, d = 0;
+    std::int64_t k = 1;  // 1: logistic (two classes, one logit); >= 2: softmax with k classes
+    std::uint64_t seed = 0;
+};
+SyntheticClassesSpec parse_synthetic_classes_spec(const std::string& spec);
+std::string synthetic_classes_spec_str(const SyntheticClassesSpec& spec);
+Dataset synthetic_classes_dataset(const SyntheticClassesSpec& spec, bool intercept, DType dtype,
+                                  Device device);
+
+// Checks that y holds class labels: integers in 0..classes-1 (classes >= 2; 0 takes the
+// largest label + 1, at least 2). Throws descent::Error naming `origin`, the first bad row
+// (counted from 1) and its value. Returns the number of classes; sets data.classes.
+std::int64_t check_class_labels(Dataset& data, std::int64_t classes, const std::string& origin);
+
 // CSV: numeric fields, comma-separated, the last column the target; an optional header row
 // (a first row with any non-numeric field); spaces around fields and blank trailing lines are
 // allowed. Numbers are read as strtod reads them (too small for a double: 0; too large: an
@@ -82,7 +106,8 @@ Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device de
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
                   Device device);
 
-// "blog" | "synthetic:..." | *.csv | *.npy (extension case-insensitive).
+// "blog" | "synthetic:..." | "synthetic-logistic:..." | "synthetic-softmax:..." | *.csv |
+// *.npy (extension case-insensitive).
 Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device);
 
 }  // namespace descent

@@ -32,10 +32,13 @@ Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Devic
     // synthetic_data.csv must still load as CSV).
     if (spec == "synthetic" || spec.compare(0, 10, "synthetic:") == 0)
         return synthetic_dataset(parse_synthetic_spec(spec), intercept, dtype, device);
+    if (spec.compare(0, 19, "synthetic-logistic:") == 0 || spec.compare(0, 18, "synthetic-softmax:") == 0)
+        return synthetic_classes_dataset(parse_synthetic_classes_spec(spec), intercept, dtype, device);
     if (ends_with_ci(spec, ".csv")) return load_csv(spec, intercept, dtype, device);
     if (ends_with_ci(spec, ".npy")) return load_npy(spec, intercept, dtype, device);
     throw Error("dataset '" + detail::shown_path(spec) +
                 "': not a known form; expected 'blog', 'synthetic:n=N,d=D[,noise=S][,seed=K]', "
+                "'synthetic-logistic:n=N,d=D[,seed=K]', 'synthetic-softmax:n=N,d=D,k=K[,seed=S]', "
                 "a .csv file or a .npy file");
 }
 

@@ -58,7 +58,9 @@ DESCENT_HD double uniform53(std::uint32_t hi, std::uint32_t lo) {
 enum SyntheticStream : std::uint32_t {
     kStreamFeature = 0,  // X[row][col]
     kStreamNoise = 1,    // noise of row `row` (col 0)
-    kStreamWeight = 2,   // true weight `row` (col 0); the intercept is row d
+    kStreamWeight = 2,   // true weight `row` (col: the class of a softmax data set); the
+                         // intercept is row d
+    kStreamLabel = 3,    // the uniform that draws row `row`'s class label (col 0)
 };
 
 // The uniform [0, 1) value at (seed, stream, row, col): key = the seed's two halves,
