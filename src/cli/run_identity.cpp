@@ -45,6 +45,7 @@ void check_same_run(const std::string& path, const std::map<std::string, std::st
     // Most telling first: another optimizer also has other hyperparameters. Each setting is
     // named by the flag that sets it.
     const std::vector<std::pair<std::string, std::string>> keys = {
+        {"model", "--model"},
         {"data", "--data"},
         {"dtype", "--dtype"},
         {"optimizer", "--optimizer"},

@@ -20,6 +20,11 @@
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
 #include "descent/stream.hpp"
+#include "descent/autograd.hpp"
+#include "descent/model.hpp"
+#include "descent/ops.hpp"
+#include "descent/train.hpp"
+#include "descent/data.hpp"
 
 namespace descent::cli {
 
@@ -27,7 +32,9 @@ namespace {
 
 std::vector<FlagSpec> train_flags() {
     std::vector<FlagSpec> flags{
-        {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | FILE.csv | FILE.npy (default blog)"},
+        {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | synthetic-logistic:n=N,d=D[,seed=K] | synthetic-softmax:n=N,d=D,k=K[,seed=S] | FILE.csv | FILE.npy (default blog)"},
+        {"model", true, "M", "linear | logistic | softmax (default linear): y = X w with MSE; binary logistic regression, labels 0/1, BCE with logits; softmax regression, labels 0..k-1, cross-entropy (weights (d, k))"},
+        {"classes", true, "K", "softmax: the number of classes k (default: the largest label + 1)"},
         {"epochs", true, "N", "full passes over the data (default 50)"},
         {"init", true, "SPEC", "blog | zeros | random | v1,v2,... (default: blog for --data blog, else zeros)"},
         {"seed", true, "K", "seed for --init random and --shuffle (default 0)"},
@@ -68,7 +75,14 @@ std::string trace_csv(const TrainResult& r, double final_loss) {
 
 // Data given as a file (not "blog" or a synthetic spec), as load_dataset tells them apart.
 bool data_is_file(const std::string& spec) {
-    return spec != "blog" && spec != "synthetic" && spec.rfind("synthetic:", 0) != 0;
+    return spec != "blog" && spec != "synthetic" && spec.rfind("synthetic:", 0) != 0 &&
+           spec.rfind("synthetic-logistic:", 0) != 0 && spec.rfind("synthetic-softmax:", 0) != 0;
+}
+
+// Accuracy of a classifier's logits on labels y: logistic, sign of the logit; softmax, argmax.
+double accuracy(const Tensor& logits, const Tensor& y) {
+    const Tensor predicted = logits.dim() == 1 ? gt(logits, 0.0) : argmax(logits, 1);
+    return mean(eq(predicted, y)).item();
 }
 
 // Before any work: every output can be written where it is asked for, and none is the same
@@ -155,7 +169,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const Args args("train", argv, specs);
     if (args.has("help")) {
         out.printf("usage: descent train [flags]\n\nTrains a linear model y = X w (+ intercept) "
-                    "with MSE loss, full batch or in mini-batches.\n\n%s",
+                    "with MSE loss, or a logistic or softmax regression (--model), full batch "
+                    "or in mini-batches.\n\n%s",
                     describe_flags(specs).c_str());
         return 0;
     }
@@ -167,6 +182,25 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (seed < 0 || seed > 4294967295LL)
         throw UsageError("--seed must be in [0, 2^32 - 1], got " + std::to_string(seed));
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
+    const std::string model_name = args.text("model", "linear");
+    if (model_name != "linear" && model_name != "logistic" && model_name != "softmax")
+        throw UsageError("--model must be linear, logistic or softmax, got '" +
+                         detail::shown_field(model_name) + "'");
+    const bool classifier = model_name != "linear";
+    const Loss loss_kind = model_name == "logistic" ? Loss::bce_with_logits
+                           : model_name == "softmax" ? Loss::cross_entropy
+                                                     : Loss::mse;
+    const long long classes_flag = args.integer("classes").value_or(0);
+    if (args.has("classes") && (model_name != "softmax" || classes_flag < 2))
+        throw UsageError(model_name != "softmax" ? "--classes applies to --model softmax only"
+                                                 : "--classes must be >= 2, got " +
+                                                       std::to_string(classes_flag));
+    if (classifier && args.has("stream-chunk"))
+        throw UsageError("--stream-chunk streams linear regression only; drop it for --model " +
+                         model_name);
+    if (model_name == "softmax" && config.name == "newton")
+        throw UsageError("--model softmax: newton steps a vector of weights, the softmax weights "
+                         "are a (d, k) matrix; use newton-cg, lbfgs or a first-order optimizer");
     const std::string data_spec = args.text("data", "blog");
     const bool json = args.has("json");
     const DeviceChoice choice = resolve_device(args.text("device", "auto"));
@@ -239,11 +273,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         host.y = data.y;
         host.chunk_rows = stream_chunk;
     }
+    // Classifiers: labels 0/1 (logistic) or 0..k-1 (softmax), checked before any training.
+    if (classifier)
+        during("checking the labels of --data", [&] {
+            return check_class_labels(data, model_name == "logistic" ? 2 : classes_flag,
+                                      "--data " + detail::shown_path(data.source));
+        });
+    const std::int64_t outputs = model_name == "softmax" ? data.classes : 1;
     const std::int64_t n = streamed ? stream.spec.n : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
                                     : data.X.shape()[1];
     const std::vector<double> init = initial_weights(
-        args.text("init", data.source == "blog" ? "blog" : "zeros"), d, data,
+        args.text("init", data.source == "blog" ? "blog" : "zeros"), d * outputs, data,
         static_cast<std::uint32_t>(seed));
 
     if (cuda_graph && batch_size > 0 && batch_size < n)
@@ -271,9 +312,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                {"shuffle", args.has("shuffle") ? "yes (seed " + std::to_string(seed) + ")" : "no"},
                {"stream_chunk", chunked ? std::to_string(stream_chunk) : "none"},
                {"initial_weights", weights_text(init)}};
+        if (classifier) run["model"] = model_name;  // linear runs keep their former identity
     }
 
-    Tensor w = from_vector(init, {d}, dtype, device).requires_grad_();
+    const Shape weight_shape = model_name == "softmax" ? Shape{d, outputs} : Shape{d};
+    Tensor w = from_vector(init, weight_shape, dtype, device).requires_grad_();
+    const LinearModel model(w);
     auto optimizer = optim::make_optimizer(config, {w});
     TrainResult resumed;
     if (args.has("resume")) {
@@ -282,6 +326,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             return reading("--resume", path, [&] { return load_checkpoint(path); });
         });
         check_same_run(path, c.meta, run);
+        // Linear runs carry no model key (their checkpoints predate it): a classifier's
+        // checkpoint must not resume as linear regression.
+        if (!classifier && c.meta.count("model"))
+            throw Error("--resume " + detail::shown_path(path) + ": the checkpoint was written "
+                        "with --model " + c.meta.at("model") + "; this run is --model linear");
         if (c.epoch != static_cast<std::int64_t>(c.losses.size()))
             throw Error(detail::shown_path(path) + ": corrupt checkpoint: epoch " +
                         std::to_string(c.epoch) + " but " + std::to_string(c.losses.size()) +
@@ -336,6 +385,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const TrainResult result = during("training", [&] {
         return streamed        ? train_linear_streamed(stream, *optimizer, options)
                : host_streamed ? train_linear_streamed(host, *optimizer, options)
+               : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
                                : train_linear(data.X, data.y, *optimizer, options);
     });
     progress.finish();
@@ -354,7 +404,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         return 128 + (sig != 0 ? sig : 2);
     }
 
+    // A classifier's loss and accuracy at the final weights.
+    const auto classifier_loss = [&](const Tensor& weights) {
+        NoGrad off;
+        return compute_loss(loss_kind, LinearModel(weights).forward(data.X), data.y).item();
+    };
     const double final_loss = during("computing the final loss", [&] {
+        if (classifier) return classifier_loss(w.detach());
         return streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
                : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
                                : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
@@ -364,7 +420,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const double first_loss = result.losses.empty() ? final_loss : result.losses.front();
     // Lz of the rule (the loss of all-zero weights), a pass made only when it can matter.
     const auto zero_weights_loss = [&]() -> double {
-        const Tensor w0 = zeros({d}, dtype, device);
+        const Tensor w0 = zeros(weight_shape, dtype, device);
+        if (classifier) return classifier_loss(w0);
         return streamed        ? linear_mse_streamed(stream, w0).loss.item()
                : host_streamed ? linear_mse_streamed(host, w0).loss.item()
                                : linear_mse_value_and_grad(data.X, data.y, w0).loss.item();
@@ -375,7 +432,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (loss_diverged(final_loss, first_loss, dtype, zero_loss)) {
         LinearMseCurvature curvature;  // for the advice; costs a pass, made only now
         try {
-            if (!streamed) curvature = linear_mse_curvature(data.X);
+            if (!streamed && !classifier) curvature = linear_mse_curvature(data.X);
         } catch (const std::exception&) {
             curvature = LinearMseCurvature{};  // the report goes out without the bound
         }
@@ -403,6 +460,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (json) {
         JsonWriter j;
         j.begin_object();
+        j.key("model").value(model_name);
         j.key("optimizer").value(config.name);
         j.key("preset").value(optim::preset_name(config.preset));
         j.key("device").value(device.str());
@@ -416,6 +474,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         j.key("final_weights").value(result.final_weights);
         j.key("final_loss").value(final_loss);
         j.key("losses").value(result.losses);
+        if (classifier) {
+            NoGrad off;
+            j.key("classes").value(static_cast<long long>(data.classes));
+            j.key("log_loss").value(final_loss);
+            j.key("accuracy").value(accuracy(model.forward(data.X), data.y));
+        }
         if (!data.true_weights.empty()) {
             j.key("true_weights").value(data.true_weights);
             j.key("distance_to_true_weights").value(distance(result.final_weights, data.true_weights));
@@ -424,8 +488,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         out.printf("%s\n", j.str().c_str());
         return 0;
     }
-    out.printf("descent train: %s (%s preset) on %s, %lld x %lld, %s, %s, %lld epochs\n",
-                config.name.c_str(), optim::preset_name(config.preset), data.source.c_str(),
+    const std::string what = classifier ? model_name + " regression, " : "";
+    out.printf("descent train: %s%s (%s preset) on %s, %lld x %lld, %s, %s, %lld epochs\n",
+                what.c_str(), config.name.c_str(), optim::preset_name(config.preset), data.source.c_str(),
                 static_cast<long long>(n), static_cast<long long>(d), dtype_name(dtype),
                 device.str().c_str(), epochs);
     out.printf("  hyperparameters:  ");
@@ -433,6 +498,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
     out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
     out.printf("  final loss:       %.9g\n", final_loss);
+    if (classifier) {
+        NoGrad off;
+        out.printf("  accuracy:         %.6g (%lld classes)\n", accuracy(model.forward(data.X), data.y),
+                   static_cast<long long>(data.classes));
+    }
     if (!data.true_weights.empty())
         out.printf("  true weights:     %s (distance %.3g)\n",
                     format_vector(data.true_weights).c_str(),
