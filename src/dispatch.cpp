@@ -229,21 +229,36 @@ Tensor transpose_op(const Tensor& a_in) {
     return out;
 }
 
+namespace {
+// A reduction along axis `ax` of `shape` viewed as (outer, shape[ax], inner), and the shape
+// of its result (the axis kept as 1 or dropped).
+struct AxisSplit {
+    std::int64_t outer = 1, inner = 1;
+    Shape out_shape;
+};
+AxisSplit split_axis(const Shape& shape, std::int64_t ax, bool keepdim) {
+    AxisSplit r;
+    for (std::int64_t i = 0; i < ax; ++i) r.outer *= shape[i];
+    for (std::int64_t i = ax + 1; i < static_cast<std::int64_t>(shape.size()); ++i) r.inner *= shape[i];
+    r.out_shape = shape;
+    if (keepdim) {
+        r.out_shape[ax] = 1;
+    } else {
+        r.out_shape.erase(r.out_shape.begin() + ax);
+    }
+    return r;
+}
+}  // namespace
+
 Tensor sum_axis_op(const char* name, const Tensor& a_in, std::int64_t axis, bool keepdim,
                    double scale) {
     check_defined(name, a_in);
     const Tensor a = contiguous_op(a_in);
     const std::int64_t ax = normalize_axis(name, axis, a.shape());
     const Shape& s = a.shape();
-    std::int64_t outer = 1, inner = 1;
-    for (std::int64_t i = 0; i < ax; ++i) outer *= s[i];
-    for (std::int64_t i = ax + 1; i < a.dim(); ++i) inner *= s[i];
-    Shape out_shape = s;
-    if (keepdim) {
-        out_shape[ax] = 1;
-    } else {
-        out_shape.erase(out_shape.begin() + ax);
-    }
+    const AxisSplit split = split_axis(s, ax, keepdim);
+    const std::int64_t outer = split.outer, inner = split.inner;
+    const Shape& out_shape = split.out_shape;
     Tensor out = make_tensor(out_shape, a.dtype(), a.device());
     backend_of(a).sum_axis(array_of(a), array_of(out), outer, s[ax], inner, scale);
     return out;
@@ -383,15 +398,9 @@ Extremum extremum_axis_op(const char* name, const Tensor& a, std::int64_t axis, 
         throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
                     shape_str(s) + " is empty");
     if (with_indices) check_positions_fit(name, a, s[ax], "axis " + std::to_string(axis));
-    std::int64_t outer = 1, inner = 1;
-    for (std::int64_t i = 0; i < ax; ++i) outer *= s[i];
-    for (std::int64_t i = ax + 1; i < a.dim(); ++i) inner *= s[i];
-    Shape out_shape = s;
-    if (keepdim) {
-        out_shape[ax] = 1;
-    } else {
-        out_shape.erase(out_shape.begin() + ax);
-    }
+    const AxisSplit split = split_axis(s, ax, keepdim);
+    const std::int64_t outer = split.outer, inner = split.inner;
+    const Shape& out_shape = split.out_shape;
     return extremum(a, out_shape, outer, s[ax], inner, largest, with_indices);
 }
 
