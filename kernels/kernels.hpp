@@ -71,6 +71,43 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
                 std::int64_t n, std::int64_t d, Array loss, Array grad, const Array* hessian,
                 double* scratch, void* residual, cudaStream_t stream);
 
+// How one logistic pass runs for a given shape (see kernels/logistic.cu).
+struct LogisticPlan {
+    enum class Path { rows, tiled, wide };
+    Path path = Path::tiled;  // rows: gradient only, d in {1,2,3,4,8,16,32}; wide: cuBLAS
+    int rows_per_tile = 0;
+    int groups = 1;
+    int grid = 0;
+    std::int64_t entries = 0;          // outputs reduced per block: 1 + d (+ d(d+1)/2)
+    std::size_t shared_bytes = 0;
+    std::int64_t scratch_doubles = 0;  // per-block partials
+    std::size_t rows_bytes = 0;        // wide path: z / σ - y (n), and σ(1-σ) (n) with the Hessian
+    std::size_t scaled_bytes = 0;      // wide path with the Hessian: diag(σ(1-σ)) X (n, d)
+};
+LogisticPlan plan_logistic(DType dtype, std::int64_t n, std::int64_t d, bool hessian);
+// X (n, d), y (n) of 0/1, w (d) -> loss (), grad (d), and the Hessian (d, d) when hessian !=
+// nullptr. scratch, rows_buffer and scaled_buffer hold what the plan asks for.
+void logistic(cublasHandle_t handle, const LogisticPlan& plan, Array X, Array y, Array w,
+              std::int64_t n, std::int64_t d, Array loss, Array grad, const Array* hessian,
+              double* scratch, void* rows_buffer, void* scaled_buffer, cudaStream_t stream);
+
+// How one softmax cross-entropy pass runs for a given shape (see kernels/softmax.cu).
+struct SoftmaxPlan {
+    bool tiled = true;  // else the cuBLAS wide path
+    int rows_per_tile = 0;
+    int groups = 1;
+    int grid = 0;
+    std::int64_t entries = 0;          // 1 + d k
+    std::size_t shared_bytes = 0;
+    std::int64_t scratch_doubles = 0;  // per-block partials
+    std::size_t logits_bytes = 0;      // wide path: Z (n, k)
+};
+SoftmaxPlan plan_softmax(DType dtype, std::int64_t n, std::int64_t d, std::int64_t k);
+// X (n, d), labels (n) of class indices, W (d, k) -> loss (), grad (d, k).
+void softmax_cross_entropy(cublasHandle_t handle, const SoftmaxPlan& plan, Array X, Array labels,
+                           Array W, std::int64_t n, std::int64_t d, std::int64_t k, Array loss,
+                           Array grad, double* scratch, void* logits, cudaStream_t stream);
+
 // Mini-batch gather: Xb[k] = X[perm.row(begin + k)], yb[k] = y[perm.row(begin + k)].
 void gather_rows(Array X, Array y, std::int64_t d, const detail::RowPermutation& perm,
                  std::int64_t begin, std::int64_t count, Array Xb, Array yb, cudaStream_t stream);

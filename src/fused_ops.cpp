@@ -56,6 +56,45 @@ void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
                              array_of(grad), hessian.defined() ? &h : nullptr);
 }
 
+void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, const Tensor& loss,
+                   const Tensor& grad, const Tensor& hessian) {
+    const char* op = "logistic";
+    check_same_kind(op, X_in, w_in);
+    check_same_kind(op, X_in, y_in);
+    if (X_in.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X_in));
+    const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1];
+    const Tensor X = contiguous_op(X_in), y = contiguous_op(y_in), w = contiguous_op(w_in);
+    check_numel(op, "y", y, n);
+    check_numel(op, "w", w, d);
+    check_numel(op, "the loss", loss, 1);
+    check_numel(op, "the gradient", grad, d);
+    Array h;
+    if (hessian.defined()) {
+        check_numel(op, "the Hessian", hessian, d * d);
+        h = array_of(hessian);
+    }
+    backend_of(X).logistic(array_of(X), array_of(y), array_of(w), n, d, array_of(loss),
+                           array_of(grad), hessian.defined() ? &h : nullptr);
+}
+
+void softmax_cross_entropy_into(const Tensor& X_in, const Tensor& labels_in, const Tensor& W_in,
+                                const Tensor& loss, const Tensor& grad) {
+    const char* op = "softmax_cross_entropy";
+    check_same_kind(op, X_in, W_in);
+    check_same_kind(op, X_in, labels_in);
+    if (X_in.dim() != 2 || W_in.dim() != 2 || W_in.shape()[0] != X_in.shape()[1])
+        throw Error(std::string(op) + ": X must be (n, d) and W (d, k), got X " + describe(X_in) +
+                    " and W " + describe(W_in));
+    const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1], k = W_in.shape()[1];
+    const Tensor X = contiguous_op(X_in), labels = contiguous_op(labels_in),
+                 W = contiguous_op(W_in);
+    check_numel(op, "the labels", labels, n);
+    check_numel(op, "the loss", loss, 1);
+    check_numel(op, "the gradient", grad, d * k);
+    backend_of(X).softmax_cross_entropy(array_of(X), array_of(labels), array_of(W), n, d, k,
+                                        array_of(loss), array_of(grad));
+}
+
 void gather_rows_into(const Tensor& X_in, const Tensor& y_in, const RowPermutation& perm,
                       std::int64_t begin, const Tensor& Xb, const Tensor& yb) {
     const char* op = "gather_rows";

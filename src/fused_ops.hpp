@@ -28,6 +28,18 @@ Tensor mse_op(const Tensor& pred, const Tensor& target);
 void linear_mse_into(const Tensor& X, const Tensor& y, const Tensor& w, const Tensor& loss,
                      const Tensor& grad, const Tensor& hessian = Tensor());
 
+// The one-pass logistic regression (BCE with logits) over X (n, d), labels y (n) of 0/1 at w
+// (d): loss (one element), grad (d) and, when `hessian` is defined, the Hessian
+// Xᵀ diag(σ(1-σ)) X / n (d, d), written in place. The labels are not checked here.
+void logistic_into(const Tensor& X, const Tensor& y, const Tensor& w, const Tensor& loss,
+                   const Tensor& grad, const Tensor& hessian = Tensor());
+
+// The one-pass softmax regression over X (n, d), class indices `labels` (n) held as X's dtype
+// at W (d, k): the mean cross-entropy (one element) and its gradient (d, k), written in place.
+// The labels are not checked here (integers in [0, k): the caller validates them).
+void softmax_cross_entropy_into(const Tensor& X, const Tensor& labels, const Tensor& W,
+                                const Tensor& loss, const Tensor& grad);
+
 // Xb[k] = X[r], yb[k] = y[r] with r = perm.row(begin + k), for the Xb.size(0) rows of Xb.
 void gather_rows_into(const Tensor& X, const Tensor& y, const RowPermutation& perm,
                       std::int64_t begin, const Tensor& Xb, const Tensor& yb);

@@ -1,6 +1,12 @@
-// mse_loss and the classification losses (general, differentiable) and the fused one-pass
-// linear MSE value-and-grad.
+// mse_loss and the classification losses (general, differentiable), the fused one-pass
+// linear MSE value-and-grad, and the fused classification passes (logistic, softmax) with
+// their label checks.
 #include "descent/loss.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
@@ -121,6 +127,108 @@ LinearMseResult linear_mse_value_and_grad(const Tensor& X, const Tensor& y, cons
 
 LinearMseResult linear_mse_value_grad_hessian(const Tensor& X, const Tensor& y, const Tensor& w) {
     return linear_mse("linear_mse_value_grad_hessian", X, y, w, true);
+}
+
+namespace {
+
+std::string label_text(double v) {
+    std::ostringstream os;
+    os.precision(17);
+    os << v;
+    return os.str();
+}
+
+// Calls bad(i, value) for the first label value for which ok(value) is false. The labels are
+// read on the host: in place for a contiguous cpu tensor, else through a host copy.
+template <class Ok>
+void check_labels(const char* op, const Tensor& labels, Ok ok, const std::string& rule) {
+    if (labels.dim() != 1)
+        throw Error(std::string(op) + ": the labels must be (n), got " + shape_str(labels.shape()));
+    const Tensor host = labels.device().is_cpu() && labels.is_contiguous()
+                            ? labels
+                            : contiguous(labels.detach()).to(Device::cpu());
+    const std::int64_t n = host.numel();
+    const auto scan = [&](const auto* p) {
+        for (std::int64_t i = 0; i < n; ++i) {
+            if (ok(double(p[i]))) continue;
+            throw Error(std::string(op) + ": the label of row " + std::to_string(i) + " is " +
+                        label_text(double(p[i])) + "; " + rule);
+        }
+    };
+    if (host.dtype() == DType::f32)
+        scan(host.data<float>());
+    else
+        scan(host.data<double>());
+}
+
+void check_logistic_shapes(const char* name, const Tensor& X, const Tensor& y, const Tensor& w) {
+    detail::check_same_kind(name, X, y);
+    detail::check_same_kind(name, X, w);
+    if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
+        w.shape()[0] != X.shape()[1])
+        throw Error(std::string(name) + ": expects X (n, d), y (n), w (d); got X " +
+                    shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", w " +
+                    shape_str(w.shape()));
+    if (X.shape()[0] == 0 || X.shape()[1] == 0)
+        throw Error(std::string(name) + ": X " + shape_str(X.shape()) + " is empty");
+}
+
+LogisticResult logistic(const char* name, const Tensor& X, const Tensor& y, const Tensor& w,
+                        bool with_hessian) {
+    check_logistic_shapes(name, X, y, w);
+    check_binary_labels(name, y);
+    const std::int64_t d = X.shape()[1];
+    LogisticResult r;
+    r.loss = detail::make_tensor({}, X.dtype(), X.device());
+    r.grad = detail::make_tensor({d}, X.dtype(), X.device());
+    if (with_hessian) r.hessian = detail::make_tensor({d, d}, X.dtype(), X.device());
+    detail::logistic_into(X, y, w, r.loss, r.grad, r.hessian);
+    return r;
+}
+
+}  // namespace
+
+void check_binary_labels(const char* op, const Tensor& y) {
+    check_labels(op, y, [](double v) { return v == 0.0 || v == 1.0; }, "labels must be 0 or 1");
+}
+
+void check_class_labels(const char* op, const Tensor& labels, std::int64_t k) {
+    const double top = double(k) - 1.0;
+    check_labels(op, labels,
+                 [top](double v) { return v >= 0.0 && v <= top && v == std::floor(v); },
+                 "labels must be class indices, integers in 0.." + std::to_string(k - 1) +
+                     " (W has k = " + std::to_string(k) + " columns)");
+}
+
+LogisticResult logistic_value_and_grad(const Tensor& X, const Tensor& y, const Tensor& w) {
+    return logistic("logistic_value_and_grad", X, y, w, false);
+}
+
+LogisticResult logistic_value_grad_hessian(const Tensor& X, const Tensor& y, const Tensor& w) {
+    return logistic("logistic_value_grad_hessian", X, y, w, true);
+}
+
+SoftmaxCrossEntropyResult softmax_cross_entropy_value_and_grad(const Tensor& X,
+                                                               const Tensor& labels,
+                                                               const Tensor& W) {
+    const char* name = "softmax_cross_entropy_value_and_grad";
+    detail::check_same_kind(name, X, labels);
+    detail::check_same_kind(name, X, W);
+    if (X.dim() != 2 || labels.dim() != 1 || W.dim() != 2 || labels.shape()[0] != X.shape()[0] ||
+        W.shape()[0] != X.shape()[1])
+        throw Error(std::string(name) + ": expects X (n, d), labels (n), W (d, k); got X " +
+                    shape_str(X.shape()) + ", labels " + shape_str(labels.shape()) + ", W " +
+                    shape_str(W.shape()));
+    const std::int64_t d = X.shape()[1], k = W.shape()[1];
+    if (X.shape()[0] == 0 || d == 0)
+        throw Error(std::string(name) + ": X " + shape_str(X.shape()) + " is empty");
+    if (k == 0) throw Error(std::string(name) + ": W " + shape_str(W.shape()) + " has no classes");
+    check_class_labels(name, labels, k);
+    SoftmaxCrossEntropyResult r;
+    r.loss = detail::make_tensor({}, X.dtype(), X.device());
+    r.grad = detail::make_tensor({d, k}, X.dtype(), X.device());
+    detail::softmax_cross_entropy_into(X, labels, W, r.loss, r.grad);
+    return r;
 }
 
 }  // namespace descent

@@ -1,7 +1,8 @@
 // CUDA vs CPU parity: every op of ops.hpp (elementwise, broadcasting, matmul, shape ops,
 // reductions, the selections, comparisons, max/min/argmax, index_select, the softmax family),
 // mse_loss and the classification losses, dtype conversion and clone on the device, a
-// backward pass through composite graphs, the fused linear-MSE step on each of its kernel paths, determinism,
+// backward pass through composite graphs, the fused linear-MSE step on each of its kernel
+// paths, the fused logistic and softmax passes on each of theirs, determinism,
 // solve_spd, and mixing devices. Every case builds its inputs on the host from
 // std::mt19937_64 with a fixed seed, runs the op on the CPU and on the device, and compares.
 // Every case runs for f32 and f64. Needs a CUDA device (else the executable exits 77: skipped).
@@ -1073,6 +1074,174 @@ TEST_CASE("grad with create_graph, hvp, hessian and jacobian on the device", "[c
         const Tensor d2 = grad({d1}, {s}, {}, true)[0];
         const Tensor d3 = grad({d2}, {s})[0];
         CHECK(d3.item() == 6.0);
+    }
+}
+
+// ---- the fused classification passes (logistic, softmax) --------------------------------
+
+namespace {
+
+// Labels on the cpu: 0/1 (classes = 2) or class indices 0..classes-1, drawn uniformly.
+Tensor host_labels(std::int64_t n, std::int64_t classes, DType dt, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<double> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = double(rng() % static_cast<std::uint64_t>(classes));
+    return from_vector(v, {n}, dt);
+}
+
+// kernels/logistic.cu's planner: gradient only at d in {1,2,3,4,8,16,32} takes the rows
+// kernel; the Hessian for d <= 64 and other widths the tiled kernel while a tile of 32 rows
+// fits in 40 KiB (f64 up to d = 152, f32 up to d = 304); the rest the cuBLAS wide path.
+bool logistic_wide(DType dt, std::int64_t d, bool hessian) {
+    const auto elem = static_cast<std::int64_t>(dtype_size(dt));
+    const std::int64_t rows = (40 * 1024 - (d + 1) * elem) / ((d + 1) * elem + 24);
+    return (hessian && d > 64) || rows < 32;
+}
+
+}  // namespace
+
+TEST_CASE("logistic_value_and_grad / value_grad_hessian on every kernel path",
+          "[cuda][parity][logistic]") {
+    // n: one row; around a 256-row tile; more tiles than the fixed grid of 1024 blocks.
+    // d: the rows kernel widths (1, 2, 3, 16, 32), 5 (tiled without the Hessian), 64 (the
+    // widest Hessian in the pass), 65 (Hessian on the wide path), 200 (f64 wide, f32 tiled
+    // for the gradient), 600 (wide).
+    struct Case {
+        std::int64_t n, d;
+    };
+    std::vector<Case> cases;
+    for (std::int64_t n : {1, 255, 257, 300000})
+        for (std::int64_t d : {1, 2, 3, 5, 16, 32, 64, 65}) cases.push_back({n, d});
+    cases.push_back({2049, 200});
+    cases.push_back({257, 600});
+    cases.push_back({2049, 600});
+    std::uint64_t seed = 3000;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            // X > 0: the Hessian's entries are sums of positive terms (relative metric); the
+            // gradient's terms σ - y have both signs (scaled metric); the loss terms are > 0.
+            const Tensor X = host_uniform({c.n, c.d}, 0.1, 1.0, dt, seed += 3);
+            const Tensor y = host_labels(c.n, 2, dt, seed + 1);
+            const Tensor w = host_uniform({c.d}, -1.0, 1.0, dt, seed + 2);
+            const Tensor Xd = X.to(kDevice), yd = y.to(kDevice), wd = w.to(kDevice);
+            std::ostringstream os;
+            os << "logistic " << dtype_name(dt) << " n=" << c.n << " d=" << c.d;
+            const std::string name = os.str();
+            // The wide path forms X w, Xᵀ r and (diag(h) X)ᵀ X with cuBLAS, in float for f32.
+            const bool wide_g = logistic_wide(dt, c.d, false), wide_h = logistic_wide(dt, c.d, true);
+            const double tol_g = wide_g ? tolerance(dt, std::max(c.n, c.d)) : tolerance(dt);
+            const double tol_h = wide_h ? tolerance(dt, std::max(c.n, c.d)) : tolerance(dt);
+
+            const LogisticResult vg_c = logistic_value_and_grad(X, y, w);
+            const LogisticResult vg_d = logistic_value_and_grad(Xd, yd, wd);
+            check_close(name + " value_and_grad: loss", vg_d.loss, vg_c.loss, tol_g);
+            check_close(name + " value_and_grad: grad", vg_d.grad, vg_c.grad, tol_g, Metric::scaled);
+            CHECK_FALSE(vg_d.hessian.defined());
+
+            const LogisticResult h_c = logistic_value_grad_hessian(X, y, w);
+            const LogisticResult h_d = logistic_value_grad_hessian(Xd, yd, wd);
+            check_close(name + " value_grad_hessian: loss", h_d.loss, h_c.loss, tol_h);
+            check_close(name + " value_grad_hessian: grad", h_d.grad, h_c.grad, tol_h, Metric::scaled);
+            check_close(name + " value_grad_hessian: hessian", h_d.hessian, h_c.hessian, tol_h,
+                        wide_h ? Metric::scaled : Metric::relative);
+            const auto h = h_d.hessian.to_vector<double>();
+            std::size_t asymmetric = 0;
+            const auto d = static_cast<std::size_t>(c.d);
+            for (std::size_t j = 0; j < d; ++j)
+                for (std::size_t k = 0; k < j; ++k)
+                    if (!(h[j * d + k] == h[k * d + j])) ++asymmetric;
+            INFO(name);
+            CHECK(asymmetric == 0);
+        }
+    }
+}
+
+TEST_CASE("logistic and softmax at extreme logits (|z| = 1e4) on the device", "[cuda][parity][stability]") {
+    for (DType dt : kDTypes) {
+        const std::int64_t n = 1000;
+        std::vector<double> X(static_cast<std::size_t>(2 * n));
+        for (std::int64_t i = 0; i < n; ++i) {
+            X[2 * i] = (i % 3 == 0 ? -1e4 : 1e4);
+            X[2 * i + 1] = double(i % 7) - 3.0;
+        }
+        const Tensor Xc = from_vector(X, {n, 2}, dt);
+        const Tensor yc = host_labels(n, 2, dt, 17);
+        const Tensor wc = from_vector(std::vector<double>{1.0, 0.0}, {2}, dt);
+        const LogisticResult rc = logistic_value_grad_hessian(Xc, yc, wc);
+        const LogisticResult rd = logistic_value_grad_hessian(Xc.to(kDevice), yc.to(kDevice), wc.to(kDevice));
+        const std::string name = std::string("logistic |z| = 1e4 ") + dtype_name(dt);
+        check_close(name + ": loss", rd.loss, rc.loss, tolerance(dt));
+        check_close(name + ": grad", rd.grad, rc.grad, tolerance(dt), Metric::scaled);
+        for (double v : rd.hessian.to_vector<double>()) CHECK(v == 0.0);
+
+        const Tensor Wc = from_vector(std::vector<double>{1.0, 0.0, -1.0, 0.0, 0.0, 0.0}, {2, 3}, dt);
+        const Tensor lc = host_labels(n, 3, dt, 18);
+        const SoftmaxCrossEntropyResult sc = softmax_cross_entropy_value_and_grad(Xc, lc, Wc);
+        const SoftmaxCrossEntropyResult sd =
+            softmax_cross_entropy_value_and_grad(Xc.to(kDevice), lc.to(kDevice), Wc.to(kDevice));
+        check_close(std::string("softmax |z| = 1e4 ") + dtype_name(dt) + ": loss", sd.loss, sc.loss,
+                    tolerance(dt));
+        check_close(std::string("softmax |z| = 1e4 ") + dtype_name(dt) + ": grad", sd.grad, sc.grad,
+                    tolerance(dt), Metric::scaled);
+    }
+}
+
+TEST_CASE("softmax_cross_entropy_value_and_grad on both kernel paths", "[cuda][parity][softmax]") {
+    // kernels/softmax.cu: tiled while 1 + d k <= 2304 and 32 rows fit in 40 KiB with W;
+    // (300, 10) and (600, 4) take the cuBLAS wide path.
+    struct Case {
+        std::int64_t n, d, k;
+    };
+    std::vector<Case> cases;
+    for (std::int64_t n : {1, 255, 257, 300000})
+        for (const auto& dk : std::vector<std::pair<std::int64_t, std::int64_t>>{
+                 {1, 2}, {3, 3}, {16, 10}, {40, 4}})
+            cases.push_back({n, dk.first, dk.second});
+    cases.push_back({2049, 300, 10});
+    cases.push_back({257, 600, 4});
+    std::uint64_t seed = 4000;
+    for (DType dt : kDTypes) {
+        for (const Case& c : cases) {
+            const Tensor X = host_uniform({c.n, c.d}, -1.0, 1.0, dt, seed += 3);
+            const Tensor labels = host_labels(c.n, c.k, dt, seed + 1);
+            const Tensor W = host_uniform({c.d, c.k}, -1.0, 1.0, dt, seed + 2);
+            const bool wide = 1 + c.d * c.k > 2304;
+            std::ostringstream os;
+            os << "softmax " << dtype_name(dt) << " n=" << c.n << " d=" << c.d << " k=" << c.k
+               << (wide ? " (wide path)" : " (tiled path)");
+            const double tol = wide ? tolerance(dt, std::max(c.n, c.d)) : tolerance(dt);
+            const SoftmaxCrossEntropyResult rc = softmax_cross_entropy_value_and_grad(X, labels, W);
+            const SoftmaxCrossEntropyResult rd = softmax_cross_entropy_value_and_grad(
+                X.to(kDevice), labels.to(kDevice), W.to(kDevice));
+            check_close(os.str() + ": loss", rd.loss, rc.loss, tol);
+            check_close(os.str() + ": grad", rd.grad, rc.grad, tol, Metric::scaled);
+        }
+    }
+}
+
+TEST_CASE("the classification passes are bitwise reproducible on the device", "[cuda][determinism]") {
+    std::uint64_t seed = 5000;
+    for (DType dt : kDTypes) {
+        for (std::int64_t d : {16, 17, 65}) {  // rows kernel, tiled, wide Hessian
+            const Tensor X = host_uniform({300000, d}, -1.0, 1.0, dt, seed += 3).to(kDevice);
+            const Tensor y = host_labels(300000, 2, dt, seed + 1).to(kDevice);
+            const Tensor w = host_uniform({d}, -1.0, 1.0, dt, seed + 2).to(kDevice);
+            const std::string name = std::string(dtype_name(dt)) + " d=" + std::to_string(d);
+            const LogisticResult a = logistic_value_grad_hessian(X, y, w);
+            const LogisticResult b = logistic_value_grad_hessian(X, y, w);
+            check_identical("logistic loss " + name, a.loss, b.loss);
+            check_identical("logistic grad " + name, a.grad, b.grad);
+            check_identical("logistic hessian " + name, a.hessian, b.hessian);
+            const LogisticResult g1 = logistic_value_and_grad(X, y, w);
+            const LogisticResult g2 = logistic_value_and_grad(X, y, w);
+            check_identical("logistic grad only " + name, g1.grad, g2.grad);
+            const Tensor labels = host_labels(300000, 7, dt, seed + 4).to(kDevice);
+            const Tensor W = host_uniform({d, 7}, -1.0, 1.0, dt, seed + 5).to(kDevice);
+            const SoftmaxCrossEntropyResult s1 = softmax_cross_entropy_value_and_grad(X, labels, W);
+            const SoftmaxCrossEntropyResult s2 = softmax_cross_entropy_value_and_grad(X, labels, W);
+            check_identical("softmax loss " + name, s1.loss, s2.loss);
+            check_identical("softmax grad " + name, s1.grad, s2.grad);
+        }
     }
 }
 

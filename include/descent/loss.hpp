@@ -4,6 +4,8 @@
 // in tests/test_loss_hessian.cpp.
 #pragma once
 
+#include <cstdint>
+
 #include "descent/tensor.hpp"
 
 namespace descent {
@@ -46,5 +48,44 @@ LinearMseResult linear_mse_value_grad_hessian(const Tensor& X, const Tensor& y, 
 // Verified by tests/test_loss_hessian.cpp (against the Hessian times v, and the autodiff's
 // hvp) and the CUDA parity suite.
 Tensor linear_mse_hvp(const Tensor& X, const Tensor& v);
+
+// ---- classification: the fused passes of logistic and softmax regression ---------------
+// Each reads X once and forms the loss, the gradient (and for logistic the Hessian) in one
+// pass with no n-sized temporaries: a fixed block order in double on the cpu (bitwise the same
+// for any thread count) and fixed-order block reductions on a GPU. Numerically stable at any
+// logit (log-sum-exp; no overflow at |logit| = 1e4). Not recorded by autograd: this *is* the
+// gradient. All tensors of one dtype and device, n >= 1, d >= 1. The labels are checked on
+// the host before the pass (a read of n values): descent::Error naming the first bad row.
+// Verified against the composed autodiff graphs to 1e-12 (f64) in
+// tests/test_fused_classification.cpp.
+
+struct LogisticResult {
+    Tensor loss;     // () mean(max(z,0) - z y + log1p(exp(-|z|))), z = X w
+    Tensor grad;     // (d) Xᵀ(σ(z) - y) / n
+    Tensor hessian;  // (d, d) Xᵀ diag(σ(z)(1 - σ(z))) X / n; only logistic_value_grad_hessian
+};
+
+// Binary logistic regression (cross-entropy with logits): X (n, d), y (n) of labels 0 or 1,
+// w (d).
+LogisticResult logistic_value_and_grad(const Tensor& X, const Tensor& y, const Tensor& w);
+// As above, also the Hessian in the same pass (Newton's method on it is IRLS).
+LogisticResult logistic_value_grad_hessian(const Tensor& X, const Tensor& y, const Tensor& w);
+
+struct SoftmaxCrossEntropyResult {
+    Tensor loss;  // () mean_i logsumexp(Z_i) - Z_i[label_i], Z = X W
+    Tensor grad;  // (d, k) Xᵀ(softmax(Z) - onehot(labels)) / n
+};
+
+// Softmax (multinomial logistic) regression: X (n, d), labels (n) holding class indices as
+// values of X's dtype (integers in 0..k-1), W (d, k) row-major, k >= 1.
+SoftmaxCrossEntropyResult softmax_cross_entropy_value_and_grad(const Tensor& X,
+                                                               const Tensor& labels,
+                                                               const Tensor& W);
+
+// The label checks those functions run (exposed for callers that check a data set once):
+// every y[i] is 0 or 1 / every labels[i] is an integer in [0, k). descent::Error naming `op`,
+// the first bad row and its value otherwise. Reads the labels on the host.
+void check_binary_labels(const char* op, const Tensor& y);
+void check_class_labels(const char* op, const Tensor& labels, std::int64_t k);
 
 }  // namespace descent

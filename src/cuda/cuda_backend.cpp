@@ -304,6 +304,30 @@ public:
                             hessian, scratch.as<double>(), residual.get(), stream(X));
     }
 
+    void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
+                  Array grad, const Array* hessian) override {
+        DeviceGuard guard(X.device_index);
+        const kernels::LogisticPlan plan =
+            kernels::plan_logistic(X.dtype, n, d, hessian != nullptr);
+        DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
+                             X.device_index);
+        DeviceBuffer rows(plan.rows_bytes, X.device_index);
+        DeviceBuffer scaled(plan.scaled_bytes, X.device_index);
+        kernels::logistic(context(X.device_index).cublas, plan, X, y, w, n, d, loss, grad, hessian,
+                          scratch.as<double>(), rows.get(), scaled.get(), stream(X));
+    }
+
+    void softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n, std::int64_t d,
+                               std::int64_t k, Array loss, Array grad) override {
+        DeviceGuard guard(X.device_index);
+        const kernels::SoftmaxPlan plan = kernels::plan_softmax(X.dtype, n, d, k);
+        DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
+                             X.device_index);
+        DeviceBuffer logits(plan.logits_bytes, X.device_index);
+        kernels::softmax_cross_entropy(context(X.device_index).cublas, plan, X, labels, W, n, d, k,
+                                       loss, grad, scratch.as<double>(), logits.get(), stream(X));
+    }
+
     void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
                      std::int64_t begin, std::int64_t count, Array Xb, Array yb) override {
         DeviceGuard guard(X.device_index);

@@ -1,0 +1,100 @@
+// CPU backend: the fused logistic-regression pass (twin of kernels/logistic.cu): loss,
+// gradient and, for Newton (IRLS), the Hessian Xᵀ diag(σ(1-σ)) X / n in one read of X. Built
+// like the linear-MSE pass (src/cpu/linear_mse.cpp): rows cut into fixed blocks of kRowBlock,
+// OpenMP threads compute the blocks' partial sums in double independently (the block kernel,
+// cpu/logistic_block.hpp, over the shared per-row body shared/logistic_row.hpp), and the
+// partials are added in block order. The blocks do not depend on the thread count, so the
+// results are bitwise identical for any number of threads; the block kernel is built for the
+// baseline instruction set here and for AVX2 / AVX-512 in logistic_avx2.cpp /
+// logistic_avx512.cpp, all bitwise alike, and the widest the processor runs is used.
+// Verified by tests/test_fused_classification.cpp.
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "cpu/linear_mse_isa.hpp"
+#include "cpu/logistic_isa.hpp"
+#include "descent/error.hpp"
+#include "shared/dtype_visit.hpp"
+
+#define DESCENT_CPU_ISA baseline
+#include "cpu/logistic_block.hpp"
+
+namespace descent::detail {
+
+namespace {
+
+constexpr std::int64_t kRowBlock = 4096;
+
+}  // namespace
+
+template <class T>
+LogisticBlockFn<T> logistic_block_fn_for(CpuIsa isa, std::int64_t d) {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    if (std::find(isas.begin(), isas.end(), isa) == isas.end())
+        throw Error(std::string("logistic: the ") + cpu_isa_name(isa) +
+                    " kernels are not built or this processor lacks the instructions");
+    constexpr bool f32 = std::is_same_v<T, float>;
+    switch (isa) {
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+        case CpuIsa::avx2:
+            if constexpr (f32) return avx2_logistic_block_fn_f32(d); else return avx2_logistic_block_fn_f64(d);
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+        case CpuIsa::avx512:
+            if constexpr (f32) return avx512_logistic_block_fn_f32(d); else return avx512_logistic_block_fn_f64(d);
+#endif
+        default: return baseline::logistic_block_fn<T>(d);
+    }
+}
+
+template LogisticBlockFn<float> logistic_block_fn_for<float>(CpuIsa, std::int64_t);
+template LogisticBlockFn<double> logistic_block_fn_for<double>(CpuIsa, std::int64_t);
+
+void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
+                          Array grad, const Array* hessian) {
+    visit_dtype(X.dtype, [&](auto t) {
+        using T = decltype(t);
+        const T* x = static_cast<const T*>(X.data);   // (n, d)
+        const T* yv = static_cast<const T*>(y.data);  // (n), 0/1
+        const T* wv = static_cast<const T*>(w.data);  // (d)
+        const bool want_h = hessian != nullptr;
+        const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
+        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
+        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
+        const LogisticBlockFn<T> block = logistic_block_fn_for<T>(best_cpu_isa(), d);
+
+#pragma omp parallel for schedule(static) if (n_blocks > 1)
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const std::int64_t start = b * kRowBlock;
+            const std::int64_t rows = std::min(kRowBlock, n - start);
+            block(x + start * d, yv + start, wv, rows, d, want_h, partials.data() + b * entries);
+        }
+
+        // Combine in block order: the same sums whatever the thread count.
+        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const double* p = partials.data() + b * entries;
+            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
+        }
+
+        const double inv_n = 1.0 / double(n);
+        *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
+        T* g = static_cast<T*>(grad.data);
+        for (std::int64_t j = 0; j < d; ++j) g[j] = static_cast<T>(total[1 + j] * inv_n);
+        if (want_h) {
+            T* h = static_cast<T*>(hessian->data);
+            const double* hs = total.data() + 1 + d;
+            for (std::int64_t j = 0; j < d; ++j)  // the blocks sum the upper triangle
+                for (std::int64_t k = j; k < d; ++k) {
+                    const T v = static_cast<T>(hs[j * d + k] * inv_n);
+                    h[j * d + k] = v;
+                    h[k * d + j] = v;
+                }
+        }
+    });
+}
+
+}  // namespace descent::detail
