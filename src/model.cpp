@@ -47,14 +47,25 @@ bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const 
                              const Tensor& hessian) const {
     if (!has_fused(loss)) return false;
     if (!m_grad.defined()) m_grad = empty(m_weight.shape(), m_weight.dtype(), m_weight.device());
-    detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian);
+    switch (loss) {
+        case Loss::mse: detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian); break;
+        case Loss::bce_with_logits:
+            detail::logistic_into(X, y, m_weight, loss_out, m_grad, hessian);
+            break;
+        case Loss::cross_entropy:
+            if (hessian.defined())
+                throw Error("LinearModel: softmax regression has no fused Hessian (its weights "
+                            "are a matrix); use newton-cg, lbfgs or a first-order optimizer");
+            detail::softmax_cross_entropy_into(X, y, m_weight, loss_out, m_grad);
+            break;
+    }
     Tensor w = m_weight;
     w.set_grad(m_grad);
     return true;
 }
 
 Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
-    return has_fused(loss) ? linear_mse_hvp(X, v) : Tensor();
+    return loss == Loss::mse && has_fused(loss) ? linear_mse_hvp(X, v) : Tensor();
 }
 
 }  // namespace descent

@@ -248,6 +248,9 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     source.curvature = std::move(curvature);
     // The fused pass when the model has one for this loss, else the generic autodiff step.
     const bool fused = model.has_fused(loss);
+    // The softmax kernel indexes by label: check them once here (cross_entropy checks its own).
+    if (fused && loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
+        check_class_labels("train", y, params[0].shape()[1]);
     const Model* m = &model;
     if (fused) {
         source.capturable = true;

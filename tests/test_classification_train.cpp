@@ -1,7 +1,8 @@
 // Logistic and softmax regression through the one training loop (descent::train with a
 // LinearModel and Loss::bce_with_logits / Loss::cross_entropy) against independent
 // references (tests/reference/classification_reference.py, see tests/reference/README.md):
-//  - 50-step trajectories of torch.optim SGD (gd, momentum, Nesterov), Adam (amsgrad, weight
+//  - through the fused passes and through the generic autodiff step alike,
+//    50-step trajectories of torch.optim SGD (gd, momentum, Nesterov), Adam (amsgrad, weight
 //    decay) and Newton (torch.autograd.functional.hessian + solve) on logistic data, and
 //    Adam / SGD on softmax data, from zeros and from a random init: every w_k, the loss at w_k
 //    and the last gradient, to 1e-9 (relative, floored at 1) in f64;
@@ -157,16 +158,31 @@ Shape weight_shape(const DataSet& ds) {
     return ds.kind == "softmax" ? Shape{ds.d, ds.k} : Shape{ds.d};
 }
 
-struct Trained {
-    TrainResult result;
+// LinearModel's generic twin: the same forward, no fused pass, so train() takes the autodiff
+// step (and Newton the Hessian by double backward through with_parameters).
+class Unfused final : public Model {
+public:
+    explicit Unfused(Tensor W) : m_W(std::move(W)) {}
+    std::vector<Tensor> parameters() const override { return {m_W}; }
+    Tensor forward(const Tensor& X) const override { return LinearModel(m_W).forward(X); }
+    std::string name() const override { return "unfused-linear"; }
+    std::shared_ptr<const Model> with_parameters(const std::vector<Tensor>& p) const override {
+        return std::make_shared<Unfused>(p.at(0));
+    }
+
+private:
+    Tensor m_W;
 };
 
-TrainResult run(const Case& c, std::int64_t epochs) {
+TrainResult run(const Case& c, std::int64_t epochs, bool generic = false) {
     const DataSet& ds = fixtures().data.at(c.data);
     const Tensor X = from_vector(ds.X, {ds.n, ds.d}, DType::f64);
     const Tensor y = from_vector(ds.y, {ds.n}, DType::f64);
     Tensor W = from_vector(c.w0, weight_shape(ds), DType::f64).requires_grad_();
-    const LinearModel model(W);
+    const LinearModel fused(W);
+    const Unfused unfused(W);
+    const Model& model = generic ? static_cast<const Model&>(unfused) : fused;
+    REQUIRE(model.has_fused(loss_of(ds)) == !generic);
     auto optimizer = optim::make_optimizer(config_of(c), model.parameters());
     TrainOptions options;
     options.epochs = epochs;
@@ -180,9 +196,11 @@ TEST_CASE("logistic and softmax regression follow torch's 50-step trajectories",
           "[classification][torch]") {
     int logistic = 0, softmax = 0;
     for (const Case& c : fixtures().cases) {
-        if (c.record != "case") continue;
-        INFO(c.name << " on " << c.data << " (" << c.optimizer << ")");
-        const TrainResult r = run(c, c.steps);
+      if (c.record != "case") continue;
+      for (const bool generic : {false, true}) {  // the fused passes, then the autodiff step
+        INFO(c.name << " on " << c.data << " (" << c.optimizer << ", "
+                    << (generic ? "generic autodiff step" : "fused pass") << ")");
+        const TrainResult r = run(c, c.steps, generic);
         REQUIRE(static_cast<std::int64_t>(r.losses.size()) == c.steps);
         for (int k = 0; k <= c.steps; ++k) {
             INFO("w_" << k);
@@ -191,7 +209,8 @@ TEST_CASE("logistic and softmax regression follow torch's 50-step trajectories",
         }
         // The gradient the last update used (at w_{steps-1}).
         CHECK(err(r.final_grad, c.grad.at(static_cast<int>(c.steps) - 1)) <= 1e-9);
-        (fixtures().data.at(c.data).kind == "softmax" ? softmax : logistic)++;
+        if (!generic) (fixtures().data.at(c.data).kind == "softmax" ? softmax : logistic)++;
+      }
     }
     CHECK(logistic >= 14);  // gd, momentum, nesterov, adam (3 variants), newton (4), d = 9 runs
     CHECK(softmax >= 3);

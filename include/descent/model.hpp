@@ -65,9 +65,9 @@ public:
 
 // pred = X W: with W (d) one output per row (linear regression with Loss::mse, logistic
 // regression with Loss::bce_with_logits), with W (d, k) k outputs (softmax regression with
-// Loss::cross_entropy). An intercept is a column of ones in X. Its fused pass with
-// Loss::mse is the one-pass linear MSE (loss, gradient, Hessian) of loss.hpp; its fused HVP
-// is linear_mse_hvp.
+// Loss::cross_entropy). An intercept is a column of ones in X. Each pairing has a fused
+// one-pass CPU/CUDA kernel (loss.hpp: linear MSE and logistic with their Hessians, softmax);
+// the fused HVP is linear_mse_hvp for mse (the others differentiate the gradient again).
 class LinearModel final : public Model {
 public:
     explicit LinearModel(Tensor weight);  // (d) or (d, k); the caller's tensor, updated in place
@@ -75,8 +75,10 @@ public:
     Tensor forward(const Tensor& X) const override;
     std::string name() const override { return "linear"; }
     std::shared_ptr<const Model> with_parameters(const std::vector<Tensor>& params) const override;
+    // mse and bce_with_logits with w (d): the one-pass linear MSE and logistic passes (with
+    // their Hessians); cross_entropy with W (d, k): the one-pass softmax pass.
     bool has_fused(Loss loss) const override {
-        return loss == Loss::mse && m_weight.dim() == 1;
+        return m_weight.dim() == (loss == Loss::cross_entropy ? 2 : 1);
     }
     bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
                     const Tensor& hessian) const override;
