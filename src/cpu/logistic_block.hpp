@@ -1,6 +1,6 @@
 // The per-block kernel of the CPU logistic pass (src/cpu/logistic.cpp), compiled once per
 // instruction set like the linear-MSE blocks (cpu/linear_mse_block.hpp, whose widening loads,
-// 4-row transposes and prefetch it reuses): baseline x86-64 in src/cpu/logistic.cpp, AVX2 in
+// 4-row transposes it reuses): baseline x86-64 in src/cpu/logistic.cpp, AVX2 in
 // src/cpu/logistic_avx2.cpp, AVX-512 in src/cpu/logistic_avx512.cpp, each in its own
 // namespace (DESCENT_CPU_ISA). The wider builds only compute wider: no fused multiply-adds
 // but exact ones (-ffp-contract=off), no reassociation, exp and the loss's log1p without
@@ -249,12 +249,28 @@ void logistic_block(const T* x, const T* y, const T* w, std::int64_t rows, std::
         for (int j = 0; j < D; ++j) out[1 + j] = g_fixed[j];
 }
 
+// Software prefetch of the rows 16 KiB ahead of the 4-row group at row i, as the linear
+// pass's prefetch_ahead but with locality hint 2 (prefetcht1): streaming from memory at
+// n = 10^7, d = 16, f32, 2 threads the pass took ~24.5 ms with it against ~27 with
+// prefetcht0 (the loads come in bursts, once a chunk, between long stretches of arithmetic).
+// A hint only: no effect on any value.
+template <class T, int D>
+inline void logistic_prefetch(const T* x, std::int64_t i) {
+    constexpr std::int64_t kAheadBytes = 16384;
+    constexpr std::int64_t kGroupBytes = 4 * D * std::int64_t(sizeof(T));
+    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(x + i * D) + kAheadBytes;
+    for (std::int64_t line = 0; line < kGroupBytes; line += 64)
+        __builtin_prefetch(reinterpret_cast<const void*>(at + std::uintptr_t(line)), 0, 2);
+}
+
 // d = D >= 4 (the widths the linear pass specialises). Per chunk of rows:
 //   1. each row widened to double once into the buffer xd (zero-padded to whole groups of 8)
 //      and its logit formed from the same vectors in logistic_row_logit's order: lanes j mod 8
-//      in increasing j, then ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), transposed for
-//      eight rows at once (AVX-512: one 8-lane vector a row) or four (4-wide: two vectors a
-//      row, lanes 0-3 and 4-7, each reduced like the linear pass's residuals);
+//      in increasing j (two 4-wide vectors a row, lanes 0-3 and 4-7), then
+//      ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), four rows reduced together like the
+//      linear pass's residuals. (Eight rows in 8-lane AVX-512 vectors with an 8 x 8 transpose
+//      was faster in cache but slower streaming from memory: 36 ms against 31 per 10^7 rows;
+//      one 8-lane vector a row with four rows, slower in both. Measured, not kept.)
 //   2. the terms (logistic_chunk_terms);
 //   3. the gradient from the widened rows in two sets (even and odd rows: independent
 //      chains), added as set 0 + set 1 at the end; the Hessian's upper triangle row by row.
@@ -272,10 +288,6 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
     for (int j = 0; j < D; ++j) wd[j] = double(w[j]);
     Vec4 wv[V];
     for (int v = 0; v < V; ++v) __builtin_memcpy(&wv[v], wd + 4 * v, sizeof(Vec4));
-#if defined(__AVX512F__)
-    __m512d w8[DP / 8];
-    for (int g = 0; g < DP / 8; ++g) w8[g] = _mm512_load_pd(wd + 8 * g);
-#endif
     alignas(64) double xd[kLogisticChunk][DP];
     alignas(64) double z[kLogisticChunk], yd[kLogisticChunk], rt[kLogisticChunk],
         ht[kLogisticChunk];
@@ -286,44 +298,8 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
         const int m = static_cast<int>(std::min<std::int64_t>(kLogisticChunk, rows - i0));
         const T* xc = x + i0 * D;
         int q = 0;
-#if defined(__AVX512F__)
-        for (; q + 8 <= m; q += 8) {
-            prefetch_ahead<T, D>(xc, q);
-            prefetch_ahead<T, D>(xc, q + 4);
-            __m512d A[8];  // row r's eight lane sums
-            for (int r = 0; r < 8; ++r) {
-                const T* row = xc + (q + r) * D;
-                double* xr = xd[q + r];
-                __m512d acc = _mm512_setzero_pd();
-                for (int g = 0; g < DP / 8; ++g) {
-                    __m512d xv;
-                    if (8 * g + 8 <= D) {
-                        xv = load8_widened(row + 8 * g);
-                    } else {
-                        xv = load_tail8_widened<T, D % 8>(row + 8 * g);
-                    }
-                    _mm512_store_pd(xr + 8 * g, xv);
-                    acc = _mm512_add_pd(acc, _mm512_mul_pd(xv, w8[g]));
-                }
-                A[r] = acc;
-            }
-            // Lane pairs (s0+s1, s2+s3, s4+s5, s6+s7) of rows 2k, 2k+1 interleaved ...
-            __m512d B[4];
-            for (int k = 0; k < 4; ++k)
-                B[k] = _mm512_add_pd(_mm512_unpacklo_pd(A[2 * k], A[2 * k + 1]),
-                                     _mm512_unpackhi_pd(A[2 * k], A[2 * k + 1]));
-            // ... then (s0+s1)+(s2+s3) and (s4+s5)+(s6+s7) of four rows ...
-            __m512d Q[2];
-            for (int k = 0; k < 2; ++k)
-                Q[k] = _mm512_add_pd(_mm512_shuffle_f64x2(B[2 * k], B[2 * k + 1], 0x88),
-                                     _mm512_shuffle_f64x2(B[2 * k], B[2 * k + 1], 0xDD));
-            // ... then their sum for rows q..q+7 in order.
-            _mm512_store_pd(z + q, _mm512_add_pd(_mm512_shuffle_f64x2(Q[0], Q[1], 0x88),
-                                                  _mm512_shuffle_f64x2(Q[0], Q[1], 0xDD)));
-        }
-#endif
         for (; q + 4 <= m; q += 4) {
-            prefetch_ahead<T, D>(xc, q);
+            logistic_prefetch<T, D>(xc, q);
             Vec4 lo[4], hi[4];  // lanes 0-3 and 4-7 of each row's sums
             for (int r = 0; r < 4; ++r) {
                 const T* row = xc + (q + r) * D;
