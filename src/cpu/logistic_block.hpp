@@ -178,6 +178,33 @@ inline void exp_neg_abs_chunk(const double* z, int m, double* e) {
 // zeros, which change nothing (x + 0 = x for the sums, (E + 0) + E 0 = E for the products).
 inline void logistic_chunk_terms(const double* z, const double* y, int m, LogisticLoss& loss,
                                  double* r, double* h) {
+#if defined(__AVX512F__)
+    // Whole chunks in one AVX-512 loop: logistic_row_core_e's operations in its order (so
+    // bitwise the same), with e, the loss lanes (lane l = zmm lane l) and no arrays between
+    // them; 5% faster in cache than the loops below.
+    if (m == kLogisticChunk) {
+        const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+        __m512d plain_lanes = _mm512_loadu_pd(loss.plain), prod_lanes = _mm512_loadu_pd(loss.prod);
+        for (int q = 0; q < kLogisticChunk; q += kLogisticLanes) {
+            const __m512d zv = _mm512_loadu_pd(z + q), yv = _mm512_loadu_pd(y + q);
+            const __m512d e = exp_neg_abs8(zv);
+            const __m512d inv_u = _mm512_div_pd(one, _mm512_add_pd(one, e));
+            const __m512d qv = _mm512_mul_pd(e, inv_u);
+            // max(z, 0) is (z > 0 ? z : 0): maxpd gives its second operand for NaN and ±0.
+            const __m512d plain = _mm512_sub_pd(_mm512_max_pd(zv, zero), _mm512_mul_pd(zv, yv));
+            const __m512d r_pos = _mm512_sub_pd(_mm512_sub_pd(one, yv), qv);
+            const __m512d r_neg = _mm512_sub_pd(qv, yv);
+            const __mmask8 nonneg = _mm512_cmp_pd_mask(zv, zero, _CMP_GE_OQ);
+            _mm512_storeu_pd(r + q, _mm512_mask_blend_pd(nonneg, r_neg, r_pos));
+            _mm512_storeu_pd(h + q, _mm512_mul_pd(qv, inv_u));
+            plain_lanes = _mm512_add_pd(plain_lanes, plain);
+            prod_lanes = _mm512_add_pd(_mm512_add_pd(prod_lanes, e), _mm512_mul_pd(prod_lanes, e));
+        }
+        _mm512_storeu_pd(loss.plain, plain_lanes);
+        _mm512_storeu_pd(loss.prod, prod_lanes);
+        return;
+    }
+#endif
     alignas(64) double plain[kLogisticChunk], e[kLogisticChunk];
     exp_neg_abs_chunk(z, m, e);
 #pragma GCC unroll 2  // two vectors of rows in flight: the loop is bound by latency
