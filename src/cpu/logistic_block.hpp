@@ -276,6 +276,43 @@ void logistic_block(const T* x, const T* y, const T* w, std::int64_t rows, std::
         for (int j = 0; j < D; ++j) out[1 + j] = g_fixed[j];
 }
 
+// hess (DP x DP, its upper 4 x 4 tiles used) += Σ_r (h_r x_rj) x_rk over the m rows of a chunk:
+// the linear pass's hessian_tiles with the left factor weighted. Each 4 x 4 tile keeps its 16
+// sums in registers over all the rows, even rows onto the running sums and odd rows from zero
+// (independent chains), added at the end; h_r x_rj is formed once a row (the order of the
+// CUDA tile kernel's terms). The same order in every build. (Row by row, the upper triangle's
+// scalar updates made the Newton epoch 15x the read floor at d = 16.)
+template <int DP>
+void weighted_hessian_tiles(const double (*xd)[DP], const double* h, int m, double* hess) {
+    alignas(64) double hx[kLogisticChunk][DP];
+    for (int r = 0; r < m; ++r)
+        for (int j = 0; j < DP; ++j) hx[r][j] = h[r] * xd[r][j];
+    for (int j0 = 0; j0 < DP; j0 += 4)
+        for (int k0 = j0; k0 < DP; k0 += 4) {
+            Vec4 a[4], b[4] = {};
+            for (int q = 0; q < 4; ++q) __builtin_memcpy(&a[q], hess + (j0 + q) * DP + k0, sizeof(Vec4));
+            int r = 0;
+            for (; r + 2 <= m; r += 2) {
+                Vec4 xk0, xk1;
+                __builtin_memcpy(&xk0, &xd[r][k0], sizeof xk0);
+                __builtin_memcpy(&xk1, &xd[r + 1][k0], sizeof xk1);
+                for (int q = 0; q < 4; ++q) {
+                    a[q] += hx[r][j0 + q] * xk0;
+                    b[q] += hx[r + 1][j0 + q] * xk1;
+                }
+            }
+            if (r < m) {
+                Vec4 xk;
+                __builtin_memcpy(&xk, &xd[r][k0], sizeof xk);
+                for (int q = 0; q < 4; ++q) a[q] += hx[r][j0 + q] * xk;
+            }
+            for (int q = 0; q < 4; ++q) {
+                const Vec4 sum = a[q] + b[q];
+                __builtin_memcpy(hess + (j0 + q) * DP + k0, &sum, sizeof sum);
+            }
+        }
+}
+
 // Software prefetch of the rows 16 KiB ahead of the 4-row group at row i, as the linear
 // pass's prefetch_ahead but with locality hint 2 (prefetcht1): streaming from memory at
 // n = 10^7, d = 16, f32, 2 threads the pass took ~24.5 ms with it against ~27 with
@@ -300,7 +337,8 @@ inline void logistic_prefetch(const T* x, std::int64_t i) {
 //      one 8-lane vector a row with four rows, slower in both. Measured, not kept.)
 //   2. the terms (logistic_chunk_terms);
 //   3. the gradient from the widened rows in two sets (even and odd rows: independent
-//      chains), added as set 0 + set 1 at the end; the Hessian's upper triangle row by row.
+//      chains), added as set 0 + set 1 at the end; the Hessian in 4 x 4 register tiles
+//      (weighted_hessian_tiles).
 // Every build forms the same values in the same order; only the grouping into vectors
 // differs. (The padded zeros add exact zeros; a zero's sign never reaches a result.)
 template <class T, int D>
@@ -319,7 +357,7 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
     alignas(64) double z[kLogisticChunk], yd[kLogisticChunk], rt[kLogisticChunk],
         ht[kLogisticChunk];
     Vec4 g_even[V] = {}, g_odd[V] = {};
-    double* hess = out + 1 + D;
+    alignas(64) double hess[DP * DP] = {};  // Hessian sums, padded rows (upper tiles used)
     LogisticLoss loss;
     for (std::int64_t i0 = 0; i0 < rows; i0 += kLogisticChunk) {
         const int m = static_cast<int>(std::min<std::int64_t>(kLogisticChunk, rows - i0));
@@ -372,15 +410,12 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
             add_row(g_odd, r + 1);
         }
         if (r < m) add_row(g_even, r);  // m is even but for the block's last chunk
-        if (hessian)
-            for (int k = 0; k < m; ++k)
-                for (int j = 0; j < D; ++j) {
-                    const double a = ht[k] * xd[k][j];
-                    double* hj = hess + j * D;
-                    for (int c = j; c < D; ++c) hj[c] += a * xd[k][c];
-                }
+        if (hessian) weighted_hessian_tiles<DP>(xd, ht, m, hess);
     }
     out[0] = loss.total();
+    if (hessian)  // the upper triangle (the backend reads no more)
+        for (int j = 0; j < D; ++j)
+            for (int k = j; k < D; ++k) out[1 + D + j * D + k] = hess[j * DP + k];
     for (int v = 0; v < V; ++v) {
         const Vec4 sum = g_even[v] + g_odd[v];
         for (int lane = 0; lane < 4 && 4 * v + lane < D; ++lane) out[1 + 4 * v + lane] = sum[lane];
