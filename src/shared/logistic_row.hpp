@@ -10,10 +10,14 @@
 // right one). The pass adds loss_i, r_i x_i and h_i x_i x_iᵀ into double sums.
 //
 // exp and log1p are computed here, not by the math library: branch-free double arithmetic
-// (selects, no calls), so the CPU loops vectorise and every build and thread count rounds
-// alike, and both backends run the same formula. Accuracy: about 1 ulp each (Taylor
-// polynomial of degree 13 on |r| <= ln2/2; fdlibm's log1p kernel), checked against the
-// composed autodiff graph (std::exp, std::log) to 1e-12 in tests/test_fused_classification.cpp.
+// (selects, no calls), so loops over rows vectorise and every build and thread count rounds
+// alike. Accuracy: within 2 ulp for exp (degree-13 Taylor polynomial on |r| <= ln2/2, 1.8
+// ulp measured), about 1 ulp for log1p (fdlibm's kernel). The CUDA kernels use them as they
+// are (logistic_row_terms); the CPU blocks, for speed, take e from their own table-driven exp
+// (cpu/logistic_block.hpp, within 2.5 ulp) into logistic_row_core_e and sum the loss's log1p
+// parts as products (log1p_product_step), so the two backends agree to ~1e-15, not bitwise.
+// Checked against the composed autodiff graph (std::exp, std::log) to 1e-12 in
+// tests/test_fused_classification.cpp, and CPU against CUDA in tests/test_cuda_parity.cpp.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +65,7 @@ DESCENT_HD double double_from_bits(std::uint64_t b) {
 #endif
 }
 
-// exp(x) for x <= 0 (NaN gives NaN), to about 1 ulp, subnormal results included; 0 below
+// exp(x) for x <= 0 (NaN gives NaN), within 2 ulp, subnormal results included; 0 below
 // about -745.1. x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (Cody-Waite, two-part
 // ln2); exp(r) by its Taylor polynomial of degree 13 (truncation < 5e-18 relative); then
 // times 2^k as 2^k1 * 2^k2, k1 + k2 = k, both normal even where 2^k is not.
