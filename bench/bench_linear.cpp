@@ -6,7 +6,7 @@
 // Prints one JSON object per run. Usage:
 //   bench_linear --n 10000000 --d 16 [--dtype f32] [--device cpu|cuda] [--optimizer adam]
 //                [--reps 10] [--warmup 2] [--blog [--cuda-graph]] [--batch-size B [--shuffle]]
-//                [--stream-chunk ROWS] [--hvp]
+//                [--stream-chunk ROWS] [--hvp] [--loss mse|logistic]
 // With --batch-size an epoch is train_linear's mini-batch pass (one step per batch; the
 // shuffled gather reads rows scattered over X, so the floor is only a reference there).
 // --blog instead times the blog problem's whole 50-epoch run (wall time, synchronised), and
@@ -18,6 +18,11 @@
 // ("floor_kind": "h2d_copy"), on the cpu the streaming read.
 // --hvp times the fused Hessian-vector product linear_mse_hvp(X, v) = 2/n Xᵀ(X v) instead,
 // against the floor of one read of X alone (it reads no y).
+// --loss logistic times the full-batch epoch of logistic regression instead: the fused
+// logistic_value_and_grad (its label check included; with a Newton optimizer
+// logistic_value_grad_hessian) + the optimizer step, on the synthetic X with labels
+// y = [synthetic target > 0] (0/1, same dtype), against the same floor (X and y).
+// bench/torch_logistic_time.py times idiomatic PyTorch on the same problem.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,6 +49,7 @@ struct Config {
     bool cuda_graph = false;
     std::int64_t stream_chunk = 0;  // 0: the data in the device's memory
     bool hvp = false;
+    std::string loss = "mse";  // or "logistic"
 };
 
 Config parse(int argc, char** argv) {
@@ -67,9 +73,15 @@ Config parse(int argc, char** argv) {
         else if (a == "--cuda-graph") c.cuda_graph = true;
         else if (a == "--stream-chunk") c.stream_chunk = std::stoll(next());
         else if (a == "--hvp") c.hvp = true;
+        else if (a == "--loss") c.loss = next();
         else throw Error("bench_linear: unknown argument " + a);
     }
     if (c.reps < 1) throw Error("bench_linear: --reps must be >= 1");
+    if (c.loss != "mse" && c.loss != "logistic")
+        throw Error("bench_linear: --loss must be mse or logistic, got " + c.loss);
+    if (c.loss == "logistic" && (c.blog || c.batch_size > 0 || c.stream_chunk > 0 || c.hvp))
+        throw Error("bench_linear: --loss logistic times the full-batch epoch only; drop --blog, "
+                    "--batch-size, --stream-chunk and --hvp");
     if (c.cuda_graph && !c.blog)
         throw Error("bench_linear: --cuda-graph times the blog run only; add --blog");
     if (c.cuda_graph && !parse_device(c.device).is_cuda())
@@ -270,7 +282,13 @@ int main(int argc, char** argv) {
         spec.d = c.d - 1;  // the intercept column makes d columns in X
         spec.noise = 0.1;
         spec.seed = 1;
-        const Dataset data = synthetic_dataset(spec, true, c.dtype, device);
+        Dataset data = synthetic_dataset(spec, true, c.dtype, device);
+        const bool logistic = c.loss == "logistic";
+        if (logistic) {  // labels 0/1: the sign of the synthetic target
+            std::vector<double> labels = data.y.to_vector<double>();
+            for (double& v : labels) v = v > 0.0 ? 1.0 : 0.0;
+            data.y = from_vector(labels, {c.n}, c.dtype, device);
+        }
         if (c.hvp) {
             run_hvp(c, device, data);
             return 0;
@@ -294,6 +312,12 @@ int main(int argc, char** argv) {
                 t.batch_size = c.batch_size;
                 t.shuffle = c.shuffle;
                 train_linear(data.X, data.y, *opt, t);
+            } else if (logistic) {
+                const LogisticResult step = newton ? logistic_value_grad_hessian(data.X, data.y, w.detach())
+                                                   : logistic_value_and_grad(data.X, data.y, w.detach());
+                w.set_grad(step.grad);
+                if (newton_opt) newton_opt->set_hessian(step.hessian);
+                opt->step();
             } else {
                 const LinearMseResult step = newton ? linear_mse_value_grad_hessian(data.X, data.y, w.detach())
                                                     : linear_mse_value_and_grad(data.X, data.y, w.detach());
@@ -312,12 +336,12 @@ int main(int argc, char** argv) {
         const double floor = median(floors);
         const double floor_gbps = device.is_cpu() ? bytes / floor / 1e9 : 2 * bytes / floor / 1e9;
         std::printf(
-            "{\"bench\": \"epoch\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "
+            "{\"bench\": \"epoch\", \"loss\": \"%s\", \"n\": %lld, \"d\": %lld, \"dtype\": \"%s\", \"device\": \"%s\", "
             "\"optimizer\": \"%s\", \"batch_size\": %lld, \"shuffle\": %s, \"threads\": %d, \"epoch_ms_median\": %.6g, \"epoch_ms_min\": %.6g, "
             "\"effective_gbps\": %.6g, \"floor_kind\": \"%s\", \"floor_ms\": %.6g, \"floor_gbps\": %.6g, "
             "\"ratio_to_floor\": %.4g, \"bytes_per_epoch\": %.6g, \"peak_rss_mb\": %.1f, "
             "\"cuda_mallocs_after_first_epoch\": %llu}\n",
-            static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
+            c.loss.c_str(), static_cast<long long>(c.n), static_cast<long long>(c.d), dtype_name(c.dtype),
             device.str().c_str(), c.optimizer.c_str(), static_cast<long long>(c.batch_size),
             c.shuffle ? "true" : "false", threads(), 1e3 * epoch,
             1e3 * *std::min_element(times.begin(), times.end()), bytes / epoch / 1e9,

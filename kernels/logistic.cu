@@ -1,7 +1,8 @@
 // The one-pass logistic-regression step on the device (twin of src/cpu/logistic.cpp): loss
 // 1/n Σ loss_i, gradient 1/n Σ (σ(z_i) - y_i) x_i and, for Newton (IRLS), the Hessian
 // 1/n Σ σ(z_i)(1 - σ(z_i)) x_i x_iᵀ, z_i = x_i·w, with the per-row terms of
-// shared/logistic_row.hpp (the CPU's formula, exp and log1p included). Built like
+// shared/logistic_row.hpp (logistic_row_terms: its exp and log1p; the CPU computes e and the
+// loss's log1p parts its own faster way, so the two agree to ~1e-15). Built like
 // kernels/linear_mse.cu, and deterministic the same way: fixed grids, fixed row-to-thread
 // assignment, per-block partials combined by fixed trees, no floating-point atomics; the
 // structure depends only on (n, d).

@@ -3,6 +3,7 @@
 // their label checks.
 #include "descent/loss.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <sstream>
@@ -138,8 +139,19 @@ std::string label_text(double v) {
     return os.str();
 }
 
-// Calls bad(i, value) for the first label value for which ok(value) is false. The labels are
-// read on the host: in place for a contiguous cpu tensor, else through a host copy.
+// Throws naming the first label value for which ok(value) is false. The labels are read on
+// the host: in place for a contiguous cpu tensor, else through a host copy. The scan runs in
+// fixed chunks, with OpenMP threads, each chunk's values tested without a branch (random
+// labels made the short-circuit test mispredict on every other row: 5x slower); only a chunk
+// that holds a bad value is searched again for the first one.
+// Whether ok(v) holds for the `count` values at p: no branch, so it vectorises.
+template <class T, class Ok>
+bool all_labels_ok(const T* p, std::int64_t count, Ok ok) {
+    std::int64_t bad = 0;
+    for (std::int64_t i = 0; i < count; ++i) bad += ok(double(p[i])) ? 0 : 1;
+    return bad == 0;
+}
+
 template <class Ok>
 void check_labels(const char* op, const Tensor& labels, Ok ok, const std::string& rule) {
     if (labels.dim() != 1)
@@ -148,8 +160,18 @@ void check_labels(const char* op, const Tensor& labels, Ok ok, const std::string
                             ? labels
                             : contiguous(labels.detach()).to(Device::cpu());
     const std::int64_t n = host.numel();
+    constexpr std::int64_t kChunk = 1 << 14;
+    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
     const auto scan = [&](const auto* p) {
-        for (std::int64_t i = 0; i < n; ++i) {
+        std::int64_t first_bad_chunk = chunks;
+#pragma omp parallel for schedule(static) reduction(min : first_bad_chunk) if (chunks > 4)
+        for (std::int64_t c = 0; c < chunks; ++c) {
+            const std::int64_t lo = c * kChunk;
+            if (!all_labels_ok(p + lo, std::min(n - lo, kChunk), ok))
+                first_bad_chunk = std::min(first_bad_chunk, c);
+        }
+        if (first_bad_chunk == chunks) return;
+        for (std::int64_t i = first_bad_chunk * kChunk; i < n; ++i) {
             if (ok(double(p[i]))) continue;
             throw Error(std::string(op) + ": the label of row " + std::to_string(i) + " is " +
                         label_text(double(p[i])) + "; " + rule);
@@ -189,13 +211,16 @@ LogisticResult logistic(const char* name, const Tensor& X, const Tensor& y, cons
 }  // namespace
 
 void check_binary_labels(const char* op, const Tensor& y) {
-    check_labels(op, y, [](double v) { return v == 0.0 || v == 1.0; }, "labels must be 0 or 1");
+    check_labels(op, y, [](double v) { return (v == 0.0) | (v == 1.0); }, "labels must be 0 or 1");
 }
 
 void check_class_labels(const char* op, const Tensor& labels, std::int64_t k) {
     const double top = double(k) - 1.0;
     check_labels(op, labels,
-                 [top](double v) { return v >= 0.0 && v <= top && v == std::floor(v); },
+                 [top](double v) {
+                     const bool in_range = (v >= 0.0) & (v <= top);  // false for NaN
+                     return in_range & (v == std::floor(in_range ? v : 0.0));
+                 },
                  "labels must be class indices, integers in 0.." + std::to_string(k - 1) +
                      " (W has k = " + std::to_string(k) + " columns)");
 }

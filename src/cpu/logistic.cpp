@@ -27,6 +27,8 @@ namespace descent::detail {
 namespace {
 
 constexpr std::int64_t kRowBlock = 4096;
+static_assert(kRowBlock <= 1023 * baseline::kLogisticLanes,
+              "the block's loss products (cpu/logistic_block.hpp) must stay finite");
 
 }  // namespace
 

@@ -10,10 +10,14 @@
 // right one). The pass adds loss_i, r_i x_i and h_i x_i x_iᵀ into double sums.
 //
 // exp and log1p are computed here, not by the math library: branch-free double arithmetic
-// (selects, no calls), so the CPU loops vectorise and every build and thread count rounds
-// alike, and both backends run the same formula. Accuracy: about 1 ulp each (Taylor
-// polynomial of degree 13 on |r| <= ln2/2; fdlibm's log1p kernel), checked against the
-// composed autodiff graph (std::exp, std::log) to 1e-12 in tests/test_fused_classification.cpp.
+// (selects, no calls), so loops over rows vectorise and every build and thread count rounds
+// alike. Accuracy: within 2 ulp for exp (degree-13 Taylor polynomial on |r| <= ln2/2, 1.8
+// ulp measured), about 1 ulp for log1p (fdlibm's kernel). The CUDA kernels use them as they
+// are (logistic_row_terms); the CPU blocks, for speed, take e from their own table-driven exp
+// (cpu/logistic_block.hpp, within 2.5 ulp) into logistic_row_core_e and sum the loss's log1p
+// parts as products (log1p_product_step), so the two backends agree to ~1e-15, not bitwise.
+// Checked against the composed autodiff graph (std::exp, std::log) to 1e-12 in
+// tests/test_fused_classification.cpp, and CPU against CUDA in tests/test_cuda_parity.cpp.
 #pragma once
 
 #include <cstdint>
@@ -61,7 +65,7 @@ DESCENT_HD double double_from_bits(std::uint64_t b) {
 #endif
 }
 
-// exp(x) for x <= 0 (NaN gives NaN), to about 1 ulp, subnormal results included; 0 below
+// exp(x) for x <= 0 (NaN gives NaN), within 2 ulp, subnormal results included; 0 below
 // about -745.1. x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (Cody-Waite, two-part
 // ln2); exp(r) by its Taylor polynomial of degree 13 (truncation < 5e-18 relative); then
 // times 2^k as 2^k1 * 2^k2, k1 + k2 = k, both normal even where 2^k is not.
@@ -71,20 +75,18 @@ DESCENT_HD double exp_nonpositive(double x) {
     const double t = xc * kLog2e + kShifter;    // 1.5 * 2^52 + k: k in the low bits
     const double kf = t - kShifter;
     const double r = (xc - kf * kLn2Hi) - kf * kLn2Lo;
-    double p = 1.0 / 6227020800.0;  // 1/13!
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    // Estrin's scheme: the same polynomial in a tree of depth 4 instead of a chain of 13
+    // multiply-adds (the chain's latency, not its operations, bounded the CPU loop).
+    const double r2 = r * r;
+    const double a0 = 1.0 + r, a1 = 0.5 + r * (1.0 / 6.0), a2 = 1.0 / 24.0 + r * (1.0 / 120.0),
+                 a3 = 1.0 / 720.0 + r * (1.0 / 5040.0), a4 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
+                 a5 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
+                 a6 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    const double r4 = r2 * r2;
+    const double b0 = a0 + r2 * a1, b1 = a2 + r2 * a3, b2 = a4 + r2 * a5;
+    const double r8 = r4 * r4;
+    const double c0 = b0 + r4 * b1, c1 = b2 + r4 * a6;
+    const double p = c0 + r8 * c1;
     // -k = kShifterBits - bits(t) in [0, 1077]; split in halves m1 + m2.
     const std::uint64_t m = kShifterBits - double_bits(t);
     const std::uint64_t m1 = m >> 1, m2 = m - m1;
@@ -115,7 +117,36 @@ DESCENT_HD double log1p_unit(double e, double inv_u) {
     return k * kLn2Hi - ((hfsq - (s * (hfsq + R) + (k * kLn2Lo + c))) - f);
 }
 
-// The per-row terms from the logit z and the label y (0 or 1).
+// The per-row terms from the logit z and the label y (0 or 1), all but the log1p: the loss
+// is plain + log1p(e).
+struct LogisticRowCore {
+    double e;      // exp(-|z|), in [0, 1]
+    double inv_u;  // 1 / (1 + e)
+    double plain;  // max(z, 0) - z y, >= 0
+    double r;      // σ(z) - y
+    double h;      // σ(z) (1 - σ(z))
+};
+
+// From z, y and e = exp(-|z|) (the CPU computes e with its own table-driven exp, see
+// src/cpu/logistic_block.hpp; logistic_row_core below with exp_nonpositive).
+DESCENT_HD LogisticRowCore logistic_row_core_e(double z, double y, double e) {
+    LogisticRowCore t;
+    t.e = e;
+    t.inv_u = 1.0 / (1.0 + t.e);
+    const double q = t.e * t.inv_u;  // σ(-|z|) = min(σ(z), 1 - σ(z)), never cancelled
+    t.plain = (z > 0.0 ? z : 0.0) - z * y;
+    // σ(z) - y as (1 - y) - (1 - σ(z)) for z >= 0: full relative precision where σ -> 1.
+    const double r_pos = (1.0 - y) - q, r_neg = q - y;
+    t.r = z >= 0.0 ? r_pos : r_neg;
+    t.h = q * t.inv_u;  // e / (1 + e)²
+    return t;
+}
+
+DESCENT_HD LogisticRowCore logistic_row_core(double z, double y) {
+    const double minus_z = -z;
+    return logistic_row_core_e(z, y, exp_nonpositive(z < 0.0 ? z : minus_z));
+}
+
 struct LogisticTerms {
     double loss;  // max(z, 0) - z y + log1p(exp(-|z|))
     double r;     // σ(z) - y
@@ -123,33 +154,44 @@ struct LogisticTerms {
 };
 
 DESCENT_HD LogisticTerms logistic_row_terms(double z, double y) {
-    const double minus_z = -z;
-    const double e = exp_nonpositive(z < 0.0 ? z : minus_z);  // exp(-|z|), in [0, 1]
-    const double inv_u = 1.0 / (1.0 + e);
-    const double q = e * inv_u;  // σ(-|z|) = min(σ(z), 1 - σ(z)), never cancelled
-    LogisticTerms t;
-    t.loss = ((z > 0.0 ? z : 0.0) - z * y) + log1p_unit(e, inv_u);
-    // σ(z) - y as (1 - y) - (1 - σ(z)) for z >= 0: full relative precision where σ -> 1.
-    const double r_pos = (1.0 - y) - q, r_neg = q - y;
-    t.r = z >= 0.0 ? r_pos : r_neg;
-    t.h = q * inv_u;  // e / (1 + e)²
-    return t;
+    const LogisticRowCore c = logistic_row_core(z, y);
+    return {c.plain + log1p_unit(c.e, c.inv_u), c.r, c.h};
 }
 
-// z = x_row·w, in linear_row_residual's order: four partial sums (j mod 4) combined as
-// (s0 + s1) + (s2 + s3).
+// The CPU blocks' form of Σ log1p(e_i) over many rows (src/cpu/logistic_block.hpp): the
+// product Π (1 + e_i) kept as 1 + E, E <- (E + e) + E e (every term >= 0, so each step rounds
+// relative to E: about 1e-16 per row, unlike 1 + E itself), and one log1p(E) at the end. One
+// multiply and two adds a row instead of log1p's division and polynomial. E stays finite for
+// up to 1023 rows (each factor is at most 2).
+DESCENT_HD double log1p_product_step(double E, double e) { return (E + e) + E * e; }
+
+// z = x_row·w in a fixed order: eight partial sums, s_l = Σ x_j w_j over j ≡ l (mod 8) in
+// increasing j, combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). Eight
+// independent chains, so the CPU forms the products eight at a time (one AVX-512 vector, or
+// two 4-wide ones) and reduces eight rows together; a zero-padded tail only adds exact zeros.
 template <class T>
 DESCENT_HD double logistic_row_logit(const T* x_row, const T* w, std::int64_t d) {
-    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0;
     std::int64_t j = 0;
-    for (; j + 4 <= d; j += 4) {
+    for (; j + 8 <= d; j += 8) {
         s0 += double(x_row[j]) * double(w[j]);
         s1 += double(x_row[j + 1]) * double(w[j + 1]);
         s2 += double(x_row[j + 2]) * double(w[j + 2]);
         s3 += double(x_row[j + 3]) * double(w[j + 3]);
+        s4 += double(x_row[j + 4]) * double(w[j + 4]);
+        s5 += double(x_row[j + 5]) * double(w[j + 5]);
+        s6 += double(x_row[j + 6]) * double(w[j + 6]);
+        s7 += double(x_row[j + 7]) * double(w[j + 7]);
     }
-    for (; j < d; ++j) s0 += double(x_row[j]) * double(w[j]);
-    return (s0 + s1) + (s2 + s3);
+    const std::int64_t tail = d - j;  // 0..7 columns into lanes 0..tail-1
+    if (tail > 0) s0 += double(x_row[j]) * double(w[j]);
+    if (tail > 1) s1 += double(x_row[j + 1]) * double(w[j + 1]);
+    if (tail > 2) s2 += double(x_row[j + 2]) * double(w[j + 2]);
+    if (tail > 3) s3 += double(x_row[j + 3]) * double(w[j + 3]);
+    if (tail > 4) s4 += double(x_row[j + 4]) * double(w[j + 4]);
+    if (tail > 5) s5 += double(x_row[j + 5]) * double(w[j + 5]);
+    if (tail > 6) s6 += double(x_row[j + 6]) * double(w[j + 6]);
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
 }  // namespace descent::detail
