@@ -12,11 +12,16 @@
 
 namespace descent::detail {
 
+// Read straight from the TensorImpl: these run several times per fused call, per mini-batch.
 Array array_of(const Tensor& t) {
-    if (!t.is_contiguous())
+    check_defined("array_of", t);
+    const TensorImpl& impl = *t.impl();
+    if (!impl.contiguous)
         throw Error("internal error: the non-contiguous view " + describe(t) +
                     " reached a dense backend call (dispatch makes operands contiguous first)");
-    return Array{t.data_ptr(), t.dtype(), t.numel(), t.device().index};
+    return Array{static_cast<char*>(impl.storage->data) +
+                     static_cast<std::size_t>(impl.offset) * dtype_size(impl.dtype),
+                 impl.dtype, impl.numel, impl.storage->device.index};
 }
 
 namespace {
@@ -42,6 +47,8 @@ void check_defined(const char* op, const Tensor& t) {
 void check_same_kind(const char* op, const Tensor& a, const Tensor& b) {
     check_defined(op, a);
     check_defined(op, b);
+    const TensorImpl &ia = *a.impl(), &ib = *b.impl();
+    if (ia.storage->device == ib.storage->device && ia.dtype == ib.dtype) return;  // the usual case
     if (a.device() != b.device())
         throw Error(std::string(op) + ": tensors on different devices, " + a.device().str() +
                     " and " + b.device().str() + " (shapes " + shape_str(a.shape()) + " and " +

@@ -1,6 +1,7 @@
 // The fused families on Tensors (see fused_ops.hpp): shape checks, then one backend call.
 #include "fused_ops.hpp"
 
+#include <optional>
 #include <string>
 
 #include "backend_call.hpp"
@@ -19,6 +20,20 @@ void check_numel(const char* op, const char* what, const Tensor& t, std::int64_t
                     " elements, got " + describe(t));
 }
 
+// `t` when contiguous (no new handle: the mini-batch loops call these per batch), else a
+// dense copy kept here.
+class Dense {
+public:
+    explicit Dense(const Tensor& t) : m_ref(t.is_contiguous() ? &t : nullptr) {
+        if (!m_ref) m_copy = contiguous_op(t);
+    }
+    const Tensor& get() const { return m_ref ? *m_ref : m_copy; }
+
+private:
+    const Tensor* m_ref;
+    Tensor m_copy;
+};
+
 }  // namespace
 
 Tensor mse_op(const Tensor& pred_in, const Tensor& target_in) {
@@ -35,17 +50,19 @@ void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
     check_same_kind(op, X_in, w_in);
     if (X_in.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X_in));
     const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1];
-    const Tensor X = contiguous_op(X_in), w = contiguous_op(w_in);
+    const Dense X_dense(X_in), w_dense(w_in);
+    const Tensor& X = X_dense.get();
+    const Tensor& w = w_dense.get();
     check_numel(op, "w", w, d);
     check_numel(op, "the loss", loss, 1);
     check_numel(op, "the gradient", grad, d);
     Array target{nullptr, X.dtype(), 0, X.device().index};
-    Tensor y;
+    std::optional<Dense> y_dense;
     if (y_in.defined()) {
         check_same_kind(op, X_in, y_in);
-        y = contiguous_op(y_in);
-        check_numel(op, "y", y, n);
-        target = array_of(y);
+        y_dense.emplace(y_in);
+        check_numel(op, "y", y_dense->get(), n);
+        target = array_of(y_dense->get());
     }
     Array h;
     if (hessian.defined()) {
@@ -63,7 +80,8 @@ void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, c
     check_same_kind(op, X_in, y_in);
     if (X_in.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X_in));
     const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1];
-    const Tensor X = contiguous_op(X_in), y = contiguous_op(y_in), w = contiguous_op(w_in);
+    const Dense X_dense(X_in), y_dense(y_in), w_dense(w_in);
+    const Tensor &X = X_dense.get(), &y = y_dense.get(), &w = w_dense.get();
     check_numel(op, "y", y, n);
     check_numel(op, "w", w, d);
     check_numel(op, "the loss", loss, 1);

@@ -114,8 +114,23 @@ Tensor make_view(const Tensor& base, const Shape& shape) {
     return make_strided_view(base, shape, contiguous_strides(shape), b.offset);
 }
 
+namespace {
+// Dense row-major: dimensions of size 1 and empty tensors place no constraint (torch's rule).
+bool dense_row_major(const Shape& shape, const Shape& strides) {
+    std::int64_t expected = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        const std::int64_t n = shape[i];
+        if (n == 0) return true;
+        if (n != 1 && strides[i] != expected) return false;
+        expected *= n;
+    }
+    return true;
+}
+}  // namespace
+
 Tensor make_strided_view(const Tensor& base, Shape shape, Shape strides, std::int64_t offset) {
     auto impl = std::make_shared<TensorImpl>();
+    impl->contiguous = dense_row_major(shape, strides);
     impl->numel = shape_numel(shape);
     impl->shape = std::move(shape);
     impl->strides = std::move(strides);
@@ -153,17 +168,7 @@ std::int64_t Tensor::stride(std::int64_t axis) const {
     return strides()[static_cast<std::size_t>(detail::normalize_axis("stride", axis, shape()))];
 }
 
-bool Tensor::is_contiguous() const {
-    const detail::TensorImpl& impl = checked(*this, "is_contiguous");
-    std::int64_t expected = 1;
-    for (std::size_t i = impl.shape.size(); i-- > 0;) {
-        const std::int64_t n = impl.shape[i];
-        if (n == 0) return true;
-        if (n != 1 && impl.strides[i] != expected) return false;
-        expected *= n;
-    }
-    return true;
-}
+bool Tensor::is_contiguous() const { return checked(*this, "is_contiguous").contiguous; }
 
 void* Tensor::data_ptr() const {
     const detail::TensorImpl& impl = checked(*this, "data_ptr");

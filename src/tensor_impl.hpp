@@ -54,6 +54,7 @@ struct TensorImpl {
     Shape shape;
     Shape strides;          // in elements, one per dimension
     std::int64_t numel = 0;  // of shape, kept: the hot loops ask for it per mini-batch
+    bool contiguous = true;  // dense row-major (Tensor::is_contiguous), kept for the same reason
     DType dtype = DType::f32;
     bool requires_grad = false;
     Tensor grad;

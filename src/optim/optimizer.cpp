@@ -195,7 +195,10 @@ void elementwise_step(const std::string& optimizer, const std::vector<Tensor>& p
         auto group_of = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
             return g.device == p.device() && g.dtype == p.dtype();
         });
-        if (group_of == groups.end()) group_of = groups.insert(groups.end(), Group{p.device(), p.dtype(), {}, {}});
+        if (group_of == groups.end()) {
+            group_of = groups.insert(groups.end(), Group{p.device(), p.dtype(), {}, {}});
+            group_of->tensors.reserve(active.size());
+        }
         Group& group = *group_of;
         group.tensors.push_back(std::move(u));
         group.members.push_back(k);
