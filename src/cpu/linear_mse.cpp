@@ -14,6 +14,7 @@
 #include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/linear_mse_isa.hpp"
+#include "cpu/row_blocks.hpp"
 #include "descent/error.hpp"
 
 #define DESCENT_CPU_ISA baseline
@@ -54,12 +55,16 @@ CpuIsa best_cpu_isa() {
     return best;
 }
 
-template <class T>
-BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d) {
+void require_cpu_isa(CpuIsa isa, const char* op) {
     const std::vector<CpuIsa> isas = available_cpu_isas();
     if (std::find(isas.begin(), isas.end(), isa) == isas.end())
-        throw Error(std::string("linear_mse: the ") + cpu_isa_name(isa) +
+        throw Error(std::string(op) + ": the " + cpu_isa_name(isa) +
                     " kernels are not built or this processor lacks the instructions");
+}
+
+template <class T>
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d) {
+    require_cpu_isa(isa, "linear_mse");
     constexpr bool f32 = std::is_same_v<T, float>;
     switch (isa) {
 #if defined(DESCENT_HAVE_AVX2_KERNELS)
@@ -86,40 +91,15 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
-        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
-        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
         const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
-
-        // One block needs no threads: waking a team costs more than the blog's whole epoch.
-#pragma omp parallel for schedule(static) if (n_blocks > 1)
-        for (std::int64_t b = 0; b < n_blocks; ++b) {
-            const std::int64_t start = b * kRowBlock;
-            const std::int64_t rows = std::min(kRowBlock, n - start);
-            block(x + start * d, targets_from(yv, start), wv, rows, d, want_h, partials.data() + b * entries);
-        }
-
-        // Combine in block order: the same sums whatever the thread count.
-        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
-        for (std::int64_t b = 0; b < n_blocks; ++b) {
-            const double* p = partials.data() + b * entries;
-            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
-        }
-
+        const std::vector<double> total =
+            sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
+                block(x + start * d, targets_from(yv, start), wv, rows, d, want_h, out);
+            });
         const double inv_n = 1.0 / double(n);
-        *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
-        T* g = static_cast<T*>(grad.data);
-        for (std::int64_t j = 0; j < d; ++j) g[j] = static_cast<T>(2.0 * inv_n * total[1 + j]);
-        if (want_h) {
-            T* h = static_cast<T*>(hessian->data);
-            const double* hs = total.data() + 1 + d;
-            // Symmetric: the fixed-d kernels accumulate only the upper triangle, so read that.
-            for (std::int64_t j = 0; j < d; ++j)
-                for (std::int64_t k = j; k < d; ++k) {
-                    const T v = static_cast<T>(2.0 * inv_n * hs[j * d + k]);
-                    h[j * d + k] = v;
-                    h[k * d + j] = v;
-                }
-        }
+        write_loss_grad_hessian(total, d, inv_n, 2.0 * inv_n, static_cast<T*>(loss.data),
+                                static_cast<T*>(grad.data),
+                                want_h ? static_cast<T*>(hessian->data) : nullptr);
     });
 }
 

@@ -21,6 +21,8 @@ const char* cpu_isa_name(CpuIsa isa);
 // The instruction sets whose kernels were built and that this processor runs (baseline
 // first), and the widest of them (checked once).
 std::vector<CpuIsa> available_cpu_isas();
+// Throws descent::Error, naming `op`, unless `isa`'s kernels are built and this processor runs them.
+void require_cpu_isa(CpuIsa isa, const char* op);
 CpuIsa best_cpu_isa();
 
 // The block kernel of `isa` for d columns; descent::Error when `isa` is not available.

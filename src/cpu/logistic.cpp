@@ -16,6 +16,7 @@
 #include "cpu/cpu_backend.hpp"
 #include "cpu/linear_mse_isa.hpp"
 #include "cpu/logistic_isa.hpp"
+#include "cpu/row_blocks.hpp"
 #include "descent/error.hpp"
 #include "shared/dtype_visit.hpp"
 
@@ -34,10 +35,7 @@ static_assert(kRowBlock <= 1023 * baseline::kLogisticLanes,
 
 template <class T>
 LogisticBlockFn<T> logistic_block_fn_for(CpuIsa isa, std::int64_t d) {
-    const std::vector<CpuIsa> isas = available_cpu_isas();
-    if (std::find(isas.begin(), isas.end(), isa) == isas.end())
-        throw Error(std::string("logistic: the ") + cpu_isa_name(isa) +
-                    " kernels are not built or this processor lacks the instructions");
+    require_cpu_isa(isa, "logistic");
     constexpr bool f32 = std::is_same_v<T, float>;
     switch (isa) {
 #if defined(DESCENT_HAVE_AVX2_KERNELS)
@@ -64,38 +62,15 @@ void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
-        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
-        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
         const LogisticBlockFn<T> block = logistic_block_fn_for<T>(best_cpu_isa(), d);
-
-#pragma omp parallel for schedule(static) if (n_blocks > 1)
-        for (std::int64_t b = 0; b < n_blocks; ++b) {
-            const std::int64_t start = b * kRowBlock;
-            const std::int64_t rows = std::min(kRowBlock, n - start);
-            block(x + start * d, yv + start, wv, rows, d, want_h, partials.data() + b * entries);
-        }
-
-        // Combine in block order: the same sums whatever the thread count.
-        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
-        for (std::int64_t b = 0; b < n_blocks; ++b) {
-            const double* p = partials.data() + b * entries;
-            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
-        }
-
+        const std::vector<double> total =
+            sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
+                block(x + start * d, yv + start, wv, rows, d, want_h, out);
+            });
         const double inv_n = 1.0 / double(n);
-        *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
-        T* g = static_cast<T*>(grad.data);
-        for (std::int64_t j = 0; j < d; ++j) g[j] = static_cast<T>(total[1 + j] * inv_n);
-        if (want_h) {
-            T* h = static_cast<T*>(hessian->data);
-            const double* hs = total.data() + 1 + d;
-            for (std::int64_t j = 0; j < d; ++j)  // the blocks sum the upper triangle
-                for (std::int64_t k = j; k < d; ++k) {
-                    const T v = static_cast<T>(hs[j * d + k] * inv_n);
-                    h[j * d + k] = v;
-                    h[k * d + j] = v;
-                }
-        }
+        write_loss_grad_hessian(total, d, inv_n, inv_n, static_cast<T*>(loss.data),
+                                static_cast<T*>(grad.data),
+                                want_h ? static_cast<T*>(hessian->data) : nullptr);
     });
 }
 

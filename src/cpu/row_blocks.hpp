@@ -1,0 +1,53 @@
+// What the CPU's fused passes (linear_mse.cpp, logistic.cpp) share: the rows cut into fixed
+// blocks, each block's partial sums in double computed by any thread, combined in block
+// order (so the result does not depend on the thread count), and the combined sums written
+// out as loss, gradient and the Hessian's mirrored upper triangle.
+// Verified by tests/test_cpu_threads.cpp (bitwise for any thread count) and the passes' tests.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace descent::detail {
+
+// The sums over rows [0, n) of `entries` values: block(start, rows, out) adds rows
+// [start, start + rows) into out[0, entries) (zeroed), for blocks of `block_rows` rows.
+template <class Block>
+std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std::int64_t entries,
+                                   const Block& block) {
+    const std::int64_t n_blocks = (n + block_rows - 1) / block_rows;
+    std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
+    // One block needs no threads: waking a team costs more than the blog's whole epoch.
+#pragma omp parallel for schedule(static) if (n_blocks > 1)
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+        const std::int64_t start = b * block_rows;
+        block(start, std::min(block_rows, n - start), partials.data() + b * entries);
+    }
+    std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
+    for (std::int64_t b = 0; b < n_blocks; ++b) {
+        const double* p = partials.data() + b * entries;
+        for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
+    }
+    return total;
+}
+
+// total = [loss sum, gradient sums (d), Hessian sums (d * d, upper triangle valid)]:
+// loss = loss_scale * total[0], grad = deriv_scale * sums, hessian (when not null) the same
+// scale on the upper triangle, mirrored (the fixed-d kernels accumulate only that half).
+template <class T>
+void write_loss_grad_hessian(const std::vector<double>& total, std::int64_t d, double loss_scale,
+                             double deriv_scale, T* loss, T* grad, T* hessian) {
+    *loss = static_cast<T>(total[0] * loss_scale);
+    for (std::int64_t j = 0; j < d; ++j) grad[j] = static_cast<T>(deriv_scale * total[1 + j]);
+    if (!hessian) return;
+    const double* hs = total.data() + 1 + d;
+    for (std::int64_t j = 0; j < d; ++j)
+        for (std::int64_t k = j; k < d; ++k) {
+            const T v = static_cast<T>(deriv_scale * hs[j * d + k]);
+            hessian[j * d + k] = v;
+            hessian[k * d + j] = v;
+        }
+}
+
+}  // namespace descent::detail
