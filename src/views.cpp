@@ -187,4 +187,69 @@ Tensor contiguous(const Tensor& a) {
                   [](const Tensor& g) { return Grads{g}; });
 }
 
+Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim_in) {
+    if (tensors.empty()) throw Error("concat: needs at least one tensor");
+    const Tensor& first = tensors.front();
+    detail::check_defined("concat", first);
+    if (first.dim() == 0) throw Error("concat: a scalar (shape ()) has no dimension to join along");
+    const std::int64_t dim = detail::normalize_axis("concat", dim_in, first.shape());
+    const auto d = static_cast<std::size_t>(dim);
+    Shape shape = first.shape();
+    shape[d] = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const Tensor& t = tensors[i];
+        detail::check_same_kind("concat", first, t);
+        Shape other = t.shape();
+        if (other.size() == shape.size()) other[d] = 0;  // the joined dim may differ
+        if (other != shape) {
+            throw Error("concat: tensor " + std::to_string(i) + " has shape " +
+                        shape_str(t.shape()) + "; every tensor must match " +
+                        shape_str(first.shape()) + " except along dim " + std::to_string(dim_in));
+        }
+    }
+    for (const Tensor& t : tensors) shape[d] += t.shape()[d];
+    Tensor out = empty(shape, first.dtype(), first.device());
+    std::vector<std::int64_t> starts;
+    std::int64_t at = 0;
+    for (const Tensor& t : tensors) {
+        starts.push_back(at);
+        const Tensor window = detail::make_strided_view(
+            out, t.shape(), out.strides(), at * out.strides()[d]);
+        detail::copy_op(window, t);
+        at += t.shape()[d];
+    }
+    bool any = false;
+    for (const Tensor& t : tensors) any = any || t.requires_grad();
+    if (!grad_enabled() || !any) return out;
+    std::vector<std::int64_t> lengths;
+    for (const Tensor& t : tensors) lengths.push_back(t.shape()[d]);
+    return record("concat", out, tensors, [dim, starts, lengths](const Tensor& g) {
+        Grads grads;
+        for (std::size_t i = 0; i < starts.size(); ++i)
+            grads.push_back(narrow(g, dim, starts[i], lengths[i]));
+        return grads;
+    });
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim_in) {
+    if (tensors.empty()) throw Error("stack: needs at least one tensor");
+    detail::check_defined("stack", tensors.front());
+    const Shape& shape = tensors.front().shape();
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        detail::check_defined("stack", tensors[i]);
+        if (tensors[i].shape() != shape)
+            throw Error("stack: tensor " + std::to_string(i) + " has shape " +
+                        shape_str(tensors[i].shape()) + ", tensor 0 " + shape_str(shape) +
+                        "; stack needs one shape");
+    }
+    const auto rank = static_cast<std::int64_t>(shape.size());
+    const std::int64_t dim = dim_in < 0 ? dim_in + rank + 1 : dim_in;
+    if (dim < 0 || dim > rank)
+        throw Error("stack: dim " + std::to_string(dim_in) + " is out of range " +
+                    range_str(-rank - 1, rank + 1) + " for tensors of shape " + shape_str(shape));
+    std::vector<Tensor> columns;
+    for (const Tensor& t : tensors) columns.push_back(unsqueeze(t, dim));
+    return concat(columns, dim);
+}
+
 }  // namespace descent

@@ -409,6 +409,12 @@ TEST_CASE("views on the device: strided reads, contiguous() and writes into view
         sum(square(xh.narrow(1, 10, 20).permute({2, 1, 0}))).backward();
         check_close(label("grad through narrow and permute", dt, a.shape()), x.grad(), xh.grad(),
                     tolerance(dt));
+        // concat and stack write into strided windows of their result.
+        check_close(label("concat along dim 1", dt, a.shape()),
+                    concat({ad.narrow(1, 0, 5), ad.permute({0, 2, 1}).permute({0, 2, 1})}, 1),
+                    concat({a.narrow(1, 0, 5), a}, 1), tolerance(dt));
+        check_close(label("stack along dim 2", dt, a.shape()), stack({ad, ad * 2.0}, 2),
+                    stack({a, a * 2.0}, 2), tolerance(dt));
     }
 }
 

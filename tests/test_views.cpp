@@ -248,3 +248,30 @@ TEST_CASE("backward through overlapping views of one leaf accumulates", "[views]
     CHECK(values(x.grad()) == std::vector<double>{2, 12, 12, 11});
     CHECK(x.grad().is_contiguous());
 }
+
+TEST_CASE("concat and stack: values, gradients and errors", "[views][concat]") {
+    const Tensor a = iota({2, 3}), b = iota({2, 1}) + 100.0, c = iota({2, 2}) + 200.0;
+    const Tensor joined = concat({a, b, c}, 1);  // (2, 6)
+    CHECK(joined.shape() == Shape{2, 6});
+    CHECK(values(joined) == std::vector<double>{0, 1, 2, 100, 200, 201, 3, 4, 5, 101, 202, 203});
+    CHECK(values(concat({a, a.narrow(0, 1, 1)}, 0)) ==
+          std::vector<double>{0, 1, 2, 3, 4, 5, 3, 4, 5});
+    CHECK(values(concat({a.permute({1, 0}), b.permute({1, 0})}, -2)) ==  // views as inputs
+          std::vector<double>{0, 3, 1, 4, 2, 5, 100, 101});
+    const Tensor s = stack({a, a + 10.0}, 1);  // (2, 2, 3)
+    CHECK(s.shape() == Shape{2, 2, 3});
+    CHECK(values(s) == std::vector<double>{0, 1, 2, 10, 11, 12, 3, 4, 5, 13, 14, 15});
+    CHECK(stack({a, a}, -1).shape() == Shape{2, 3, 2});
+    CHECK_THROWS_WITH(concat({a, iota({3, 3})}, 1), Catch::Contains("concat: tensor 1 has shape (3, 3)"));
+    CHECK_THROWS_WITH(concat({}, 0), Catch::Contains("at least one"));
+    CHECK_THROWS_WITH(stack({a, b}), Catch::Contains("stack: tensor 1 has shape (2, 1)"));
+    CHECK_THROWS_WITH(concat({a, a.to(DType::f32)}), Catch::Contains("dtype"));
+
+    using gradcheck_inputs::Inputs;
+    using gradcheck_inputs::uniform;
+    std::mt19937_64 rng(0xc0ca7);
+    check_first_and_second("concat", [](const Inputs& v) { return tanh(concat({v[0], v[1], v[0]}, 1)); },
+                           {uniform(rng, {3, 2}, -1, 1), uniform(rng, {3, 4}, -1, 1)});
+    check_first_and_second("stack", [](const Inputs& v) { return square(stack({v[0], v[1]}, 0)) * 0.5; },
+                           {uniform(rng, {2, 3}, -1, 1), uniform(rng, {2, 3}, -1, 1)});
+}

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 #include <optional>
 
 #include "descent/tensor.hpp"
@@ -121,6 +122,10 @@ Tensor squeeze(const Tensor& a, std::int64_t dim);
 Tensor permute(const Tensor& a, const std::vector<std::int64_t>& dims);
 // `a` itself when contiguous, else a dense row-major copy (differentiable).
 Tensor contiguous(const Tensor& a);
+// Joins tensors of equal shape but along `dim` (torch.cat); one dtype and device; a new tensor.
+Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
+// Stacks tensors of one shape along a new dimension `dim` (torch.stack).
+Tensor stack(const std::vector<Tensor>& tensors, std::int64_t dim = 0);
 
 // Repeats `a` along broadcast dimensions to reach `shape` (numpy broadcast rules).
 Tensor broadcast_to(const Tensor& a, const Shape& shape);
