@@ -4,9 +4,11 @@
 // small (n * (d + 1) <= 4096) load_dataset must build exactly synthetic_dataset's data, or both
 // refuse it, only for a noise that could overflow the dtype. A spec the parser refuses must
 // make load_dataset refuse with the same message. Any other spec that is not a file name must
-// be "blog" or refused. File specs (*.csv, *.npy) are not opened here.
+// be "blog" or refused. File specs (*.csv, *.npy) are not opened here. The classification
+// specs (synthetic-logistic:, synthetic-softmax:) get the same round-trip and small-load checks.
 // Run: scripts/fuzz.sh (libFuzzer), or the fuzz_replay_data_spec ctest.
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -97,6 +99,55 @@ void check_synthetic(const std::string& text, bool intercept, DType dtype) {
             FUZZ_CHECK(X[std::size_t(i * cols + cols - 1)] == 1.0, "intercept column");
 }
 
+// synthetic-logistic / synthetic-softmax: an accepted spec is valid and round-trips; a small one
+// loads as synthetic_classes_dataset builds it, labels in 0..k-1; a refused one is refused by
+// load_dataset with the same message.
+void check_synthetic_classes(const std::string& text, bool intercept, DType dtype) {
+    descent::SyntheticClassesSpec spec;
+    std::string parse_error;
+    const bool accepted = fuzz::run(
+        "parse_synthetic_classes_spec",
+        [&] { spec = descent::parse_synthetic_classes_spec(text); }, &parse_error);
+    if (!accepted) {
+        std::string load_error;
+        FUZZ_CHECK(!fuzz::run(
+                       "load_dataset",
+                       [&] { descent::load_dataset(text, intercept, dtype, Device::cpu()); },
+                       &load_error),
+                   "load_dataset accepts a spec parse_synthetic_classes_spec refuses");
+        FUZZ_CHECK(load_error == parse_error, load_error + " vs " + parse_error);
+        return;
+    }
+    FUZZ_CHECK(spec.n >= 1 && spec.d >= 1 && spec.k >= 1, "n, d or k below 1 accepted");
+    const std::string canonical = descent::synthetic_classes_spec_str(spec);
+    descent::SyntheticClassesSpec again;
+    std::string error;
+    FUZZ_CHECK(fuzz::run(
+                   "parse_synthetic_classes_spec",
+                   [&] { again = descent::parse_synthetic_classes_spec(canonical); }, &error),
+               "the canonical text '" + canonical + "' does not parse: " + error);
+    FUZZ_CHECK(again.n == spec.n && again.d == spec.d && again.k == spec.k &&
+                   again.seed == spec.seed,
+               "'" + text + "' -> '" + canonical + "' parses differently");
+    // Only small data sets are generated (X and the weights (d + 1) x k).
+    if (spec.k > kMaxGeneratedElements || spec.n > kMaxGeneratedElements / (spec.d + 1) ||
+        spec.d + 1 > kMaxGeneratedElements / spec.k)
+        return;
+    descent::Dataset direct, loaded;
+    FUZZ_CHECK(fuzz::run("synthetic_classes_dataset", [&] {
+                   direct = descent::synthetic_classes_dataset(spec, intercept, dtype, Device::cpu());
+               }, &error), canonical + ": " + error);
+    FUZZ_CHECK(fuzz::run("load_dataset", [&] {
+                   loaded = descent::load_dataset(text, intercept, dtype, Device::cpu());
+               }, &error), canonical + ": " + error);
+    FUZZ_CHECK(fuzz::values(loaded.X) == fuzz::values(direct.X) &&
+                   fuzz::values(loaded.y) == fuzz::values(direct.y),
+               "load_dataset and synthetic_classes_dataset differ");
+    const double classes = spec.k == 1 ? 2.0 : double(spec.k);
+    for (double v : fuzz::values(loaded.y))
+        FUZZ_CHECK(v >= 0 && v < classes && v == std::floor(v), "label outside 0..k-1");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -104,6 +155,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (text == "synthetic" || text.compare(0, 10, "synthetic:") == 0) {
         check_synthetic(text, true, DType::f64);
         check_synthetic(text, false, DType::f32);
+        return 0;
+    }
+    if (text.compare(0, 19, "synthetic-logistic:") == 0 ||
+        text.compare(0, 18, "synthetic-softmax:") == 0) {
+        check_synthetic_classes(text, true, DType::f64);
+        check_synthetic_classes(text, false, DType::f32);
         return 0;
     }
     // The parser itself must refuse anything without the prefix.

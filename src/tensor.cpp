@@ -87,7 +87,10 @@ Shape contiguous_strides(const Shape& shape) {
     std::int64_t stride = 1;
     for (std::size_t i = shape.size(); i-- > 0;) {
         strides[i] = stride;
-        stride *= std::max<std::int64_t>(shape[i], 1);
+        // An empty tensor may have dimensions whose product overflows (numel is 0 anyway, and
+        // its strides are never used to address an element): saturate instead.
+        if (__builtin_mul_overflow(stride, std::max<std::int64_t>(shape[i], 1), &stride))
+            stride = std::numeric_limits<std::int64_t>::max();
     }
     return strides;
 }

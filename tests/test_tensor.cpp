@@ -130,3 +130,11 @@ TEST_CASE("device names parse and print", "[device]") {
     CHECK(device_count() >= 0);
     CHECK(cuda_available() == (device_count() > 0));
 }
+
+TEST_CASE("an empty tensor may have dimensions whose product overflows", "[tensor][views]") {
+    // numel is 0; its strides saturate instead of overflowing (found by fuzz_checkpoint).
+    const descent::Tensor t = descent::empty({0, std::int64_t(1) << 56, 513});
+    CHECK(t.numel() == 0);
+    CHECK(t.is_contiguous());
+    CHECK(t.to_vector<double>().empty());
+}
