@@ -20,6 +20,8 @@
 namespace descent {
 
 std::int64_t shape_numel(const Shape& shape) {
+    // Empty whatever the order of its dimensions: (huge, huge, 0) is as empty as (0, huge, huge).
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
     std::int64_t n = 1;
     for (auto s : shape) {
         if (s > 0 && n > std::numeric_limits<std::int64_t>::max() / s)
@@ -97,9 +99,11 @@ Shape contiguous_strides(const Shape& shape) {
 
 void set_storage_offset(const Tensor& view, std::int64_t offset) {
     TensorImpl& impl = *view.impl();
+    // An empty view addresses nothing (and its strides may be saturated): only the offset counts.
     std::int64_t last = offset;
-    for (std::size_t i = 0; i < impl.shape.size(); ++i)
-        last += (impl.shape[i] - 1) * impl.strides[i];
+    if (impl.numel > 0)
+        for (std::size_t i = 0; i < impl.shape.size(); ++i)
+            last += (impl.shape[i] - 1) * impl.strides[i];
     const auto capacity = static_cast<std::int64_t>(impl.storage->bytes / dtype_size(impl.dtype));
     if (offset < 0 || (impl.numel > 0 && last >= capacity))
         throw Error("internal error: a view " + describe(view) + " moved to offset " +
@@ -120,10 +124,11 @@ Tensor make_view(const Tensor& base, const Shape& shape) {
 namespace {
 // Dense row-major: dimensions of size 1 and empty tensors place no constraint (torch's rule).
 bool dense_row_major(const Shape& shape, const Shape& strides) {
+    // Empty first: the product of the other dimensions of an empty tensor may overflow.
+    if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return true;
     std::int64_t expected = 1;
     for (std::size_t i = shape.size(); i-- > 0;) {
         const std::int64_t n = shape[i];
-        if (n == 0) return true;
         if (n != 1 && strides[i] != expected) return false;
         expected *= n;
     }

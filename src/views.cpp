@@ -3,6 +3,7 @@
 // backward rules are written with differentiable ops (the adjoint of narrow and select is a
 // differentiable op of its own), so second derivatives flow through views as well.
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -23,13 +24,20 @@ std::string range_str(std::int64_t begin, std::int64_t end) {
     return "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
 }
 
+// The storage offset of index `index` along dim `d` of `t`. An empty tensor addresses no
+// element, and its strides may be saturated (huge dimensions), so it stays where it is.
+std::int64_t offset_along(const Tensor& t, std::int64_t d, std::int64_t index) {
+    if (t.numel() == 0) return t.storage_offset();
+    return t.storage_offset() + index * t.strides()[static_cast<std::size_t>(d)];
+}
+
 // The adjoint of narrow: g placed at [start, start + g.size(dim)) along `dim` of a zero
 // tensor of `shape`. Its own adjoint is narrow again.
 Tensor narrow_adjoint(const Tensor& g, const Shape& shape, std::int64_t dim, std::int64_t start) {
     Tensor out = zeros(shape, g.dtype(), g.device());
     const std::int64_t length = g.shape()[static_cast<std::size_t>(dim)];
-    const Tensor window = detail::make_strided_view(
-        out, g.shape(), out.strides(), start * out.strides()[static_cast<std::size_t>(dim)]);
+    const Tensor window =
+        detail::make_strided_view(out, g.shape(), out.strides(), offset_along(out, dim, start));
     detail::copy_op(window, g);
     return record("narrow_backward", out, {g}, [dim, start, length](const Tensor& gg) {
         return Grads{narrow(gg, dim, start, length)};
@@ -69,9 +77,8 @@ Tensor narrow(const Tensor& a, std::int64_t dim_in, std::int64_t start_in, std::
                     range_str(0, size) + " of the tensor " + detail::describe(a));
     Shape shape = a.shape();
     shape[static_cast<std::size_t>(dim)] = length;
-    const Tensor out = detail::make_strided_view(
-        a, std::move(shape), a.strides(),
-        a.storage_offset() + start * a.strides()[static_cast<std::size_t>(dim)]);
+    const Tensor out =
+        detail::make_strided_view(a, std::move(shape), a.strides(), offset_along(a, dim, start));
     return record_view("narrow", out, a, [&] {
         return [from = a.shape(), dim, start](const Tensor& g) {
             return Grads{narrow_adjoint(g, from, dim, start)};
@@ -89,9 +96,9 @@ Tensor select(const Tensor& a, std::int64_t dim_in, std::int64_t index_in) {
         throw Error("select: index " + std::to_string(index_in) + " is out of range for dim " +
                     std::to_string(dim_in) + " of size " + std::to_string(size) + " of " +
                     detail::describe(a));
-    const Tensor out = detail::make_strided_view(
-        a, erased(a.shape(), dim), erased(a.strides(), dim),
-        a.storage_offset() + index * a.strides()[static_cast<std::size_t>(dim)]);
+    const Tensor out = detail::make_strided_view(a, erased(a.shape(), dim),
+                                                 erased(a.strides(), dim),
+                                                 offset_along(a, dim, index));
     return record_view("select", out, a, [&] {
         return [from = a.shape(), dim, index](const Tensor& g) {
             return Grads{narrow_adjoint(unsqueeze(g, dim), from, dim, index)};
@@ -111,7 +118,10 @@ Tensor unsqueeze(const Tensor& a, std::int64_t dim_in) {
                     std::to_string(detail::kMaxRank) + " (shape " + shape_str(a.shape()) + ")");
     // torch's choice of the new stride: what a dense tensor of the new shape would have there.
     const auto d = static_cast<std::size_t>(dim);
-    const std::int64_t stride = dim < rank ? a.strides()[d] * a.shape()[d] : 1;
+    // (Saturated for an empty tensor whose dimensions overflow, as contiguous_strides.)
+    std::int64_t stride = 1;
+    if (dim < rank && __builtin_mul_overflow(a.strides()[d], a.shape()[d], &stride))
+        stride = std::numeric_limits<std::int64_t>::max();
     const Tensor out = detail::make_strided_view(a, inserted(a.shape(), dim, 1),
                                                  inserted(a.strides(), dim, stride),
                                                  a.storage_offset());
@@ -214,7 +224,7 @@ Tensor concat(const std::vector<Tensor>& tensors, std::int64_t dim_in) {
     for (const Tensor& t : tensors) {
         starts.push_back(at);
         const Tensor window = detail::make_strided_view(
-            out, t.shape(), out.strides(), at * out.strides()[d]);
+            out, t.shape(), out.strides(), offset_along(out, dim, at));
         detail::copy_op(window, t);
         at += t.shape()[d];
     }

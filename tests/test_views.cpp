@@ -140,6 +140,23 @@ TEST_CASE("unsqueeze and squeeze", "[views]") {
     CHECK(values(p) == std::vector<double>{0, 3, 1, 4, 2, 5});
 }
 
+// An empty tensor may have dimensions whose product overflows 64 bits (a fuzzed checkpoint
+// found it): views of it and copies of it must not do arithmetic that overflows (UBSan runs
+// this file) and must stay empty.
+TEST_CASE("views of empty tensors with huge dimensions", "[views][empty]") {
+    const std::int64_t huge = std::int64_t{1} << 40;
+    const Tensor e = zeros({3, 0, huge, huge}, DType::f64);
+    CHECK(e.numel() == 0);
+    CHECK(e.is_contiguous());
+    CHECK(e.detach().shape() == e.shape());
+    CHECK(e.narrow(0, 2, 1).shape() == Shape{1, 0, huge, huge});
+    CHECK(e.narrow(3, huge - 1, 1).shape() == Shape{3, 0, huge, 1});
+    CHECK(e.select(0, 2).shape() == Shape{0, huge, huge});
+    CHECK(e.unsqueeze(1).shape() == Shape{3, 1, 0, huge, huge});
+    CHECK(e.permute({3, 2, 1, 0}).contiguous().numel() == 0);
+    CHECK(concat({e, e}, 0).shape() == Shape{6, 0, huge, huge});
+}
+
 TEST_CASE("every kind of op accepts non-contiguous views", "[views]") {
     const Tensor a = iota({3, 4});
     const Tensor at = a.permute({1, 0});  // (4, 3), the transpose as a view
