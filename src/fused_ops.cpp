@@ -34,6 +34,16 @@ private:
     Tensor m_copy;
 };
 
+// The weights' row count of a pass over X (n, c): c, or c + 1 with an implicit intercept.
+std::int64_t pass_rows(const char* op, const Tensor& X, bool intercept) {
+    if (X.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X));
+    if (intercept && !X.device().is_cpu())
+        throw Error(std::string(op) + ": an implicit intercept (X without its ones column) is " +
+                    "computed on the CPU; on " + X.device().str() +
+                    " X must hold the ones column, got X " + describe(X));
+    return X.shape()[1] + (intercept ? 1 : 0);
+}
+
 }  // namespace
 
 Tensor mse_op(const Tensor& pred_in, const Tensor& target_in) {
@@ -45,11 +55,11 @@ Tensor mse_op(const Tensor& pred_in, const Tensor& target_in) {
 }
 
 void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
-                     const Tensor& loss, const Tensor& grad, const Tensor& hessian) {
+                     const Tensor& loss, const Tensor& grad, const Tensor& hessian,
+                     bool intercept) {
     const char* op = "linear_mse";
     check_same_kind(op, X_in, w_in);
-    if (X_in.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X_in));
-    const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1];
+    const std::int64_t d = pass_rows(op, X_in, intercept), n = X_in.shape()[0];
     const Dense X_dense(X_in), w_dense(w_in);
     const Tensor& X = X_dense.get();
     const Tensor& w = w_dense.get();
@@ -69,17 +79,16 @@ void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
         check_numel(op, "the Hessian", hessian, d * d);
         h = array_of(hessian);
     }
-    backend_of(X).linear_mse(array_of(X), target, array_of(w), n, d, array_of(loss),
+    backend_of(X).linear_mse(array_of(X), target, array_of(w), n, d, intercept, array_of(loss),
                              array_of(grad), hessian.defined() ? &h : nullptr);
 }
 
 void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, const Tensor& loss,
-                   const Tensor& grad, const Tensor& hessian) {
+                   const Tensor& grad, const Tensor& hessian, bool intercept) {
     const char* op = "logistic";
     check_same_kind(op, X_in, w_in);
     check_same_kind(op, X_in, y_in);
-    if (X_in.dim() != 2) throw Error(std::string(op) + ": X must be (n, d), got " + describe(X_in));
-    const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1];
+    const std::int64_t d = pass_rows(op, X_in, intercept), n = X_in.shape()[0];
     const Dense X_dense(X_in), y_dense(y_in), w_dense(w_in);
     const Tensor &X = X_dense.get(), &y = y_dense.get(), &w = w_dense.get();
     check_numel(op, "y", y, n);
@@ -91,26 +100,28 @@ void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, c
         check_numel(op, "the Hessian", hessian, d * d);
         h = array_of(hessian);
     }
-    backend_of(X).logistic(array_of(X), array_of(y), array_of(w), n, d, array_of(loss),
+    backend_of(X).logistic(array_of(X), array_of(y), array_of(w), n, d, intercept, array_of(loss),
                            array_of(grad), hessian.defined() ? &h : nullptr);
 }
 
 void softmax_cross_entropy_into(const Tensor& X_in, const Tensor& labels_in, const Tensor& W_in,
-                                const Tensor& loss, const Tensor& grad) {
+                                const Tensor& loss, const Tensor& grad, bool intercept) {
     const char* op = "softmax_cross_entropy";
     check_same_kind(op, X_in, W_in);
     check_same_kind(op, X_in, labels_in);
-    if (X_in.dim() != 2 || W_in.dim() != 2 || W_in.shape()[0] != X_in.shape()[1])
-        throw Error(std::string(op) + ": X must be (n, d) and W (d, k), got X " + describe(X_in) +
-                    " and W " + describe(W_in));
-    const std::int64_t n = X_in.shape()[0], d = X_in.shape()[1], k = W_in.shape()[1];
+    const std::int64_t d = pass_rows(op, X_in, intercept);
+    if (W_in.dim() != 2 || W_in.shape()[0] != d)
+        throw Error(std::string(op) + ": X must be (n, d) and W (d, k)" +
+                    (intercept ? " (X without its ones column: W has d + 1 rows)" : "") +
+                    ", got X " + describe(X_in) + " and W " + describe(W_in));
+    const std::int64_t n = X_in.shape()[0], k = W_in.shape()[1];
     const Tensor X = contiguous_op(X_in), labels = contiguous_op(labels_in),
                  W = contiguous_op(W_in);
     check_numel(op, "the labels", labels, n);
     check_numel(op, "the loss", loss, 1);
     check_numel(op, "the gradient", grad, d * k);
     backend_of(X).softmax_cross_entropy(array_of(X), array_of(labels), array_of(W), n, d, k,
-                                        array_of(loss), array_of(grad));
+                                        intercept, array_of(loss), array_of(grad));
 }
 
 void gather_rows_into(const Tensor& X_in, const Tensor& y_in, const RowPermutation& perm,

@@ -27,36 +27,51 @@ Tensor compute_loss(Loss loss, const Tensor& pred, const Tensor& target) {
     throw Error("compute_loss: unknown loss");
 }
 
-LinearModel::LinearModel(Tensor weight) : m_weight(std::move(weight)) {
+LinearModel::LinearModel(Tensor weight, bool fit_intercept)
+    : m_weight(std::move(weight)), m_fit_intercept(fit_intercept) {
     detail::check_defined("LinearModel", m_weight);
     if (m_weight.dim() != 1 && m_weight.dim() != 2)
         throw Error("LinearModel: the weight must be a vector (d) or a matrix (d, k), got " +
                     detail::describe(m_weight));
+    if (fit_intercept && m_weight.shape()[0] < 1)
+        throw Error("LinearModel: with fit_intercept the weight needs a row for the intercept, "
+                    "got " + detail::describe(m_weight));
 }
 
 std::shared_ptr<const Model> LinearModel::with_parameters(const std::vector<Tensor>& params) const {
     if (params.size() != 1 || params[0].shape() != m_weight.shape())
         throw Error("LinearModel::with_parameters: expects one weight of shape " +
                     shape_str(m_weight.shape()));
-    return std::make_shared<LinearModel>(params[0]);
+    return std::make_shared<LinearModel>(params[0], m_fit_intercept);
 }
 
-Tensor LinearModel::forward(const Tensor& X) const { return matmul(X, m_weight); }
+Tensor LinearModel::forward(const Tensor& X) const {
+    if (!m_fit_intercept) return matmul(X, m_weight);
+    const std::int64_t d = m_weight.shape()[0] - 1;
+    if (X.dim() != 2 || X.shape()[1] != d)
+        throw Error("LinearModel: with fit_intercept X must be (n, " + std::to_string(d) +
+                    ") for the weight " + detail::describe(m_weight) + ", got X " +
+                    detail::describe(X));
+    return add(matmul(X, m_weight.narrow(0, 0, d)), m_weight.select(0, d));
+}
 
 bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
                              const Tensor& hessian) const {
-    if (!has_fused(loss)) return false;
+    if (!has_fused(loss) || !fused_takes(X)) return false;
+    const bool implicit = m_fit_intercept;
     if (!m_grad.defined()) m_grad = empty(m_weight.shape(), m_weight.dtype(), m_weight.device());
     switch (loss) {
-        case Loss::mse: detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian); break;
+        case Loss::mse:
+            detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian, implicit);
+            break;
         case Loss::bce_with_logits:
-            detail::logistic_into(X, y, m_weight, loss_out, m_grad, hessian);
+            detail::logistic_into(X, y, m_weight, loss_out, m_grad, hessian, implicit);
             break;
         case Loss::cross_entropy:
             if (hessian.defined())
                 throw Error("LinearModel: softmax regression has no fused Hessian (its weights "
                             "are a matrix); use newton-cg, lbfgs or a first-order optimizer");
-            detail::softmax_cross_entropy_into(X, y, m_weight, loss_out, m_grad);
+            detail::softmax_cross_entropy_into(X, y, m_weight, loss_out, m_grad, implicit);
             break;
     }
     Tensor w = m_weight;
@@ -65,7 +80,13 @@ bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const 
 }
 
 Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
-    return loss == Loss::mse && has_fused(loss) ? linear_mse_hvp(X, v) : Tensor();
+    if (loss != Loss::mse || !has_fused(loss) || !fused_takes(X)) return Tensor();
+    if (!m_fit_intercept) return linear_mse_hvp(X, v);
+    // linear_mse_hvp's pass with the ones column implicit: no target, w = v.
+    const Tensor by_product = empty({}, v.dtype(), v.device());
+    Tensor out = empty(v.shape(), v.dtype(), v.device());
+    detail::linear_mse_into(X, Tensor(), v, by_product, out, Tensor(), true);
+    return out;
 }
 
 }  // namespace descent

@@ -225,6 +225,15 @@ TrainResult train(const Model& model, Loss loss, const Tensor& X, const Tensor& 
 
 namespace detail {
 
+namespace {
+
+[[noreturn]] void refused_fused_pass(const Model& model, Loss loss) {
+    throw Error("train: the model " + model.name() + " declared a fused pass for " +
+                loss_name(loss) + " on this data (has_fused_for) and then refused it (fused_pass)");
+}
+
+}  // namespace
+
 TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const Tensor& y_in,
                         optim::Optimizer& optimizer, const TrainOptions& options,
                         std::function<LinearMseCurvature()> curvature) {
@@ -247,7 +256,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     source.params = params;
     source.curvature = std::move(curvature);
     // The fused pass when the model has one for this loss, else the generic autodiff step.
-    const bool fused = model.has_fused(loss);
+    const bool fused = model.has_fused_for(loss, X);
     // The softmax kernel indexes by label: check them once here (cross_entropy checks its own).
     if (fused && loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
         check_class_labels("train", y, params[0].shape()[1]);
@@ -255,10 +264,10 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     if (fused) {
         source.capturable = true;
         source.full_pass = [m, loss, X, y](const Tensor& l, const Tensor& hessian) {
-            m->fused_pass(loss, X, y, l, hessian);
+            if (!m->fused_pass(loss, X, y, l, hessian)) refused_fused_pass(*m, loss);
         };
         source.batch_pass = [m, loss](const Tensor& Xb, const Tensor& yb, const Tensor& l) {
-            m->fused_pass(loss, Xb, yb, l, Tensor());
+            if (!m->fused_pass(loss, Xb, yb, l, Tensor())) refused_fused_pass(*m, loss);
         };
     } else {
         const auto step = [m, loss](const Tensor& Xs, const Tensor& ys, const Tensor& l,

@@ -39,10 +39,15 @@ public:
         return nullptr;
     }
 
-    // Whether fused_pass serves `loss`.
+    // Whether fused_pass serves `loss`; has_fused_for, for data X in particular (its device: a
+    // model may have its fused pass on one device only). The loop asks has_fused_for.
     virtual bool has_fused(Loss loss) const {
         (void)loss;
         return false;
+    }
+    virtual bool has_fused_for(Loss loss, const Tensor& X) const {
+        (void)X;
+        return has_fused(loss);
     }
     // The fused one-pass step of this model and `loss`, when it has one: writes the loss of
     // (X, y) at the current parameters into `loss_out` (one element), sets every parameter's
@@ -65,12 +70,21 @@ public:
 
 // pred = X W: with W (d) one output per row (linear regression with Loss::mse, logistic
 // regression with Loss::bce_with_logits), with W (d, k) k outputs (softmax regression with
-// Loss::cross_entropy). An intercept is a column of ones in X. Each pairing has a fused
-// one-pass CPU/CUDA kernel (loss.hpp: linear MSE and logistic with their Hessians, softmax);
-// the fused HVP is linear_mse_hvp for mse (the others differentiate the gradient again).
+// Loss::cross_entropy). Each pairing has a fused one-pass CPU/CUDA kernel (loss.hpp: linear
+// MSE and logistic with their Hessians, softmax); the fused HVP is linear_mse_hvp for mse (the
+// others differentiate the gradient again).
+// An intercept is either a column of ones stored in X, or, with fit_intercept, implicit: X
+// holds the d features, W has d + 1 rows and its last row is the intercept (pred = X W[:d] +
+// W[d], scikit-learn's fit_intercept with the intercept kept in the one parameter). The two
+// give bitwise the same fused passes, so a model trains the same either way while X needs
+// no ones column (a loaded file's X is the file's size). The implicit form's fused passes run
+// on the CPU; on a CUDA device it takes the autodiff step (store the column there to keep
+// the fused kernels).
 class LinearModel final : public Model {
 public:
-    explicit LinearModel(Tensor weight);  // (d) or (d, k); the caller's tensor, updated in place
+    // weight (d) or (d, k), or (d + 1) / (d + 1, k) with fit_intercept; the caller's tensor,
+    // updated in place.
+    explicit LinearModel(Tensor weight, bool fit_intercept = false);
     std::vector<Tensor> parameters() const override { return {m_weight}; }
     Tensor forward(const Tensor& X) const override;
     std::string name() const override { return "linear"; }
@@ -80,13 +94,21 @@ public:
     bool has_fused(Loss loss) const override {
         return m_weight.dim() == (loss == Loss::cross_entropy ? 2 : 1);
     }
+    bool has_fused_for(Loss loss, const Tensor& X) const override {
+        return has_fused(loss) && fused_takes(X);
+    }
     bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
                     const Tensor& hessian) const override;
     Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const override;
     const Tensor& weight() const { return m_weight; }
+    bool fit_intercept() const { return m_fit_intercept; }
 
 private:
+    // Whether the fused kernels take X as it is (CPU, or the ones column stored).
+    bool fused_takes(const Tensor& X) const { return !m_fit_intercept || X.device().is_cpu(); }
+
     Tensor m_weight;
+    bool m_fit_intercept;
     mutable Tensor m_grad;  // the gradient buffer the fused pass reuses, made on first use
 };
 

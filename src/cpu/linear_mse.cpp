@@ -83,10 +83,10 @@ template BlockFn<float> block_fn_for<float>(CpuIsa, std::int64_t);
 template BlockFn<double> block_fn_for<double>(CpuIsa, std::int64_t);
 
 void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
-                            Array loss, Array grad, const Array* hessian) {
+                            bool intercept, Array loss, Array grad, const Array* hessian) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
-        const T* x = static_cast<const T*>(X.data);   // (n, d)
+        const T* x = static_cast<const T*>(X.data);   // (n, d), or (n, d - 1) with intercept
         const T* yv = static_cast<const T*>(y.data);  // (n)
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
@@ -94,7 +94,8 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
-                block(x + start * d, targets_from(yv, start), wv, rows, d, want_h, out);
+                block(block_rows(x, start, rows, d, intercept), targets_from(yv, start), wv, rows,
+                      d, want_h, out);
             });
         const double inv_n = 1.0 / double(n);
         write_loss_grad_hessian(total, d, inv_n, 2.0 * inv_n, static_cast<T*>(loss.data),

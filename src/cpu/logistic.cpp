@@ -53,11 +53,11 @@ LogisticBlockFn<T> logistic_block_fn_for(CpuIsa isa, std::int64_t d) {
 template LogisticBlockFn<float> logistic_block_fn_for<float>(CpuIsa, std::int64_t);
 template LogisticBlockFn<double> logistic_block_fn_for<double>(CpuIsa, std::int64_t);
 
-void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
-                          Array grad, const Array* hessian) {
+void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
+                          bool intercept, Array loss, Array grad, const Array* hessian) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
-        const T* x = static_cast<const T*>(X.data);   // (n, d)
+        const T* x = static_cast<const T*>(X.data);   // (n, d), or (n, d - 1) with intercept
         const T* yv = static_cast<const T*>(y.data);  // (n), 0/1
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
@@ -65,7 +65,8 @@ void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_
         const LogisticBlockFn<T> block = logistic_block_fn_for<T>(best_cpu_isa(), d);
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
-                block(x + start * d, yv + start, wv, rows, d, want_h, out);
+                block(block_rows(x, start, rows, d, intercept), yv + start, wv, rows, d, want_h,
+                      out);
             });
         const double inv_n = 1.0 / double(n);
         write_loss_grad_hessian(total, d, inv_n, inv_n, static_cast<T*>(loss.data),

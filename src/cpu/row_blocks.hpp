@@ -32,6 +32,30 @@ std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std:
     return total;
 }
 
+// Rows [start, start + rows) of X (row-major) as a block kernel of d columns reads them.
+// Without intercept X has the d columns and this is a pointer into it. With intercept X
+// holds d - 1 columns (the ones column is implicit, the last weight the intercept): the rows
+// are copied into this thread's buffer with a 1 appended, so every kernel sums exactly as
+// over a stored ones column (bitwise) while X itself never holds the column (a loaded file's
+// X stays the file's size). The buffer lives until the thread ends and is reused by every
+// block and pass; the copy stays in cache, the read of X is still one.
+template <class T>
+const T* block_rows(const T* x, std::int64_t start, std::int64_t rows, std::int64_t d,
+                    bool intercept) {
+    if (!intercept) return x + start * d;
+    thread_local std::vector<T> buffer;
+    const std::int64_t cols = d - 1;
+    if (static_cast<std::int64_t>(buffer.size()) < rows * d)
+        buffer.resize(static_cast<std::size_t>(rows * d));
+    const T* src = x + start * cols;
+    T* dst = buffer.data();
+    for (std::int64_t i = 0; i < rows; ++i, src += cols, dst += d) {
+        std::copy(src, src + cols, dst);
+        dst[cols] = T(1);
+    }
+    return buffer.data();
+}
+
 // total = [loss sum, gradient sums (d), Hessian sums (d * d, upper triangle valid)]:
 // loss = loss_scale * total[0], grad = deriv_scale * sums, hessian (when not null) the same
 // scale on the upper triangle, mirrored (the fixed-d kernels accumulate only that half).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
+#include "cpu/row_blocks.hpp"
 #include "shared/dtype_visit.hpp"
 #include "shared/softmax_row.hpp"
 
@@ -41,34 +42,21 @@ void softmax_block(const T* x, const T* labels, const T* W, std::int64_t rows, s
 }  // namespace
 
 void CpuBackend::softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n,
-                                       std::int64_t d, std::int64_t k, Array loss, Array grad) {
+                                       std::int64_t d, std::int64_t k, bool intercept, Array loss,
+                                       Array grad) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
-        const T* x = static_cast<const T*>(X.data);         // (n, d)
+        const T* x = static_cast<const T*>(X.data);  // (n, d), or (n, d - 1) with intercept
         const T* lab = static_cast<const T*>(labels.data);  // (n)
         const T* Wv = static_cast<const T*>(W.data);        // (d, k)
         const std::int64_t entries = 1 + d * k;
-        const std::int64_t n_blocks = (n + kRowBlock - 1) / kRowBlock;
-        std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
-
-#pragma omp parallel if (n_blocks > 1)
-        {
-            std::vector<double> z(static_cast<std::size_t>(k));  // per thread
-#pragma omp for schedule(static)
-            for (std::int64_t b = 0; b < n_blocks; ++b) {
-                const std::int64_t start = b * kRowBlock;
-                const std::int64_t rows = std::min(kRowBlock, n - start);
-                softmax_block(x + start * d, lab + start, Wv, rows, d, k, z.data(),
-                              partials.data() + b * entries);
-            }
-        }
-
-        // Combine in block order: the same sums whatever the thread count.
-        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
-        for (std::int64_t b = 0; b < n_blocks; ++b) {
-            const double* p = partials.data() + b * entries;
-            for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
-        }
+        const std::vector<double> total =
+            sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
+                thread_local std::vector<double> z;  // k logits, per thread
+                z.resize(static_cast<std::size_t>(k));
+                softmax_block(block_rows(x, start, rows, d, intercept), lab + start, Wv, rows, d,
+                              k, z.data(), out);
+            });
         const double inv_n = 1.0 / double(n);
         *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
         T* g = static_cast<T*>(grad.data);

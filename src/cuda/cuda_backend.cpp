@@ -108,6 +108,14 @@ std::uint64_t count_kernel_nodes(cudaGraph_t graph) {
     return kernels;
 }
 
+// The fused passes' kernels read X with its ones column stored; fused_ops.cpp refuses an
+// implicit one on a CUDA device before it gets here, so this is a broken caller.
+void refuse_implicit_intercept(const char* op, bool intercept) {
+    if (intercept)
+        throw Error(std::string("internal error: ") + op +
+                    ": the CUDA kernels need X with its ones column stored");
+}
+
 class CudaBackend final : public Backend {
 public:
     void* allocate(std::size_t bytes, int device) override {
@@ -292,8 +300,9 @@ public:
                              out.device_index);
         kernels::mse(pred, target, out, scratch.as<double>(), stream(out));
     }
-    void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
-                    Array grad, const Array* hessian) override {
+    void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
+                    Array loss, Array grad, const Array* hessian) override {
+        refuse_implicit_intercept("linear_mse", intercept);
         DeviceGuard guard(X.device_index);
         const kernels::LinearMsePlan plan =
             kernels::plan_linear_mse(X.dtype, n, d, hessian != nullptr);
@@ -304,8 +313,9 @@ public:
                             hessian, scratch.as<double>(), residual.get(), stream(X));
     }
 
-    void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, Array loss,
-                  Array grad, const Array* hessian) override {
+    void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
+                  Array loss, Array grad, const Array* hessian) override {
+        refuse_implicit_intercept("logistic", intercept);
         DeviceGuard guard(X.device_index);
         const kernels::LogisticPlan plan =
             kernels::plan_logistic(X.dtype, n, d, hessian != nullptr);
@@ -318,7 +328,8 @@ public:
     }
 
     void softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n, std::int64_t d,
-                               std::int64_t k, Array loss, Array grad) override {
+                               std::int64_t k, bool intercept, Array loss, Array grad) override {
+        refuse_implicit_intercept("softmax_cross_entropy", intercept);
         DeviceGuard guard(X.device_index);
         const kernels::SoftmaxPlan plan = kernels::plan_softmax(X.dtype, n, d, k);
         DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
