@@ -10,6 +10,7 @@
 #include "descent/error.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
+#include "fused_ops.hpp"
 
 namespace descent {
 
@@ -140,12 +141,27 @@ LinearMseCurvature linear_mse_curvature_of_hessian(const std::vector<double>& he
     return c;
 }
 
-LinearMseCurvature linear_mse_curvature(const Tensor& X) {
+LinearMseCurvature linear_mse_curvature(const Tensor& X, bool fit_intercept) {
     detail::check_defined("linear_mse_curvature", X);
     if (X.dim() != 2 || X.numel() == 0)
         throw Error("linear_mse_curvature: expects X (n, d) with n, d >= 1, got shape " +
                     shape_str(X.shape()));
     const Tensor x = X.detach();
+    if (fit_intercept) {
+        const std::int64_t n = x.shape()[0], d = x.shape()[1] + 1;
+        if (d <= n && d <= kGramLimit && x.device().is_cpu()) {
+            // The Hessian of [X, 1] from the fused pass with the ones column implicit.
+            const Tensor loss = empty({}, x.dtype(), x.device());
+            const Tensor grad = empty({d}, x.dtype(), x.device());
+            const Tensor hessian = empty({d, d}, x.dtype(), x.device());
+            detail::linear_mse_into(x.contiguous(), Tensor(), zeros({d}, x.dtype(), x.device()),
+                                    loss, grad, hessian, true);
+            return linear_mse_curvature_of_hessian(hessian.to_vector<double>(), d);
+        }
+        // Wide or large data, or a device without the implicit pass: the column stored for
+        // the time of this report (made only when a run diverged).
+        return linear_mse_curvature(concat({x, ones({x.shape()[0], 1}, x.dtype(), x.device())}, 1));
+    }
     const std::int64_t n = x.shape()[0], d = x.shape()[1];
     if (d <= n && d <= kGramLimit)  // the Hessian itself is the small Gram matrix
         return linear_mse_curvature_of_hessian(linear_mse_hessian(x).to_vector<double>(), d);

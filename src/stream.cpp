@@ -32,9 +32,10 @@ constexpr std::int64_t kStreamedHessianLimit = 1024;
 // their combination; allocated once, on the weights' device, reused by every pass.
 class ChunkTable {
 public:
+    // intercept: the chunks' X hold d - 1 columns, the ones column implicit (CPU).
     ChunkTable(std::int64_t n, std::int64_t d, std::int64_t chunk, bool hessian, DType dtype,
-               Device device)
-        : m_n(n), m_d(d), m_chunk(chunk), m_hessian(hessian) {
+               Device device, bool intercept)
+        : m_n(n), m_d(d), m_chunk(chunk), m_hessian(hessian), m_intercept(intercept) {
         m_chunks = (n + chunk - 1) / chunk;
         m_entries = 1 + d + (hessian ? d * d : 0);
         m_table = empty({m_chunks, m_entries}, dtype, device);
@@ -65,7 +66,8 @@ public:
         const Tensor row = m_table.select(0, c);  // loss, gradient (d), Hessian (d * d)
         // The row has room for the Hessian only in a table built with it.
         detail::linear_mse_into(X, y, w, row.narrow(0, 0, 1), row.narrow(0, 1, m_d),
-                                hessian ? row.narrow(0, 1 + m_d, m_d * m_d) : Tensor());
+                                hessian ? row.narrow(0, 1 + m_d, m_d * m_d) : Tensor(),
+                                m_intercept);
     }
 
     // loss, grad (and hessian) = the chunk means weighted by the chunk sizes, over n.
@@ -84,7 +86,7 @@ public:
 
 private:
     std::int64_t m_n, m_d, m_chunk, m_chunks = 0, m_entries = 0;
-    bool m_hessian;
+    bool m_hessian, m_intercept;
     Tensor m_table, m_rows, m_out;
     Tensor m_table64, m_out64;  // the table and result in f64, for an f32 table
 };
@@ -106,10 +108,11 @@ public:
 protected:
     // n rows of d columns, in chunks of chunk_rows (at most n), on `device`.
     void init(std::int64_t n, std::int64_t d, std::int64_t chunk_rows, bool hessian, DType dtype,
-              Device device) {
+              Device device, bool intercept = false) {
         m_n = n;
         m_d = d;
-        m_table = std::make_unique<ChunkTable>(n, d, std::min(chunk_rows, n), hessian, dtype, device);
+        m_table = std::make_unique<ChunkTable>(n, d, std::min(chunk_rows, n), hessian, dtype,
+                                               device, intercept);
     }
     // Row c of the table for every chunk c (ChunkTable::pass).
     virtual void fill_table(const Tensor& w, bool hessian) = 0;
@@ -160,7 +163,8 @@ private:
 class HostPass final : public StreamedPass {
 public:
     HostPass(const StreamedHost& data, Device device, bool hessian) : m_data(data) {
-        init(data.X.shape()[0], data.X.shape()[1], data.chunk_rows, hessian, data.X.dtype(), device);
+        init(data.X.shape()[0], data.X.shape()[1] + (data.fit_intercept ? 1 : 0), data.chunk_rows,
+             hessian, data.X.dtype(), device, data.fit_intercept);
         const std::int64_t chunk = m_table->chunk();
         if (!device.is_cpu())
             m_chunks = std::make_unique<detail::HostChunkStream>(data.X, data.y, chunk,
@@ -228,10 +232,16 @@ void check_weights(const char* op, const StreamedHost& data, const Tensor& w) {
         throw Error(where + "the data must be of the weights' dtype; X is " +
                     dtype_name(data.X.dtype()) + ", y is " + dtype_name(data.y.dtype()) +
                     ", the weights are " + dtype_name(w.dtype()));
-    if (w.dim() != 1 || w.shape()[0] != data.X.shape()[1])
+    const std::int64_t d = data.X.shape()[1] + (data.fit_intercept ? 1 : 0);
+    if (w.dim() != 1 || w.shape()[0] != d)
         throw Error(where + "X " + shape_str(data.X.shape()) + " has " +
-                    std::to_string(data.X.shape()[1]) + " columns; the weights are " +
-                    detail::describe(w));
+                    std::to_string(data.X.shape()[1]) + " columns" +
+                    (data.fit_intercept ? " and fit_intercept (one more weight)" : "") +
+                    "; the weights are " + detail::describe(w));
+    if (data.fit_intercept && !w.device().is_cpu())
+        throw Error(where + "fit_intercept (the ones column implicit) streams on the cpu only; "
+                    "the weights are " + detail::describe(w) +
+                    "; store the ones column in X for another device");
     if (data.chunk_rows < 1)
         throw Error(where + "chunk_rows must be >= 1, got " + std::to_string(data.chunk_rows));
 }
@@ -310,7 +320,9 @@ TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& op
     auto pass = std::make_shared<HostPass>(data, w.device(), optimizer.needs_hessian());
     // From the host data on the cpu: no second set of device buffers, no second registration.
     const Tensor X = data.X;
-    return train_on(pass, [X] { return linear_mse_curvature(X); }, optimizer, options);
+    const bool fit_intercept = data.fit_intercept;
+    return train_on(pass, [X, fit_intercept] { return linear_mse_curvature(X, fit_intercept); },
+                    optimizer, options);
 }
 
 }  // namespace descent

@@ -199,7 +199,7 @@ std::string loss_divergence_rule(double loss, double first_loss, DType dtype, do
 }
 
 TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimizer& optimizer,
-                         const TrainOptions& options) {
+                         const TrainOptions& options, bool fit_intercept) {
     // Dense data: the mini-batch views slide over X and y in row-major steps.
     const Tensor X = X_in.defined() ? X_in.contiguous() : X_in;
     const Tensor y = y_in.defined() ? y_in.contiguous() : y_in;
@@ -207,14 +207,16 @@ TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimize
     const Tensor& w = optimizer.params()[0];
     detail::check_same_kind("train_linear", X, w);
     detail::check_same_kind("train_linear", y, w);
+    const std::int64_t extra = fit_intercept ? 1 : 0;
     if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
-        w.shape()[0] != X.shape()[1] || X.numel() == 0)
-        throw Error("train_linear: expects X (n, d), y (n), weights (d) with n, d >= 1; got X " +
+        w.shape()[0] != X.shape()[1] + extra || X.numel() == 0)
+        throw Error(std::string("train_linear: expects X (n, d), y (n), weights (") +
+                    (fit_intercept ? "d + 1: fit_intercept" : "d") + ") with n, d >= 1; got X " +
                     shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
                     shape_str(w.shape()));
-    LinearModel model(w);
-    return detail::train_model(model, Loss::mse, X, y, optimizer, options, [X] {
-        return linear_mse_curvature(X);
+    LinearModel model(w, fit_intercept);
+    return detail::train_model(model, Loss::mse, X, y, optimizer, options, [X, fit_intercept] {
+        return linear_mse_curvature(X, fit_intercept);
     });
 }
 

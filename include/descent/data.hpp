@@ -13,8 +13,15 @@
 
 namespace descent {
 
+// How a loaded table's intercept reaches X: as a ones column stored LAST in X, or implicit:
+// X holds the file's features only and the model's weights have one more row, the intercept
+// (LinearModel's fit_intercept; its fused CPU passes equal the stored column's bitwise). The
+// implicit form keeps X the size of the file's features: a narrow file (2 columns) would
+// otherwise be held at 1.5x its size. The fused CUDA kernels read a stored column.
+enum class OnesColumn { stored, implicit };
+
 struct Dataset {
-    Tensor X;            // (n, d) features; with intercept, a ones column is appended LAST
+    Tensor X;            // (n, d) features; with intercept, a ones column LAST unless implicit
     Tensor y;            // (n)
     std::string source;  // "blog", "synthetic:n=..,d=..,noise=..,seed=..", or the file path
     bool intercept = true;
@@ -25,7 +32,17 @@ struct Dataset {
     // 0: y holds regression targets. >= 2: y holds class labels 0..classes-1 (as numbers of
     // the data's dtype): 2 for logistic data (labels 0/1), k for softmax data.
     std::int64_t classes = 0;
+    OnesColumn ones_column = OnesColumn::stored;  // with intercept: where its ones are
 };
+
+// Whether the data's intercept is implicit (X without its ones column), and the number of
+// weight rows a linear model of the data has (X's columns, plus one when implicit).
+inline bool implicit_intercept(const Dataset& data) {
+    return data.intercept && data.ones_column == OnesColumn::implicit;
+}
+inline std::int64_t weight_rows(const Dataset& data) {
+    return data.X.shape()[1] + (implicit_intercept(data) ? 1 : 0);
+}
 
 struct BlogProblem {
     Dataset data;
@@ -89,25 +106,30 @@ std::int64_t check_class_labels(Dataset& data, std::int64_t classes, const std::
 // quoted in an error is cut to 60 bytes and its control bytes escaped. The file must be a
 // regular file (a FIFO or a device is refused before it is read); it is read twice, in chunks,
 // straight into X and y, so memory is the tensors plus a line buffer.
-Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device);
+// `ones` (here and for the NPY and load_dataset forms below): how the intercept is held.
+Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device,
+                 OnesColumn ones = OnesColumn::stored);
 // The same from a CSV file's bytes already in memory: `origin` takes the path's place in
 // errors and in Dataset::source. load_csv and parse_csv run the same parser.
 Dataset parse_csv(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
-                  Device device);
+                  Device device, OnesColumn ones = OnesColumn::stored);
 
 // NPY (format 1.0, 2.0, 3.0): a 2-D C-order array of little-endian f4 or f8, the last column
 // the target. NaN, Inf and (loaded as f32) values beyond f32's range are refused. Errors name
 // the path and what is wrong. The file must be a regular file, and its size must be what the
 // header's shape and dtype say, checked before anything is allocated; the data is then read in
 // chunks straight into X and y (memory: the tensors plus one chunk).
-Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device);
+Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device,
+                 OnesColumn ones = OnesColumn::stored);
 // The same from an NPY file's bytes in memory, `origin` naming them in errors and the source
 // (the same parser as load_npy).
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
-                  Device device);
+                  Device device, OnesColumn ones = OnesColumn::stored);
 
 // "blog" | "synthetic:..." | "synthetic-logistic:..." | "synthetic-softmax:..." | *.csv |
-// *.npy (extension case-insensitive).
-Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device);
+// *.npy (extension case-insensitive). `ones` applies to the files; the generated data sets
+// always store their ones column.
+Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device,
+                     OnesColumn ones = OnesColumn::stored);
 
 }  // namespace descent

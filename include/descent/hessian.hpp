@@ -31,7 +31,9 @@ struct LinearMseCurvature {
 // k = min(n, d) <= 1024 the k x k Gram matrix (XᵀX, or XXᵀ for wide X: the same nonzero
 // eigenvalues) and a symmetric eigenvalue solver (exact to rounding); beyond that, power
 // iteration with products by X and Xᵀ (a lower bound on λmax, to about 1e-8 relative).
-LinearMseCurvature linear_mse_curvature(const Tensor& X);
+// fit_intercept: of [X, 1], X without its ones column (LinearModel's implicit intercept); the
+// column's scale is then the last of column_rms (1).
+LinearMseCurvature linear_mse_curvature(const Tensor& X, bool fit_intercept = false);
 // From the Hessian itself, (d, d) row-major (e.g. a streamed pass's).
 LinearMseCurvature linear_mse_curvature_of_hessian(const std::vector<double>& hessian,
                                                    std::int64_t d);

@@ -39,6 +39,9 @@ struct StreamedHost {
     Tensor X, y;
     std::int64_t chunk_rows = std::int64_t(1) << 20;  // rows per chunk (the last may be fewer)
     bool pin_in_place = true;
+    // X holds the features only and the weights have one more entry, the intercept (the
+    // implicit ones column of LinearModel's fit_intercept): on the cpu only.
+    bool fit_intercept = false;
 };
 
 // The fused value-and-grad (and Hessian) over the streamed data at weights w (d entries:

@@ -141,8 +141,11 @@ struct TrainResult {
 // When the feature columns' scales (root mean squares) differ by more than a factor 1e3, it
 // adds which two columns and advises standardising them. λmax and the scales cost a pass
 // over the data, made only when divergence is reported.
+// fit_intercept: X holds the features only and the weights have one more entry, the
+// intercept (LinearModel's implicit ones column; the same trajectory, bitwise, as X with the
+// column stored, on the CPU).
 TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& optimizer,
-                         const TrainOptions& options = {});
+                         const TrainOptions& options = {}, bool fit_intercept = false);
 
 // The one training loop for any model (model.hpp): trains model.parameters(), which must be
 // the optimizer's parameters in the same order, on X (n, d) and targets y (first dimension n)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "crc32c.hpp"
@@ -16,19 +17,56 @@ std::string generated_data_identity(const std::string& source, std::int64_t n, s
            ";intercept=" + (intercept ? "yes" : "no");
 }
 
+namespace {
+
+// The CRC-32C of X's bytes as they are with the ones column stored: an implicit one is
+// hashed as if it were there, so a run resumes whichever way its data holds the intercept
+// (the CUDA device stores it, the cpu not).
+std::uint32_t crc_of_design_matrix(const Dataset& data) {
+    const Tensor host = data.X.to(Device::cpu()).contiguous();
+    const std::size_t item = dtype_size(host.dtype());
+    const auto* bytes = static_cast<const unsigned char*>(host.data_ptr());
+    if (!implicit_intercept(data))
+        return detail::crc32c(bytes, item * static_cast<std::size_t>(host.numel()));
+    const auto n = static_cast<std::size_t>(host.shape()[0]);
+    const auto row = item * static_cast<std::size_t>(host.shape()[1]);
+    unsigned char one[8];
+    const Tensor one_t = ones({1}, host.dtype());
+    std::memcpy(one, one_t.data_ptr(), item);
+    // Rows with their 1 appended, a buffer of them at a time.
+    const std::size_t per_buffer = std::max<std::size_t>(1, (std::size_t(1) << 16) / (row + item));
+    std::vector<unsigned char> buffer(per_buffer * (row + item));
+    std::uint32_t crc = 0;
+    for (std::size_t i = 0; i < n;) {
+        const std::size_t rows = std::min(per_buffer, n - i);
+        unsigned char* at = buffer.data();
+        for (std::size_t r = 0; r < rows; ++r, ++i) {
+            std::memcpy(at, bytes + i * row, row);
+            std::memcpy(at + row, one, item);
+            at += row + item;
+        }
+        crc = detail::crc32c(buffer.data(), static_cast<std::size_t>(at - buffer.data()), crc);
+    }
+    return crc;
+}
+
+}  // namespace
+
 std::string data_identity(const Dataset& data) {
+    // The design matrix's shape: X with its ones column, stored or not.
+    const std::int64_t d = weight_rows(data);
     const std::string shape = ";n=" + std::to_string(data.X.shape()[0]) +
-                              ";d=" + std::to_string(data.X.shape()[1]) +
+                              ";d=" + std::to_string(d) +
                               ";intercept=" + (data.intercept ? "yes" : "no");
     if (data.source == "blog" || data.source.rfind("synthetic:", 0) == 0)
-        return generated_data_identity(data.source, data.X.shape()[0], data.X.shape()[1],
-                                       data.intercept);
+        return generated_data_identity(data.source, data.X.shape()[0], d, data.intercept);
     // A file: its contents, not its path (a moved file is the same data, an edited one is not).
     // X and y each get their own CRC-32C, which changes with any flipped bit or negated column.
     std::uint32_t crc[2];
-    for (int i = 0; i < 2; ++i) {
-        const Tensor host = (i == 0 ? data.X : data.y).to(Device::cpu()).contiguous();
-        crc[i] = detail::crc32c(host.data_ptr(),
+    crc[0] = crc_of_design_matrix(data);
+    {
+        const Tensor host = data.y.to(Device::cpu()).contiguous();
+        crc[1] = detail::crc32c(host.data_ptr(),
                                 dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
     }
     char hex[18];

@@ -263,15 +263,20 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         data.intercept = stream.intercept;
         data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
     } else {
+        // On the cpu a file's intercept stays implicit (X holds the file's features, not a
+        // ones column more: a 2-column file would take 1.5x its size); the fused CUDA kernels
+        // read a stored column.
+        const OnesColumn ones = device.is_cpu() ? OnesColumn::implicit : OnesColumn::stored;
         data = during("loading --data " + detail::shown_path(data_spec), [&] {
             return reading("--data", data_spec, [&] {
                 return load_dataset(data_spec, !args.has("no-intercept"), dtype,
-                                    host_streamed ? Device::cpu() : device);
+                                    host_streamed ? Device::cpu() : device, ones);
             });
         });
         host.X = data.X;
         host.y = data.y;
         host.chunk_rows = stream_chunk;
+        host.fit_intercept = implicit_intercept(data);
     }
     // Classifiers: labels 0/1 (logistic) or 0..k-1 (softmax), checked before any training.
     if (classifier)
@@ -282,7 +287,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const std::int64_t outputs = model_name == "softmax" ? data.classes : 1;
     const std::int64_t n = streamed ? stream.spec.n : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
-                                    : data.X.shape()[1];
+                                    : weight_rows(data);
+    const bool fit_intercept = !streamed && implicit_intercept(data);
     const std::vector<double> init = initial_weights(
         args.text("init", data.source == "blog" ? "blog" : "zeros"), d * outputs, data,
         static_cast<std::uint32_t>(seed));
@@ -317,7 +323,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
 
     const Shape weight_shape = model_name == "softmax" ? Shape{d, outputs} : Shape{d};
     Tensor w = from_vector(init, weight_shape, dtype, device).requires_grad_();
-    const LinearModel model(w);
+    const LinearModel model(w, fit_intercept);
     auto optimizer = optim::make_optimizer(config, {w});
     TrainResult resumed;
     if (args.has("resume")) {
@@ -386,7 +392,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         return streamed        ? train_linear_streamed(stream, *optimizer, options)
                : host_streamed ? train_linear_streamed(host, *optimizer, options)
                : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
-                               : train_linear(data.X, data.y, *optimizer, options);
+                               : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
     });
     progress.finish();
     const int sig = interrupt->signal();
@@ -407,13 +413,21 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // A classifier's loss and accuracy at the final weights.
     const auto classifier_loss = [&](const Tensor& weights) {
         NoGrad off;
-        return compute_loss(loss_kind, LinearModel(weights).forward(data.X), data.y).item();
+        return compute_loss(loss_kind, LinearModel(weights, fit_intercept).forward(data.X), data.y)
+            .item();
+    };
+    // Linear regression's loss: the fused pass, the one the training took.
+    const auto linear_loss = [&](const Tensor& weights) {
+        if (!fit_intercept) return linear_mse_value_and_grad(data.X, data.y, weights).loss.item();
+        const Tensor l = empty({1}, dtype, device);
+        LinearModel(weights * 1.0, true).fused_pass(Loss::mse, data.X, data.y, l, Tensor());
+        return l.to_vector<double>()[0];
     };
     const double final_loss = during("computing the final loss", [&] {
         if (classifier) return classifier_loss(w.detach());
         return streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
                : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
-                               : linear_mse_value_and_grad(data.X, data.y, w.detach()).loss.item();
+                               : linear_loss(w.detach());
     });
     // The loop checks the loss before each update; the last update is checked here, by the
     // same rule (non-finite, or run away from the first epoch's loss).
@@ -424,7 +438,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (classifier) return classifier_loss(w0);
         return streamed        ? linear_mse_streamed(stream, w0).loss.item()
                : host_streamed ? linear_mse_streamed(host, w0).loss.item()
-                               : linear_mse_value_and_grad(data.X, data.y, w0).loss.item();
+                               : linear_loss(w0);
     };
     double zero_loss = 0.0;
     if (std::isfinite(final_loss) && loss_diverged(final_loss, first_loss, dtype))
@@ -432,7 +446,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (loss_diverged(final_loss, first_loss, dtype, zero_loss)) {
         LinearMseCurvature curvature;  // for the advice; costs a pass, made only now
         try {
-            if (!streamed && !classifier) curvature = linear_mse_curvature(data.X);
+            if (!streamed && !classifier) curvature = linear_mse_curvature(data.X, fit_intercept);
         } catch (const std::exception&) {
             curvature = LinearMseCurvature{};  // the report goes out without the bound
         }

@@ -142,7 +142,7 @@ bool parse_double(std::string_view field, double& out) {
 // line straight into X and y, allocated once in between. The page cache makes the second pass
 // cheap; memory is the tensors plus one chunk (or the longest line).
 Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device) {
+                 DType dtype, Device device, OnesColumn ones) {
     const std::string& path = src.name();  // errors start with it
     char lead[3] = {};
     const std::uint64_t lead_n = std::min<std::uint64_t>(src.size(), 3);
@@ -206,7 +206,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
         last_row_line >= first_row_line ? last_row_line - first_row_line + 1 : 0;
 
     // Pass 2.
-    detail::TableBuilder table(std::int64_t(n_rows), std::int64_t(n_cols), intercept, dtype);
+    detail::TableBuilder table(std::int64_t(n_rows), std::int64_t(n_cols), intercept, ones, dtype);
     LineReader lines(src, bom);
     std::string_view line;
     for (std::uint64_t line_no = 1; line_no <= last_line; ++line_no) {
@@ -252,14 +252,15 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
 }  // namespace
 
 Dataset parse_csv(const std::string& text, const std::string& origin, bool intercept, DType dtype,
-                  Device device) {
+                  Device device, OnesColumn ones) {
     const detail::MemorySource src(text, detail::shown_path(origin));
-    return read_csv(src, origin, intercept, dtype, device);
+    return read_csv(src, origin, intercept, dtype, device, ones);
 }
 
-Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device) {
+Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device,
+                 OnesColumn ones) {
     const detail::InputFile file(path);
-    return read_csv(file, path, intercept, dtype, device);
+    return read_csv(file, path, intercept, dtype, device, ones);
 }
 
 }  // namespace descent

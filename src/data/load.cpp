@@ -20,7 +20,8 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
 }
 }  // namespace
 
-Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device) {
+Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device,
+                     OnesColumn ones) {
     if (spec == "blog") {
         // The post's X = [x, 1] is its model; dropping the ones column would be another problem.
         if (!intercept)
@@ -34,8 +35,8 @@ Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Devic
         return synthetic_dataset(parse_synthetic_spec(spec), intercept, dtype, device);
     if (spec.compare(0, 19, "synthetic-logistic:") == 0 || spec.compare(0, 18, "synthetic-softmax:") == 0)
         return synthetic_classes_dataset(parse_synthetic_classes_spec(spec), intercept, dtype, device);
-    if (ends_with_ci(spec, ".csv")) return load_csv(spec, intercept, dtype, device);
-    if (ends_with_ci(spec, ".npy")) return load_npy(spec, intercept, dtype, device);
+    if (ends_with_ci(spec, ".csv")) return load_csv(spec, intercept, dtype, device, ones);
+    if (ends_with_ci(spec, ".npy")) return load_npy(spec, intercept, dtype, device, ones);
     throw Error("dataset '" + detail::shown_path(spec) +
                 "': not a known form; expected 'blog', 'synthetic:n=N,d=D[,noise=S][,seed=K]', "
                 "'synthetic-logistic:n=N,d=D[,seed=K]', 'synthetic-softmax:n=N,d=D,k=K[,seed=S]', "

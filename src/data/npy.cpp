@@ -182,7 +182,7 @@ constexpr std::uint64_t kChunkBytes = 1 << 20;
 // Every NPY read, from a file or from memory: the header first, checked against the source's
 // size before anything is allocated, then the data in fixed-size chunks straight into X and y.
 Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device) {
+                 DType dtype, Device device, OnesColumn ones) {
     const std::string& path = src.name();  // errors start with it
     const std::uint64_t size = src.size();
 
@@ -281,7 +281,7 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
         throw Error(path + ": " + std::to_string(found - expected) +
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
-    detail::TableBuilder table(n_rows, n_cols, intercept, dtype);
+    detail::TableBuilder table(n_rows, n_cols, intercept, ones, dtype);
     const std::uint64_t chunk_elems = std::min<std::uint64_t>(kChunkBytes / item, count);
     std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
     auto where = [&](std::uint64_t k) {
@@ -314,14 +314,15 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
 }  // namespace
 
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
-                  Device device) {
+                  Device device, OnesColumn ones) {
     const detail::MemorySource src(bytes, detail::shown_path(origin));
-    return read_npy(src, origin, intercept, dtype, device);
+    return read_npy(src, origin, intercept, dtype, device, ones);
 }
 
-Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device) {
+Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device,
+                 OnesColumn ones) {
     const detail::InputFile file(path);
-    return read_npy(file, path, intercept, dtype, device);
+    return read_npy(file, path, intercept, dtype, device, ones);
 }
 
 }  // namespace descent

@@ -8,9 +8,15 @@
 
 namespace descent::detail {
 
-TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, DType dtype)
-    : m_n_rows(n_rows), m_d(n_cols - 1), m_intercept(intercept), m_f32(dtype == DType::f32) {
-    const std::int64_t x_cols = intercept ? m_d + 1 : m_d;
+TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept,
+                           OnesColumn ones, DType dtype)
+    : m_n_rows(n_rows),
+      m_d(n_cols - 1),
+      m_intercept(intercept),
+      m_store_ones(intercept && ones == OnesColumn::stored),
+      m_f32(dtype == DType::f32),
+      m_ones(ones) {
+    const std::int64_t x_cols = m_store_ones ? m_d + 1 : m_d;
     // empty(): no fill, so a page is first touched when its values arrive.
     m_X = empty({n_rows, x_cols}, dtype, Device::cpu());
     m_Y = empty({n_rows}, dtype, Device::cpu());
@@ -33,6 +39,7 @@ Dataset TableBuilder::finish(Device device, std::string source) {
     data.y = m_Y.to(device);
     data.source = std::move(source);
     data.intercept = m_intercept;
+    data.ones_column = m_ones;
     return data;
 }
 

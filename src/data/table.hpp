@@ -11,12 +11,13 @@
 namespace descent::detail {
 
 // Allocates X (n_rows, d[+1]) and y (n_rows) on the CPU in `dtype` once (d = n_cols - 1, the
-// ones column LAST with intercept), then takes the table's values one by one in row-major
+// ones column LAST with a stored intercept; none without intercept or with an implicit one), then takes the table's values one by one in row-major
 // order: columns 0..d-1 go to X, column d to y. Values must already be checked (finite, and
 // within f32's range when dtype is f32).
 class TableBuilder {
 public:
-    TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, DType dtype);
+    TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, OnesColumn ones,
+                 DType dtype);
 
     void push(double v) {
         if (m_col < m_d) {
@@ -26,7 +27,7 @@ public:
         }
         if (m_row >= m_n_rows) overflow();
         store(m_y, m_row, v);
-        if (m_intercept) store(m_x, m_x_at++, 1.0);
+        if (m_store_ones) store(m_x, m_x_at++, 1.0);
         m_col = 0;
         ++m_row;
     }
@@ -49,7 +50,8 @@ private:
     void* m_x = nullptr;  // m_X's and m_y's elements (float or double)
     void* m_y = nullptr;
     std::int64_t m_n_rows, m_d;
-    bool m_intercept, m_f32;
+    bool m_intercept, m_store_ones, m_f32;
+    OnesColumn m_ones;
     std::int64_t m_row = 0, m_col = 0, m_x_at = 0;
 };
 

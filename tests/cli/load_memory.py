@@ -4,6 +4,9 @@
 #   NPY in its own dtype        peak RSS <= 1.1 S + 50 MB  (a second copy of the data fails it)
 #   NPY converted (f4 -> f64)   peak RSS <= S + the converted X and y + 50 MB
 #   CSV                         peak RSS <= 2 x the parsed numbers (n (d+1) 8 bytes) + 50 MB
+# The NPY bound holds for a narrow file too (2 columns, 200 MB): on the cpu the intercept is
+# implicit, so X is the file's feature column and no ones column more (which would make it
+# 1.5 S, over the bound above S = 125 MB).
 #   python3 tests/cli/load_memory.py /path/to/descent
 # What is bounded is the data's share of the peak: the child's anonymous resident memory
 # (RssAnon, sampled every millisecond; a second copy of a 64 MB file lasts far longer) above
@@ -112,19 +115,22 @@ def main():
     descent = sys.argv[1]
     failures = 0
     with tempfile.TemporaryDirectory(prefix='descent-load-memory.') as work:
-        cols = 17  # 16 features + target: X with its ones column has as many columns as the file
+        cols = 17  # 16 features + target
         f8_rows, f4_rows, csv_rows, csv_cols = 940_000, 940_000, 470_000, 9
-        f8, f4, csv = (os.path.join(work, n) for n in ('a.npy', 'b.npy', 'c.csv'))
+        narrow_rows = 12_500_000  # 1 feature + target, f8: 200 MB
+        f8, f4, csv, narrow = (os.path.join(work, n)
+                               for n in ('a.npy', 'b.npy', 'c.csv', 'narrow.npy'))
         write_npy(f8, f8_rows, cols, 'd')
         write_npy(f4, f4_rows, cols, 'f')
         write_csv(csv, csv_rows, csv_cols)
+        write_npy(narrow, narrow_rows, 2, 'd')
         tiny = os.path.join(work, 'tiny.csv')
         write_csv(tiny, 10, csv_cols)
 
-        def xy_bytes(rows, cols, item):  # X (rows, cols - 1 + 1 ones column) and y (rows)
-            return rows * (cols + 1) * item
+        def xy_bytes(rows, cols, item):  # X (rows, cols - 1) and y (rows): the intercept implicit
+            return rows * cols * item
 
-        s8, s4 = os.path.getsize(f8), os.path.getsize(f4)
+        s8, s4, sn = os.path.getsize(f8), os.path.getsize(f4), os.path.getsize(narrow)
         cases = [
             # name, file, extra flags, bound in bytes, what the bound is
             ('npy f8 as f64', f8, [], 1.1 * s8 + 50 * MB, '1.1 S + 50 MB'),
@@ -135,6 +141,7 @@ def main():
              'S + converted + 50 MB'),
             ('csv as f64', csv, [], 2 * csv_rows * csv_cols * 8 + 50 * MB,
              '2 x parsed numbers + 50 MB'),
+            ('npy 2 columns', narrow, [], 1.1 * sn + 50 * MB, '1.1 S + 50 MB'),
         ]
         base = [descent, 'train', '--quiet', '--device', 'cpu']
         baseline = baseline_anon(base + ['--data', tiny, '--epochs', '100000000'])

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# On the cpu a data file's intercept is implicit: X holds the file's features and no ones
+# column (issue 11 item 3: a narrow file is held at its own size), LinearModel's fit_intercept
+# does the rest. This checks, end to end, that nothing a user sees changes:
+#
+#   bash tests/cli/implicit_intercept.sh /path/to/descent
+#
+#  - `descent train --json` on a file (intercept implicit) prints bitwise the same numbers as
+#    on the same file with a ones column written into it and --no-intercept (the column
+#    stored, the form every reference test checks), for every optimizer, full batch and
+#    mini-batches, host streaming (--stream-chunk), CSV and NPY, and the logistic and softmax
+#    models;
+#  - a checkpoint names the data by the CRC-32C of X *with* its ones column (computed here in
+#    Python from the file's numbers), so that a run checkpointed where the column is stored
+#    (a CUDA device) resumes on the cpu and the other way round;
+#  - a run that diverges still gets the learning-rate bound of its advice (λmax of [X, 1]).
+# Prints "N passed, M failed" and exits non-zero when M > 0.
+
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 /path/to/descent" >&2
+    exit 2
+fi
+DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+PYTHON=/usr/bin/python3
+if ! "$PYTHON" -c 'import numpy' 2>/dev/null; then
+    echo "skip: $PYTHON with numpy is needed to write the data files" >&2
+    exit 77
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-implicit-intercept.XXXXXX")" || exit 2
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 2
+
+TIMEOUT=()
+if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
+
+# reg: 203 rows of 3 features and a target; bin: 0/1 labels; cls: labels 0..2. Each also as
+# *_ones with a ones column before the target.
+"$PYTHON" - <<'PY' || { echo "could not write the data files" >&2; exit 2; }
+import numpy as np
+rng = np.random.default_rng(5)
+n = 203
+X = rng.normal(size=(n, 3)) * np.array([1.0, 2.0, 0.5])
+z = X @ np.array([1.5, -2.0, 0.5]) + 0.25
+targets = {
+    "reg": z + 0.1 * rng.normal(size=n),
+    "bin": (z + rng.normal(size=n) > 0).astype(float),
+    "cls": np.digitize(z + 0.5 * rng.normal(size=n), [-1.0, 1.0]).astype(float),
+}
+for name, y in targets.items():
+    for suffix, features in (("", X), ("_ones", np.column_stack([X, np.ones(n)]))):
+        data = np.column_stack([features, y])
+        np.save(name + suffix + ".npy", data)
+        header = ",".join("c%d" % j for j in range(data.shape[1]))
+        np.savetxt(name + suffix + ".csv", data, delimiter=",", header=header, comments="",
+                   fmt="%.17g")
+PY
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok    $1"; }
+fail() {
+    failed=$((failed + 1)); echo "FAIL  $1"; shift
+    local m
+    for m in "$@"; do printf '        %s\n' "$m"; done
+}
+
+# same NAME FILE ARGS...: `train --json ARGS` on FILE.EXT (implicit) and on FILE_ones.EXT with
+# --no-intercept (stored) print the same JSON but for the data's name.
+same() {
+    local name=$1 file=$2; shift 2
+    local ext
+    for ext in npy csv; do
+        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.$ext" "$@" \
+            >implicit.json 2>err.txt </dev/null
+        local rc1=$?
+        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "${file}_ones.$ext" \
+            --no-intercept "$@" >stored.json 2>>err.txt </dev/null
+        local rc2=$?
+        if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
+            fail "$name ($ext)" "exit $rc1 / $rc2: $(head -c 400 err.txt)"
+            continue
+        fi
+        local diff
+        diff=$("$PYTHON" - <<'PY'
+import json
+a, b = (json.load(open(f)) for f in ("implicit.json", "stored.json"))
+for j in (a, b):
+    j.pop("data")
+keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+print(" ".join(keys))
+if "final_weights" not in a or len(a["losses"]) == 0:
+    print("no final_weights or losses")
+PY
+)
+        if [ -z "$diff" ]; then ok "$name ($ext)"; else fail "$name ($ext)" "differs in: $diff"; fi
+    done
+}
+
+same linear_gd reg --optimizer gd --lr 0.05 --epochs 40
+same linear_momentum reg --optimizer momentum --lr 0.02 --epochs 30
+same linear_adam_shuffled_batches reg --optimizer adam --lr 0.05 --epochs 6 --batch-size 32 --shuffle
+same linear_rmsprop_batches_in_order reg --optimizer rmsprop --lr 0.01 --epochs 5 --batch-size 50
+same linear_newton reg --optimizer newton --epochs 3
+same linear_newton_cg reg --optimizer newton-cg --epochs 3
+same linear_lbfgs reg --optimizer lbfgs --epochs 3
+same linear_adam_streamed reg --optimizer adam --lr 0.05 --epochs 8 --stream-chunk 37
+same linear_newton_streamed reg --optimizer newton --epochs 2 --stream-chunk 50
+same logistic_newton bin --model logistic --optimizer newton --epochs 4
+same logistic_adam_batches bin --model logistic --optimizer adam --lr 0.05 --epochs 5 --batch-size 40 --shuffle
+same softmax_adam cls --model softmax --optimizer adam --lr 0.05 --epochs 20
+same softmax_lbfgs cls --model softmax --optimizer lbfgs --epochs 3
+
+# The checkpoint's data identity: the CRC-32C (Castagnoli, bit by bit here) of X with its ones
+# column, as the file's numbers in f64, and of y.
+for ext in npy csv; do
+    if ! "$DESCENT" train --device cpu --quiet --epochs 2 --data "reg.$ext" --checkpoint "$ext.ckpt" \
+            >/dev/null 2>err.txt; then
+        fail "identity_$ext" "could not write the checkpoint: $(head -c 400 err.txt)"
+        continue
+    fi
+    expected=$("$PYTHON" - "$ext" <<'PY'
+import sys
+import numpy as np
+ext = sys.argv[1]
+data = np.load("reg.npy") if ext == "npy" else np.loadtxt("reg.csv", delimiter=",", skiprows=1)
+def crc32c(b):
+    crc = 0xFFFFFFFF
+    for byte in b:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+X1 = np.column_stack([data[:, :-1], np.ones(len(data))]).astype("<f8")
+y = data[:, -1].astype("<f8")
+print("file;n=%d;d=%d;intercept=yes;crc32c=%08x-%08x" %
+      (len(data), X1.shape[1], crc32c(X1.tobytes()), crc32c(y.tobytes())))
+PY
+)
+    if grep -aqF "$expected" "$ext.ckpt"; then
+        ok "identity_$ext (X with its ones column: $expected)"
+    else
+        fail "identity_$ext" "the checkpoint does not name the data as $expected"
+    fi
+done
+
+# A diverging gd run: the advice's bound is 2/λmax of 2/n [X, 1]ᵀ[X, 1], computed here.
+bound=$("$PYTHON" - <<'PY'
+import numpy as np
+data = np.load("reg.npy")
+X1 = np.column_stack([data[:, :-1], np.ones(len(data))])
+print("%.6g" % (2.0 / np.linalg.eigvalsh(2.0 / len(X1) * X1.T @ X1).max()))
+PY
+)
+"${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --data reg.npy --optimizer gd --lr 2 \
+    --epochs 200 >out.txt 2>err.txt </dev/null
+rc=$?
+if [ $rc -ne 0 ] && grep -qF "below 2/lambda_max = $bound" err.txt; then
+    ok "divergence_advice (2/lambda_max = $bound)"
+else
+    fail divergence_advice "exit $rc, expected 'below 2/lambda_max = $bound' in: $(head -c 400 err.txt)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
