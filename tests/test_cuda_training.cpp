@@ -4,7 +4,8 @@
 // bytes_in_use back to where it was), CUDA graphs (TrainOptions::cuda_graph: bitwise the
 // uncaptured run, fewer launches), host data streamed through the device (StreamedHost:
 // against the CPU and the in-memory run, bitwise repeatable, two chunks on the device, no
-// cudaMalloc after the first epochs) and out-of-memory errors. The per-element optimizer
+// cudaMalloc after the first epochs), out-of-memory errors and an implicit intercept (the
+// autodiff step on the device). The per-element optimizer
 // updates (every optimizer x preset x dtype) are covered by tests/test_cuda_optim.cpp.
 // Needs a CUDA device (else the executable exits 77: skipped).
 #include <catch2/catch.hpp>
@@ -798,4 +799,44 @@ TEST_CASE("out of device memory is a CudaError naming the bytes asked for and fr
     CHECK(message.find("free") != std::string::npos);
     // The device is still usable.
     CHECK(ones({3}, DType::f32, kDevice).sum().item() == 3.0);
+}
+
+// An implicit intercept (LinearModel's fit_intercept) on the device: the fused kernels read a
+// stored ones column, so the loop takes the autodiff step (X W[:d] + W[d]), which must follow
+// the CPU's fused implicit pass to rounding; asked directly, the fused pass declines it.
+TEST_CASE("an implicit intercept trains on the device through the autodiff step",
+          "[cuda][train][intercept]") {
+    const std::int64_t n = 500, d = 3;
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    std::vector<double> x(static_cast<std::size_t>(n * d)), y(static_cast<std::size_t>(n));
+    for (double& v : x) v = normal(rng);
+    for (std::int64_t i = 0; i < n; ++i)
+        y[i] = 0.7 - x[i * d] + 2.0 * x[i * d + 2] + 0.1 * normal(rng);
+    for (DType dt : {DType::f64, DType::f32}) {
+        INFO(dtype_name(dt));
+        const Tensor Xc = from_vector(x, {n, d}, DType::f64).to(dt);
+        const Tensor yc = from_vector(y, {n}, DType::f64).to(dt);
+        const Tensor Xd = Xc.to(kDevice), yd = yc.to(kDevice);
+        optim::OptimizerConfig config;
+        config.name = "adam";
+        config.lr = 0.05;
+        TrainOptions options;
+        options.epochs = 30;
+        Tensor wc = zeros({d + 1}, dt).requires_grad_();
+        Tensor wd = zeros({d + 1}, dt, kDevice).requires_grad_();
+        auto oc = optim::make_optimizer(config, {wc});
+        auto od = optim::make_optimizer(config, {wd});
+        const LinearModel mc(wc, true), md(wd, true);
+        CHECK(mc.has_fused_for(Loss::mse, Xc));
+        CHECK_FALSE(md.has_fused_for(Loss::mse, Xd));
+        const TrainResult rc = train(mc, Loss::mse, Xc, yc, *oc, options);
+        const TrainResult rd = train(md, Loss::mse, Xd, yd, *od, options);
+        // The autodiff step rounds otherwise than the fused pass: a few ulps a step.
+        const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
+        CHECK(max_error(rd.losses, rc.losses) <= tol);
+        CHECK(max_error(rd.final_weights, rc.final_weights) <= tol);
+        const Tensor l = empty({1}, dt, kDevice);
+        CHECK_FALSE(md.fused_pass(Loss::mse, Xd, yd, l, Tensor()));
+    }
 }

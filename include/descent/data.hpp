@@ -15,10 +15,16 @@ namespace descent {
 
 // How a loaded table's intercept reaches X: as a ones column stored LAST in X, or implicit:
 // X holds the file's features only and the model's weights have one more row, the intercept
-// (LinearModel's fit_intercept; its fused CPU passes equal the stored column's bitwise). The
-// implicit form keeps X the size of the file's features: a narrow file (2 columns) would
-// otherwise be held at 1.5x its size. The fused CUDA kernels read a stored column.
-enum class OnesColumn { stored, implicit };
+// (LinearModel's fit_intercept; its fused CPU passes equal the stored column's bitwise, each
+// block's rows copied with their 1 on the way, which costs time: epochs 1.4-2x those over a
+// stored column, bench/RESULTS.md). The implicit form keeps X the size of the file's
+// features: a narrow file (2 columns) would otherwise be held at 1.5x its size. automatic:
+// stored unless the column costs more than kStoredOnesLimit bytes + 8% of X and y, which is
+// where storing it would break the loaders' promise (an NPY in its own dtype peaks within 1.1x
+// its size + 50 MB; the process itself takes ~15 MB). The fused CUDA kernels read a stored
+// column. A Dataset holds the form chosen (stored or implicit).
+enum class OnesColumn { stored, implicit, automatic };
+constexpr std::int64_t kStoredOnesLimit = std::int64_t(32) << 20;
 
 struct Dataset {
     Tensor X;            // (n, d) features; with intercept, a ones column LAST unless implicit
@@ -106,7 +112,8 @@ std::int64_t check_class_labels(Dataset& data, std::int64_t classes, const std::
 // quoted in an error is cut to 60 bytes and its control bytes escaped. The file must be a
 // regular file (a FIFO or a device is refused before it is read); it is read twice, in chunks,
 // straight into X and y, so memory is the tensors plus a line buffer.
-// `ones` (here and for the NPY and load_dataset forms below): how the intercept is held.
+// `ones` (here and for the NPY and load_dataset forms below): how the intercept is held
+// (a Dataset's ones_column is then stored or implicit, the choice made for automatic).
 Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device device,
                  OnesColumn ones = OnesColumn::stored);
 // The same from a CSV file's bytes already in memory: `origin` takes the path's place in

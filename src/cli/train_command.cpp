@@ -41,6 +41,7 @@ std::vector<FlagSpec> train_flags() {
         {"device", true, "DEV", "auto | cpu | cuda | cuda:N (default auto)"},
         {"dtype", true, "T", "f32 | f64 (default f64)"},
         {"no-intercept", false, "", "do not append the ones column (weights read [slope..., intercept] otherwise)"},
+        {"ones-column", true, "HOW", "auto | stored | implicit: a data file's intercept as a ones column stored in X (fastest) or implicit (X the file's size; cpu only); auto stores it unless it costs more than 32 MiB + 8% of the data (default auto)"},
         {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
         {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
         {"on-divergence", true, "MODE", "stop | warn: when the loss or a weight turns non-finite (default stop)"},
@@ -205,6 +206,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const bool json = args.has("json");
     const DeviceChoice choice = resolve_device(args.text("device", "auto"));
     const Device device = choice.device;
+    const std::string ones_flag = args.text("ones-column", "auto");
+    if (ones_flag != "auto" && ones_flag != "stored" && ones_flag != "implicit")
+        throw UsageError("--ones-column must be auto, stored or implicit, got '" +
+                         detail::shown_field(ones_flag) + "'");
+    if (ones_flag == "implicit" && !device.is_cpu())
+        throw UsageError("--ones-column implicit: the fused kernels on " + device.str() +
+                         " read a stored ones column; use --device cpu or drop the flag");
     // --cuda-graph where nothing would be captured is a mistake worth saying, not a no-op.
     const bool cuda_graph = args.has("cuda-graph");
     if (cuda_graph && !device.is_cuda())
@@ -263,10 +271,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         data.intercept = stream.intercept;
         data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
     } else {
-        // On the cpu a file's intercept stays implicit (X holds the file's features, not a
+        // On the cpu a file's intercept may stay implicit (X holds the file's features, not a
         // ones column more: a 2-column file would take 1.5x its size); the fused CUDA kernels
         // read a stored column.
-        const OnesColumn ones = device.is_cpu() ? OnesColumn::implicit : OnesColumn::stored;
+        const OnesColumn ones = !device.is_cpu()        ? OnesColumn::stored
+                                : ones_flag == "stored"   ? OnesColumn::stored
+                                : ones_flag == "implicit" ? OnesColumn::implicit
+                                                          : OnesColumn::automatic;
         data = during("loading --data " + detail::shown_path(data_spec), [&] {
             return reading("--data", data_spec, [&] {
                 return load_dataset(data_spec, !args.has("no-intercept"), dtype,

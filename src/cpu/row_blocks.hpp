@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace descent::detail {
@@ -39,6 +40,35 @@ std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std:
 // over a stored ones column (bitwise) while X itself never holds the column (a loaded file's
 // X stays the file's size). The buffer lives until the thread ends and is reused by every
 // block and pass; the copy stays in cache, the read of X is still one.
+namespace block_rows_detail {
+
+// rows of `cols` values from src to dst with a 1 after each: COLS > 0 a compile-time count
+// (the copy unrolls into a few moves), 0 any count.
+template <int COLS, class T>
+void copy_with_ones(const T* src, T* dst, std::int64_t rows, std::int64_t cols) {
+    if constexpr (COLS > 0) {
+        for (std::int64_t i = 0; i < rows; ++i, src += COLS, dst += COLS + 1) {
+            for (int j = 0; j < COLS; ++j) dst[j] = src[j];
+            dst[COLS] = T(1);
+        }
+    } else {
+        for (std::int64_t i = 0; i < rows; ++i, src += cols, dst += cols + 1) {
+            std::copy(src, src + cols, dst);
+            dst[cols] = T(1);
+        }
+    }
+}
+
+template <class T, int... C>
+void copy_with_ones_any(const T* src, T* dst, std::int64_t rows, std::int64_t cols,
+                        std::integer_sequence<int, C...>) {
+    const bool fixed = ((cols == C + 1 ? (copy_with_ones<C + 1>(src, dst, rows, cols), true)
+                                       : false) || ...);
+    if (!fixed) copy_with_ones<0>(src, dst, rows, cols);
+}
+
+}  // namespace block_rows_detail
+
 template <class T>
 const T* block_rows(const T* x, std::int64_t start, std::int64_t rows, std::int64_t d,
                     bool intercept) {
@@ -47,12 +77,8 @@ const T* block_rows(const T* x, std::int64_t start, std::int64_t rows, std::int6
     const std::int64_t cols = d - 1;
     if (static_cast<std::int64_t>(buffer.size()) < rows * d)
         buffer.resize(static_cast<std::size_t>(rows * d));
-    const T* src = x + start * cols;
-    T* dst = buffer.data();
-    for (std::int64_t i = 0; i < rows; ++i, src += cols, dst += d) {
-        std::copy(src, src + cols, dst);
-        dst[cols] = T(1);
-    }
+    block_rows_detail::copy_with_ones_any(x + start * cols, buffer.data(), rows, cols,
+                                          std::make_integer_sequence<int, 32>());
     return buffer.data();
 }
 

@@ -8,14 +8,27 @@
 
 namespace descent::detail {
 
+namespace {
+
+// OnesColumn::automatic's choice (data.hpp): stored while the column is cheap.
+OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DType dtype) {
+    if (ones != OnesColumn::automatic) return ones;
+    const double column = double(n_rows) * double(dtype_size(dtype));
+    const double xy = column * double(n_cols);  // X's features and y
+    return column <= double(kStoredOnesLimit) + 0.08 * xy ? OnesColumn::stored
+                                                           : OnesColumn::implicit;
+}
+
+}  // namespace
+
 TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept,
                            OnesColumn ones, DType dtype)
     : m_n_rows(n_rows),
       m_d(n_cols - 1),
       m_intercept(intercept),
-      m_store_ones(intercept && ones == OnesColumn::stored),
+      m_store_ones(intercept && resolve(ones, n_rows, n_cols, dtype) == OnesColumn::stored),
       m_f32(dtype == DType::f32),
-      m_ones(ones) {
+      m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit) {
     const std::int64_t x_cols = m_store_ones ? m_d + 1 : m_d;
     // empty(): no fill, so a page is first touched when its values arrive.
     m_X = empty({n_rows, x_cols}, dtype, Device::cpu());

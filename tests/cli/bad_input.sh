@@ -170,6 +170,7 @@ device_unknown_blog      | blog --device gpu                                    
 device_cuda              | train --device cuda --quiet                            | --device cuda | may-pass
 device_cuda_index        | train --device cuda:99 --quiet                         | cuda:99
 dtype_f16                | train --device cpu --dtype f16                         | dtype && 'f16'
+ones_column_unknown      | train --device cpu --ones-column sideways              | --ones-column && 'sideways'
 dtype_f16_blog           | blog --dtype f16                                       | dtype && 'f16'
 epochs_zero              | train --device cpu --epochs 0                          | --epochs && 0
 epochs_negative          | train --device cpu --epochs -5                         | --epochs && -5

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# On the cpu a data file's intercept is implicit: X holds the file's features and no ones
-# column (issue 11 item 3: a narrow file is held at its own size), LinearModel's fit_intercept
-# does the rest. This checks, end to end, that nothing a user sees changes:
+# On the cpu a data file's intercept may be implicit (--ones-column implicit, and what auto
+# chooses for a big narrow file): X holds the file's features and no ones column (issue 11
+# item 3: a narrow file is held at its own size), LinearModel's fit_intercept does the rest.
+# This checks, end to end, that nothing a user sees changes:
 #
 #   bash tests/cli/implicit_intercept.sh /path/to/descent
 #
@@ -73,8 +74,8 @@ same() {
     local name=$1 file=$2; shift 2
     local ext
     for ext in npy csv; do
-        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.$ext" "$@" \
-            >implicit.json 2>err.txt </dev/null
+        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.$ext" \
+            --ones-column implicit "$@" >implicit.json 2>err.txt </dev/null
         local rc1=$?
         "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "${file}_ones.$ext" \
             --no-intercept "$@" >stored.json 2>>err.txt </dev/null
@@ -116,8 +117,8 @@ same softmax_lbfgs cls --model softmax --optimizer lbfgs --epochs 3
 # The checkpoint's data identity: the CRC-32C (Castagnoli, bit by bit here) of X with its ones
 # column, as the file's numbers in f64, and of y.
 for ext in npy csv; do
-    if ! "$DESCENT" train --device cpu --quiet --epochs 2 --data "reg.$ext" --checkpoint "$ext.ckpt" \
-            >/dev/null 2>err.txt; then
+    if ! "$DESCENT" train --device cpu --quiet --epochs 2 --data "reg.$ext" --ones-column implicit \
+            --checkpoint "$ext.ckpt" >/dev/null 2>err.txt; then
         fail "identity_$ext" "could not write the checkpoint: $(head -c 400 err.txt)"
         continue
     fi
@@ -144,6 +145,13 @@ PY
     else
         fail "identity_$ext" "the checkpoint does not name the data as $expected"
     fi
+    # Resumed with the column stored (as on a CUDA device): the same data, the same run.
+    if "$DESCENT" train --device cpu --quiet --epochs 4 --data "reg.$ext" --ones-column stored \
+            --resume "$ext.ckpt" >/dev/null 2>err.txt; then
+        ok "resume_${ext}_stored_from_implicit"
+    else
+        fail "resume_${ext}_stored_from_implicit" "$(head -c 400 err.txt)"
+    fi
 done
 
 # A diverging gd run: the advice's bound is 2/λmax of 2/n [X, 1]ᵀ[X, 1], computed here.
@@ -154,8 +162,8 @@ X1 = np.column_stack([data[:, :-1], np.ones(len(data))])
 print("%.6g" % (2.0 / np.linalg.eigvalsh(2.0 / len(X1) * X1.T @ X1).max()))
 PY
 )
-"${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --data reg.npy --optimizer gd --lr 2 \
-    --epochs 200 >out.txt 2>err.txt </dev/null
+"${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --data reg.npy --ones-column implicit \
+    --optimizer gd --lr 2 --epochs 200 >out.txt 2>err.txt </dev/null
 rc=$?
 if [ $rc -ne 0 ] && grep -qF "below 2/lambda_max = $bound" err.txt; then
     ok "divergence_advice (2/lambda_max = $bound)"
