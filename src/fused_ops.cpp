@@ -180,7 +180,10 @@ std::int64_t spd_solve_into(const Tensor& A_in, const Tensor& b_in, double dampi
 void optimizer_update(const std::vector<ParamUpdate>& updates) {
     if (updates.empty()) return;
     const Tensor& first = updates.front().param;
-    std::vector<UpdateTensor> tensors;
+    // Reused by every update on this thread (its entries are plain pointers): a mini-batch
+    // step would otherwise allocate it each time.
+    thread_local std::vector<UpdateTensor> tensors;
+    tensors.clear();
     std::vector<Tensor> dense_grads;  // copies of gradients that are views, kept alive
     tensors.reserve(updates.size());
     for (const ParamUpdate& u : updates) {

@@ -56,7 +56,8 @@ CpuIsa best_cpu_isa() {
 }
 
 void require_cpu_isa(CpuIsa isa, const char* op) {
-    const std::vector<CpuIsa> isas = available_cpu_isas();
+    // Once: every fused pass asks (a mini-batch step would pay a vector and cpuid queries).
+    static const std::vector<CpuIsa> isas = available_cpu_isas();
     if (std::find(isas.begin(), isas.end(), isa) == isas.end())
         throw Error(std::string(op) + ": the " + cpu_isa_name(isa) +
                     " kernels are not built or this processor lacks the instructions");

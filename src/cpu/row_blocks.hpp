@@ -18,9 +18,18 @@ template <class Block>
 std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std::int64_t entries,
                                    const Block& block) {
     const std::int64_t n_blocks = (n + block_rows - 1) / block_rows;
+    if (n_blocks <= 1) {
+        // One block (a mini-batch, the blog): no partials and no parallel region at all,
+        // which even when not taken (`if`) costs the OpenMP runtime a team and a futex call,
+        // more than a small batch's work. The sums are the same bits: 0 + the block's (which
+        // also turns a -0 into +0, as adding it to the zeroed total below does).
+        std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
+        if (n > 0) block(0, n, total.data());
+        for (double& v : total) v = 0.0 + v;
+        return total;
+    }
     std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
-    // One block needs no threads: waking a team costs more than the blog's whole epoch.
-#pragma omp parallel for schedule(static) if (n_blocks > 1)
+#pragma omp parallel for schedule(static)
     for (std::int64_t b = 0; b < n_blocks; ++b) {
         const std::int64_t start = b * block_rows;
         block(start, std::min(block_rows, n - start), partials.data() + b * entries);

@@ -3,6 +3,9 @@
 # line is "N passed, M failed".
 #   source "$(dirname "${BASH_SOURCE[0]}")/common.sh"; cli_setup NAME "$@"; ...; cli_summary
 
+# This directory (the scripts' shared files, e.g. crc32c.py for Python snippets).
+CLI_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
 # Sets DESCENT (absolute) and WORK, and enters WORK; exits 2 on a bad command line.
 cli_setup() {
     local name=$1; shift

@@ -18,21 +18,13 @@
 # Prints "N passed, M failed" and exits non-zero when M > 0.
 
 set -u
-
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-    echo "usage: $0 /path/to/descent" >&2
-    exit 2
-fi
-DESCENT="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cli_setup implicit-intercept "$@"
 PYTHON=/usr/bin/python3
 if ! "$PYTHON" -c 'import numpy' 2>/dev/null; then
     echo "skip: $PYTHON with numpy is needed to write the data files" >&2
     exit 77
 fi
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/descent-implicit-intercept.XXXXXX")" || exit 2
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 2
 
 TIMEOUT=()
 if command -v timeout >/dev/null 2>&1; then TIMEOUT=(timeout 120); fi
@@ -58,15 +50,6 @@ for name, y in targets.items():
         np.savetxt(name + suffix + ".csv", data, delimiter=",", header=header, comments="",
                    fmt="%.17g")
 PY
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok    $1"; }
-fail() {
-    failed=$((failed + 1)); echo "FAIL  $1"; shift
-    local m
-    for m in "$@"; do printf '        %s\n' "$m"; done
-}
 
 # same NAME FILE ARGS...: `train --json ARGS` on FILE.EXT (implicit) and on FILE_ones.EXT with
 # --no-intercept (stored) print the same JSON but for the data's name.
@@ -96,7 +79,7 @@ if "final_weights" not in a or len(a["losses"]) == 0:
     print("no final_weights or losses")
 PY
 )
-        if [ -z "$diff" ]; then ok "$name ($ext)"; else fail "$name ($ext)" "differs in: $diff"; fi
+        if [ -z "$diff" ]; then pass "$name ($ext)"; else fail "$name ($ext)" "differs in: $diff"; fi
     done
 }
 
@@ -122,18 +105,12 @@ for ext in npy csv; do
         fail "identity_$ext" "could not write the checkpoint: $(head -c 400 err.txt)"
         continue
     fi
-    expected=$("$PYTHON" - "$ext" <<'PY'
+    expected=$(PYTHONPATH="$CLI_DIR" "$PYTHON" - "$ext" <<'PY'
 import sys
 import numpy as np
+from crc32c import crc32c
 ext = sys.argv[1]
 data = np.load("reg.npy") if ext == "npy" else np.loadtxt("reg.csv", delimiter=",", skiprows=1)
-def crc32c(b):
-    crc = 0xFFFFFFFF
-    for byte in b:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
 X1 = np.column_stack([data[:, :-1], np.ones(len(data))]).astype("<f8")
 y = data[:, -1].astype("<f8")
 print("file;n=%d;d=%d;intercept=yes;crc32c=%08x-%08x" %
@@ -141,14 +118,14 @@ print("file;n=%d;d=%d;intercept=yes;crc32c=%08x-%08x" %
 PY
 )
     if grep -aqF "$expected" "$ext.ckpt"; then
-        ok "identity_$ext (X with its ones column: $expected)"
+        pass "identity_$ext (X with its ones column: $expected)"
     else
         fail "identity_$ext" "the checkpoint does not name the data as $expected"
     fi
     # Resumed with the column stored (as on a CUDA device): the same data, the same run.
     if "$DESCENT" train --device cpu --quiet --epochs 4 --data "reg.$ext" --ones-column stored \
             --resume "$ext.ckpt" >/dev/null 2>err.txt; then
-        ok "resume_${ext}_stored_from_implicit"
+        pass "resume_${ext}_stored_from_implicit"
     else
         fail "resume_${ext}_stored_from_implicit" "$(head -c 400 err.txt)"
     fi
@@ -166,10 +143,9 @@ PY
     --optimizer gd --lr 2 --epochs 200 >out.txt 2>err.txt </dev/null
 rc=$?
 if [ $rc -ne 0 ] && grep -qF "below 2/lambda_max = $bound" err.txt; then
-    ok "divergence_advice (2/lambda_max = $bound)"
+    pass "divergence_advice (2/lambda_max = $bound)"
 else
     fail divergence_advice "exit $rc, expected 'below 2/lambda_max = $bound' in: $(head -c 400 err.txt)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_summary

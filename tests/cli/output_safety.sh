@@ -200,15 +200,9 @@ fi
 
 # A value inside a checkpoint (initial weights "abc", under a valid checksum) is the
 # checkpoint's, not the user's --init: the error says what the checkpoint holds.
-/usr/bin/python3 - good.ckpt bad_meta.ckpt <<'PY' || fail crafted_checkpoint "could not craft it"
+PYTHONPATH="$CLI_DIR" /usr/bin/python3 - good.ckpt bad_meta.ckpt <<'PY' || fail crafted_checkpoint "could not craft it"
 import struct, sys
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+from crc32c import crc32c
 raw = open(sys.argv[1], 'rb').read()
 payload = raw[24:-4]
 n = struct.unpack_from('<Q', payload, 0)[0]

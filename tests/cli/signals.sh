@@ -82,17 +82,17 @@ if interrupt INT 1 train --device cpu --data synthetic:n=100000,d=8 --epochs 300
 else fail sigint_without_checkpoint "the signal did not land (exit $RC)"; fi
 
 # Two signals: the second ends the run at once, with no temporary or lock file left; the
-# checkpoint on disk, if any, is a whole one. An epoch of 300000 single-row steps takes about
-# half a second, so the first signal is still waiting for its epoch to end.
+# checkpoint on disk, if any, is a whole one. An epoch of 3,000,000 single-row steps takes
+# about a second (0.4 us a step), so the first signal is still waiting for its epoch to end.
 rm -f ck2.bin
-interrupt INT 2 train --device cpu --data synthetic:n=300000,d=4 --batch-size 1 --lr 0.001 \
+interrupt INT 2 train --device cpu --data synthetic:n=3000000,d=4 --batch-size 1 --lr 0.001 \
     --epochs 10 --checkpoint ck2.bin --checkpoint-every 1
 left=$(find . -name '.*.tmp' -o -name '.*.lock' | head -3)
 if [ $RC -ne 130 ]; then fail second_signal_at_once "exit $RC; expected 130. stderr: $(tail -n 2 err.txt)"
 elif [ "$(tail -n 1 err.txt)" != "descent: interrupted again; stopped at once (the last checkpoint, if any, is intact)" ]; then
     fail second_signal_at_once "last line: $(tail -n 1 err.txt)"
 elif [ -n "$left" ]; then fail second_signal_at_once "left behind: $left"
-elif [ -e ck2.bin ] && { "$DESCENT" train --device cpu --quiet --data synthetic:n=300000,d=4 \
+elif [ -e ck2.bin ] && { "$DESCENT" train --device cpu --quiet --data synthetic:n=3000000,d=4 \
         --batch-size 1 --lr 0.001 --epochs 1 --resume ck2.bin >/dev/null 2>resume.err; grep -q 'corrupt\|truncated\|checksum' resume.err; }; then
     fail second_signal_at_once "the checkpoint left is not whole: $(cat resume.err)"
 else pass second_signal_at_once; fi
