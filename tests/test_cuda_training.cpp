@@ -840,3 +840,17 @@ TEST_CASE("an implicit intercept trains on the device through the autodiff step"
         CHECK_FALSE(md.fused_pass(Loss::mse, Xd, yd, l, Tensor()));
     }
 }
+
+// Loaded to the device with OnesColumn::automatic, a file's host table stays implicit (the
+// host holds the file's size) and the device stores the ones column: the same X as a stored
+// load, so the fused kernels run.
+TEST_CASE("a file loaded to the device stores its ones column there", "[cuda][data][intercept]") {
+    const std::string csv = "x1,x2,y\n1.5,-2,3\n0.25,4,-1\n-3,0.5,2\n";
+    const Dataset stored = parse_csv(csv, "t.csv", true, DType::f64, Device::cpu(), OnesColumn::stored);
+    const Dataset dev = parse_csv(csv, "t.csv", true, DType::f64, kDevice, OnesColumn::automatic);
+    CHECK(dev.ones_column == OnesColumn::stored);
+    CHECK(dev.X.device() == kDevice);
+    CHECK(dev.X.shape() == stored.X.shape());
+    CHECK(dev.X.to_vector<double>() == stored.X.to_vector<double>());
+    CHECK(dev.y.to_vector<double>() == stored.y.to_vector<double>());
+}

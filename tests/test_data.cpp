@@ -146,6 +146,43 @@ TEST_CASE("load_csv reads a header, spaces, CRLF and blank trailing lines", "[da
     CHECK(f32.y.to_vector<float>() == std::vector<float>{3, 6});
 }
 
+// How the intercept is held (OnesColumn): stored as X's last column, implicit (X the file's
+// features; weight_rows counts the intercept), and automatic: stored while the column is
+// cheap (it is for any file under 32 MiB of rows), and no ones column without intercept.
+TEST_CASE("the loaders hold the intercept stored, implicit or as automatic chooses",
+          "[data][csv][npy][intercept]") {
+    TempDir dir;
+    const std::string path = dir.write("a.csv", "x1,x2,y\n1,2,3\n4,-5,6\n");
+    const Dataset implicit =
+        descent::load_csv(path, true, DType::f64, Device::cpu(), descent::OnesColumn::implicit);
+    REQUIRE(implicit.X.shape() == Shape{2, 2});
+    CHECK(implicit.X.to_vector<double>() == std::vector<double>{1, 2, 4, -5});
+    CHECK(implicit.y.to_vector<double>() == std::vector<double>{3, 6});
+    CHECK(implicit.ones_column == descent::OnesColumn::implicit);
+    CHECK(descent::implicit_intercept(implicit));
+    CHECK(descent::weight_rows(implicit) == 3);
+
+    const Dataset automatic =
+        descent::load_csv(path, true, DType::f64, Device::cpu(), descent::OnesColumn::automatic);
+    REQUIRE(automatic.X.shape() == Shape{2, 3});
+    CHECK(automatic.X.to_vector<double>() == std::vector<double>{1, 2, 1, 4, -5, 1});
+    CHECK(automatic.ones_column == descent::OnesColumn::stored);
+    CHECK(descent::weight_rows(automatic) == 3);
+
+    const Dataset none =
+        descent::load_csv(path, false, DType::f64, Device::cpu(), descent::OnesColumn::implicit);
+    REQUIRE(none.X.shape() == Shape{2, 2});
+    CHECK_FALSE(descent::implicit_intercept(none));
+    CHECK(descent::weight_rows(none) == 2);
+
+    const Dataset from_npy =
+        descent::parse_npy(npy_bytes(kGoodDict, f8_bytes(kSix)), "a.npy", true, DType::f32,
+                           Device::cpu(), descent::OnesColumn::implicit);
+    REQUIRE(from_npy.X.shape() == Shape{2, 2});
+    CHECK(from_npy.X.to_vector<float>() == std::vector<float>{1, 2, 4, 5});
+    CHECK(from_npy.y.to_vector<float>() == std::vector<float>{3, 6});
+}
+
 TEST_CASE("load_csv reads a file without header or final newline", "[data][csv]") {
     TempDir dir;
     const Dataset ds = csv(dir.write("b.csv", "1,2\n0.25,4"));

@@ -22,7 +22,8 @@ namespace descent {
 // stored unless the column costs more than kStoredOnesLimit bytes + 8% of X and y, which is
 // where storing it would break the loaders' promise (an NPY in its own dtype peaks within 1.1x
 // its size + 50 MB; the process itself takes ~15 MB). The fused CUDA kernels read a stored
-// column. A Dataset holds the form chosen (stored or implicit).
+// column: loaded to a CUDA device, automatic holds the host table implicit and appends the
+// column on the device. A Dataset holds the form chosen (stored or implicit).
 enum class OnesColumn { stored, implicit, automatic };
 constexpr std::int64_t kStoredOnesLimit = std::int64_t(32) << 20;
 

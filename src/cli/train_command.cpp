@@ -272,12 +272,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         data.true_weights = synthetic_true_weights(stream.spec, stream.intercept, dtype);
     } else {
         // On the cpu a file's intercept may stay implicit (X holds the file's features, not a
-        // ones column more: a 2-column file would take 1.5x its size); the fused CUDA kernels
-        // read a stored column.
-        const OnesColumn ones = !device.is_cpu()        ? OnesColumn::stored
-                                : ones_flag == "stored"   ? OnesColumn::stored
-                                : ones_flag == "implicit" ? OnesColumn::implicit
-                                                          : OnesColumn::automatic;
+        // ones column more: a 2-column file would take 1.5x its size). A CUDA device stores
+        // the column its fused kernels read: appended there (automatic), or, for data
+        // streamed from the host, in the host table.
+        const OnesColumn ones = ones_flag == "stored"                    ? OnesColumn::stored
+                                : ones_flag == "implicit"                ? OnesColumn::implicit
+                                : host_streamed && !device.is_cpu()      ? OnesColumn::stored
+                                                                         : OnesColumn::automatic;
         data = during("loading --data " + detail::shown_path(data_spec), [&] {
             return reading("--data", data_spec, [&] {
                 return load_dataset(data_spec, !args.has("no-intercept"), dtype,

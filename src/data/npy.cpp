@@ -281,7 +281,7 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
         throw Error(path + ": " + std::to_string(found - expected) +
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
-    detail::TableBuilder table(n_rows, n_cols, intercept, ones, dtype);
+    detail::TableBuilder table(n_rows, n_cols, intercept, ones, dtype, device);
     const std::uint64_t chunk_elems = std::min<std::uint64_t>(kChunkBytes / item, count);
     std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
     auto where = [&](std::uint64_t k) {

@@ -5,14 +5,18 @@
 #include <utility>
 
 #include "descent/error.hpp"
+#include "descent/ops.hpp"
 
 namespace descent::detail {
 
 namespace {
 
-// OnesColumn::automatic's choice (data.hpp): stored while the column is cheap.
-OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DType dtype) {
+// OnesColumn::automatic's choice for the host table (data.hpp): stored while the column is
+// cheap; for another device, implicit (finish() appends the column there).
+OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DType dtype,
+                   Device device) {
     if (ones != OnesColumn::automatic) return ones;
+    if (!device.is_cpu()) return OnesColumn::implicit;
     const double column = double(n_rows) * double(dtype_size(dtype));
     const double xy = column * double(n_cols);  // X's features and y
     return column <= double(kStoredOnesLimit) + 0.08 * xy ? OnesColumn::stored
@@ -22,13 +26,15 @@ OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DT
 }  // namespace
 
 TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept,
-                           OnesColumn ones, DType dtype)
+                           OnesColumn ones, DType dtype, Device device)
     : m_n_rows(n_rows),
       m_d(n_cols - 1),
       m_intercept(intercept),
-      m_store_ones(intercept && resolve(ones, n_rows, n_cols, dtype) == OnesColumn::stored),
+      m_store_ones(intercept &&
+                   resolve(ones, n_rows, n_cols, dtype, device) == OnesColumn::stored),
       m_f32(dtype == DType::f32),
-      m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit) {
+      m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit),
+      m_append_on_device(ones == OnesColumn::automatic && intercept && !device.is_cpu()) {
     const std::int64_t x_cols = m_store_ones ? m_d + 1 : m_d;
     // empty(): no fill, so a page is first touched when its values arrive.
     m_X = empty({n_rows, x_cols}, dtype, Device::cpu());
@@ -53,6 +59,12 @@ Dataset TableBuilder::finish(Device device, std::string source) {
     data.source = std::move(source);
     data.intercept = m_intercept;
     data.ones_column = m_ones;
+    if (m_append_on_device) {
+        // The host held the file's size; the device stores the column its fused kernels read.
+        m_X = Tensor();  // the host copy goes first
+        data.X = concat({data.X, ones({m_n_rows, 1}, data.X.dtype(), device)}, 1);
+        data.ones_column = OnesColumn::stored;
+    }
     return data;
 }
 

@@ -16,8 +16,10 @@ namespace descent::detail {
 // within f32's range when dtype is f32).
 class TableBuilder {
 public:
+    // `device`: where finish() will put the data (OnesColumn::automatic on another device than
+    // the cpu keeps the host table implicit and stores the column on the device).
     TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, OnesColumn ones,
-                 DType dtype);
+                 DType dtype, Device device);
 
     void push(double v) {
         if (m_col < m_d) {
@@ -52,6 +54,7 @@ private:
     std::int64_t m_n_rows, m_d;
     bool m_intercept, m_store_ones, m_f32;
     OnesColumn m_ones;
+    bool m_append_on_device;
     std::int64_t m_row = 0, m_col = 0, m_x_at = 0;
 };
 
