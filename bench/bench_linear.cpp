@@ -18,9 +18,10 @@
 // ("floor_kind": "h2d_copy"), on the cpu the streaming read.
 // --hvp times the fused Hessian-vector product linear_mse_hvp(X, v) = 2/n Xᵀ(X v) instead,
 // against the floor of one read of X alone (it reads no y).
-// --loss logistic times the full-batch epoch of logistic regression instead: the fused
-// logistic_value_and_grad (its label check included; with a Newton optimizer
-// logistic_value_grad_hessian) + the optimizer step, on the synthetic X with labels
+// --loss logistic times the full-batch epoch of logistic regression instead, as the training
+// loop runs it: LinearModel's fused logistic pass (with a Newton optimizer, its Hessian too)
+// into buffers made once + the optimizer step (the labels checked once, before the epochs, as
+// train() does), on the synthetic X with labels
 // y = [synthetic target > 0] (0/1, same dtype), against the same floor (X and y).
 // bench/torch_logistic_time.py times idiomatic PyTorch on the same problem.
 #include <algorithm>
@@ -299,6 +300,10 @@ int main(int argc, char** argv) {
         auto opt = optim::make_optimizer(oc, {w});
         const bool newton = opt->needs_hessian();
         auto* newton_opt = dynamic_cast<optim::Newton*>(opt.get());
+        const LinearModel model(w);
+        const Tensor loss_slot = empty({1}, c.dtype, device);
+        const Tensor hessian = newton ? empty({c.d, c.d}, c.dtype, device) : Tensor();
+        if (logistic) check_binary_labels("bench_linear", data.y);  // once, as train() does
 
         std::vector<double> times, floors;
         const std::uint64_t mallocs_before = cuda_memory_stats(device.index).device_allocations;
@@ -313,10 +318,10 @@ int main(int argc, char** argv) {
                 t.shuffle = c.shuffle;
                 train_linear(data.X, data.y, *opt, t);
             } else if (logistic) {
-                const LogisticResult step = newton ? logistic_value_grad_hessian(data.X, data.y, w.detach())
-                                                   : logistic_value_and_grad(data.X, data.y, w.detach());
-                w.set_grad(step.grad);
-                if (newton_opt) newton_opt->set_hessian(step.hessian);
+                // The training loop's epoch: the model's fused pass into buffers made once
+                // (train() checks the labels once a run, not each epoch), then the step.
+                model.fused_pass(Loss::bce_with_logits, data.X, data.y, loss_slot, hessian);
+                if (newton_opt) newton_opt->set_hessian(hessian);
                 opt->step();
             } else {
                 const LinearMseResult step = newton ? linear_mse_value_grad_hessian(data.X, data.y, w.detach())
