@@ -143,7 +143,7 @@ LinearMseCurvature linear_mse_curvature_of_hessian(const std::vector<double>& he
 
 LinearMseCurvature linear_mse_curvature(const Tensor& X, bool fit_intercept) {
     detail::check_defined("linear_mse_curvature", X);
-    if (X.dim() != 2 || X.numel() == 0)
+    if (X.dim() != 2 || X.shape()[0] == 0 || X.shape()[1] + (fit_intercept ? 1 : 0) == 0)
         throw Error("linear_mse_curvature: expects X (n, d) with n, d >= 1, got shape " +
                     shape_str(X.shape()));
     const Tensor x = X.detach();

@@ -82,6 +82,9 @@ bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const 
 Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
     if (loss != Loss::mse || !has_fused(loss) || !fused_takes(X)) return Tensor();
     if (!m_fit_intercept) return linear_mse_hvp(X, v);
+    if (X.dim() != 2 || X.shape()[0] == 0)
+        throw Error("LinearModel::fused_hvp: X must be (n, d) with n >= 1 rows, got " +
+                    detail::describe(X));
     // linear_mse_hvp's pass with the ones column implicit: no target, w = v.
     const Tensor by_product = empty({}, v.dtype(), v.device());
     Tensor out = empty(v.shape(), v.dtype(), v.device());

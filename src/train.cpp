@@ -209,7 +209,7 @@ TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimize
     detail::check_same_kind("train_linear", y, w);
     const std::int64_t extra = fit_intercept ? 1 : 0;
     if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
-        w.shape()[0] != X.shape()[1] + extra || X.numel() == 0)
+        w.shape()[0] != X.shape()[1] + extra || X.shape()[0] == 0 || w.shape()[0] == 0)
         throw Error(std::string("train_linear: expects X (n, d), y (n), weights (") +
                     (fit_intercept ? "d + 1: fit_intercept" : "d") + ") with n, d >= 1; got X " +
                     shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +

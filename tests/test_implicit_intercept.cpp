@@ -5,9 +5,11 @@
 //    logistic loss, gradient and Hessian, softmax loss and gradient) gives bitwise the same
 //    values, f32 and f64, for d across the CPU block kernels' specialised widths and n across
 //    the row block (4096), at 1, 2 and 3 threads;
-//  - training through the one loop gives bitwise the same trajectory (gd, shuffled Adam
-//    mini-batches, Newton with the fused Hessian, Newton-CG with the fused HVP, L-BFGS, and
-//    the classifiers);
+//  - non-contiguous X and row ranges give the same values;
+//  - training through the one loop gives bitwise the same trajectory, f64 and f32 (gd,
+//    shuffled Adam mini-batches, Newton with the fused Hessian, Newton-CG with the fused HVP,
+//    L-BFGS, and the classifiers); newton-cg on a classifier (no fused HVP: the model is
+//    differentiated twice) agrees to rounding;
 //  - the autodiff forward X W[:d] + W[d] equals X₁ W to rounding and passes gradcheck;
 //  - misuse fails with one message naming the shapes.
 #include <catch2/catch.hpp>
@@ -126,6 +128,23 @@ TEST_CASE("the fused passes with an implicit intercept equal those over a stored
     set_cpu_threads(original);
 }
 
+TEST_CASE("the implicit passes read non-contiguous X and row ranges as the stored ones do",
+          "[intercept][fused][views]") {
+    // X (n, d) as the transpose of a (d, n) tensor, and rows [100, 5100) of a longer X: the
+    // fused ops make them dense first; the values must not change.
+    const std::int64_t n = 5000, d = 5;
+    const Tensor Xt = features(d, n, DType::f64, 8).permute({1, 0});
+    REQUIRE_FALSE(Xt.is_contiguous());
+    const Tensor long_X = features(n + 300, d, DType::f64, 9);
+    const Tensor X_rows = long_X.narrow(0, 100, n);
+    for (const Tensor& X : {Xt, X_rows}) {
+        const Tensor y = targets(Loss::mse, X.contiguous(), 1, 10);
+        const Tensor w = random_weights({d + 1}, DType::f64, 11);
+        check_bitwise(fused_values(Loss::mse, X, y, w, true),
+                      fused_values(Loss::mse, with_ones(X.contiguous()), y, w, false));
+    }
+}
+
 TEST_CASE("training with an implicit intercept follows the stored column's trajectory bitwise",
           "[intercept][train]") {
     struct Run {
@@ -145,10 +164,11 @@ TEST_CASE("training with an implicit intercept follows the stored column's traje
         {"logistic, momentum, batches of 50 in order", Loss::bce_with_logits, "momentum", 0.1, 50},
         {"softmax, adam", Loss::cross_entropy, "adam", 0.05, 0},
     };
+    for (const DType dtype : {DType::f64, DType::f32})
     for (const Run& run : runs) {
-        INFO(run.what);
+        INFO(run.what << ", " << dtype_name(dtype));
         const std::int64_t n = 300, d = 4, k = 3;
-        const Tensor X = features(n, d, DType::f64, 5);
+        const Tensor X = features(n, d, dtype, 5);
         const Tensor y = targets(run.loss, X, k, 6);
         const Shape wshape = run.loss == Loss::cross_entropy ? Shape{d + 1, k} : Shape{d + 1};
         optim::OptimizerConfig config;
@@ -161,12 +181,12 @@ TEST_CASE("training with an implicit intercept follows the stored column's traje
         options.shuffle_seed = 3;
         options.record_weights = true;
 
-        Tensor w_stored = zeros(wshape, DType::f64).requires_grad_();
+        Tensor w_stored = zeros(wshape, dtype).requires_grad_();
         auto opt_stored = optim::make_optimizer(config, {w_stored});
         const TrainResult stored =
             train(LinearModel(w_stored), run.loss, with_ones(X), y, *opt_stored, options);
 
-        Tensor w_implicit = zeros(wshape, DType::f64).requires_grad_();
+        Tensor w_implicit = zeros(wshape, dtype).requires_grad_();
         auto opt_implicit = optim::make_optimizer(config, {w_implicit});
         const TrainResult implicit =
             train(LinearModel(w_implicit, true), run.loss, X, y, *opt_implicit, options);
@@ -176,6 +196,34 @@ TEST_CASE("training with an implicit intercept follows the stored column's traje
         CHECK(implicit.final_weights == stored.final_weights);
         CHECK(implicit.final_grad == stored.final_grad);
         CHECK(stored.losses.back() < stored.losses.front());  // it trained
+    }
+}
+
+// A classifier has no fused Hessian-vector product: newton-cg differentiates the model twice,
+// and X W[:d] + W[d] rounds otherwise than [X, 1] W, so the two agree to rounding only.
+TEST_CASE("newton-cg on a classifier with an implicit intercept agrees to rounding",
+          "[intercept][train]") {
+    for (const Loss loss : {Loss::bce_with_logits, Loss::cross_entropy}) {
+        INFO(loss_name(loss));
+        const std::int64_t n = 300, d = 4, k = 3;
+        const Tensor X = features(n, d, DType::f64, 5);
+        const Tensor y = targets(loss, X, k, 6);
+        const Shape wshape = loss == Loss::cross_entropy ? Shape{d + 1, k} : Shape{d + 1};
+        optim::OptimizerConfig config;
+        config.name = "newton-cg";
+        TrainOptions options;
+        options.epochs = 4;
+        Tensor w_stored = zeros(wshape, DType::f64).requires_grad_();
+        auto opt_stored = optim::make_optimizer(config, {w_stored});
+        const TrainResult stored = train(LinearModel(w_stored), loss, with_ones(X), y, *opt_stored, options);
+        Tensor w_implicit = zeros(wshape, DType::f64).requires_grad_();
+        auto opt_implicit = optim::make_optimizer(config, {w_implicit});
+        const TrainResult implicit = train(LinearModel(w_implicit, true), loss, X, y, *opt_implicit, options);
+        REQUIRE(implicit.final_weights.size() == stored.final_weights.size());
+        for (std::size_t i = 0; i < stored.final_weights.size(); ++i)
+            CHECK(std::abs(implicit.final_weights[i] - stored.final_weights[i]) <=
+                  1e-10 * (1.0 + std::abs(stored.final_weights[i])));
+        CHECK(stored.losses.back() < stored.losses.front());
     }
 }
 

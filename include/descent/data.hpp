@@ -17,7 +17,8 @@ namespace descent {
 // X holds the file's features only and the model's weights have one more row, the intercept
 // (LinearModel's fit_intercept; its fused CPU passes equal the stored column's bitwise, each
 // block's rows copied with their 1 on the way, which costs time: epochs 1.4-2x those over a
-// stored column, bench/RESULTS.md). The implicit form keeps X the size of the file's
+// stored column, bench/RESULTS.md; and, during a pass, a 4096-row block per thread, which for
+// very wide X can exceed the column it saves). The implicit form keeps X the size of the file's
 // features: a narrow file (2 columns) would otherwise be held at 1.5x its size. automatic:
 // stored unless the column costs more than kStoredOnesLimit bytes + 8% of X and y, which is
 // where storing it would break the loaders' promise (an NPY in its own dtype peaks within 1.1x

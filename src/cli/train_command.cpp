@@ -210,6 +210,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (ones_flag != "auto" && ones_flag != "stored" && ones_flag != "implicit")
         throw UsageError("--ones-column must be auto, stored or implicit, got '" +
                          detail::shown_field(ones_flag) + "'");
+    if (args.has("ones-column") && !data_is_file(data_spec))
+        throw UsageError("--ones-column applies to a data file (FILE.csv, FILE.npy); --data " +
+                         detail::shown_path(data_spec) + " is generated with its ones column");
+    if (args.has("ones-column") && args.has("no-intercept"))
+        throw UsageError("--ones-column: with --no-intercept there is no ones column");
     if (ones_flag == "implicit" && !device.is_cpu())
         throw UsageError("--ones-column implicit: the fused kernels on " + device.str() +
                          " read a stored ones column; use --device cpu or drop the flag");

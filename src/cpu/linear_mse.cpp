@@ -93,10 +93,10 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const bool want_h = hessian != nullptr;
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
         const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
+        BlockRows<T> xr(x, n, kRowBlock, d, intercept);
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
-                block(block_rows(x, start, rows, d, intercept), targets_from(yv, start), wv, rows,
-                      d, want_h, out);
+                block(xr.rows(start, rows), targets_from(yv, start), wv, rows, d, want_h, out);
             });
         const double inv_n = 1.0 / double(n);
         write_loss_grad_hessian(total, d, inv_n, 2.0 * inv_n, static_cast<T*>(loss.data),

@@ -10,7 +10,29 @@
 #include <utility>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace descent::detail {
+
+// The OpenMP thread running this part of a pass (0 outside a parallel region or without
+// OpenMP), and the most threads a pass may run on: per-thread scratch of a pass is indexed by
+// the one and sized by the other, allocated before the parallel region.
+inline int pass_thread_index() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+inline int pass_max_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
 
 // The sums over rows [0, n) of `entries` values: block(start, rows, out) adds rows
 // [start, start + rows) into out[0, entries) (zeroed), for blocks of `block_rows` rows.
@@ -42,13 +64,6 @@ std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std:
     return total;
 }
 
-// Rows [start, start + rows) of X (row-major) as a block kernel of d columns reads them.
-// Without intercept X has the d columns and this is a pointer into it. With intercept X
-// holds d - 1 columns (the ones column is implicit, the last weight the intercept): the rows
-// are copied into this thread's buffer with a 1 appended, so every kernel sums exactly as
-// over a stored ones column (bitwise) while X itself never holds the column (a loaded file's
-// X stays the file's size). The buffer lives until the thread ends and is reused by every
-// block and pass; the copy stays in cache, the read of X is still one.
 namespace block_rows_detail {
 
 // rows of `cols` values from src to dst with a 1 after each: COLS > 0 a compile-time count
@@ -78,18 +93,42 @@ void copy_with_ones_any(const T* src, T* dst, std::int64_t rows, std::int64_t co
 
 }  // namespace block_rows_detail
 
+// The rows of X (row-major, n rows) as the block kernels of d columns read them, for one pass
+// cut into blocks of block_rows rows. Without intercept X has the d columns and rows() points
+// into it. With intercept X holds d - 1 columns (the ones column is implicit, the last weight
+// the intercept): rows() copies a block's rows into the calling thread's buffer with a 1
+// appended, so every kernel sums exactly as over a stored ones column (bitwise) while X itself
+// never holds the column (a loaded file's X stays the file's size). The buffers, a block each
+// per OpenMP thread, are allocated here, before any parallel region (running out of memory is
+// an ordinary exception), and freed with the pass; the copy stays in cache.
 template <class T>
-const T* block_rows(const T* x, std::int64_t start, std::int64_t rows, std::int64_t d,
-                    bool intercept) {
-    if (!intercept) return x + start * d;
-    thread_local std::vector<T> buffer;
-    const std::int64_t cols = d - 1;
-    if (static_cast<std::int64_t>(buffer.size()) < rows * d)
-        buffer.resize(static_cast<std::size_t>(rows * d));
-    block_rows_detail::copy_with_ones_any(x + start * cols, buffer.data(), rows, cols,
-                                          std::make_integer_sequence<int, 32>());
-    return buffer.data();
-}
+class BlockRows {
+public:
+    BlockRows(const T* x, std::int64_t n, std::int64_t block_rows, std::int64_t d, bool intercept)
+        : m_x(x), m_d(d), m_intercept(intercept) {
+        if (!intercept) return;
+        const int threads = n > block_rows ? pass_max_threads() : 1;
+        m_buffers.resize(static_cast<std::size_t>(threads));
+        for (std::vector<T>& b : m_buffers)
+            b.resize(static_cast<std::size_t>(std::min(n, block_rows) * d));
+    }
+
+    // Rows [start, start + rows): called once per block, from any thread of the pass.
+    const T* rows(std::int64_t start, std::int64_t rows) {
+        if (!m_intercept) return m_x + start * m_d;
+        const std::int64_t cols = m_d - 1;
+        T* buffer = m_buffers[static_cast<std::size_t>(pass_thread_index())].data();
+        block_rows_detail::copy_with_ones_any(m_x + start * cols, buffer, rows, cols,
+                                              std::make_integer_sequence<int, 32>());
+        return buffer;
+    }
+
+private:
+    const T* m_x;
+    std::int64_t m_d;
+    bool m_intercept;
+    std::vector<std::vector<T>> m_buffers;
+};
 
 // total = [loss sum, gradient sums (d), Hessian sums (d * d, upper triangle valid)]:
 // loss = loss_scale * total[0], grad = deriv_scale * sums, hessian (when not null) the same

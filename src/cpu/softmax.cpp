@@ -50,12 +50,14 @@ void CpuBackend::softmax_cross_entropy(Array X, Array labels, Array W, std::int6
         const T* lab = static_cast<const T*>(labels.data);  // (n)
         const T* Wv = static_cast<const T*>(W.data);        // (d, k)
         const std::int64_t entries = 1 + d * k;
+        BlockRows<T> xr(x, n, kRowBlock, d, intercept);
+        // k logits per thread, made before the parallel region.
+        std::vector<std::vector<double>> logits(static_cast<std::size_t>(pass_max_threads()),
+                                                std::vector<double>(static_cast<std::size_t>(k)));
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
-                thread_local std::vector<double> z;  // k logits, per thread
-                z.resize(static_cast<std::size_t>(k));
-                softmax_block(block_rows(x, start, rows, d, intercept), lab + start, Wv, rows, d,
-                              k, z.data(), out);
+                double* z = logits[static_cast<std::size_t>(pass_thread_index())].data();
+                softmax_block(xr.rows(start, rows), lab + start, Wv, rows, d, k, z, out);
             });
         const double inv_n = 1.0 / double(n);
         *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);

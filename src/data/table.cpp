@@ -2,6 +2,7 @@
 // Verified through the CSV and NPY loader tests in tests/test_data.cpp.
 #include "table.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "descent/error.hpp"
@@ -53,17 +54,25 @@ Dataset TableBuilder::finish(Device device, std::string source) {
         throw Error("internal error: " + std::to_string(m_row) + " of " +
                     std::to_string(m_n_rows) + " rows were loaded");
     Dataset data;
-    // to() returns the same tensor when it is already on the device (no copy on the CPU).
-    data.X = m_X.to(device);
     data.y = m_Y.to(device);
     data.source = std::move(source);
     data.intercept = m_intercept;
     data.ones_column = m_ones;
     if (m_append_on_device) {
-        // The host held the file's size; the device stores the column its fused kernels read.
-        m_X = Tensor();  // the host copy goes first
-        data.X = concat({data.X, ones({m_n_rows, 1}, data.X.dtype(), device)}, 1);
+        // The host held the file's size; the device stores the column its fused kernels read,
+        // filled in row chunks so that it holds X once (plus a chunk) at any time.
+        const std::int64_t d = m_X.shape()[1];
+        data.X = empty({m_n_rows, d + 1}, m_X.dtype(), device);
+        data.X.narrow(1, d, 1).fill_(1.0);
+        const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t(1) << 24) / (d + 1));
+        for (std::int64_t r = 0; r < m_n_rows; r += chunk) {
+            const std::int64_t rows = std::min(chunk, m_n_rows - r);
+            data.X.narrow(0, r, rows).narrow(1, 0, d).copy_(m_X.narrow(0, r, rows).to(device));
+        }
         data.ones_column = OnesColumn::stored;
+    } else {
+        // to() returns the same tensor when it is already on the device (no copy on the CPU).
+        data.X = m_X.to(device);
     }
     return data;
 }

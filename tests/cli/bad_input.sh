@@ -171,6 +171,8 @@ device_cuda              | train --device cuda --quiet                          
 device_cuda_index        | train --device cuda:99 --quiet                         | cuda:99
 dtype_f16                | train --device cpu --dtype f16                         | dtype && 'f16'
 ones_column_unknown      | train --device cpu --ones-column sideways              | --ones-column && 'sideways'
+ones_column_not_a_file   | train --device cpu --ones-column implicit              | --ones-column && data file && blog
+ones_column_no_intercept | train --device cpu --data @DATA/good.csv --no-intercept --ones-column stored | --ones-column && --no-intercept
 dtype_f16_blog           | blog --dtype f16                                       | dtype && 'f16'
 epochs_zero              | train --device cpu --epochs 0                          | --epochs && 0
 epochs_negative          | train --device cpu --epochs -5                         | --epochs && -5

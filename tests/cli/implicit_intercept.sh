@@ -9,8 +9,9 @@
 #  - `descent train --json` on a file (intercept implicit) prints bitwise the same numbers as
 #    on the same file with a ones column written into it and --no-intercept (the column
 #    stored, the form every reference test checks), for every optimizer, full batch and
-#    mini-batches, host streaming (--stream-chunk), CSV and NPY, and the logistic and softmax
-#    models;
+#    mini-batches, host streaming (--stream-chunk), CSV and NPY, f64 and f32, and the
+#    logistic and softmax models (every step a fused pass); newton-cg on a classifier (the
+#    model differentiated twice) to rounding;
 #  - a checkpoint names the data by the CRC-32C of X *with* its ones column (computed here in
 #    Python from the file's numbers), so that a run checkpointed where the column is stored
 #    (a CUDA device) resumes on the cpu and the other way round;
@@ -96,6 +97,43 @@ same logistic_newton bin --model logistic --optimizer newton --epochs 4
 same logistic_adam_batches bin --model logistic --optimizer adam --lr 0.05 --epochs 5 --batch-size 40 --shuffle
 same softmax_adam cls --model softmax --optimizer adam --lr 0.05 --epochs 20
 same softmax_lbfgs cls --model softmax --optimizer lbfgs --epochs 3
+same linear_adam_f32 reg --dtype f32 --optimizer adam --lr 0.05 --epochs 20
+same linear_newton_f32 reg --dtype f32 --optimizer newton --epochs 3
+same logistic_newton_f32 bin --dtype f32 --model logistic --optimizer newton --epochs 4
+same softmax_adam_f32_batches cls --dtype f32 --model softmax --optimizer adam --lr 0.05 --epochs 5 --batch-size 50 --shuffle
+
+# newton-cg on a classifier has no fused Hessian-vector product: it differentiates the model
+# twice, and X W[:d] + W[d] rounds otherwise than [X, 1] W. The same run to rounding, not
+# bitwise: final weights and losses within TOL, relative.
+close() {
+    local name=$1 tol=$2 file=$3; shift 3
+    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.npy" \
+        --ones-column implicit "$@" >implicit.json 2>err.txt </dev/null
+    local rc1=$?
+    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "${file}_ones.npy" \
+        --no-intercept "$@" >stored.json 2>>err.txt </dev/null
+    local rc2=$?
+    if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
+        fail "$name" "exit $rc1 / $rc2: $(head -c 400 err.txt)"
+        return
+    fi
+    local worst
+    worst=$("$PYTHON" - <<'PY'
+import json
+a, b = (json.load(open(f)) for f in ("implicit.json", "stored.json"))
+pairs = list(zip(a["final_weights"], b["final_weights"])) + list(zip(a["losses"], b["losses"]))
+print(max(abs(x - y) / max(abs(y), 1e-12) for x, y in pairs))
+PY
+)
+    if "$PYTHON" -c "import sys; sys.exit(0 if $worst <= $tol else 1)"; then
+        pass "$name (relative difference $worst <= $tol)"
+    else
+        fail "$name" "relative difference $worst > $tol"
+    fi
+}
+close logistic_newton_cg_f32 1e-5 bin --dtype f32 --model logistic --optimizer newton-cg --epochs 4
+close softmax_newton_cg_f32 1e-5 cls --dtype f32 --model softmax --optimizer newton-cg --epochs 4
+close softmax_newton_cg_f64 1e-12 cls --model softmax --optimizer newton-cg --epochs 4
 
 # The checkpoint's data identity: the CRC-32C (Castagnoli, bit by bit here) of X with its ones
 # column, as the file's numbers in f64, and of y.
