@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/read_file.hpp"
+#include "data/table.hpp"
 #include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
 #include "shared/philox.hpp"
@@ -174,6 +175,20 @@ TEST_CASE("the loaders hold the intercept stored, implicit or as automatic choos
     REQUIRE(none.X.shape() == Shape{2, 2});
     CHECK_FALSE(descent::implicit_intercept(none));
     CHECK(descent::weight_rows(none) == 2);
+
+    // automatic's threshold, without loading that much: 32 MiB + 8% of X and y.
+    using descent::detail::host_ones_column;
+    const auto cpu = Device::cpu();
+    const auto autom = descent::OnesColumn::automatic;
+    CHECK(host_ones_column(autom, 4'000'000, 2, DType::f64, cpu) == descent::OnesColumn::stored);
+    CHECK(host_ones_column(autom, 6'000'000, 2, DType::f64, cpu) == descent::OnesColumn::implicit);
+    CHECK(host_ones_column(autom, 12'000'000, 2, DType::f32, cpu) == descent::OnesColumn::implicit);
+    CHECK(host_ones_column(autom, 50'000'000, 17, DType::f64, cpu) == descent::OnesColumn::stored);
+    CHECK(host_ones_column(autom, 50'000'000, 10, DType::f64, cpu) == descent::OnesColumn::implicit);
+    CHECK(host_ones_column(autom, 10, 2, DType::f64, Device::cuda(0)) ==
+          descent::OnesColumn::implicit);
+    CHECK(host_ones_column(descent::OnesColumn::stored, 50'000'000, 2, DType::f64, cpu) ==
+          descent::OnesColumn::stored);
 
     const Dataset from_npy =
         descent::parse_npy(npy_bytes(kGoodDict, f8_bytes(kSix)), "a.npy", true, DType::f32,

@@ -10,12 +10,8 @@
 
 namespace descent::detail {
 
-namespace {
-
-// OnesColumn::automatic's choice for the host table (data.hpp): stored while the column is
-// cheap; for another device, implicit (finish() appends the column there).
-OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DType dtype,
-                   Device device) {
+OnesColumn host_ones_column(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols,
+                            DType dtype, Device device) {
     if (ones != OnesColumn::automatic) return ones;
     if (!device.is_cpu()) return OnesColumn::implicit;
     const double column = double(n_rows) * double(dtype_size(dtype));
@@ -24,15 +20,13 @@ OnesColumn resolve(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols, DT
                                                            : OnesColumn::implicit;
 }
 
-}  // namespace
-
 TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept,
                            OnesColumn ones, DType dtype, Device device)
     : m_n_rows(n_rows),
       m_d(n_cols - 1),
       m_intercept(intercept),
       m_store_ones(intercept &&
-                   resolve(ones, n_rows, n_cols, dtype, device) == OnesColumn::stored),
+                   host_ones_column(ones, n_rows, n_cols, dtype, device) == OnesColumn::stored),
       m_f32(dtype == DType::f32),
       m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit),
       m_append_on_device(ones == OnesColumn::automatic && intercept && !device.is_cpu()) {

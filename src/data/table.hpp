@@ -10,6 +10,13 @@
 
 namespace descent::detail {
 
+// How a table of n_rows x n_cols values (the target last) loaded for `device` holds its ones
+// column on the host: `ones` itself unless automatic; automatic (data.hpp) is stored while the
+// column costs at most kStoredOnesLimit + 8% of the data, implicit beyond, and implicit for
+// another device than the cpu (the column is then appended there).
+OnesColumn host_ones_column(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols,
+                            DType dtype, Device device);
+
 // Allocates X (n_rows, d[+1]) and y (n_rows) on the CPU in `dtype` once (d = n_cols - 1, the
 // ones column LAST with a stored intercept; none without intercept or with an implicit one), then takes the table's values one by one in row-major
 // order: columns 0..d-1 go to X, column d to y. Values must already be checked (finite, and
