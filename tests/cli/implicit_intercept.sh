@@ -52,22 +52,29 @@ for name, y in targets.items():
                    fmt="%.17g")
 PY
 
-# same NAME FILE ARGS...: `train --json ARGS` on FILE.EXT (implicit) and on FILE_ones.EXT with
-# --no-intercept (stored) print the same JSON but for the data's name.
+# both NAME FILE.EXT FILE_ones.EXT ARGS...: `train --json ARGS` on the first file with the
+# intercept implicit (implicit.json) and on the second with --no-intercept (stored.json);
+# fails NAME and returns non-zero when either run fails.
+both() {
+    local name=$1 implicit=$2 stored=$3; shift 3
+    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$implicit" \
+        --ones-column implicit "$@" >implicit.json 2>err.txt </dev/null
+    local rc1=$?
+    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$stored" \
+        --no-intercept "$@" >stored.json 2>>err.txt </dev/null
+    local rc2=$?
+    [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && return 0
+    fail "$name" "exit $rc1 / $rc2: $(head -c 400 err.txt)"
+    return 1
+}
+
+# same NAME FILE ARGS...: on FILE.EXT (implicit) and FILE_ones.EXT (stored), CSV and NPY, the
+# same JSON but for the data's name.
 same() {
     local name=$1 file=$2; shift 2
     local ext
     for ext in npy csv; do
-        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.$ext" \
-            --ones-column implicit "$@" >implicit.json 2>err.txt </dev/null
-        local rc1=$?
-        "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "${file}_ones.$ext" \
-            --no-intercept "$@" >stored.json 2>>err.txt </dev/null
-        local rc2=$?
-        if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
-            fail "$name ($ext)" "exit $rc1 / $rc2: $(head -c 400 err.txt)"
-            continue
-        fi
+        both "$name ($ext)" "$file.$ext" "${file}_ones.$ext" "$@" || continue
         local diff
         diff=$("$PYTHON" - <<'PY'
 import json
@@ -107,16 +114,7 @@ same softmax_adam_f32_batches cls --dtype f32 --model softmax --optimizer adam -
 # bitwise: final weights and losses within TOL, relative.
 close() {
     local name=$1 tol=$2 file=$3; shift 3
-    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "$file.npy" \
-        --ones-column implicit "$@" >implicit.json 2>err.txt </dev/null
-    local rc1=$?
-    "${TIMEOUT[@]}" "$DESCENT" train --device cpu --quiet --json --data "${file}_ones.npy" \
-        --no-intercept "$@" >stored.json 2>>err.txt </dev/null
-    local rc2=$?
-    if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
-        fail "$name" "exit $rc1 / $rc2: $(head -c 400 err.txt)"
-        return
-    fi
+    both "$name" "$file.npy" "${file}_ones.npy" "$@" || return
     local worst
     worst=$("$PYTHON" - <<'PY'
 import json
