@@ -5,6 +5,7 @@
 #include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
 #include "descent/random.hpp"
+#include "descent/shard.hpp"
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
