@@ -44,6 +44,15 @@ std::int64_t pass_rows(const char* op, const Tensor& X, bool intercept) {
     return X.shape()[1] + (intercept ? 1 : 0);
 }
 
+void check_shard(const char* op, const Tensor& X, const BlockShard* shard) {
+    if (shard && !X.device().is_cpu())
+        throw Error(std::string(op) + ": a distributed pass runs on the CPU; X is on " +
+                    X.device().str());
+    if (shard && (!shard->combine || shard->total_rows < X.shape()[0]))
+        throw Error(std::string(op) + ": a shard of " + std::to_string(X.shape()[0]) +
+                    " rows in a distributed pass over " + std::to_string(shard->total_rows));
+}
+
 }  // namespace
 
 Tensor mse_op(const Tensor& pred_in, const Tensor& target_in) {
@@ -56,10 +65,11 @@ Tensor mse_op(const Tensor& pred_in, const Tensor& target_in) {
 
 void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
                      const Tensor& loss, const Tensor& grad, const Tensor& hessian,
-                     bool intercept) {
+                     bool intercept, const BlockShard* shard) {
     const char* op = "linear_mse";
     check_same_kind(op, X_in, w_in);
     const std::int64_t d = pass_rows(op, X_in, intercept), n = X_in.shape()[0];
+    check_shard(op, X_in, shard);
     const Dense X_dense(X_in), w_dense(w_in);
     const Tensor& X = X_dense.get();
     const Tensor& w = w_dense.get();
@@ -80,15 +90,17 @@ void linear_mse_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in,
         h = array_of(hessian);
     }
     backend_of(X).linear_mse(array_of(X), target, array_of(w), n, d, intercept, array_of(loss),
-                             array_of(grad), hessian.defined() ? &h : nullptr);
+                             array_of(grad), hessian.defined() ? &h : nullptr, shard);
 }
 
 void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, const Tensor& loss,
-                   const Tensor& grad, const Tensor& hessian, bool intercept) {
+                   const Tensor& grad, const Tensor& hessian, bool intercept,
+                   const BlockShard* shard) {
     const char* op = "logistic";
     check_same_kind(op, X_in, w_in);
     check_same_kind(op, X_in, y_in);
     const std::int64_t d = pass_rows(op, X_in, intercept), n = X_in.shape()[0];
+    check_shard(op, X_in, shard);
     const Dense X_dense(X_in), y_dense(y_in), w_dense(w_in);
     const Tensor &X = X_dense.get(), &y = y_dense.get(), &w = w_dense.get();
     check_numel(op, "y", y, n);
@@ -101,15 +113,17 @@ void logistic_into(const Tensor& X_in, const Tensor& y_in, const Tensor& w_in, c
         h = array_of(hessian);
     }
     backend_of(X).logistic(array_of(X), array_of(y), array_of(w), n, d, intercept, array_of(loss),
-                           array_of(grad), hessian.defined() ? &h : nullptr);
+                           array_of(grad), hessian.defined() ? &h : nullptr, shard);
 }
 
 void softmax_cross_entropy_into(const Tensor& X_in, const Tensor& labels_in, const Tensor& W_in,
-                                const Tensor& loss, const Tensor& grad, bool intercept) {
+                                const Tensor& loss, const Tensor& grad, bool intercept,
+                                const BlockShard* shard) {
     const char* op = "softmax_cross_entropy";
     check_same_kind(op, X_in, W_in);
     check_same_kind(op, X_in, labels_in);
     const std::int64_t d = pass_rows(op, X_in, intercept);
+    check_shard(op, X_in, shard);
     if (W_in.dim() != 2 || W_in.shape()[0] != d)
         throw Error(std::string(op) + ": X must be (n, d) and W (d, k)" +
                     (intercept ? " (X without its ones column: W has d + 1 rows)" : "") +
@@ -121,7 +135,7 @@ void softmax_cross_entropy_into(const Tensor& X_in, const Tensor& labels_in, con
     check_numel(op, "the loss", loss, 1);
     check_numel(op, "the gradient", grad, d * k);
     backend_of(X).softmax_cross_entropy(array_of(X), array_of(labels), array_of(W), n, d, k,
-                                        intercept, array_of(loss), array_of(grad));
+                                        intercept, array_of(loss), array_of(grad), shard);
 }
 
 void gather_rows_into(const Tensor& X_in, const Tensor& y_in, const RowPermutation& perm,

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "shared/block_tree.hpp"
 #include "shared/row_permutation.hpp"
 #include "shared/synthetic_row.hpp"
 #include "shared/optim_rules.hpp"
@@ -28,21 +29,26 @@ Tensor mse_op(const Tensor& pred, const Tensor& target);
 // With `intercept` (here and in the two passes below) X holds one column fewer than the
 // weights have rows: the ones column is implicit, last, and the result equals bitwise the
 // pass over X with the column stored. CPU only: on a CUDA device it is an error (the kernels
-// read the stored column).
+// read the stored column). With `shard` (here and below), X and y are one process's rows of a
+// distributed pass (shared/block_tree.hpp: every process calls it; the results are those over
+// all processes' rows, the same bits one process gets); CPU only too.
 void linear_mse_into(const Tensor& X, const Tensor& y, const Tensor& w, const Tensor& loss,
-                     const Tensor& grad, const Tensor& hessian = Tensor(), bool intercept = false);
+                     const Tensor& grad, const Tensor& hessian = Tensor(), bool intercept = false,
+                     const BlockShard* shard = nullptr);
 
 // The one-pass logistic regression (BCE with logits) over X (n, d), labels y (n) of 0/1 at w
 // (d): loss (one element), grad (d) and, when `hessian` is defined, the Hessian
 // Xᵀ diag(σ(1-σ)) X / n (d, d), written in place. The labels are not checked here.
 void logistic_into(const Tensor& X, const Tensor& y, const Tensor& w, const Tensor& loss,
-                   const Tensor& grad, const Tensor& hessian = Tensor(), bool intercept = false);
+                   const Tensor& grad, const Tensor& hessian = Tensor(), bool intercept = false,
+                   const BlockShard* shard = nullptr);
 
 // The one-pass softmax regression over X (n, d), class indices `labels` (n) held as X's dtype
 // at W (d, k): the mean cross-entropy (one element) and its gradient (d, k), written in place.
 // The labels are not checked here (integers in [0, k): the caller validates them).
 void softmax_cross_entropy_into(const Tensor& X, const Tensor& labels, const Tensor& W,
-                                const Tensor& loss, const Tensor& grad, bool intercept = false);
+                                const Tensor& loss, const Tensor& grad, bool intercept = false,
+                                const BlockShard* shard = nullptr);
 
 // Xb[k] = X[r], yb[k] = y[r] with r = perm.row(begin + k), for the Xb.size(0) rows of Xb.
 void gather_rows_into(const Tensor& X, const Tensor& y, const RowPermutation& perm,

@@ -56,22 +56,22 @@ Tensor LinearModel::forward(const Tensor& X) const {
 }
 
 bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
-                             const Tensor& hessian) const {
+                             const Tensor& hessian, const detail::BlockShard* shard) const {
     if (!has_fused(loss) || !fused_takes(X)) return false;
     const bool implicit = m_fit_intercept;
     if (!m_grad.defined()) m_grad = empty(m_weight.shape(), m_weight.dtype(), m_weight.device());
     switch (loss) {
         case Loss::mse:
-            detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian, implicit);
+            detail::linear_mse_into(X, y, m_weight, loss_out, m_grad, hessian, implicit, shard);
             break;
         case Loss::bce_with_logits:
-            detail::logistic_into(X, y, m_weight, loss_out, m_grad, hessian, implicit);
+            detail::logistic_into(X, y, m_weight, loss_out, m_grad, hessian, implicit, shard);
             break;
         case Loss::cross_entropy:
             if (hessian.defined())
                 throw Error("LinearModel: softmax regression has no fused Hessian (its weights "
                             "are a matrix); use newton-cg, lbfgs or a first-order optimizer");
-            detail::softmax_cross_entropy_into(X, y, m_weight, loss_out, m_grad, implicit);
+            detail::softmax_cross_entropy_into(X, y, m_weight, loss_out, m_grad, implicit, shard);
             break;
     }
     Tensor w = m_weight;
@@ -79,16 +79,18 @@ bool LinearModel::fused_pass(Loss loss, const Tensor& X, const Tensor& y, const 
     return true;
 }
 
-Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
+Tensor LinearModel::fused_hvp(Loss loss, const Tensor& X, const Tensor& v,
+                              const detail::BlockShard* shard) const {
     if (loss != Loss::mse || !has_fused(loss) || !fused_takes(X)) return Tensor();
-    if (!m_fit_intercept) return linear_mse_hvp(X, v);
-    if (X.dim() != 2 || X.shape()[0] == 0)
+    if (!m_fit_intercept && !shard) return linear_mse_hvp(X, v);
+    if (X.dim() != 2 || (X.shape()[0] == 0 && !shard))
         throw Error("LinearModel::fused_hvp: X must be (n, d) with n >= 1 rows, got " +
                     detail::describe(X));
-    // linear_mse_hvp's pass with the ones column implicit: no target, w = v.
+    // linear_mse_hvp's pass (no target, w = v) with the ones column implicit, or over the
+    // rows of every process.
     const Tensor by_product = empty({}, v.dtype(), v.device());
     Tensor out = empty(v.shape(), v.dtype(), v.device());
-    detail::linear_mse_into(X, Tensor(), v, by_product, out, Tensor(), true);
+    detail::linear_mse_into(X, Tensor(), v, by_product, out, Tensor(), m_fit_intercept, shard);
     return out;
 }
 

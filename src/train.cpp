@@ -22,6 +22,7 @@
 #include "descent/model.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
+#include "dist/shard_sum.hpp"
 #include "fused_ops.hpp"
 #include "graph_capture.hpp"
 #include "tensor_impl.hpp"
@@ -209,12 +210,31 @@ TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimize
     detail::check_same_kind("train_linear", y, w);
     const std::int64_t extra = fit_intercept ? 1 : 0;
     if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
-        w.shape()[0] != X.shape()[1] + extra || X.shape()[0] == 0 || w.shape()[0] == 0)
+        w.shape()[0] != X.shape()[1] + extra || w.shape()[0] == 0 ||
+        (X.shape()[0] == 0 && !options.communicator))
         throw Error(std::string("train_linear: expects X (n, d), y (n), weights (") +
                     (fit_intercept ? "d + 1: fit_intercept" : "d") + ") with n, d >= 1; got X " +
                     shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
                     shape_str(w.shape()));
     LinearModel model(w, fit_intercept);
+    if (options.communicator) {
+        // The divergence advice over every process's rows: λmax and the scales from the
+        // Hessian of a distributed pass (all processes report the divergence together).
+        const std::int64_t d = w.shape()[0];
+        Communicator* comm = options.communicator;
+        const RowShard rows = options.shard;
+        return detail::train_model(model, Loss::mse, X, y, optimizer, options,
+                                   [X, fit_intercept, d, comm, rows] {
+            if (d > 1024) return LinearMseCurvature{};  // as linear_mse_curvature's Gram limit
+            const detail::BlockShard shard = detail::block_shard(*comm, rows);
+            const Tensor loss = empty({}, X.dtype(), X.device());
+            const Tensor grad = empty({d}, X.dtype(), X.device());
+            const Tensor hessian = empty({d, d}, X.dtype(), X.device());
+            detail::linear_mse_into(X, Tensor(), zeros({d}, X.dtype(), X.device()), loss, grad,
+                                    hessian, fit_intercept, &shard);
+            return linear_mse_curvature_of_hessian(hessian.to_vector<double>(), d);
+        });
+    }
     return detail::train_model(model, Loss::mse, X, y, optimizer, options, [X, fit_intercept] {
         return linear_mse_curvature(X, fit_intercept);
     });
@@ -229,9 +249,45 @@ namespace detail {
 
 namespace {
 
-[[noreturn]] void refused_fused_pass(const Model& model, Loss loss) {
+[[noreturn]] void refused_fused_pass(const Model& model, Loss loss, bool distributed) {
+    if (distributed)
+        throw Error("train: the model " + model.name() + "'s fused pass for " + loss_name(loss) +
+                    " does not take a shard of the rows (distributed training)");
     throw Error("train: the model " + model.name() + " declared a fused pass for " +
                 loss_name(loss) + " on this data (has_fused_for) and then refused it (fused_pass)");
+}
+
+// What distributed training (TrainOptions::communicator) needs, checked on every process
+// (the rows differ) before any pass.
+void check_distributed(const Model& model, Loss loss, const Tensor& X,
+                       const optim::Optimizer& optimizer, const TrainOptions& options) {
+    const RowShard& rows = options.shard;
+    const Communicator& comm = *options.communicator;
+    const std::string who = "train (process " + std::to_string(comm.rank()) + " of " +
+                            std::to_string(comm.size()) + ")";
+    if (!X.device().is_cpu())
+        throw Error(who + ": distributed training runs on the CPU; the data is on " +
+                    X.device().str());
+    if (!model.has_fused_for(loss, X))
+        throw Error(who + ": distributed training needs the model's fused pass (LinearModel "
+                    "with mse, bce_with_logits or cross_entropy); " + model.name() + " with " +
+                    loss_name(loss) + " has none");
+    if (rows.total < 1 || rows.rows() != X.shape()[0])
+        throw Error(who + ": X holds " + std::to_string(X.shape()[0]) + " rows but its shard [" +
+                    std::to_string(rows.begin) + ", " + std::to_string(rows.end) + ") of " +
+                    std::to_string(rows.total) + " says otherwise (shard_rows)");
+    const RowShard expected = shard_rows(rows.total, comm.rank(), comm.size());
+    if (expected.begin != rows.begin || expected.end != rows.end)
+        throw Error(who + ": the shard [" + std::to_string(rows.begin) + ", " +
+                    std::to_string(rows.end) + ") is not shard_rows(" +
+                    std::to_string(rows.total) + ", rank, size) = [" +
+                    std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ")");
+    if (options.batch_size > 0 && options.batch_size < rows.total)
+        throw Error(who + ": mini-batches are not distributed yet; train full batch "
+                    "(batch_size 0)");
+    if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse)
+        throw Error(who + ": " + optimizer.name() + " needs Hessian-vector products, which a "
+                    "distributed run has for linear regression (mse) only; use lbfgs");
 }
 
 }  // namespace
@@ -245,14 +301,27 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     if (params.empty()) throw Error("train: the model " + model.name() + " has no parameters");
     for (const Tensor& p : params) check_same_kind("train", X_in, p);
     check_same_kind("train", X_in, y_in);
-    if (X_in.dim() != 2 || X_in.shape()[0] < 1 || y_in.dim() < 1 ||
+    Communicator* comm = options.communicator;
+    if (X_in.dim() != 2 || (X_in.shape()[0] < 1 && !comm) || y_in.dim() < 1 ||
         y_in.shape()[0] != X_in.shape()[0])
         throw Error("train: expects X (n, d) and targets with n >= 1 rows, got X " +
                     shape_str(X_in.shape()) + " and y " + shape_str(y_in.shape()));
     // Dense data: the mini-batch views slide over X and y in row-major steps.
     const Tensor X = X_in.contiguous(), y = y_in.contiguous();
+    // Distributed: every process's checks agree before the first pass (a collective), so a
+    // process that fails one stops them all instead of leaving them waiting in it.
+    std::optional<BlockShard> block;
+    if (comm) {
+        all_or_none(*comm, [&] {
+            check_distributed(model, loss, X, optimizer, options);
+            if (loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
+                check_class_labels("train", y, params[0].shape()[1]);
+            block = block_shard(*comm, options.shard);
+        });
+    }
+    const BlockShard* shard = block ? &*block : nullptr;
     TrainSource source;
-    source.n = X.shape()[0];
+    source.n = comm ? options.shard.total : X.shape()[0];
     source.X = X;
     source.y = y;
     source.params = params;
@@ -260,16 +329,18 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     // The fused pass when the model has one for this loss, else the generic autodiff step.
     const bool fused = model.has_fused_for(loss, X);
     // The softmax kernel indexes by label: check them once here (cross_entropy checks its own).
-    if (fused && loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
+    if (fused && !comm && loss == Loss::cross_entropy && params.size() == 1 &&
+        params[0].dim() == 2)
         check_class_labels("train", y, params[0].shape()[1]);
     const Model* m = &model;
     if (fused) {
         source.capturable = true;
-        source.full_pass = [m, loss, X, y](const Tensor& l, const Tensor& hessian) {
-            if (!m->fused_pass(loss, X, y, l, hessian)) refused_fused_pass(*m, loss);
+        source.full_pass = [m, loss, X, y, shard](const Tensor& l, const Tensor& hessian) {
+            if (!m->fused_pass(loss, X, y, l, hessian, shard))
+                refused_fused_pass(*m, loss, shard != nullptr);
         };
         source.batch_pass = [m, loss](const Tensor& Xb, const Tensor& yb, const Tensor& l) {
-            if (!m->fused_pass(loss, Xb, yb, l, Tensor())) refused_fused_pass(*m, loss);
+            if (!m->fused_pass(loss, Xb, yb, l, Tensor())) refused_fused_pass(*m, loss, false);
         };
     } else {
         const auto step = [m, loss](const Tensor& Xs, const Tensor& ys, const Tensor& l,
@@ -307,21 +378,25 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     }
     // Lz of the divergence rule: the loss of the model over all-zero parameters (new tensors:
     // the model's own parameters and gradient buffers stay untouched). 0 when unknown.
-    source.zero_loss = [m, loss, X, y, params]() -> double {
+    source.zero_loss = [m, loss, X, y, params, shard]() -> double {
         std::vector<Tensor> zero;
         for (const Tensor& p : params) zero.push_back(zeros(p.shape(), p.dtype(), p.device()));
         const std::shared_ptr<const Model> at_zero = m->with_parameters(zero);
         if (!at_zero) return 0.0;
         const Tensor l = empty({1}, X.dtype(), X.device());
-        if (at_zero->fused_pass(loss, X, y, l, Tensor())) return l.to_vector<double>()[0];
+        if (at_zero->fused_pass(loss, X, y, l, Tensor(), shard)) return l.to_vector<double>()[0];
+        if (shard) return 0.0;  // this process's rows alone would not be the loss
         NoGrad off;
         return compute_loss(loss, at_zero->forward(X), y).item();
     };
     // Newton-CG: the model's fused product, else the gradient differentiated again.
     if (params.size() == 1) {
-        source.hvp = [m, loss, X, y](const Tensor& v) {
-            Tensor hv = m->fused_hvp(loss, X, v);
+        source.hvp = [m, loss, X, y, shard](const Tensor& v) {
+            Tensor hv = m->fused_hvp(loss, X, v, shard);
             if (hv.defined()) return hv;
+            if (shard)
+                throw Error("train: " + m->name() + " has no fused H v for " + loss_name(loss) +
+                            " over a distributed run's rows; use lbfgs");
             const Tensor p = m->parameters()[0];
             EnableGrad on;
             const Tensor value = compute_loss(loss, m->forward(X), y);
@@ -519,6 +594,8 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // checkpoint (or the start) and what it took.
     using Clock = std::chrono::steady_clock;
     const bool timed = options.on_checkpoint && options.checkpoint_seconds > 0.0;
+    const bool agree_each_epoch = options.communicator && options.communicator->size() > 1 &&
+                                  (timed || options.stop_requested);
     Clock::time_point last_checkpoint_end = Clock::now();
     double last_checkpoint_cost = 0.0;
     double first_loss = result.losses.empty() ? NAN : result.losses[0];  // L0 of the rule
@@ -546,12 +623,19 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
         // After the epoch is queued: a stop request or the clock may make it a sync point.
         const auto poll = [&] {
             stop = options.stop_requested && options.stop_requested();
+            bool timed_due = false;
             if (timed && !checkpoint_due) {
                 const double since =
                     std::chrono::duration<double>(Clock::now() - last_checkpoint_end).count();
-                checkpoint_due = since >= options.checkpoint_seconds &&
-                                 since >= 20.0 * last_checkpoint_cost;
+                timed_due = since >= options.checkpoint_seconds &&
+                            since >= 20.0 * last_checkpoint_cost;
             }
+            // Distributed: every process stops, checkpoints and syncs at the same epoch.
+            if (agree_each_epoch) {
+                stop = any_process(*options.communicator, stop);
+                timed_due = any_process(*options.communicator, timed_due);
+            }
+            checkpoint_due = checkpoint_due || timed_due;
             if (stop && options.on_checkpoint) checkpoint_due = true;
             sync_due = sync_due || checkpoint_due || stop;
         };

@@ -13,6 +13,10 @@
 
 namespace descent {
 
+namespace detail {
+struct BlockShard;  // a distributed pass's exchange (internal: src/shared/block_tree.hpp)
+}
+
 // mse: mean((pred - y)^2), pred and y (n): linear regression.
 // bce_with_logits: binary_cross_entropy_with_logits(pred, y), y in {0, 1}: logistic regression.
 // cross_entropy: cross_entropy(pred (n, k), labels (n) of class indices): softmax regression.
@@ -55,15 +59,21 @@ public:
     // writes the Hessian. Must only queue device work (no allocation after its first call, no
     // read-back), so the loop may capture it in a CUDA graph. Returns false, touching
     // nothing, when there is none; the loop then runs forward, loss and backward.
+    // `shard` (distributed training, TrainOptions::communicator): X and y are this process's
+    // rows, and the pass must give the loss and gradient over every process's rows by handing
+    // `shard` to the fused ops (src/fused_ops.hpp); a model that cannot returns false for a
+    // non-null shard (the loop then refuses to train it distributed).
     virtual bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
-                            const Tensor& hessian) const {
-        (void)loss, (void)X, (void)y, (void)loss_out, (void)hessian;
+                            const Tensor& hessian, const detail::BlockShard* shard = nullptr) const {
+        (void)loss, (void)X, (void)y, (void)loss_out, (void)hessian, (void)shard;
         return false;
     }
     // The fused Hessian-vector product of the loss over X in direction v, when the model has
-    // one (undefined otherwise: the loop then differentiates the gradient again).
-    virtual Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const {
-        (void)loss, (void)X, (void)v;
+    // one (undefined otherwise: the loop then differentiates the gradient again); over every
+    // process's rows with `shard`, as fused_pass.
+    virtual Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v,
+                             const detail::BlockShard* shard = nullptr) const {
+        (void)loss, (void)X, (void)v, (void)shard;
         return Tensor();
     }
 };
@@ -98,8 +108,10 @@ public:
         return has_fused(loss) && fused_takes(X);
     }
     bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& loss_out,
-                    const Tensor& hessian) const override;
-    Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v) const override;
+                    const Tensor& hessian,
+                    const detail::BlockShard* shard = nullptr) const override;
+    Tensor fused_hvp(Loss loss, const Tensor& X, const Tensor& v,
+                     const detail::BlockShard* shard = nullptr) const override;
     const Tensor& weight() const { return m_weight; }
     bool fit_intercept() const { return m_fit_intercept; }
 

@@ -18,9 +18,10 @@ struct RowShard {
     std::int64_t rows() const { return end - begin; }
 };
 
-// The shard of process `rank` of `ranks`: blocks [floor(r B / K), floor((r + 1) B / K)) of the
-// B = ceil(total / kShardBlockRows) blocks, the last block possibly short. Ranks past the
-// blocks get no rows (a data set of fewer than K blocks). Throws descent::Error for
+// The shard of process `rank` of `ranks`: blocks [ceil(r B / K), ceil((r + 1) B / K)) of the
+// B = ceil(total / kShardBlockRows) blocks (the last block possibly short): the first B mod K
+// processes hold one block more, and with fewer blocks than processes the last ones hold no
+// rows (the blog's 100 rows are process 0's). Throws descent::Error for
 // ranks < 1, rank outside [0, ranks) or total < 0.
 RowShard shard_rows(std::int64_t total, int rank, int ranks);
 

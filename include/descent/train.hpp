@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "descent/communicator.hpp"
 #include "descent/dtype.hpp"
 #include "descent/hessian.hpp"
 #include "descent/model.hpp"
 #include "descent/optim/optimizer.hpp"
+#include "descent/shard.hpp"
 #include "descent/tensor.hpp"
 
 namespace descent {
@@ -116,6 +118,18 @@ struct TrainOptions {
     // checked), on_checkpoint (when set) receives the result so far, and train_linear returns
     // with TrainResult::stopped set when epochs remain. It is not called from another thread.
     std::function<bool()> stop_requested;
+
+    // Data-parallel training over the processes of `communicator` (null: this process holds
+    // all rows). X and y then hold this process's rows `shard` (shard_rows(n, rank, size): the
+    // same blocks whatever the process count; a process may hold none), every process calls
+    // train with the same model, initial parameters, optimizer and options, and each pass's
+    // block sums are exchanged and combined in the one order of a single process's pass: every
+    // process ends with the same parameters, losses and trajectory, bitwise those of one
+    // process over all rows, for any number of processes and threads. Stopping on request and
+    // time-based checkpoints are agreed each epoch (any process asking is enough). Models need
+    // their fused pass (LinearModel: linear, logistic, softmax) on the CPU; full batch.
+    Communicator* communicator = nullptr;
+    RowShard shard;
 };
 
 struct TrainResult {

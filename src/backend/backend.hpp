@@ -11,6 +11,7 @@
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
+#include "shared/block_tree.hpp"
 #include "shared/row_permutation.hpp"
 #include "shared/synthetic_row.hpp"
 #include "shared/optim_rules.hpp"
@@ -170,20 +171,26 @@ public:
     // ones column is its last, the weights' last row the intercept; the sums equal, bitwise,
     // those over X with the ones column stored. The CPU computes it; CUDA is never asked
     // (fused_ops.cpp refuses it first).
+    // shard (here and in the two passes below; null: X is all rows): X holds one process's
+    // rows of a distributed pass (shared/block_tree.hpp); the sums are combined with the other
+    // processes' through shard->combine and the means divide by shard->total_rows. The CPU
+    // computes it; CUDA is never asked (fused_ops.cpp refuses it first).
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
-                            bool intercept, Array loss, Array grad, const Array* hessian) = 0;
+                            bool intercept, Array loss, Array grad, const Array* hessian,
+                            const BlockShard* shard) = 0;
     // Logistic regression (binary cross-entropy with logits), shared/logistic_row.hpp:
     // X (n, d), y (n) of labels 0/1, w (d) -> loss () = mean(max(z,0) - z y + log1p(e^-|z|)),
     // grad (d) = Xᵀ(σ(z) - y)/n and, when hessian != nullptr, (d, d) = Xᵀ diag(σ(1-σ)) X/n,
     // z = X w. y holds valid labels (checked above dispatch).
     virtual void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
-                          bool intercept, Array loss, Array grad, const Array* hessian) = 0;
+                          bool intercept, Array loss, Array grad, const Array* hessian,
+                          const BlockShard* shard) = 0;
     // Softmax regression (cross-entropy), shared/softmax_row.hpp: X (n, d), labels (n) of
     // class indices held as X's dtype (valid: integers in [0, k)), W (d, k) -> loss () = mean
     // of logsumexp(Z_i) - Z_i[label_i] and grad (d, k) = Xᵀ(softmax(Z) - onehot)/n, Z = X W.
     virtual void softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n,
                                        std::int64_t d, std::int64_t k, bool intercept,
-                                       Array loss, Array grad) = 0;
+                                       Array loss, Array grad, const BlockShard* shard) = 0;
 
     // --- mini-batches ---------------------------------------------------------------------
     // Xb[k, :] = X[r, :] and yb[k] = y[r] with r = perm.row(begin + k), for k < count; X is

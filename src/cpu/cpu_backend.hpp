@@ -42,11 +42,13 @@ public:
 
     void mse(Array pred, Array target, Array out) override;
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
-                    Array loss, Array grad, const Array* hessian) override;
+                    Array loss, Array grad, const Array* hessian,
+                    const BlockShard* shard) override;
     void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
-                  Array loss, Array grad, const Array* hessian) override;
+                  Array loss, Array grad, const Array* hessian, const BlockShard* shard) override;
     void softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n, std::int64_t d,
-                               std::int64_t k, bool intercept, Array loss, Array grad) override;
+                               std::int64_t k, bool intercept, Array loss, Array grad,
+                               const BlockShard* shard) override;
 
     void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
                      std::int64_t begin, std::int64_t count, Array Xb, Array yb) override;

@@ -27,7 +27,8 @@ namespace descent::detail {
 
 namespace {
 
-constexpr std::int64_t kRowBlock = 4096;
+// The blocks a distributed pass shares (shared/block_tree.hpp).
+constexpr std::int64_t kRowBlock = kBlockRows;
 static_assert(kRowBlock <= 1023 * baseline::kLogisticLanes,
               "the block's loss products (cpu/logistic_block.hpp) must stay finite");
 
@@ -54,7 +55,8 @@ template LogisticBlockFn<float> logistic_block_fn_for<float>(CpuIsa, std::int64_
 template LogisticBlockFn<double> logistic_block_fn_for<double>(CpuIsa, std::int64_t);
 
 void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
-                          bool intercept, Array loss, Array grad, const Array* hessian) {
+                          bool intercept, Array loss, Array grad, const Array* hessian,
+                          const BlockShard* shard) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
         const T* x = static_cast<const T*>(X.data);   // (n, d), or (n, d - 1) with intercept
@@ -67,8 +69,8 @@ void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
                 block(xr.rows(start, rows), yv + start, wv, rows, d, want_h, out);
-            });
-        const double inv_n = 1.0 / double(n);
+            }, shard);
+        const double inv_n = 1.0 / double(shard ? shard->total_rows : n);
         write_loss_grad_hessian(total, d, inv_n, inv_n, static_cast<T*>(loss.data),
                                 static_cast<T*>(grad.data),
                                 want_h ? static_cast<T*>(hessian->data) : nullptr);

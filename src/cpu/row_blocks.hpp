@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "shared/block_tree.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -35,32 +37,55 @@ inline int pass_max_threads() {
 }
 
 // The sums over rows [0, n) of `entries` values: block(start, rows, out) adds rows
-// [start, start + rows) into out[0, entries) (zeroed), for blocks of `block_rows` rows.
+// [start, start + rows) into out[0, entries) (zeroed), for blocks of `block_rows` rows; the
+// blocks' partials combined in the tree of shared/block_tree.hpp. With `shard` the rows are
+// one process's part of a distributed pass (blocks of kShardBlockRows from shard->first_block):
+// its nodes go through shard->combine, which every process calls (also one with no rows), and
+// the sums returned are those of all processes' rows, the same bits one process gets.
 template <class Block>
 std::vector<double> sum_row_blocks(std::int64_t n, std::int64_t block_rows, std::int64_t entries,
-                                   const Block& block) {
+                                   const Block& block, const BlockShard* shard = nullptr) {
     const std::int64_t n_blocks = (n + block_rows - 1) / block_rows;
-    if (n_blocks <= 1) {
+    if (n_blocks <= 1 && !shard) {
         // One block (a mini-batch, the blog): no partials and no parallel region at all,
         // which even when not taken (`if`) costs the OpenMP runtime a team and a futex call,
         // more than a small batch's work. The sums are the same bits: 0 + the block's (which
-        // also turns a -0 into +0, as adding it to the zeroed total below does).
+        // also turns a -0 into +0, as the other path's final 0 + does).
         std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
         if (n > 0) block(0, n, total.data());
         for (double& v : total) v = 0.0 + v;
         return total;
     }
     std::vector<double> partials(static_cast<std::size_t>(n_blocks * entries), 0.0);
+    if (n_blocks == 1) {
+        block(0, n, partials.data());
+    } else {
 #pragma omp parallel for schedule(static)
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-        const std::int64_t start = b * block_rows;
-        block(start, std::min(block_rows, n - start), partials.data() + b * entries);
+        for (std::int64_t b = 0; b < n_blocks; ++b) {
+            const std::int64_t start = b * block_rows;
+            block(start, std::min(block_rows, n - start), partials.data() + b * entries);
+        }
     }
-    std::vector<double> total(static_cast<std::size_t>(entries), 0.0);
-    for (std::int64_t b = 0; b < n_blocks; ++b) {
-        const double* p = partials.data() + b * entries;
-        for (std::int64_t e = 0; e < entries; ++e) total[e] += p[e];
+    std::vector<double> total;
+    if (!shard) {
+        fold_in_place(partials.data(), n_blocks, entries);
+        total.assign(partials.begin(), partials.begin() + entries);
+    } else {
+        const std::vector<BlockNode> nodes =
+            nodes_of_range(shard->first_block, shard->first_block + n_blocks, shard->total_blocks);
+        std::vector<double> values;
+        values.reserve(nodes.size() * static_cast<std::size_t>(entries));
+        for (const BlockNode& node : nodes) {
+            const std::int64_t first = (node.index << node.level) - shard->first_block;
+            const std::int64_t count =
+                std::min(std::int64_t(1) << node.level, n_blocks - first);
+            double* p = partials.data() + first * entries;
+            fold_in_place(p, count, entries);
+            values.insert(values.end(), p, p + entries);
+        }
+        total = shard->combine(nodes, values, entries);
     }
+    for (double& v : total) v = 0.0 + v;
     return total;
 }
 

@@ -17,7 +17,8 @@ namespace descent::detail {
 
 namespace {
 
-constexpr std::int64_t kRowBlock = 4096;
+// The blocks a distributed pass shares (shared/block_tree.hpp).
+constexpr std::int64_t kRowBlock = kBlockRows;
 
 // Partial sums of rows [0, rows) into out = [loss, grad (d, k)], zeroed by the caller.
 // z is scratch for k doubles.
@@ -43,7 +44,7 @@ void softmax_block(const T* x, const T* labels, const T* W, std::int64_t rows, s
 
 void CpuBackend::softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n,
                                        std::int64_t d, std::int64_t k, bool intercept, Array loss,
-                                       Array grad) {
+                                       Array grad, const BlockShard* shard) {
     visit_dtype(X.dtype, [&](auto t) {
         using T = decltype(t);
         const T* x = static_cast<const T*>(X.data);  // (n, d), or (n, d - 1) with intercept
@@ -58,8 +59,8 @@ void CpuBackend::softmax_cross_entropy(Array X, Array labels, Array W, std::int6
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
                 double* z = logits[static_cast<std::size_t>(pass_thread_index())].data();
                 softmax_block(xr.rows(start, rows), lab + start, Wv, rows, d, k, z, out);
-            });
-        const double inv_n = 1.0 / double(n);
+            }, shard);
+        const double inv_n = 1.0 / double(shard ? shard->total_rows : n);
         *static_cast<T*>(loss.data) = static_cast<T>(total[0] * inv_n);
         T* g = static_cast<T*>(grad.data);
         for (std::int64_t e = 0; e < d * k; ++e) g[e] = static_cast<T>(total[1 + e] * inv_n);

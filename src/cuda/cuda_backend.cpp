@@ -116,6 +116,14 @@ void refuse_implicit_intercept(const char* op, bool intercept) {
                     ": the CUDA kernels need X with its ones column stored");
 }
 
+// Distributed passes combine the CPU's block partials (shared/block_tree.hpp); the kernels'
+// reductions are their own. fused_ops.cpp refuses a shard on a GPU before the call.
+void refuse_shard(const char* op, const BlockShard* shard) {
+    if (shard)
+        throw Error(std::string("internal error: ") + op +
+                    ": a distributed pass on a CUDA device is not supported");
+}
+
 class CudaBackend final : public Backend {
 public:
     void* allocate(std::size_t bytes, int device) override {
@@ -301,8 +309,10 @@ public:
         kernels::mse(pred, target, out, scratch.as<double>(), stream(out));
     }
     void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
-                    Array loss, Array grad, const Array* hessian) override {
+                    Array loss, Array grad, const Array* hessian,
+                    const BlockShard* shard) override {
         refuse_implicit_intercept("linear_mse", intercept);
+        refuse_shard("linear_mse", shard);
         DeviceGuard guard(X.device_index);
         const kernels::LinearMsePlan plan =
             kernels::plan_linear_mse(X.dtype, n, d, hessian != nullptr);
@@ -314,8 +324,10 @@ public:
     }
 
     void logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d, bool intercept,
-                  Array loss, Array grad, const Array* hessian) override {
+                  Array loss, Array grad, const Array* hessian,
+                  const BlockShard* shard) override {
         refuse_implicit_intercept("logistic", intercept);
+        refuse_shard("logistic", shard);
         DeviceGuard guard(X.device_index);
         const kernels::LogisticPlan plan =
             kernels::plan_logistic(X.dtype, n, d, hessian != nullptr);
@@ -328,8 +340,10 @@ public:
     }
 
     void softmax_cross_entropy(Array X, Array labels, Array W, std::int64_t n, std::int64_t d,
-                               std::int64_t k, bool intercept, Array loss, Array grad) override {
+                               std::int64_t k, bool intercept, Array loss, Array grad,
+                               const BlockShard* shard) override {
         refuse_implicit_intercept("softmax_cross_entropy", intercept);
+        refuse_shard("softmax_cross_entropy", shard);
         DeviceGuard guard(X.device_index);
         const kernels::SoftmaxPlan plan = kernels::plan_softmax(X.dtype, n, d, k);
         DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),

@@ -5,8 +5,11 @@
 #include <string>
 
 #include "descent/error.hpp"
+#include "shared/block_tree.hpp"
 
 namespace descent {
+
+static_assert(kShardBlockRows == detail::kBlockRows, "a shard is whole blocks of the passes");
 
 RowShard shard_rows(std::int64_t total, int rank, int ranks) {
     if (ranks < 1 || rank < 0 || rank >= ranks)
@@ -14,9 +17,10 @@ RowShard shard_rows(std::int64_t total, int rank, int ranks) {
                     " processes (0 <= rank < processes, processes >= 1)");
     if (total < 0) throw Error("shard_rows: a row count of " + std::to_string(total));
     const std::int64_t blocks = (total + kShardBlockRows - 1) / kShardBlockRows;
-    // floor(r B / K) without overflow for any B below 2^63 / K (K is an int).
+    // ceil(r B / K), without overflow for any B (r * (B % K) < K^2): the first B % K
+    // processes hold one block more, and with fewer blocks than processes the last hold none.
     const auto first_block = [&](std::int64_t r) {
-        return (blocks / ranks) * r + (blocks % ranks) * r / ranks;
+        return (blocks / ranks) * r + (r * (blocks % ranks) + ranks - 1) / ranks;
     };
     RowShard shard;
     shard.total = total;

@@ -1,0 +1,357 @@
+// Data-parallel training (descent/communicator.hpp, descent/shard.hpp, src/shared/block_tree.hpp)
+// with K communicators on K threads of this process:
+//  - the block tree: every split of random partials into contiguous ranges combines to the bits
+//    one fold over all of them gives; shard_rows covers the rows once, in whole blocks;
+//  - training: for K = 1..4 processes, linear regression (f64, f32, implicit intercept),
+//    logistic and softmax regression with every optimizer that runs full batch give losses,
+//    trajectory and final weights bitwise those of one process over all rows (train without a
+//    communicator, the oracle of the tree order: its own sums are checked against numpy and
+//    torch elsewhere);
+//  - resume: epochs on K processes, then the rest on K' processes, bitwise the whole run;
+//  - agreement: one process's bad shard or bad label stops them all with its message; one
+//    process's stop request stops all at the same epoch.
+// The MPI communicator is run by tests/cli/distributed.sh (mpirun, K = 1..4).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "descent/descent.hpp"
+#include "descent/communicator.hpp"
+#include "shared/block_tree.hpp"
+
+using namespace descent;
+
+namespace {
+
+bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (!same_bits(a[i], b[i])) return false;
+    return true;
+}
+
+// Runs body(rank, communicator) on `size` threads, one communicator each; rethrows the first
+// exception (after every thread has finished).
+void on_threads(int size, const std::function<void(int, Communicator&)>& body) {
+    const auto comms = thread_communicators(size);
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(size));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < size; ++r)
+        threads.emplace_back([&, r] {
+            try {
+                body(r, *comms[static_cast<std::size_t>(r)]);
+            } catch (...) {
+                errors[static_cast<std::size_t>(r)] = std::current_exception();
+                comms[static_cast<std::size_t>(r)]->abandon();  // the others must not wait
+            }
+        });
+    for (std::thread& t : threads) t.join();
+    for (const std::exception_ptr& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+struct Data {
+    Tensor X, y;
+    std::int64_t n = 0;
+};
+
+// Regression, 0/1 labels or class labels (classes >= 2) from a fixed seed.
+Data make_data(std::int64_t n, std::int64_t d, int classes, DType dtype, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    std::vector<double> X(static_cast<std::size_t>(n * d)), y(static_cast<std::size_t>(n));
+    for (double& v : X) v = normal(rng);
+    for (std::int64_t i = 0; i < n; ++i) {
+        double s = 0.3;
+        for (std::int64_t j = 0; j < d; ++j) s += X[i * d + j] * double(j + 1) / double(d);
+        const double noisy = s + 0.5 * normal(rng);
+        if (classes == 0) y[i] = noisy;
+        else if (classes == 2) y[i] = noisy > 0 ? 1.0 : 0.0;
+        else y[i] = double(std::min<std::int64_t>(classes - 1, std::max<std::int64_t>(
+                             0, static_cast<std::int64_t>(std::floor(noisy + classes / 2.0)))));
+    }
+    return {from_vector(X, {n, d}, dtype), from_vector(y, {n}, dtype), n};
+}
+
+struct Run {
+    Loss loss = Loss::mse;
+    int classes = 0;  // 0 regression, 2 logistic, k softmax
+    std::string optimizer;
+    std::int64_t epochs = 12;
+    bool intercept = false;  // LinearModel's implicit intercept
+};
+
+std::vector<std::int64_t> weight_shape(const Run& run, std::int64_t d) {
+    const std::int64_t rows = d + (run.intercept ? 1 : 0);
+    if (run.loss == Loss::cross_entropy) return {rows, run.classes};
+    return {rows};
+}
+
+optim::OptimizerConfig config_of(const std::string& name) {
+    optim::OptimizerConfig c;
+    c.name = name;
+    if (name == "gd" || name == "momentum") c.lr = 0.05;
+    if (name == "adam" || name == "adamw" || name == "rmsprop" || name == "adagrad") c.lr = 0.02;
+    if (name == "lbfgs") c.max_iter = 4;
+    return c;
+}
+
+// train() on rows `rows` of the data (all rows without a communicator), from a fixed start.
+TrainResult train_part(const Run& run, const Data& data, Communicator* comm, TrainOptions options,
+                       std::vector<double> start = {},
+                       const optim::OptimizerState* state = nullptr,
+                       optim::OptimizerState* state_out = nullptr) {
+    const std::int64_t d = data.X.shape()[1];
+    const Shape shape = weight_shape(run, d);
+    std::int64_t P = 1;
+    for (std::int64_t s : shape) P *= s;
+    if (start.empty())
+        for (std::int64_t i = 0; i < P; ++i) start.push_back(0.01 * double(i % 7) - 0.02);
+    Tensor w = from_vector(start, shape, data.X.dtype()).requires_grad_();
+    LinearModel model(w, run.intercept);
+    auto optimizer = optim::make_optimizer(config_of(run.optimizer), model.parameters());
+    if (state) optimizer->load_state(*state);
+    options.epochs = run.epochs;
+    options.record_weights = true;
+    Tensor X = data.X, y = data.y;
+    if (comm) {
+        options.communicator = comm;
+        options.shard = shard_rows(data.n, comm->rank(), comm->size());
+        X = data.X.narrow(0, options.shard.begin, options.shard.rows());
+        y = data.y.narrow(0, options.shard.begin, options.shard.rows());
+    }
+    TrainResult result = train(model, run.loss, X, y, *optimizer, options);
+    if (state_out) *state_out = optimizer->state();
+    return result;
+}
+
+void require_same(const TrainResult& a, const TrainResult& b) {
+    REQUIRE(same_bits(a.losses, b.losses));
+    REQUIRE(same_bits(a.final_weights, b.final_weights));
+    REQUIRE(a.weights.size() == b.weights.size());
+    for (std::size_t e = 0; e < a.weights.size(); ++e) REQUIRE(same_bits(a.weights[e], b.weights[e]));
+    REQUIRE(same_bits(a.final_grad, b.final_grad));
+}
+
+// Every process of K gets the one-process result, bitwise.
+void check_processes(const Run& run, const Data& data) {
+    const TrainResult one = train_part(run, data, nullptr, {});
+    for (int K = 1; K <= 4; ++K) {
+        INFO("K = " << K);
+        std::vector<TrainResult> results(static_cast<std::size_t>(K));
+        on_threads(K, [&](int r, Communicator& comm) {
+            results[static_cast<std::size_t>(r)] = train_part(run, data, &comm, {});
+        });
+        for (const TrainResult& r : results) require_same(r, one);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("block tree: any split into ranges combines to the one fold", "[distributed]") {
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const std::int64_t entries = 3;
+    for (std::int64_t N = 1; N <= 70; ++N) {
+        std::vector<double> partials(static_cast<std::size_t>(N * entries));
+        for (double& v : partials) v = normal(rng) * std::exp(6.0 * normal(rng));
+        std::vector<double> all = partials;
+        detail::fold_in_place(all.data(), N, entries);
+        const std::vector<double> root(all.begin(), all.begin() + entries);
+        for (int trial = 0; trial < 20; ++trial) {
+            // Random cut points, empty ranges included.
+            std::vector<std::int64_t> cuts = {0, N};
+            const int extra = static_cast<int>(rng() % 5);
+            for (int c = 0; c < extra; ++c) cuts.push_back(static_cast<std::int64_t>(rng() % (N + 1)));
+            std::sort(cuts.begin(), cuts.end());
+            std::vector<detail::BlockNode> nodes;
+            std::vector<double> values;
+            for (std::size_t c = 0; c + 1 < cuts.size(); ++c) {
+                std::vector<double> mine(partials.begin() + cuts[c] * entries,
+                                         partials.begin() + cuts[c + 1] * entries);
+                for (const detail::BlockNode& node :
+                     detail::nodes_of_range(cuts[c], cuts[c + 1], N)) {
+                    const std::int64_t first = (node.index << node.level) - cuts[c];
+                    const std::int64_t count =
+                        std::min(std::int64_t(1) << node.level, cuts[c + 1] - cuts[c] - first);
+                    detail::fold_in_place(mine.data() + first * entries, count, entries);
+                    nodes.push_back(node);
+                    values.insert(values.end(), mine.begin() + first * entries,
+                                  mine.begin() + (first + 1) * entries);
+                }
+            }
+            INFO("N = " << N << ", cuts " << cuts.size());
+            REQUIRE(same_bits(detail::combine_nodes(nodes, values, entries, N), root));
+        }
+    }
+    // Nodes that miss a block are an error, not a wrong sum.
+    std::vector<double> v(3, 1.0);
+    REQUIRE_THROWS_AS(detail::combine_nodes({{0, 0}}, v, 3, 2), std::logic_error);
+}
+
+TEST_CASE("shard_rows: whole blocks, contiguous, every row once", "[distributed]") {
+    for (std::int64_t total : {0, 1, 4095, 4096, 4097, 3 * 4096 + 5, 100000}) {
+        for (int K = 1; K <= 7; ++K) {
+            std::int64_t at = 0;
+            for (int r = 0; r < K; ++r) {
+                const RowShard s = shard_rows(total, r, K);
+                REQUIRE(s.total == total);
+                REQUIRE(s.begin == at);
+                REQUIRE((s.begin % kShardBlockRows == 0 || s.rows() == 0));
+                REQUIRE((s.end % kShardBlockRows == 0 || s.end == total));
+                at = s.end;
+            }
+            REQUIRE(at == total);
+        }
+    }
+    REQUIRE(shard_rows(4096 * 3, 3, 4).rows() == 0);  // 3 blocks, 4 processes
+    REQUIRE(shard_rows(100, 0, 4).rows() == 100);     // one short block: process 0's
+    REQUIRE(shard_rows(4096 * 5, 0, 3).rows() == 2 * 4096);
+    REQUIRE(shard_rows(4096 * 5, 2, 3).rows() == 4096);
+    REQUIRE_THROWS_WITH(shard_rows(10, 2, 2), Catch::Contains("rank 2 of 2"));
+}
+
+TEST_CASE("distributed linear regression equals one process, bitwise", "[distributed]") {
+    // 5 blocks and a short one: the processes hold 0 to 6 blocks each.
+    const Data f64 = make_data(5 * 4096 + 77, 4, 0, DType::f64, 1);
+    for (const char* name : {"gd", "momentum", "adagrad", "rmsprop", "adam", "adamw", "newton",
+                             "newton-cg", "lbfgs"}) {
+        INFO(name);
+        Run run;
+        run.optimizer = name;
+        check_processes(run, f64);
+    }
+    SECTION("f32, implicit intercept") {
+        const Data f32 = make_data(3 * 4096 + 1, 3, 0, DType::f32, 2);
+        Run run;
+        run.optimizer = "adam";
+        check_processes(run, f32);
+        run.intercept = true;
+        run.optimizer = "newton";
+        check_processes(run, f32);
+    }
+    SECTION("fewer rows than one block: process 0 holds them all") {
+        Run run;
+        run.optimizer = "gd";
+        check_processes(run, make_data(100, 2, 0, DType::f64, 3));
+    }
+}
+
+TEST_CASE("distributed logistic and softmax regression equal one process", "[distributed]") {
+    const Data binary = make_data(4 * 4096 + 9, 3, 2, DType::f64, 4);
+    for (const char* name : {"gd", "adam", "newton", "lbfgs"}) {
+        INFO(name);
+        Run run;
+        run.loss = Loss::bce_with_logits;
+        run.classes = 2;
+        run.optimizer = name;
+        check_processes(run, binary);
+    }
+    Run run;
+    run.loss = Loss::cross_entropy;
+    run.classes = 3;
+    run.optimizer = "adam";
+    check_processes(run, make_data(3 * 4096 + 500, 3, 3, DType::f64, 5));
+}
+
+TEST_CASE("a run resumed on another process count equals the whole run", "[distributed]") {
+    const Data data = make_data(6 * 4096 + 3, 3, 0, DType::f64, 6);
+    Run whole;
+    whole.optimizer = "adam";
+    whole.epochs = 16;
+    const TrainResult one = train_part(whole, data, nullptr, {});
+    for (const auto& [first_k, second_k] : {std::pair{3, 2}, std::pair{1, 4}, std::pair{4, 1}}) {
+        INFO(first_k << " then " << second_k << " processes");
+        Run part = whole;
+        part.epochs = 7;
+        std::vector<TrainResult> firsts(static_cast<std::size_t>(first_k));
+        std::vector<optim::OptimizerState> states(static_cast<std::size_t>(first_k));
+        on_threads(first_k, [&](int r, Communicator& comm) {
+            firsts[static_cast<std::size_t>(r)] = train_part(
+                part, data, &comm, {}, {}, nullptr, &states[static_cast<std::size_t>(r)]);
+        });
+        for (const TrainResult& f : firsts) require_same(f, firsts[0]);
+        TrainResult done = firsts[0];  // as a checkpoint holds it: the epochs' weights only
+        done.weights.pop_back();
+        std::vector<TrainResult> seconds(static_cast<std::size_t>(second_k));
+        on_threads(second_k, [&](int r, Communicator& comm) {
+            TrainOptions o;
+            o.resume = &done;
+            seconds[static_cast<std::size_t>(r)] = train_part(
+                whole, data, &comm, o, firsts[0].final_weights, &states[0]);
+        });
+        for (const TrainResult& r : seconds) require_same(r, one);
+    }
+}
+
+TEST_CASE("one process's error stops every process with its message", "[distributed]") {
+    const Data data = make_data(3 * 4096, 2, 3, DType::f64, 7);
+    SECTION("a bad class label in process 2's rows") {
+        Data bad = data;
+        std::vector<double> y = data.y.to_vector<double>();
+        y[2 * 4096 + 5] = 7.0;
+        bad.y = from_vector(y, {data.n}, DType::f64);
+        Run run;
+        run.loss = Loss::cross_entropy;
+        run.classes = 3;
+        run.optimizer = "adam";
+        std::vector<std::string> messages(3);
+        on_threads(3, [&](int r, Communicator& comm) {
+            try {
+                train_part(run, bad, &comm, {});
+            } catch (const std::exception& e) {
+                messages[static_cast<std::size_t>(r)] = e.what();
+            }
+        });
+        REQUIRE_THAT(messages[2], Catch::Contains("label") && !Catch::Contains("process 2:"));
+        for (int r : {0, 1})
+            REQUIRE_THAT(messages[static_cast<std::size_t>(r)],
+                         Catch::StartsWith("process 2: ") && Catch::Contains("label"));
+    }
+    SECTION("a shard that is not shard_rows'") {
+        std::vector<std::string> messages(2);
+        on_threads(2, [&](int r, Communicator& comm) {
+            Tensor w = zeros({2}, DType::f64).requires_grad_();
+            LinearModel model(w);
+            auto opt = optim::make_optimizer(config_of("gd"), model.parameters());
+            TrainOptions o;
+            o.communicator = &comm;
+            o.shard = r == 1 ? RowShard{0, data.n, data.n} : shard_rows(data.n, 0, 2);
+            try {
+                train(model, Loss::mse, data.X.narrow(0, o.shard.begin, o.shard.rows()),
+                      data.y.narrow(0, o.shard.begin, o.shard.rows()), *opt, o);
+            } catch (const std::exception& e) {
+                messages[static_cast<std::size_t>(r)] = e.what();
+            }
+        });
+        REQUIRE_THAT(messages[1], Catch::Contains("is not shard_rows"));
+        REQUIRE_THAT(messages[0], Catch::StartsWith("process 1: "));
+    }
+}
+
+TEST_CASE("one process's stop request stops every process at the same epoch", "[distributed]") {
+    const Data data = make_data(2 * 4096 + 1, 2, 0, DType::f64, 8);
+    Run run;
+    run.optimizer = "momentum";
+    run.epochs = 20;
+    std::vector<TrainResult> results(3);
+    on_threads(3, [&](int r, Communicator& comm) {
+        int polls = 0;
+        TrainOptions o;
+        o.stop_requested = [&polls, r] { return r == 1 && ++polls == 6; };
+        results[static_cast<std::size_t>(r)] = train_part(run, data, &comm, o);
+    });
+    for (const TrainResult& r : results) {
+        REQUIRE(r.stopped);
+        REQUIRE(r.losses.size() == 6);
+        require_same(r, results[0]);
+    }
+}
