@@ -1,6 +1,7 @@
 // Datasets for regression: the blog post's 100 points (bit for bit), synthetic data of any
 // size from counter-based Philox, and CSV / NPY files (target in the last column).
-// Verified by tests/test_data.cpp (loaders, errors, synthetic) and tests/test_random.cpp (blog).
+// Verified by tests/test_data.cpp (loaders, errors, synthetic), tests/test_random.cpp (blog)
+// and tests/test_data_shard.cpp (sharded loads against whole ones).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
+#include "descent/shard.hpp"
 #include "descent/tensor.hpp"
 
 namespace descent {
@@ -41,6 +43,11 @@ struct Dataset {
     // the data's dtype): 2 for logistic data (labels 0/1), k for softmax data.
     std::int64_t classes = 0;
     OnesColumn ones_column = OnesColumn::stored;  // with intercept: where its ones are
+    // The rows of the whole data set that X and y hold: {0, n, n} for a whole load, a
+    // process's shard for load_dataset_shard. Row numbers in errors about this data (e.g.
+    // check_class_labels) count from rows.begin, so they read the same sharded or not.
+    // (`= {}` lets an aggregate initialization that stops before it pass -Wextra.)
+    RowShard rows = {};
 };
 
 // Whether the data's intercept is implicit (X without its ones column), and the number of
@@ -103,7 +110,9 @@ Dataset synthetic_classes_dataset(const SyntheticClassesSpec& spec, bool interce
 
 // Checks that y holds class labels: integers in 0..classes-1 (classes >= 2; 0 takes the
 // largest label + 1, at least 2). Throws descent::Error naming `origin`, the first bad row
-// (counted from 1) and its value. Returns the number of classes; sets data.classes.
+// (counted from 1 in the whole data set: data.rows.begin + its index in y + 1) and its value.
+// Returns the number of classes; sets data.classes. With classes == 0 a shard's choice comes
+// from its own labels only.
 std::int64_t check_class_labels(Dataset& data, std::int64_t classes, const std::string& origin);
 
 // CSV: numeric fields, comma-separated, the last column the target; an optional header row
@@ -140,5 +149,20 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
 // always store their ones column.
 Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device,
                      OnesColumn ones = OnesColumn::stored);
+
+// Process `rank` of `ranks`' part of load_dataset(spec, ...): X and y hold only the rows
+// shard_rows(total, rank, ranks) (descent/shard.hpp; possibly none: X (0, columns), y (0)),
+// data.rows says which; source, intercept, true_weights, classes and ones_column are
+// load_dataset's, and ranks == 1 gives load_dataset's result. Only those rows are read or
+// generated: an NPY file's header and size are checked whole (a truncated file fails on every
+// rank), then this rank's rows are read (memory: the shard plus one chunk) and checked, a
+// NaN / Inf / f32-range error naming the row as load_npy does (a bad value in another rank's
+// rows is that rank's error only); synthetic rows come from the same
+// counter-based generator (bitwise the whole set's rows); the blog's 100 rows are one block,
+// one rank's. OnesColumn::automatic decides from the whole data set's size, so every rank
+// makes the same choice. A CSV file cannot be split without reading it all: ranks > 1 throws
+// descent::Error naming the path and the number of processes. Bad rank / ranks throw too.
+Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool intercept,
+                           DType dtype, Device device, OnesColumn ones = OnesColumn::stored);
 
 }  // namespace descent

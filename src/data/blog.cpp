@@ -29,6 +29,7 @@ BlogProblem blog_problem(DType dtype, Device device) {
     problem.data.source = "blog";
     problem.data.intercept = true;
     problem.data.true_weights = {5.0, 2.0};
+    problem.data.rows = RowShard{0, n, n};
     problem.initial_weights = rng.random_sample(2);  // the post's np.random.rand(2)
     return problem;
 }

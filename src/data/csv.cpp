@@ -206,8 +206,10 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
         last_row_line >= first_row_line ? last_row_line - first_row_line + 1 : 0;
 
     // Pass 2.
-    detail::TableBuilder table(std::int64_t(n_rows), std::int64_t(n_cols), intercept, ones, dtype,
-                               device);
+    // A CSV file is always loaded whole (load_dataset_shard refuses to split one).
+    const std::int64_t rows = std::int64_t(n_rows);
+    detail::TableBuilder table(RowShard{0, rows, rows}, std::int64_t(n_cols), intercept, ones,
+                               dtype, device);
     LineReader lines(src, bom);
     std::string_view line;
     for (std::uint64_t line_no = 1; line_no <= last_line; ++line_no) {

@@ -1,7 +1,9 @@
 // NPY loader (format 1.0, 2.0, 3.0; numpy's NEP 1): a 2-D C-order little-endian f4/f8 array,
-// the last column the target, streamed in chunks into the final tensors. Verified by
-// tests/test_data.cpp (committed fixtures from tests/reference/make_npy_fixtures.py, hand-built
-// files for every error, chunk boundaries) and tests/cli/load_memory.py (peak RSS).
+// the last column the target, streamed in chunks into the final tensors (all rows, or one
+// process's shard of them). Verified by tests/test_data.cpp (committed fixtures from
+// tests/reference/make_npy_fixtures.py, hand-built files for every error, chunk boundaries),
+// tests/test_data_shard.cpp (shards, their errors and memory) and tests/cli/load_memory.py
+// (peak RSS).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include "descent/data.hpp"
 #include "descent/error.hpp"
 #include "read_file.hpp"
+#include "shard_loaders.hpp"
 #include "table.hpp"
 #include "text.hpp"
 
@@ -180,9 +183,12 @@ constexpr std::uint64_t kMaxHeaderBytes = 1 << 20;
 constexpr std::uint64_t kChunkBytes = 1 << 20;
 
 // Every NPY read, from a file or from memory: the header first, checked against the source's
-// size before anything is allocated, then the data in fixed-size chunks straight into X and y.
+// size before anything is allocated, then the rows of process `rank` of `ranks` (all of them
+// for rank 0 of 1) in fixed-size chunks straight into X and y. The whole file is validated on
+// every rank, so a truncated file fails everywhere; only the values read are checked, each
+// error naming its row and column in the whole file.
 Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device, OnesColumn ones) {
+                 DType dtype, Device device, OnesColumn ones, int rank, int ranks) {
     const std::string& path = src.name();  // errors start with it
     const std::uint64_t size = src.size();
 
@@ -281,15 +287,20 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
         throw Error(path + ": " + std::to_string(found - expected) +
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
-    detail::TableBuilder table(n_rows, n_cols, intercept, ones, dtype, device);
-    const std::uint64_t chunk_elems = std::min<std::uint64_t>(kChunkBytes / item, count);
+    const RowShard rows = shard_rows(n_rows, rank, ranks);
+    detail::TableBuilder table(rows, n_cols, intercept, ones, dtype, device);
+    // This shard's elements [first_elem, end_elem) of the file's count, in row-major order.
+    const std::uint64_t first_elem = std::uint64_t(rows.begin) * std::uint64_t(n_cols);
+    const std::uint64_t end_elem = std::uint64_t(rows.end) * std::uint64_t(n_cols);
+    const std::uint64_t chunk_elems =
+        std::min<std::uint64_t>(kChunkBytes / item, end_elem - first_elem);
     std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
     auto where = [&](std::uint64_t k) {
         return path + ": row " + std::to_string(k / std::uint64_t(n_cols)) + ", column " +
                std::to_string(k % std::uint64_t(n_cols)) + " (counting from 0) is ";
     };
-    for (std::uint64_t first = 0; first < count; first += chunk_elems) {
-        const std::size_t n = std::size_t(std::min(chunk_elems, count - first));
+    for (std::uint64_t first = first_elem; first < end_elem; first += chunk_elems) {
+        const std::size_t n = std::size_t(std::min(chunk_elems, end_elem - first));
         src.read(data_start + first * item, reinterpret_cast<char*>(chunk.data()), n * item);
         const unsigned char* p = chunk.data();
         for (std::size_t i = 0; i < n; ++i, p += item) {
@@ -316,13 +327,18 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
                   Device device, OnesColumn ones) {
     const detail::MemorySource src(bytes, detail::shown_path(origin));
-    return read_npy(src, origin, intercept, dtype, device, ones);
+    return read_npy(src, origin, intercept, dtype, device, ones, 0, 1);
 }
 
 Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device device,
                  OnesColumn ones) {
+    return detail::load_npy_shard(path, 0, 1, intercept, dtype, device, ones);
+}
+
+Dataset detail::load_npy_shard(const std::string& path, int rank, int ranks, bool intercept,
+                               DType dtype, Device device, OnesColumn ones) {
     const detail::InputFile file(path);
-    return read_npy(file, path, intercept, dtype, device, ones);
+    return read_npy(file, path, intercept, dtype, device, ones, rank, ranks);
 }
 
 }  // namespace descent

@@ -1,6 +1,7 @@
 // Synthetic regression data from counter-based Philox (shared/philox.hpp): the
 // "synthetic:n=..,d=..,noise=..,seed=.." spec parser and the data set it names.
-// Verified by tests/test_data.cpp (determinism, y = X·w + b + noise, layout, parse errors).
+// Verified by tests/test_data.cpp (determinism, y = X·w + b + noise, layout, parse errors) and
+// tests/test_data_shard.cpp (a shard's rows are the whole set's).
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <system_error>
 
 #include "descent/data.hpp"
+#include "shard_loaders.hpp"
 #include "shared/synthetic_row.hpp"
 
 #include "shared/dtype_visit.hpp"
@@ -133,9 +135,18 @@ std::vector<double> synthetic_true_weights(const SyntheticSpec& spec, bool inter
 }
 
 Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype, Device device) {
+    return detail::synthetic_dataset_rows(spec, RowShard{0, spec.n, spec.n}, intercept, dtype,
+                                          device);
+}
+
+Dataset detail::synthetic_dataset_rows(const SyntheticSpec& spec, RowShard rows, bool intercept,
+                                       DType dtype, Device device) {
     const std::string text = synthetic_spec_str(spec);
     std::vector<double> truth = synthetic_true_weights(spec, intercept, dtype);
-    const std::int64_t n = spec.n, d = spec.d;
+    if (rows.total != spec.n || rows.begin < 0 || rows.begin > rows.end || rows.end > spec.n)
+        throw Error("internal error: rows [" + std::to_string(rows.begin) + ", " +
+                    std::to_string(rows.end) + ") of " + text);
+    const std::int64_t n = rows.rows(), d = spec.d, first = rows.begin;
     const std::int64_t cols = intercept ? d + 1 : d;
 
     // Written straight into host tensors of the target dtype: the data plus O(d), no
@@ -155,10 +166,11 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
         T* yp = y_host.data<T>();
         // Rows are independent (counter-based RNG), so threads can split them freely. One
         // sum per row, in index order and in double (shared/synthetic_row.hpp), so a
-        // GPU kernel or a chunked generator reproduces y bit for bit.
+        // GPU kernel or a chunked generator (or a shard) reproduces y bit for bit: row i of
+        // the whole set comes from counter i wherever it is generated.
 #pragma omp parallel for schedule(static) if (n > 4096)
         for (std::int64_t i = 0; i < n; ++i)
-            detail::synthetic_row(spec.seed, spec.noise, d, intercept, truth.data(), i,
+            detail::synthetic_row(spec.seed, spec.noise, d, intercept, truth.data(), first + i,
                                   Xp + i * cols, yp + i);
     });
 
@@ -168,6 +180,7 @@ Dataset synthetic_dataset(const SyntheticSpec& spec, bool intercept, DType dtype
     data.source = text;
     data.intercept = intercept;
     data.true_weights = std::move(truth);
+    data.rows = rows;
     return data;
 }
 

@@ -1,7 +1,7 @@
 // Synthetic classification data ("synthetic-logistic:...", "synthetic-softmax:...") from the
 // counter-based generator, and the class-label check shared with files.
-// Verified by tests/test_data.cpp (labels, determinism, errors) and, through training, by
-// tests/test_classification_train.cpp.
+// Verified by tests/test_data.cpp (labels, determinism, errors), tests/test_data_shard.cpp
+// (shards, a shard's label errors) and, through training, by tests/test_classification_train.cpp.
 #include <charconv>
 #include <cmath>
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "descent/data.hpp"
 #include "descent/error.hpp"
+#include "shard_loaders.hpp"
 #include "shared/dtype_visit.hpp"
 #include "shared/philox.hpp"
 #include "shared/synthetic_row.hpp"
@@ -117,9 +118,18 @@ std::string synthetic_classes_spec_str(const SyntheticClassesSpec& spec) {
 
 Dataset synthetic_classes_dataset(const SyntheticClassesSpec& spec, bool intercept, DType dtype,
                                   Device device) {
+    return detail::synthetic_classes_dataset_rows(spec, RowShard{0, spec.n, spec.n}, intercept,
+                                                  dtype, device);
+}
+
+Dataset detail::synthetic_classes_dataset_rows(const SyntheticClassesSpec& spec, RowShard rows,
+                                               bool intercept, DType dtype, Device device) {
     const std::string text = synthetic_classes_spec_str(spec);
     validate(text, spec);
-    const std::int64_t n = spec.n, d = spec.d, k = spec.k;
+    if (rows.total != spec.n || rows.begin < 0 || rows.begin > rows.end || rows.end > spec.n)
+        throw Error("internal error: rows [" + std::to_string(rows.begin) + ", " +
+                    std::to_string(rows.end) + ") of " + text);
+    const std::int64_t n = rows.rows(), d = spec.d, k = spec.k, first = rows.begin;
     const std::int64_t cols = intercept ? d + 1 : d;
     // True weights (cols, k): W[j][c] = stream 2 at (row j, col c); the intercept is row d.
     std::vector<double> truth(static_cast<std::size_t>(cols * k));
@@ -139,8 +149,9 @@ Dataset synthetic_classes_dataset(const SyntheticClassesSpec& spec, bool interce
         T* Xp = X_host.data<T>();
         T* yp = y_host.data<T>();
 #pragma omp parallel for schedule(static) if (n > 4096)
+        // Row i of the whole set from counter i, wherever (in whichever shard) it is made.
         for (std::int64_t i = 0; i < n; ++i)
-            detail::synthetic_class_row(spec.seed, d, k, intercept, truth.data(), i,
+            detail::synthetic_class_row(spec.seed, d, k, intercept, truth.data(), first + i,
                                         Xp + i * cols, yp + i);
     });
     Dataset data;
@@ -150,6 +161,7 @@ Dataset synthetic_classes_dataset(const SyntheticClassesSpec& spec, bool interce
     data.intercept = intercept;
     data.true_weights = std::move(truth);
     data.classes = k == 1 ? 2 : k;
+    data.rows = rows;
     return data;
 }
 
@@ -162,8 +174,10 @@ std::int64_t check_class_labels(Dataset& data, std::int64_t classes, const std::
         const double v = y[i];
         const bool index = std::isfinite(v) && v >= 0.0 && v == std::floor(v);
         if (!index || (classes > 0 && v >= double(classes))) {
-            throw Error(origin + ": row " + std::to_string(i + 1) + ": label " +
-                        shortest(v) + " is not a class index in 0.." +
+            // The row in the whole data set, so that a shard's error reads as the whole's.
+            const std::int64_t row = data.rows.begin + std::int64_t(i) + 1;
+            throw Error(origin + ": row " + std::to_string(row) + ": label " + shortest(v) +
+                        " is not a class index in 0.." +
                         (classes > 0 ? std::to_string(classes - 1) : std::string("k-1")) +
                         (classes == 2 ? " (logistic regression needs labels 0 and 1)" : ""));
         }

@@ -20,20 +20,21 @@ OnesColumn host_ones_column(OnesColumn ones, std::int64_t n_rows, std::int64_t n
                                                            : OnesColumn::implicit;
 }
 
-TableBuilder::TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept,
-                           OnesColumn ones, DType dtype, Device device)
-    : m_n_rows(n_rows),
+TableBuilder::TableBuilder(RowShard rows, std::int64_t n_cols, bool intercept, OnesColumn ones,
+                           DType dtype, Device device)
+    : m_rows(rows),
+      m_n_rows(rows.rows()),
       m_d(n_cols - 1),
       m_intercept(intercept),
-      m_store_ones(intercept &&
-                   host_ones_column(ones, n_rows, n_cols, dtype, device) == OnesColumn::stored),
+      m_store_ones(intercept && host_ones_column(ones, rows.total, n_cols, dtype, device) ==
+                                    OnesColumn::stored),
       m_f32(dtype == DType::f32),
       m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit),
       m_append_on_device(ones == OnesColumn::automatic && intercept && !device.is_cpu()) {
     const std::int64_t x_cols = m_store_ones ? m_d + 1 : m_d;
     // empty(): no fill, so a page is first touched when its values arrive.
-    m_X = empty({n_rows, x_cols}, dtype, Device::cpu());
-    m_Y = empty({n_rows}, dtype, Device::cpu());
+    m_X = empty({m_n_rows, x_cols}, dtype, Device::cpu());
+    m_Y = empty({m_n_rows}, dtype, Device::cpu());
     m_x = m_X.data_ptr();
     m_y = m_Y.data_ptr();
 }
@@ -52,6 +53,7 @@ Dataset TableBuilder::finish(Device device, std::string source) {
     data.source = std::move(source);
     data.intercept = m_intercept;
     data.ones_column = m_ones;
+    data.rows = m_rows;
     if (m_append_on_device) {
         // The host held the file's size; the device stores the column its fused kernels read,
         // filled in row chunks so that it holds X once (plus a chunk) at any time.

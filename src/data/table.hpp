@@ -17,16 +17,19 @@ namespace descent::detail {
 OnesColumn host_ones_column(OnesColumn ones, std::int64_t n_rows, std::int64_t n_cols,
                             DType dtype, Device device);
 
-// Allocates X (n_rows, d[+1]) and y (n_rows) on the CPU in `dtype` once (d = n_cols - 1, the
-// ones column LAST with a stored intercept; none without intercept or with an implicit one), then takes the table's values one by one in row-major
-// order: columns 0..d-1 go to X, column d to y. Values must already be checked (finite, and
-// within f32's range when dtype is f32).
+// Holds rows [rows.begin, rows.end) of a table of rows.total rows x n_cols values (all of it
+// for a whole load, {0, n, n}). Allocates X (rows.rows(), d[+1]) and y (rows.rows()) on the
+// CPU in `dtype` once (d = n_cols - 1, the ones column LAST with a stored intercept; none
+// without intercept or with an implicit one), then takes those rows' values one by one in
+// row-major order: columns 0..d-1 go to X, column d to y. Values must already be checked
+// (finite, and within f32's range when dtype is f32).
 class TableBuilder {
 public:
     // `device`: where finish() will put the data (OnesColumn::automatic on another device than
-    // the cpu keeps the host table implicit and stores the column on the device).
-    TableBuilder(std::int64_t n_rows, std::int64_t n_cols, bool intercept, OnesColumn ones,
-                 DType dtype, Device device);
+    // the cpu keeps the host table implicit and stores the column on the device). automatic
+    // decides from rows.total, the whole table, so that every shard of it holds the same form.
+    TableBuilder(RowShard rows, std::int64_t n_cols, bool intercept, OnesColumn ones, DType dtype,
+                 Device device);
 
     void push(double v) {
         if (m_col < m_d) {
@@ -42,7 +45,7 @@ public:
     }
     std::int64_t rows_done() const { return m_row; }
 
-    // The dataset, on `device`; every row must have been pushed.
+    // The dataset, on `device`, its `rows` the shard given; every row must have been pushed.
     Dataset finish(Device device, std::string source);
 
 private:
@@ -55,6 +58,7 @@ private:
     }
     [[noreturn]] void overflow() const;
 
+    RowShard m_rows;
     Tensor m_X, m_Y;
     void* m_x = nullptr;  // m_X's and m_y's elements (float or double)
     void* m_y = nullptr;
