@@ -92,4 +92,41 @@ std::uint32_t crc32c_portable(const void* data, std::size_t bytes, std::uint32_t
 
 bool crc32c_uses_hardware() { return update() != portable_update; }
 
+namespace {
+
+// Multiplies the 32x32 GF(2) matrix `mat` (column i: the image of bit i) by the vector `vec`.
+std::uint32_t gf2_times(const std::uint32_t* mat, std::uint32_t vec) {
+    std::uint32_t sum = 0;
+    for (; vec; vec >>= 1, ++mat)
+        if (vec & 1) sum ^= *mat;
+    return sum;
+}
+
+void gf2_square(std::uint32_t* square, const std::uint32_t* mat) {
+    for (int n = 0; n < 32; ++n) square[n] = gf2_times(mat, mat[n]);
+}
+
+}  // namespace
+
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t bytes_b) {
+    if (bytes_b == 0) return crc_a;
+    // The CRC register after one zero bit: shift right, fold in the polynomial.
+    std::uint32_t even[32], odd[32];
+    odd[0] = 0x82F63B78u;
+    for (int n = 1; n < 32; ++n) odd[n] = std::uint32_t(1) << (n - 1);
+    gf2_square(even, odd);  // two zero bits
+    gf2_square(odd, even);  // four
+    // Apply bytes_b zero bytes to crc_a: the operators of 1, 2, 4, ... bytes by squaring.
+    do {
+        gf2_square(even, odd);
+        if (bytes_b & 1) crc_a = gf2_times(even, crc_a);
+        bytes_b >>= 1;
+        if (bytes_b == 0) break;
+        gf2_square(odd, even);
+        if (bytes_b & 1) crc_a = gf2_times(odd, crc_a);
+        bytes_b >>= 1;
+    } while (bytes_b != 0);
+    return crc_a ^ crc_b;
+}
+
 }  // namespace descent::detail

@@ -16,6 +16,12 @@ std::uint32_t crc32c(const void* data, std::size_t bytes, std::uint32_t crc = 0)
 // The portable table-driven path (slicing-by-8) on every CPU, for tests to compare against.
 std::uint32_t crc32c_portable(const void* data, std::size_t bytes, std::uint32_t crc = 0);
 
+// The CRC of a followed by b from the CRCs of a and of b and b's length, without the bytes:
+// crc32c_combine(crc32c(a), crc32c(b), nb) == crc32c(a+b) (zlib's crc32_combine, by squaring
+// the GF(2) operator of one zero bit; O(log nb)). Processes that each hash their rows of a
+// data set give the CRC of the whole file this way.
+std::uint32_t crc32c_combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t bytes_b);
+
 // Whether crc32c() runs on the SSE4.2 instruction on this machine.
 bool crc32c_uses_hardware();
 

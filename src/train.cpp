@@ -211,38 +211,56 @@ TrainResult train_linear(const Tensor& X_in, const Tensor& y_in, optim::Optimize
     const std::int64_t extra = fit_intercept ? 1 : 0;
     if (X.dim() != 2 || y.dim() != 1 || w.dim() != 1 || y.shape()[0] != X.shape()[0] ||
         w.shape()[0] != X.shape()[1] + extra || w.shape()[0] == 0 ||
-        (X.shape()[0] == 0 && !options.communicator))
+        (X.shape()[0] == 0 && !options.parallel.communicator))
         throw Error(std::string("train_linear: expects X (n, d), y (n), weights (") +
                     (fit_intercept ? "d + 1: fit_intercept" : "d") + ") with n, d >= 1; got X " +
                     shape_str(X.shape()) + ", y " + shape_str(y.shape()) + ", weights " +
                     shape_str(w.shape()));
     LinearModel model(w, fit_intercept);
-    if (options.communicator) {
-        // The divergence advice over every process's rows: λmax and the scales from the
-        // Hessian of a distributed pass (all processes report the divergence together).
-        const std::int64_t d = w.shape()[0];
-        Communicator* comm = options.communicator;
-        const RowShard rows = options.shard;
-        return detail::train_model(model, Loss::mse, X, y, optimizer, options,
-                                   [X, fit_intercept, d, comm, rows] {
-            if (d > 1024) return LinearMseCurvature{};  // as linear_mse_curvature's Gram limit
-            const detail::BlockShard shard = detail::block_shard(*comm, rows);
-            const Tensor loss = empty({}, X.dtype(), X.device());
-            const Tensor grad = empty({d}, X.dtype(), X.device());
-            const Tensor hessian = empty({d, d}, X.dtype(), X.device());
-            detail::linear_mse_into(X, Tensor(), zeros({d}, X.dtype(), X.device()), loss, grad,
-                                    hessian, fit_intercept, &shard);
-            return linear_mse_curvature_of_hessian(hessian.to_vector<double>(), d);
-        });
-    }
-    return detail::train_model(model, Loss::mse, X, y, optimizer, options, [X, fit_intercept] {
-        return linear_mse_curvature(X, fit_intercept);
+    const DataParallel parallel = options.parallel;
+    return detail::train_model(model, Loss::mse, X, y, optimizer, options,
+                               [X, fit_intercept, parallel] {
+        return data_curvature(X, fit_intercept, parallel);
     });
 }
 
 TrainResult train(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
                   optim::Optimizer& optimizer, const TrainOptions& options) {
     return detail::train_model(model, loss, X, y, optimizer, options, {});
+}
+
+double model_loss(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
+                  const DataParallel& parallel) {
+    const Tensor l = empty({1}, X.dtype(), X.device());
+    std::vector<Tensor> copies;  // the pass sets the parameters' grad(): leave the model's alone
+    for (const Tensor& p : model.parameters()) copies.push_back(p.detach());
+    const std::shared_ptr<const Model> probe = model.with_parameters(copies);
+    if (parallel.communicator) {
+        const detail::BlockShard shard = detail::block_shard(*parallel.communicator, parallel.shard);
+        if (!probe || !probe->fused_pass(loss, X.contiguous(), y.contiguous(), l, Tensor(), &shard))
+            throw Error("model_loss: a distributed run's loss needs the model's fused pass (" +
+                        model.name() + " with " + loss_name(loss) + ")");
+        return l.to_vector<double>()[0];
+    }
+    if (probe && probe->fused_pass(loss, X.contiguous(), y.contiguous(), l, Tensor()))
+        return l.to_vector<double>()[0];
+    NoGrad off;
+    return compute_loss(loss, model.forward(X), y).item();
+}
+
+LinearMseCurvature data_curvature(const Tensor& X, bool fit_intercept,
+                                  const DataParallel& parallel) {
+    if (!parallel.communicator) return linear_mse_curvature(X, fit_intercept);
+    // λmax and the scales from the Hessian of a distributed pass at w = 0 (no target).
+    const std::int64_t d = X.shape()[1] + (fit_intercept ? 1 : 0);
+    if (d > 1024) return LinearMseCurvature{};  // linear_mse_curvature's Gram limit
+    const detail::BlockShard shard = detail::block_shard(*parallel.communicator, parallel.shard);
+    const Tensor loss = empty({}, X.dtype(), X.device());
+    const Tensor grad = empty({d}, X.dtype(), X.device());
+    const Tensor hessian = empty({d, d}, X.dtype(), X.device());
+    detail::linear_mse_into(X.contiguous(), Tensor(), zeros({d}, X.dtype(), X.device()), loss,
+                            grad, hessian, fit_intercept, &shard);
+    return linear_mse_curvature_of_hessian(hessian.to_vector<double>(), d);
 }
 
 namespace detail {
@@ -261,8 +279,8 @@ namespace {
 // (the rows differ) before any pass.
 void check_distributed(const Model& model, Loss loss, const Tensor& X,
                        const optim::Optimizer& optimizer, const TrainOptions& options) {
-    const RowShard& rows = options.shard;
-    const Communicator& comm = *options.communicator;
+    const RowShard& rows = options.parallel.shard;
+    const Communicator& comm = *options.parallel.communicator;
     const std::string who = "train (process " + std::to_string(comm.rank()) + " of " +
                             std::to_string(comm.size()) + ")";
     if (!X.device().is_cpu())
@@ -301,7 +319,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     if (params.empty()) throw Error("train: the model " + model.name() + " has no parameters");
     for (const Tensor& p : params) check_same_kind("train", X_in, p);
     check_same_kind("train", X_in, y_in);
-    Communicator* comm = options.communicator;
+    Communicator* comm = options.parallel.communicator;
     if (X_in.dim() != 2 || (X_in.shape()[0] < 1 && !comm) || y_in.dim() < 1 ||
         y_in.shape()[0] != X_in.shape()[0])
         throw Error("train: expects X (n, d) and targets with n >= 1 rows, got X " +
@@ -316,12 +334,12 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
             check_distributed(model, loss, X, optimizer, options);
             if (loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
                 check_class_labels("train", y, params[0].shape()[1]);
-            block = block_shard(*comm, options.shard);
+            block = block_shard(*comm, options.parallel.shard);
         });
     }
     const BlockShard* shard = block ? &*block : nullptr;
     TrainSource source;
-    source.n = comm ? options.shard.total : X.shape()[0];
+    source.n = comm ? options.parallel.shard.total : X.shape()[0];
     source.X = X;
     source.y = y;
     source.params = params;
@@ -594,7 +612,7 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // checkpoint (or the start) and what it took.
     using Clock = std::chrono::steady_clock;
     const bool timed = options.on_checkpoint && options.checkpoint_seconds > 0.0;
-    const bool agree_each_epoch = options.communicator && options.communicator->size() > 1 &&
+    const bool agree_each_epoch = options.parallel.communicator && options.parallel.communicator->size() > 1 &&
                                   (timed || options.stop_requested);
     Clock::time_point last_checkpoint_end = Clock::now();
     double last_checkpoint_cost = 0.0;
@@ -632,8 +650,8 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
             }
             // Distributed: every process stops, checkpoints and syncs at the same epoch.
             if (agree_each_epoch) {
-                stop = any_process(*options.communicator, stop);
-                timed_due = any_process(*options.communicator, timed_due);
+                stop = any_process(*options.parallel.communicator, stop);
+                timed_due = any_process(*options.parallel.communicator, timed_due);
             }
             checkpoint_due = checkpoint_due || timed_due;
             if (stop && options.on_checkpoint) checkpoint_due = true;

@@ -117,3 +117,23 @@ TEST_CASE("CRC-32C chains: the CRC of a then b is the CRC of a+b", "[crc32c]") {
         REQUIRE(crc == whole);
     }
 }
+
+TEST_CASE("CRC-32C combines: the CRCs of a and b give the CRC of a+b", "[crc32c]") {
+    std::mt19937_64 rng(11);
+    std::vector<unsigned char> bytes(5000);
+    for (unsigned char& b : bytes) b = static_cast<unsigned char>(rng());
+    for (std::size_t split : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(64),
+                              std::size_t(2500), std::size_t(4999), std::size_t(5000)}) {
+        const std::uint32_t a = descent::detail::crc32c(bytes.data(), split);
+        const std::uint32_t b = descent::detail::crc32c(bytes.data() + split, bytes.size() - split);
+        INFO("split " << split);
+        REQUIRE(descent::detail::crc32c_combine(a, b, bytes.size() - split) ==
+                descent::detail::crc32c(bytes.data(), bytes.size()));
+    }
+    // Three parts in order, as processes' rows combine.
+    const std::uint32_t p0 = descent::detail::crc32c(bytes.data(), 100);
+    const std::uint32_t p1 = descent::detail::crc32c(bytes.data() + 100, 0);
+    const std::uint32_t p2 = descent::detail::crc32c(bytes.data() + 100, 4900);
+    REQUIRE(descent::detail::crc32c_combine(descent::detail::crc32c_combine(p0, p1, 0), p2, 4900) ==
+            descent::detail::crc32c(bytes.data(), bytes.size()));
+}

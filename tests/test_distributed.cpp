@@ -123,10 +123,10 @@ TrainResult train_part(const Run& run, const Data& data, Communicator* comm, Tra
     options.record_weights = true;
     Tensor X = data.X, y = data.y;
     if (comm) {
-        options.communicator = comm;
-        options.shard = shard_rows(data.n, comm->rank(), comm->size());
-        X = data.X.narrow(0, options.shard.begin, options.shard.rows());
-        y = data.y.narrow(0, options.shard.begin, options.shard.rows());
+        options.parallel.communicator = comm;
+        options.parallel.shard = shard_rows(data.n, comm->rank(), comm->size());
+        X = data.X.narrow(0, options.parallel.shard.begin, options.parallel.shard.rows());
+        y = data.y.narrow(0, options.parallel.shard.begin, options.parallel.shard.rows());
     }
     TrainResult result = train(model, run.loss, X, y, *optimizer, options);
     if (state_out) *state_out = optimizer->state();
@@ -323,11 +323,11 @@ TEST_CASE("one process's error stops every process with its message", "[distribu
             LinearModel model(w);
             auto opt = optim::make_optimizer(config_of("gd"), model.parameters());
             TrainOptions o;
-            o.communicator = &comm;
-            o.shard = r == 1 ? RowShard{0, data.n, data.n} : shard_rows(data.n, 0, 2);
+            o.parallel.communicator = &comm;
+            o.parallel.shard = r == 1 ? RowShard{0, data.n, data.n} : shard_rows(data.n, 0, 2);
             try {
-                train(model, Loss::mse, data.X.narrow(0, o.shard.begin, o.shard.rows()),
-                      data.y.narrow(0, o.shard.begin, o.shard.rows()), *opt, o);
+                train(model, Loss::mse, data.X.narrow(0, o.parallel.shard.begin, o.parallel.shard.rows()),
+                      data.y.narrow(0, o.parallel.shard.begin, o.parallel.shard.rows()), *opt, o);
             } catch (const std::exception& e) {
                 messages[static_cast<std::size_t>(r)] = e.what();
             }

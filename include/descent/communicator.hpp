@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "descent/shard.hpp"
+
 namespace descent {
 
 class Communicator {
@@ -26,6 +28,23 @@ public:
     // others' collectives then fail (threads: descent::Error naming it) instead of waiting
     // for it. MPI: the job is aborted (MPI_Abort), which mpirun reports and ends every process.
     virtual void abandon() noexcept {}
+    // A barrier that gives up: true when every process arrived within `seconds`. After an
+    // error whose reach is unknown (one process's alone, or every process's, as a diverged
+    // loss is), a process asks this: true, every process has it and they end together;
+    // false, the others are waiting elsewhere, and it must abandon() the group. After false
+    // the communicator is not to be used again but for abandon().
+    virtual bool arrive_within(double seconds) {
+        (void)seconds;
+        return true;
+    }
+};
+
+// A process's part in data-parallel training (TrainOptions::parallel): the processes of
+// `communicator` (null: this process alone holds all rows) and the rows this one holds,
+// shard_rows(total, rank, size).
+struct DataParallel {
+    Communicator* communicator = nullptr;
+    RowShard shard;
 };
 
 // Rank 0 of 1: allgather returns {mine}.

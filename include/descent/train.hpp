@@ -119,8 +119,9 @@ struct TrainOptions {
     // with TrainResult::stopped set when epochs remain. It is not called from another thread.
     std::function<bool()> stop_requested;
 
-    // Data-parallel training over the processes of `communicator` (null: this process holds
-    // all rows). X and y then hold this process's rows `shard` (shard_rows(n, rank, size): the
+    // Data-parallel training over the processes of parallel.communicator (null: this process
+    // holds all rows). X and y then hold this process's rows parallel.shard (shard_rows(n,
+    // rank, size): the
     // same blocks whatever the process count; a process may hold none), every process calls
     // train with the same model, initial parameters, optimizer and options, and each pass's
     // block sums are exchanged and combined in the one order of a single process's pass: every
@@ -128,8 +129,7 @@ struct TrainOptions {
     // process over all rows, for any number of processes and threads. Stopping on request and
     // time-based checkpoints are agreed each epoch (any process asking is enough). Models need
     // their fused pass (LinearModel: linear, logistic, softmax) on the CPU; full batch.
-    Communicator* communicator = nullptr;
-    RowShard shard;
+    DataParallel parallel;
 };
 
 struct TrainResult {
@@ -173,5 +173,16 @@ TrainResult train_linear(const Tensor& X, const Tensor& y, optim::Optimizer& opt
 // LinearModel over the optimizer's single parameter, with Loss::mse.
 TrainResult train(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
                   optim::Optimizer& optimizer, const TrainOptions& options = {});
+
+// The loss of `model` with `loss` over the rows at its current parameters: over every
+// process's rows with parallel.communicator (its fused pass; a collective: every process
+// calls it), else over X and y (the fused pass, or forward and the loss). Touches no gradient.
+double model_loss(const Model& model, Loss loss, const Tensor& X, const Tensor& y,
+                  const DataParallel& parallel = {});
+// linear_mse_curvature(X, fit_intercept) over every process's rows (a collective; from the
+// Hessian of a distributed pass, so for at most 1024 columns: wider data gives it unknown),
+// or of X alone without a communicator.
+LinearMseCurvature data_curvature(const Tensor& X, bool fit_intercept,
+                                  const DataParallel& parallel = {});
 
 }  // namespace descent

@@ -41,7 +41,8 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
 
 // One line whatever the message holds: a newline or control byte that slipped through
 // unescaped is escaped here.
-int report(const char* message, int status) {
+int report(const descent::cli::Stdout& out, const char* message, int status) {
+    if (out.silenced()) return status;  // process 0 of a distributed run reports it
     std::fprintf(stderr, "descent: error: %s\n", descent::detail::escape_control(message).c_str());
     return status;
 }
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     try {
         status = dispatch(std::vector<std::string>(argv + 1, argv + argc), out);
     } catch (const descent::cli::UsageError& e) {
-        return report(e.what(), 2);
+        return report(out, e.what(), 2);
     } catch (const std::bad_alloc& e) {
         // Outside the phases train_command names ("while loading --data ...").
         const std::size_t bytes = descent::cli::failed_allocation_bytes(e);
@@ -74,9 +75,9 @@ int main(int argc, char** argv) {
         const std::string message =
             "out of memory while running 'descent " + descent::detail::shown_field(command) + "' (" +
             (bytes > 0 ? std::to_string(bytes) + " bytes" : "an allocation of unknown size failed") + ")";
-        return report(message.c_str(), 1);
+        return report(out, message.c_str(), 1);
     } catch (const std::exception& e) {
-        return report(e.what(), 1);
+        return report(out, e.what(), 1);
     }
     return finish(out, status);
 }

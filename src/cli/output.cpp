@@ -142,6 +142,7 @@ JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>
 }
 
 void Stdout::printf(const char* format, ...) {
+    if (m_silent) return;
     va_list args, again;
     va_start(args, format);
     va_copy(again, args);

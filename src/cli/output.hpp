@@ -50,9 +50,14 @@ class Stdout {
 public:
     void printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
     const std::string& text() const { return m_text; }
+    // A process of a distributed run other than process 0: it prints nothing, neither its
+    // output nor the errors every process agreed on (process 0 reports those).
+    void silence() { m_silent = true; }
+    bool silenced() const { return m_silent; }
 
 private:
     std::string m_text;
+    bool m_silent = false;
 };
 
 // Writes `text` to file descriptor 1; returns 0, or the errno of the write that failed.

@@ -50,24 +50,46 @@ std::uint32_t crc_of_design_matrix(const Dataset& data) {
     return crc;
 }
 
+
+// The processes' CRCs of their rows, combined in row order (process order) into the CRC of
+// all rows: the same as one process's.
+std::uint32_t combine_over(Communicator* comm, std::uint32_t crc, std::uint64_t bytes) {
+    if (!comm) return crc;
+    std::string mine(12, '\0');
+    std::memcpy(&mine[0], &crc, 4);
+    std::memcpy(&mine[4], &bytes, 8);
+    std::uint32_t all = 0;
+    for (const std::string& part : comm->allgather(mine)) {
+        std::uint32_t c = 0;
+        std::uint64_t b = 0;
+        std::memcpy(&c, part.data(), 4);
+        std::memcpy(&b, part.data() + 4, 8);
+        all = detail::crc32c_combine(all, c, b);
+    }
+    return all;
+}
+
 }  // namespace
 
-std::string data_identity(const Dataset& data) {
+std::string data_identity(const Dataset& data, Communicator* comm) {
     // The design matrix's shape: X with its ones column, stored or not.
     const std::int64_t d = weight_rows(data);
-    const std::string shape = ";n=" + std::to_string(data.X.shape()[0]) +
+    const std::int64_t n = comm ? data.rows.total : data.X.shape()[0];
+    const std::string shape = ";n=" + std::to_string(n) +
                               ";d=" + std::to_string(d) +
                               ";intercept=" + (data.intercept ? "yes" : "no");
     if (data.source == "blog" || data.source.rfind("synthetic:", 0) == 0)
-        return generated_data_identity(data.source, data.X.shape()[0], d, data.intercept);
+        return generated_data_identity(data.source, n, d, data.intercept);
     // A file: its contents, not its path (a moved file is the same data, an edited one is not).
     // X and y each get their own CRC-32C, which changes with any flipped bit or negated column.
     std::uint32_t crc[2];
-    crc[0] = crc_of_design_matrix(data);
+    const std::size_t item = dtype_size(data.X.dtype());
+    crc[0] = combine_over(comm, crc_of_design_matrix(data),
+                          item * static_cast<std::uint64_t>(data.X.shape()[0] * d));
     {
         const Tensor host = data.y.to(Device::cpu()).contiguous();
-        crc[1] = detail::crc32c(host.data_ptr(),
-                                dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
+        const std::size_t bytes = item * static_cast<std::size_t>(host.numel());
+        crc[1] = combine_over(comm, detail::crc32c(host.data_ptr(), bytes), bytes);
     }
     char hex[18];
     std::snprintf(hex, sizeof hex, "%08x-%08x", static_cast<unsigned>(crc[0]),

@@ -8,13 +8,17 @@
 #include <string>
 
 #include "descent/checkpoint.hpp"
+#include "descent/communicator.hpp"
 #include "descent/data.hpp"
 
 namespace descent::cli {
 
 // "blog" and synthetic specs identify themselves; files by n, d and a hash of the loaded
-// values (a moved or renamed file is still the same data, an edited one is not).
-std::string data_identity(const Dataset& data);
+// values (a moved or renamed file is still the same data, an edited one is not). With
+// `comm`, data holds this process's rows (data.rows) and the identity is the whole data
+// set's, the same on every process and for any process count (a collective: the processes'
+// hashes are combined in row order).
+std::string data_identity(const Dataset& data, Communicator* comm = nullptr);
 // The identity of generated data (blog, synthetic) from its spec and shape: a streamed run
 // and an in-memory run of the same spec are the same data.
 std::string generated_data_identity(const std::string& source, std::int64_t n, std::int64_t d,

@@ -15,6 +15,7 @@
 #include "data/output_path.hpp"
 #include "text.hpp"
 #include "descent/checkpoint.hpp"
+#include "descent/communicator.hpp"
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
@@ -52,6 +53,7 @@ std::vector<FlagSpec> train_flags() {
         {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
         {"stream-chunk", true, "ROWS", "full batch, ROWS rows at a time: synthetic data is generated on the device chunk by chunk, never held; other data (files, blog) is held in host memory and streamed to the device (for data bigger than its memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
+        {"dist", true, "MODE", "auto | mpi | none: train one model on the processes of an MPI launch (mpirun -np K descent train ...), each loading only its rows, bitwise the result of one process; auto: mpi when started by mpirun/srun (default auto)"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
         {"quiet", false, "", "no progress on stderr"},
         {"help", false, "", "show this help"},
@@ -157,6 +159,43 @@ auto reading(const std::string& flag, const std::string& path, F&& f) -> decltyp
     }
 }
 
+// --dist before the flags are parsed: a distributed run must know its process before anything
+// can fail, so that only process 0 reports (the others are silenced).
+std::string raw_dist_flag(const std::vector<std::string>& argv) {
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        if (argv[i] == "--dist" && i + 1 < argv.size()) return argv[i + 1];
+        if (argv[i].rfind("--dist=", 0) == 0) return argv[i].substr(7);
+    }
+    return "auto";
+}
+
+// The MPI communicator when --dist asks for it (or, with auto, an MPI launcher started this
+// process); null for a single process.
+std::shared_ptr<Communicator> communicator_for(const std::string& dist) {
+    if (dist != "auto" && dist != "mpi" && dist != "none")
+        throw UsageError("--dist must be auto, mpi or none, got '" + detail::shown_field(dist) +
+                         "'");
+    const bool launched = launched_by_mpi();
+    if (dist == "none" || (dist == "auto" && !launched)) return nullptr;
+    if (!mpi_built())
+        throw UsageError(std::string(launched ? "started by an MPI launcher, but " : "--dist mpi: ") +
+                         "this descent was built without MPI (configure with -DDESCENT_MPI=ON); "
+                         "pass --dist none to train on each process alone");
+    return mpi_communicator();
+}
+
+// The whole data set's count of rows whose prediction is right (a collective with `comm`):
+// exact integers, summed in process order.
+double correct_predictions(const Tensor& logits, const Tensor& y, Communicator* comm) {
+    const Tensor predicted = logits.dim() == 1 ? gt(logits, 0.0) : argmax(logits, 1);
+    double correct = y.numel() == 0 ? 0.0 : sum(eq(predicted, y)).item();
+    if (!comm) return correct;
+    double all = 0.0;
+    for (const std::string& part : comm->allgather(std::to_string(static_cast<long long>(correct))))
+        all += std::stod(part);
+    return all;
+}
+
 std::string weights_text(const std::vector<double>& weights) {
     std::string text;  // round-trip precision
     for (double v : weights) text += (text.empty() ? "" : ",") + format_number(v);
@@ -166,6 +205,19 @@ std::string weights_text(const std::vector<double>& weights) {
 }  // namespace
 
 int run_train(const std::vector<std::string>& argv, Stdout& out) {
+    // Data-parallel over MPI (--dist): every process runs this function; process 0 prints and
+    // writes, the others are silent. Setup errors are agreed (all_or_none): whichever process
+    // hits one, every process stops with it. `comm` stays alive for the whole run (MPI is
+    // finalised when it goes).
+    const std::shared_ptr<Communicator> comm = communicator_for(raw_dist_flag(argv));
+    const bool distributed = comm != nullptr;
+    const int rank = distributed ? comm->rank() : 0, processes = distributed ? comm->size() : 1;
+    if (rank != 0) out.silence();
+    // Runs `f` on every process, then agrees (a single process runs it plainly).
+    const auto agreed = [&](auto&& f) {
+        if (!distributed) return f();
+        all_or_none(*comm, f);
+    };
     const std::vector<FlagSpec> specs = train_flags();
     const Args args("train", argv, specs);
     if (args.has("help")) {
@@ -204,7 +256,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                          "are a (d, k) matrix; use newton-cg, lbfgs or a first-order optimizer");
     const std::string data_spec = args.text("data", "blog");
     const bool json = args.has("json");
-    const DeviceChoice choice = resolve_device(args.text("device", "auto"));
+    // A distributed run trains on the cpu (GPU processes are not supported yet): auto means
+    // the cpu there.
+    if (distributed && args.text("device", "auto") != "auto" && args.text("device", "auto") != "cpu")
+        throw UsageError("--dist: distributed training runs on the cpu (one GPU per process is "
+                         "not supported yet); use --device cpu, or --dist none");
+    const DeviceChoice choice = resolve_device(distributed ? "cpu" : args.text("device", "auto"));
     const Device device = choice.device;
     const std::string ones_flag = args.text("ones-column", "auto");
     if (ones_flag != "auto" && ones_flag != "stored" && ones_flag != "implicit")
@@ -244,6 +301,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (args.has("shuffle") && !args.has("batch-size"))
         throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
+    if (distributed && (chunked || args.has("batch-size")))
+        throw UsageError(std::string("--dist: distributed training is full batch over rows held "
+                                     "in memory for now; drop --") +
+                         (chunked ? "stream-chunk" : "batch-size"));
     const std::string divergence = args.text("on-divergence", "stop");
     if (divergence != "stop" && divergence != "warn")
         throw UsageError("--on-divergence must be stop or warn, got '" +
@@ -257,10 +318,14 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     for (const char* flag : {"checkpoint-every", "checkpoint-seconds"})
         if (args.has(flag) && !args.has("checkpoint"))
             throw UsageError(std::string("--") + flag + " needs --checkpoint FILE");
-    check_files(args, data_spec);
-    // One run per checkpoint, from before the resume is read until the last write.
+    // One run per checkpoint, from before the resume is read until the last write. Only
+    // process 0 writes (and checks where it writes); every process reads the inputs.
     std::optional<detail::FileLock> lock;
-    if (args.has("checkpoint")) lock.emplace("--checkpoint", args.text("checkpoint", ""));
+    agreed([&] {
+        if (rank != 0) return;
+        check_files(args, data_spec);
+        if (args.has("checkpoint")) lock.emplace("--checkpoint", args.text("checkpoint", ""));
+    });
 
     const bool synthetic = !data_is_file(data_spec) && data_spec != "blog";
     const bool streamed = chunked && synthetic;
@@ -284,10 +349,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                                 : ones_flag == "implicit"                ? OnesColumn::implicit
                                 : host_streamed && !device.is_cpu()      ? OnesColumn::stored
                                                                          : OnesColumn::automatic;
-        data = during("loading --data " + detail::shown_path(data_spec), [&] {
-            return reading("--data", data_spec, [&] {
-                return load_dataset(data_spec, !args.has("no-intercept"), dtype,
-                                    host_streamed ? Device::cpu() : device, ones);
+        // Each process of a distributed run loads only its rows (data.rows).
+        agreed([&] {
+            data = during("loading --data " + detail::shown_path(data_spec), [&] {
+                return reading("--data", data_spec, [&] {
+                    return load_dataset_shard(data_spec, rank, processes, !args.has("no-intercept"),
+                                              dtype, host_streamed ? Device::cpu() : device, ones);
+                });
             });
         });
         host.X = data.X;
@@ -297,12 +365,22 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     }
     // Classifiers: labels 0/1 (logistic) or 0..k-1 (softmax), checked before any training.
     if (classifier)
-        during("checking the labels of --data", [&] {
-            return check_class_labels(data, model_name == "logistic" ? 2 : classes_flag,
-                                      "--data " + detail::shown_path(data.source));
+        agreed([&] {
+            during("checking the labels of --data", [&] {
+                return check_class_labels(data, model_name == "logistic" ? 2 : classes_flag,
+                                          "--data " + detail::shown_path(data.source));
+            });
         });
+    // Softmax without --classes: the classes of the whole data set, the largest label of any
+    // process (each checked its rows against its own largest).
+    if (distributed && model_name == "softmax" && classes_flag == 0) {
+        std::int64_t classes = 0;
+        for (const std::string& k : comm->allgather(std::to_string(data.classes)))
+            classes = std::max<std::int64_t>(classes, std::stoll(k));
+        data.classes = classes;
+    }
     const std::int64_t outputs = model_name == "softmax" ? data.classes : 1;
-    const std::int64_t n = streamed ? stream.spec.n : data.X.shape()[0];
+    const std::int64_t n = streamed ? stream.spec.n : distributed ? data.rows.total : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
                                     : weight_rows(data);
     const bool fit_intercept = !streamed && implicit_intercept(data);
@@ -326,7 +404,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         for (const auto& [k, v] : hyper) hyper_text += k + "=" + format_number(v) + ";";
         run = {{"tool", "descent train"},
                {"data", streamed ? generated_data_identity(data.source, n, d, data.intercept)
-                                 : during("hashing --data", [&] { return data_identity(data); })},
+                                 : during("hashing --data",
+                                          [&] { return data_identity(data, comm.get()); })},
                {"dtype", dtype_name(dtype)},
                {"optimizer", config.name},
                {"preset", optim::preset_name(config.preset)},
@@ -343,7 +422,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const LinearModel model(w, fit_intercept);
     auto optimizer = optim::make_optimizer(config, {w});
     TrainResult resumed;
-    if (args.has("resume")) {
+    if (args.has("resume")) agreed([&] {
         const std::string path = args.text("resume", "");
         const Checkpoint c = during("reading --resume " + detail::shown_path(path), [&] {
             return reading("--resume", path, [&] { return load_checkpoint(path); });
@@ -369,9 +448,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         restore_checkpoint(c, *optimizer);
         resumed.losses = c.losses;
         if (args.has("trace")) resumed.weights = c.weights;
-    }
+    });
 
-    Progress progress(config.name, epochs, !args.has("quiet"));
+    Progress progress(config.name, epochs, !args.has("quiet") && rank == 0);
     TrainOptions options;
     options.epochs = epochs;
     options.record_weights = args.has("trace");
@@ -383,6 +462,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (divergence == "warn") {
         options.on_divergence = OnDivergence::warn;
         options.on_warning = [&](const std::string& message) {
+            if (rank != 0) return;
             progress.finish();  // end a live bar's line first
             std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
         };
@@ -397,6 +477,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                                      : args.has("checkpoint-every") ? 0.0
                                                                     : 5.0;
         options.on_checkpoint = [&, path](const TrainResult& so_far) {
+            if (rank != 0) return;  // the processes hold the same state: one writes it
             save_checkpoint(path, make_checkpoint(*optimizer,
                                                   static_cast<std::int64_t>(so_far.losses.size()),
                                                   so_far.losses, so_far.weights, run));
@@ -405,18 +486,33 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // While training, a first SIGINT/SIGTERM stops after the epoch in progress.
     std::optional<StopRequest> interrupt(std::in_place);
     options.stop_requested = [&interrupt] { return interrupt->signal() != 0; };
+    if (distributed) options.parallel = {comm.get(), data.rows};
     const TrainResult result = during("training", [&] {
-        return streamed        ? train_linear_streamed(stream, *optimizer, options)
-               : host_streamed ? train_linear_streamed(host, *optimizer, options)
-               : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
-                               : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
+        try {
+            return streamed        ? train_linear_streamed(stream, *optimizer, options)
+                   : host_streamed ? train_linear_streamed(host, *optimizer, options)
+                   : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
+                                   : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
+        } catch (const std::exception& e) {
+            // Every process has it (a diverged loss): they end together, process 0 reporting.
+            // Else it is this process's alone while the others wait in the next exchange:
+            // it reports and ends the job (MPI_Abort), which mpirun passes to every process.
+            if (distributed && processes > 1 && !comm->arrive_within(10.0)) {
+                std::fprintf(stderr, "descent: error: process %d of %d: %s\n", rank, processes,
+                             detail::escape_control(e.what()).c_str());
+                std::fflush(stderr);
+                comm->abandon();
+            }
+            throw;
+        }
     });
     progress.finish();
     const int sig = interrupt->signal();
     interrupt.reset();  // a signal from here on ends the run at once, leaving no partial file
     if (result.stopped) {
         const auto done = static_cast<long long>(result.losses.size());
-        if (args.has("checkpoint")) {
+        if (rank != 0) {
+        } else if (args.has("checkpoint")) {
             const std::string path = detail::shown_path(args.text("checkpoint", ""));
             std::fprintf(stderr, "descent: interrupted at epoch %lld; checkpoint saved to %s; "
                                  "resume with --resume %s\n", done, path.c_str(), path.c_str());
@@ -429,12 +525,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
 
     // A classifier's loss and accuracy at the final weights.
     const auto classifier_loss = [&](const Tensor& weights) {
+        if (distributed)
+            return model_loss(LinearModel(weights * 1.0, fit_intercept), loss_kind, data.X, data.y,
+                              options.parallel);
         NoGrad off;
         return compute_loss(loss_kind, LinearModel(weights, fit_intercept).forward(data.X), data.y)
             .item();
     };
     // Linear regression's loss: the fused pass, the one the training took.
     const auto linear_loss = [&](const Tensor& weights) {
+        if (distributed)
+            return model_loss(LinearModel(weights * 1.0, fit_intercept), Loss::mse, data.X, data.y,
+                              options.parallel);
         if (!fit_intercept) return linear_mse_value_and_grad(data.X, data.y, weights).loss.item();
         const Tensor l = empty({1}, dtype, device);
         LinearModel(weights * 1.0, true).fused_pass(Loss::mse, data.X, data.y, l, Tensor());
@@ -463,7 +565,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (loss_diverged(final_loss, first_loss, dtype, zero_loss)) {
         LinearMseCurvature curvature;  // for the advice; costs a pass, made only now
         try {
-            if (!streamed && !classifier) curvature = linear_mse_curvature(data.X, fit_intercept);
+            if (!streamed && !classifier)
+                curvature = data_curvature(data.X, fit_intercept, options.parallel);
         } catch (const std::exception&) {
             curvature = LinearMseCurvature{};  // the report goes out without the bound
         }
@@ -473,9 +576,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             loss_divergence_rule(final_loss, first_loss, dtype, zero_loss) + "; " +
             divergence_advice(*optimizer, curvature);
         if (divergence == "stop") throw Error(message);
-        if (result.divergence.empty()) std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
+        if (result.divergence.empty() && rank == 0)
+            std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
     }
-    if (args.has("trace"))
+    if (args.has("trace") && rank == 0)
         during("writing --trace", [&] {
             write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
         });
@@ -483,11 +587,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // Only now, so that a failed run prints its error line alone.
     // Newton-CG ends its run early when CG or the line search fails: the epochs after that
     // changed nothing, which the user should hear of (convergence is the normal end).
-    if (const std::string why = optimizer->stopped_early(); !why.empty() && !args.has("quiet"))
+    if (const std::string why = optimizer->stopped_early();
+        !why.empty() && !args.has("quiet") && rank == 0)
         std::fprintf(stderr, "descent: %s stopped early: %s; the weights are those of its last "
                              "successful step\n", optimizer->name().c_str(), why.c_str());
-    if (!choice.notice.empty() && !args.has("quiet")) std::fprintf(stderr, "%s\n", choice.notice.c_str());
+    if (!choice.notice.empty() && !args.has("quiet") && rank == 0) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     std::vector<double> initial = init;
+    // Over every process's rows in a distributed run (a collective).
+    const auto whole_accuracy = [&] {
+        NoGrad off;
+        if (!distributed) return accuracy(model.forward(data.X), data.y);
+        return correct_predictions(model.forward(data.X), data.y, comm.get()) / double(n);
+    };
     if (json) {
         JsonWriter j;
         j.begin_object();
@@ -498,6 +609,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         j.key("dtype").value(dtype_name(dtype));
         j.key("data").value(data.source);
         j.key("rows").value(static_cast<long long>(n));
+        if (distributed) j.key("processes").value(static_cast<long long>(processes));
         j.key("epochs").value(epochs);
         j.key("batch_size").value(static_cast<long long>(batch_size > 0 && batch_size < n ? batch_size : n));
         j.key("hyperparameters").object(hyper);
@@ -509,7 +621,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             NoGrad off;
             j.key("classes").value(static_cast<long long>(data.classes));
             j.key("log_loss").value(final_loss);
-            j.key("accuracy").value(accuracy(model.forward(data.X), data.y));
+            j.key("accuracy").value(whole_accuracy());
         }
         if (!data.true_weights.empty()) {
             j.key("true_weights").value(data.true_weights);
@@ -531,7 +643,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     out.printf("  final loss:       %.9g\n", final_loss);
     if (classifier) {
         NoGrad off;
-        out.printf("  accuracy:         %.6g (%lld classes)\n", accuracy(model.forward(data.X), data.y),
+        out.printf("  accuracy:         %.6g (%lld classes)\n", whole_accuracy(),
                    static_cast<long long>(data.classes));
     }
     if (!data.true_weights.empty())

@@ -2,6 +2,7 @@
 // descent/communicator.hpp.
 #include "descent/communicator.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -33,6 +34,9 @@ struct ThreadGroup {
     int arrived = 0;
     std::uint64_t round = 0;
     int abandoned_by = -1;  // the member that left (abandon), or -1
+    // arrive_within's barrier, apart from allgather's rounds.
+    int barrier_arrived = 0;
+    std::uint64_t barrier_round = 0;
 };
 
 class ThreadMember final : public Communicator {
@@ -59,6 +63,19 @@ public:
             throw Error("threads: process " + std::to_string(g.abandoned_by) +
                         " left the group; this collective cannot complete");
         return g.result;
+    }
+    bool arrive_within(double seconds) override {
+        ThreadGroup& g = *m_group;
+        std::unique_lock<std::mutex> lock(g.mutex);
+        const std::uint64_t round = g.barrier_round;
+        if (++g.barrier_arrived == size()) {
+            g.barrier_arrived = 0;
+            ++g.barrier_round;
+            g.done.notify_all();
+            return true;
+        }
+        return g.done.wait_for(lock, std::chrono::duration<double>(seconds),
+                               [&] { return g.barrier_round != round; });
     }
     void abandon() noexcept override {
         std::lock_guard<std::mutex> lock(m_group->mutex);

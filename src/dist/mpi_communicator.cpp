@@ -1,10 +1,12 @@
 // The MPI communicator (MPI_COMM_WORLD) of descent/communicator.hpp, and the detection of an
 // MPI launch. Built with DESCENT_MPI; without it mpi_communicator() says how to get one.
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "descent/communicator.hpp"
@@ -73,6 +75,18 @@ public:
     int size() const override { return m_size; }
     std::string name() const override { return "MPI"; }
     void abandon() noexcept override { MPI_Abort(MPI_COMM_WORLD, 1); }
+    bool arrive_within(double seconds) override {
+        MPI_Request request;
+        if (MPI_Ibarrier(MPI_COMM_WORLD, &request) != MPI_SUCCESS) return false;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+        for (;;) {
+            int done = 0;
+            if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS) return false;
+            if (done) return true;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
 
     std::vector<std::string> allgather(const std::string& mine) override {
         const auto size = static_cast<std::size_t>(m_size);
