@@ -17,5 +17,6 @@ descent_configure() {
     rm -rf "$build_dir"
   fi
   cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-        -DDESCENT_CUDA="${DESCENT_CUDA:-AUTO}" "$@"  # later -D flags override earlier ones
+        -DDESCENT_CUDA="${DESCENT_CUDA:-AUTO}" -DDESCENT_MPI="${DESCENT_MPI:-AUTO}" \
+        "$@"  # later -D flags override earlier ones
 }

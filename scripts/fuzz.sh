@@ -31,7 +31,7 @@ seconds=${DESCENT_FUZZ_SECONDS:-60}
 build_dir=${DESCENT_FUZZ_BUILD_DIR:-build-fuzz}
 
 # Warnings are not errors here (clang's differ from GCC's; the normal build enforces them).
-DESCENT_CUDA=OFF descent_configure "$build_dir" -DCMAKE_CXX_COMPILER="$cxx" \
+DESCENT_CUDA=OFF DESCENT_MPI=OFF descent_configure "$build_dir" -DCMAKE_CXX_COMPILER="$cxx" \
     -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O2 -g" -DDESCENT_FUZZ=ON \
     -DDESCENT_BUILD_TESTS=OFF -DDESCENT_BUILD_EXAMPLES=OFF -DDESCENT_OPENMP=OFF \
     -DDESCENT_WERROR=OFF >/dev/null

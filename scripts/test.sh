@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
-# Test dependencies from Debian: Catch2, numpy (data files for the CLI tests) and matplotlib
-# for the plot test (which is skipped where it cannot be installed).
+# Test dependencies from Debian: Catch2, numpy (data files for the CLI tests), matplotlib
+# for the plot test (which is skipped where it cannot be installed), and OpenMPI for the
+# distributed runs (mpirun; the MPI communicator is built when it is found).
 missing=()
-for pkg in catch2 python3-matplotlib python3-numpy; do
+for pkg in catch2 python3-matplotlib python3-numpy openmpi-bin libopenmpi-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,8 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
 
-# CI must exercise the CUDA build: there, AUTO becomes ON, so a missing nvcc fails loudly.
+# CI must exercise the CUDA and MPI builds: there, AUTO becomes ON, so a missing nvcc or MPI
+# fails loudly.
 if [ "${CI:-}" = true ] && [ "${DESCENT_CUDA:-AUTO}" = AUTO ]; then export DESCENT_CUDA=ON; fi
+if [ "${CI:-}" = true ] && [ "${DESCENT_MPI:-AUTO}" = AUTO ]; then export DESCENT_MPI=ON; fi
 
 build_dir=${DESCENT_BUILD_DIR:-build}
 descent_configure "$build_dir" -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
@@ -36,7 +39,9 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
 if [ "${CI:-}" = true ] || [ "${DESCENT_SANITIZE:-0}" = 1 ]; then
   san_dir=${DESCENT_SANITIZE_BUILD_DIR:-build-sanitize}
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-  DESCENT_CUDA=OFF descent_configure "$san_dir" -DCMAKE_BUILD_TYPE=None \
+  # Without MPI: Open MPI's own allocations would be reported as leaks; the distributed
+  # logic runs here through the thread communicator (test_distributed).
+  DESCENT_CUDA=OFF DESCENT_MPI=OFF descent_configure "$san_dir" -DCMAKE_BUILD_TYPE=None \
       -DCMAKE_CXX_FLAGS="-O1 -g $san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DDESCENT_WERROR=OFF \
       -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
   cmake --build "$san_dir" -j "$(nproc)"

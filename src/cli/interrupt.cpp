@@ -21,9 +21,11 @@ namespace {
 volatile sig_atomic_t g_stop_requests = 0;  // 1 while a StopRequest is alive
 volatile sig_atomic_t g_signal = 0;         // the signal that asked to stop
 volatile sig_atomic_t g_child = 0;          // set_child_process
+volatile sig_atomic_t g_silent = 0;         // silence_signal_reports
 struct sigaction g_previous_int, g_previous_term, g_previous_hup;
 
 void say(const char* line) {
+    if (g_silent) return;
     const ssize_t ignored = ::write(STDERR_FILENO, line, std::strlen(line));
     (void)ignored;
 }
@@ -73,6 +75,8 @@ SignalHandlers::~SignalHandlers() {
     sigaction(SIGTERM, &g_previous_term, nullptr);
     sigaction(SIGHUP, &g_previous_hup, nullptr);
 }
+
+void silence_signal_reports() { g_silent = 1; }
 
 void set_child_process(int pid) { g_child = pid; }
 

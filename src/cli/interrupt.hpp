@@ -21,6 +21,10 @@ public:
 // so no orphan goes on writing outputs after descent has exited.
 void set_child_process(int pid);
 
+// From now on a signal's line is not written (a process of a distributed run other than
+// process 0, which reports for the job; the launcher signals every process alike).
+void silence_signal_reports();
+
 class StopRequest {
 public:
     StopRequest();   // from now on the first signal is a request to stop

@@ -39,11 +39,19 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
                                    "' (expected blog or train; see descent --help)");
 }
 
+// A distributed run's report is out: the launcher's signals from here on (it ends the job on
+// the first process to exit non-zero) only end the process, with no line of their own.
+void after_last_line(const descent::cli::Stdout& out) {
+    std::fflush(stderr);
+    if (out.keeps_resource()) descent::cli::silence_signal_reports();
+}
+
 // One line whatever the message holds: a newline or control byte that slipped through
 // unescaped is escaped here.
 int report(const descent::cli::Stdout& out, const char* message, int status) {
-    if (out.silenced()) return status;  // process 0 of a distributed run reports it
-    std::fprintf(stderr, "descent: error: %s\n", descent::detail::escape_control(message).c_str());
+    if (!out.silenced())  // else process 0 of a distributed run reports it
+        std::fprintf(stderr, "descent: error: %s\n", descent::detail::escape_control(message).c_str());
+    after_last_line(out);
     return status;
 }
 
@@ -52,6 +60,7 @@ int report(const descent::cli::Stdout& out, const char* message, int status) {
 // 128 + SIGPIPE, as SIGPIPE itself would.
 int finish(const descent::cli::Stdout& out, int status) {
     const int err = descent::cli::write_stdout(out.text());
+    after_last_line(out);
     if (err == 0) return status;
     if (err == EPIPE) return 141;
     std::fprintf(stderr, "descent: error: cannot write to standard output: %s\n", std::strerror(err));

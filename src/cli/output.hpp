@@ -3,6 +3,7 @@
 // half-written output behind.
 #pragma once
 
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -54,10 +55,17 @@ public:
     // output nor the errors every process agreed on (process 0 reports those).
     void silence() { m_silent = true; }
     bool silenced() const { return m_silent; }
+    // Keeps `resource` (a distributed run's communicator) alive until main() has written the
+    // output or the error line: MPI is finalised only then, and the processes leave
+    // MPI_Finalize together, so process 0's report is out before any process exits (the
+    // launcher ends the job on the first non-zero exit).
+    void keep_until_written(std::shared_ptr<void> resource) { m_kept = std::move(resource); }
+    bool keeps_resource() const { return m_kept != nullptr; }
 
 private:
     std::string m_text;
     bool m_silent = false;
+    std::shared_ptr<void> m_kept;
 };
 
 // Writes `text` to file descriptor 1; returns 0, or the errno of the write that failed.

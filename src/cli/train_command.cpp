@@ -82,12 +82,6 @@ bool data_is_file(const std::string& spec) {
            spec.rfind("synthetic-logistic:", 0) != 0 && spec.rfind("synthetic-softmax:", 0) != 0;
 }
 
-// Accuracy of a classifier's logits on labels y: logistic, sign of the logit; softmax, argmax.
-double accuracy(const Tensor& logits, const Tensor& y) {
-    const Tensor predicted = logits.dim() == 1 ? gt(logits, 0.0) : argmax(logits, 1);
-    return mean(eq(predicted, y)).item();
-}
-
 // Before any work: every output can be written where it is asked for, and none is the same
 // file as an input (--data, a --resume other than the checkpoint resumed) or another output.
 void check_files(const Args& args, const std::string& data_spec) {
@@ -212,7 +206,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const std::shared_ptr<Communicator> comm = communicator_for(raw_dist_flag(argv));
     const bool distributed = comm != nullptr;
     const int rank = distributed ? comm->rank() : 0, processes = distributed ? comm->size() : 1;
-    if (rank != 0) out.silence();
+    if (rank != 0) {
+        out.silence();
+        silence_signal_reports();
+    }
+    out.keep_until_written(comm);
     // Runs `f` on every process, then agrees (a single process runs it plainly).
     const auto agreed = [&](auto&& f) {
         if (!distributed) return f();
@@ -524,13 +522,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     }
 
     // A classifier's loss and accuracy at the final weights.
+    // The fused pass, as the training took it (over every process's rows when distributed).
     const auto classifier_loss = [&](const Tensor& weights) {
-        if (distributed)
-            return model_loss(LinearModel(weights * 1.0, fit_intercept), loss_kind, data.X, data.y,
-                              options.parallel);
-        NoGrad off;
-        return compute_loss(loss_kind, LinearModel(weights, fit_intercept).forward(data.X), data.y)
-            .item();
+        return model_loss(LinearModel(weights * 1.0, fit_intercept), loss_kind, data.X, data.y,
+                          options.parallel);
     };
     // Linear regression's loss: the fused pass, the one the training took.
     const auto linear_loss = [&](const Tensor& weights) {
@@ -596,7 +591,6 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // Over every process's rows in a distributed run (a collective).
     const auto whole_accuracy = [&] {
         NoGrad off;
-        if (!distributed) return accuracy(model.forward(data.X), data.y);
         return correct_predictions(model.forward(data.X), data.y, comm.get()) / double(n);
     };
     if (json) {
