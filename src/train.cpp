@@ -22,6 +22,7 @@
 #include "descent/model.hpp"
 #include "descent/ops.hpp"
 #include "dispatch.hpp"
+#include "dist/batch_rows.hpp"
 #include "dist/shard_sum.hpp"
 #include "fused_ops.hpp"
 #include "graph_capture.hpp"
@@ -300,9 +301,6 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
                     std::to_string(rows.end) + ") is not shard_rows(" +
                     std::to_string(rows.total) + ", rank, size) = [" +
                     std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ")");
-    if (options.batch_size > 0 && options.batch_size < rows.total)
-        throw Error(who + ": mini-batches are not distributed yet; train full batch "
-                    "(batch_size 0)");
     if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse)
         throw Error(who + ": " + optimizer.name() + " needs Hessian-vector products, which a "
                     "distributed run has for linear regression (mse) only; use lbfgs");
@@ -480,8 +478,10 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // row-weighted mean, one 1 x n_batches product).
     Tensor Xb, yb, batch_losses, batch_rows, full_hessian;
     if (newton && !minibatch) full_hessian = empty({d, d}, w.dtype(), w.device());
+    // Distributed: every batch is assembled from the processes' rows (assemble_batch).
+    Communicator* const batch_comm = options.parallel.communicator;
     if (minibatch) {
-        if (options.shuffle) {
+        if (options.shuffle || batch_comm) {
             Xb = empty({batch, columns}, w.dtype(), w.device());
             Shape yb_shape = y.shape();
             yb_shape[0] = batch;
@@ -583,21 +583,27 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
             // loss slot. One view of each slides over the epoch (a view per batch would cost
             // more than a small batch's work); the shorter last batch gets its own.
             const std::int64_t full = std::min(batch, n);
-            const Tensor x_rows = perm.identity ? X.narrow(0, 0, full) : Xb;
-            const Tensor y_rows = perm.identity ? y.narrow(0, 0, full) : yb;
+            // In place: the batch is a row range of X (no shuffle, one process).
+            const bool in_place = perm.identity && !batch_comm;
+            const Tensor x_rows = in_place ? X.narrow(0, 0, full) : Xb;
+            const Tensor y_rows = in_place ? y.narrow(0, 0, full) : yb;
             const Tensor slot = batch_losses.narrow(0, 0, 1);
             for (std::int64_t b = 0; b < n_batches; ++b) {
                 const std::int64_t begin = b * batch, count = std::min(batch, n - begin);
                 Tensor xb = x_rows, ybatch = y_rows;
                 if (count < full) {
-                    xb = (perm.identity ? X : Xb).narrow(0, perm.identity ? begin : 0, count);
-                    ybatch = (perm.identity ? y : yb).narrow(0, perm.identity ? begin : 0, count);
-                } else if (perm.identity) {
+                    xb = (in_place ? X : Xb).narrow(0, in_place ? begin : 0, count);
+                    ybatch = (in_place ? y : yb).narrow(0, in_place ? begin : 0, count);
+                } else if (in_place) {
                     detail::set_storage_offset(xb, X.storage_offset() + begin * columns);
                     detail::set_storage_offset(ybatch, y.storage_offset() + begin);
                 }
                 detail::set_storage_offset(slot, batch_losses.storage_offset() + b);
-                if (!perm.identity) detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
+                if (batch_comm)
+                    detail::assemble_batch(*batch_comm, options.parallel.shard, X, y, perm, begin,
+                                           xb, ybatch);
+                else if (!perm.identity)
+                    detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
                 source.batch_pass(xb, ybatch, slot);
                 optimizer.step();
             }

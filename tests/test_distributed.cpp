@@ -87,6 +87,8 @@ struct Run {
     std::string optimizer;
     std::int64_t epochs = 12;
     bool intercept = false;  // LinearModel's implicit intercept
+    std::int64_t batch_size = 0;
+    bool shuffle = false;
 };
 
 std::vector<std::int64_t> weight_shape(const Run& run, std::int64_t d) {
@@ -121,6 +123,9 @@ TrainResult train_part(const Run& run, const Data& data, Communicator* comm, Tra
     if (state) optimizer->load_state(*state);
     options.epochs = run.epochs;
     options.record_weights = true;
+    options.batch_size = run.batch_size;
+    options.shuffle = run.shuffle;
+    options.shuffle_seed = 5;
     Tensor X = data.X, y = data.y;
     if (comm) {
         options.parallel.communicator = comm;
@@ -243,6 +248,28 @@ TEST_CASE("distributed linear regression equals one process, bitwise", "[distrib
         run.optimizer = "gd";
         check_processes(run, make_data(100, 2, 0, DType::f64, 3));
     }
+}
+
+TEST_CASE("distributed mini-batches equal one process's, bitwise", "[distributed]") {
+    const Data data = make_data(3 * 4096 + 123, 3, 0, DType::f64, 9);
+    for (const bool shuffle : {true, false})
+        for (const std::int64_t batch : {std::int64_t(1), std::int64_t(700), std::int64_t(5000)}) {
+            INFO("batch " << batch << (shuffle ? ", shuffled" : ""));
+            Run run;
+            run.optimizer = "adam";
+            run.epochs = batch == 1 ? 1 : 3;
+            run.batch_size = batch;
+            run.shuffle = shuffle;
+            check_processes(run, batch == 1 ? make_data(300, 3, 0, DType::f64, 10) : data);
+        }
+    Run run;  // softmax, shuffled
+    run.loss = Loss::cross_entropy;
+    run.classes = 3;
+    run.optimizer = "momentum";
+    run.epochs = 2;
+    run.batch_size = 999;
+    run.shuffle = true;
+    check_processes(run, make_data(2 * 4096 + 5, 3, 3, DType::f32, 11));
 }
 
 TEST_CASE("distributed logistic and softmax regression equal one process", "[distributed]") {

@@ -299,10 +299,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (args.has("shuffle") && !args.has("batch-size"))
         throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
-    if (distributed && (chunked || args.has("batch-size")))
-        throw UsageError(std::string("--dist: distributed training is full batch over rows held "
-                                     "in memory for now; drop --") +
-                         (chunked ? "stream-chunk" : "batch-size"));
+    if (distributed && chunked)
+        throw UsageError("--dist: distributed training holds each process's rows in memory; "
+                         "streaming them (--stream-chunk) is not supported yet; drop it");
     const std::string divergence = args.text("on-divergence", "stop");
     if (divergence != "stop" && divergence != "warn")
         throw UsageError("--on-divergence must be stop or warn, got '" +

@@ -57,6 +57,11 @@ for opt in gd momentum adagrad rmsprop adam adamw newton newton-cg lbfgs; do
     same_for_all_k "linear_$opt" --data "$SYN" --optimizer "$opt" "${lr[@]}" --epochs 8
 done
 same_for_all_k linear_f32 --data "$SYN" --optimizer adam --lr 0.02 --epochs 8 --dtype f32
+# Mini-batches: each batch assembled from the processes' rows, in the one-process order.
+same_for_all_k batches_shuffled --data "$SYN" --optimizer adam --lr 0.02 --epochs 3 \
+    --batch-size 1000 --shuffle --seed 7
+same_for_all_k batches_in_order --data "$SYN" --optimizer momentum --lr 0.02 --epochs 2 \
+    --batch-size 6000
 same_for_all_k blog_one_block --data blog --optimizer gd --lr 0.01 --epochs 30
 same_for_all_k logistic_adam --data "synthetic-logistic:n=17000,d=3,seed=1" --model logistic \
     --optimizer adam --lr 0.05 --epochs 8
@@ -119,7 +124,7 @@ else fail "$name" "rc=$rc" "$(cat err.txt)"; fi
 # What the processes cannot do yet is refused, not ignored.
 name=refused_flags
 ok=1
-for flags in "--batch-size 100" "--stream-chunk 1000" "--device cuda"; do
+for flags in "--stream-chunk 1000" "--device cuda"; do
     # shellcheck disable=SC2086
     mpi 2 train --quiet --data "$SYN" --epochs 2 $flags >/dev/null 2>err.txt && ok=0
     grep -q -- "--dist" err.txt || ok=0
