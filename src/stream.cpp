@@ -8,6 +8,7 @@
 #include "descent/stream.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,6 +54,32 @@ public:
     }
 
     std::int64_t chunks() const { return m_chunks; }
+    // This process's chunks [first, last) of a distributed pass (all chunks without comm).
+    std::int64_t first_chunk(Communicator* comm) const { return split(comm, comm ? comm->rank() : 0); }
+    std::int64_t last_chunk(Communicator* comm) const {
+        return split(comm, comm ? comm->rank() + 1 : 1);
+    }
+
+    // Every process's table rows to every process: rows [first_chunk, last_chunk) of each,
+    // bytes as they are (so the combination below sees the one-process table). Table on the cpu.
+    void exchange(Communicator& comm) {
+        const std::size_t row_bytes = dtype_size(m_table.dtype()) * static_cast<std::size_t>(m_entries);
+        auto* table = static_cast<char*>(m_table.data_ptr());
+        const std::int64_t mine = first_chunk(&comm);
+        const std::string rows(table + mine * static_cast<std::int64_t>(row_bytes),
+                               static_cast<std::size_t>(last_chunk(&comm) - mine) * row_bytes);
+        const std::vector<std::string> all = comm.allgather(rows);
+        for (int r = 0; r < comm.size(); ++r) {
+            const std::int64_t first = split(&comm, r), count = split(&comm, r + 1) - first;
+            const std::string& part = all[static_cast<std::size_t>(r)];
+            if (part.size() != static_cast<std::size_t>(count) * row_bytes)
+                throw Error("streamed pass: process " + std::to_string(r) + " sent " +
+                            std::to_string(part.size()) + " bytes for " + std::to_string(count) +
+                            " chunks (the processes stream different data)");
+            std::memcpy(table + first * static_cast<std::int64_t>(row_bytes), part.data(),
+                        part.size());
+        }
+    }
     std::int64_t chunk() const { return m_chunk; }
     std::int64_t first_row(std::int64_t c) const { return c * m_chunk; }
     std::int64_t rows_of(std::int64_t c) const { return std::min(m_chunk, m_n - c * m_chunk); }
@@ -85,6 +112,13 @@ public:
     }
 
 private:
+    // ceil(r C / K): the first chunk of process r of K (r = K: the end).
+    std::int64_t split(Communicator* comm, std::int64_t r) const {
+        if (!comm) return r == 0 ? 0 : m_chunks;
+        const std::int64_t k = comm->size();
+        return (m_chunks / k) * r + (r * (m_chunks % k) + k - 1) / k;
+    }
+
     std::int64_t m_n, m_d, m_chunk, m_chunks = 0, m_entries = 0;
     bool m_hessian, m_intercept;
     Tensor m_table, m_rows, m_out;
@@ -102,6 +136,7 @@ public:
     void run(const Tensor& w, const Tensor& loss, const Tensor& grad, const Tensor& hessian) {
         m_table->check(hessian.defined());
         fill_table(w, hessian.defined());
+        if (m_comm) m_table->exchange(*m_comm);
         m_table->combine(loss, grad, hessian);
     }
 
@@ -119,13 +154,19 @@ protected:
 
     std::int64_t m_n = 0, m_d = 0;
     std::unique_ptr<ChunkTable> m_table;
+    Communicator* m_comm = nullptr;  // a distributed pass: fill_table fills this process's chunks
 };
 
 // Synthetic rows, generated chunk by chunk on the weights' device into one buffer.
 class SyntheticPass final : public StreamedPass {
 public:
-    SyntheticPass(const StreamedSynthetic& data, DType dtype, Device device, bool hessian)
+    SyntheticPass(const StreamedSynthetic& data, DType dtype, Device device, bool hessian,
+                  Communicator* comm = nullptr)
         : m_data(data) {
+        m_comm = comm;
+        if (comm && !device.is_cpu())
+            throw Error("streamed " + synthetic_spec_str(data.spec) + ": a distributed pass runs "
+                        "on the cpu; the weights are on " + device.str());
         const SyntheticSpec& s = data.spec;
         if (data.chunk_rows < 1)
             throw Error("streamed " + synthetic_spec_str(s) + ": chunk_rows must be >= 1, got " +
@@ -145,7 +186,8 @@ private:
         rows.features = m_data.spec.d;
         rows.intercept = m_data.intercept;
         rows.truth = static_cast<const double*>(m_truth.data_ptr());
-        for (std::int64_t c = 0; c < m_table->chunks(); ++c) {
+        const std::int64_t last = m_table->last_chunk(m_comm);
+        for (std::int64_t c = m_table->first_chunk(m_comm); c < last; ++c) {
             const std::int64_t count = m_table->rows_of(c);
             const Tensor X = m_X.narrow(0, 0, count), y = m_y.narrow(0, 0, count);
             detail::synthetic_rows_into(rows, m_table->first_row(c), X, y);
@@ -286,9 +328,10 @@ TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<LinearMse
 
 }  // namespace
 
-LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor& w, bool hessian) {
+LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor& w, bool hessian,
+                                    Communicator* comm) {
     check_weights("linear_mse_streamed", data, w);
-    SyntheticPass pass(data, w.dtype(), w.device(), hessian);
+    SyntheticPass pass(data, w.dtype(), w.device(), hessian, comm);
     return run_once(pass, w, hessian);
 }
 
@@ -296,13 +339,15 @@ TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimize
                                   const TrainOptions& options) {
     const Tensor w = only_param(optimizer);
     check_weights("train_linear_streamed", data, w);
-    auto pass = std::make_shared<SyntheticPass>(data, w.dtype(), w.device(), optimizer.needs_hessian());
-    return train_on(pass, [data, w] {
+    Communicator* comm = options.parallel.communicator;
+    auto pass = std::make_shared<SyntheticPass>(data, w.dtype(), w.device(),
+                                                optimizer.needs_hessian(), comm);
+    return train_on(pass, [data, w, comm] {
         // The Hessian pass costs n d^2 and d^2 memory: beyond kStreamedHessianLimit columns
         // the report goes without λmax and the column scales.
         if (w.numel() > kStreamedHessianLimit) return LinearMseCurvature{};
         const Tensor zero = zeros(w.shape(), w.dtype(), w.device());
-        const LinearMseResult r = linear_mse_streamed(data, zero, true);
+        const LinearMseResult r = linear_mse_streamed(data, zero, true, comm);
         return linear_mse_curvature_of_hessian(r.hessian.to_vector<double>(), w.numel());
     }, optimizer, options);
 }
@@ -317,6 +362,10 @@ TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& op
                                   const TrainOptions& options) {
     const Tensor w = only_param(optimizer);
     check_weights("train_linear_streamed", data, w);
+    if (options.parallel.communicator)
+        throw Error("train_linear_streamed: host data is not streamed across processes (a "
+                    "process's rows are whole blocks, not whole chunks); train the rows in "
+                    "memory (train_linear with options.parallel) or stream synthetic data");
     auto pass = std::make_shared<HostPass>(data, w.device(), optimizer.needs_hessian());
     // From the host data on the cpu: no second set of device buffers, no second registration.
     const Tensor X = data.X;

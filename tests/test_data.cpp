@@ -21,6 +21,7 @@
 
 #include "data/read_file.hpp"
 #include "data/table.hpp"
+#include "temp_dir.hpp"
 #include "descent/checkpoint.hpp"
 #include "descent/data.hpp"
 #include "shared/philox.hpp"
@@ -40,33 +41,6 @@ namespace {
         REQUIRE_THROWS_AS(expr, descent::Error); \
         REQUIRE_THROWS_WITH(expr, matcher);      \
     } while (0)
-
-// A fresh directory for one test case, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "descent_data_XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        m_path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string write(const std::string& name, const std::string& bytes) const {
-        const std::string path = (m_path / name).string();
-        std::ofstream(path, std::ios::binary) << bytes;
-        return path;
-    }
-    std::string path(const std::string& name) const { return (m_path / name).string(); }
-
-private:
-    std::filesystem::path m_path;
-};
 
 std::string fixture(const std::string& name) {
     return std::string(DESCENT_FIXTURES_DIR) + "/" + name;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
 #include "descent/data.hpp"
 #include "descent/error.hpp"
 #include "descent/shard.hpp"
@@ -32,27 +33,6 @@ using descent::RowShard;
 using descent::Shape;
 
 namespace {
-
-// A fresh directory for one test case, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "descent_shard_XXXXXX").string();
-        if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-        m_path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string path(const std::string& name) const { return (m_path / name).string(); }
-
-private:
-    std::filesystem::path m_path;
-};
 
 // The header of an NPY file as np.save writes it (format 1.0), for `rows` x `cols` values.
 std::string npy_header(std::int64_t rows, std::int64_t cols, bool f4) {

@@ -289,6 +289,32 @@ TEST_CASE("distributed logistic and softmax regression equal one process", "[dis
     check_processes(run, make_data(3 * 4096 + 500, 3, 3, DType::f64, 5));
 }
 
+TEST_CASE("streamed synthetic data: each process its chunks, one process's result", "[distributed]") {
+    StreamedSynthetic data;
+    data.spec = parse_synthetic_spec("synthetic:n=9000,d=3,seed=4");
+    data.chunk_rows = 1000;  // 9 chunks
+    const auto run = [&](Communicator* comm) {
+        Tensor w = zeros({4}, DType::f64).requires_grad_();
+        optim::OptimizerConfig c;
+        c.name = "newton";
+        auto opt = optim::make_optimizer(c, {w});
+        TrainOptions o;
+        o.epochs = 3;
+        o.record_weights = true;
+        if (comm) o.parallel.communicator = comm;
+        TrainResult r = train_linear_streamed(data, *opt, o);
+        r.final_grad.push_back(linear_mse_streamed(data, w.detach(), false, comm).loss.item());
+        return r;
+    };
+    const TrainResult one = run(nullptr);
+    for (int K = 1; K <= 4; ++K) {
+        INFO("K = " << K);
+        std::vector<TrainResult> results(static_cast<std::size_t>(K));
+        on_threads(K, [&](int r, Communicator& comm) { results[static_cast<std::size_t>(r)] = run(&comm); });
+        for (const TrainResult& r : results) require_same(r, one);
+    }
+}
+
 TEST_CASE("a run resumed on another process count equals the whole run", "[distributed]") {
     const Data data = make_data(6 * 4096 + 3, 3, 0, DType::f64, 6);
     Run whole;

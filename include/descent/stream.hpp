@@ -46,18 +46,24 @@ struct StreamedHost {
 
 // The fused value-and-grad (and Hessian) over the streamed data at weights w (d entries:
 // spec.d, plus one with intercept), on w's device and in w's dtype.
+// With `comm` (a distributed run, TrainOptions::parallel), every process of it calls this and
+// generates only its contiguous range of chunks (ceil(r C / K) .. of the C chunks); the
+// chunks' results are exchanged, so every process gets the one-process result, bitwise. CPU.
 LinearMseResult linear_mse_streamed(const StreamedSynthetic& data, const Tensor& w,
-                                    bool hessian = false);
+                                    bool hessian = false, Communicator* comm = nullptr);
 
 // train_linear over the streamed data, full batch (options.batch_size must be 0 or >= n);
 // everything else (resume, checkpoints, stopping, divergence, trajectory) as train_linear.
 // The divergence report's λmax and column scales come from one Hessian pass over the stream,
-// made only up to 1024 columns (beyond, the report goes without them).
+// made only up to 1024 columns (beyond, the report goes without them). Distributed with
+// options.parallel.communicator: each process generates its own chunks (the shard is not
+// used: chunks, not blocks, are the unit here), with the one-process result on every process.
 TrainResult train_linear_streamed(const StreamedSynthetic& data, optim::Optimizer& optimizer,
                                   const TrainOptions& options = {});
 
 // The same over host data: w (d entries) on any device, in X's dtype; results on w's device.
-// The divergence report's λmax and column scales are computed from X on the cpu.
+// The divergence report's λmax and column scales are computed from X on the cpu. Not
+// distributed (a loaded shard's rows do not fall on the chunks): options.parallel is refused.
 LinearMseResult linear_mse_streamed(const StreamedHost& data, const Tensor& w,
                                     bool hessian = false);
 TrainResult train_linear_streamed(const StreamedHost& data, optim::Optimizer& optimizer,

@@ -299,9 +299,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (args.has("shuffle") && !args.has("batch-size"))
         throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
-    if (distributed && chunked)
-        throw UsageError("--dist: distributed training holds each process's rows in memory; "
-                         "streaming them (--stream-chunk) is not supported yet; drop it");
+    if (distributed && chunked && (data_is_file(data_spec) || data_spec == "blog"))
+        throw UsageError("--dist: --stream-chunk streams generated data across processes; a "
+                         "file's rows are held in memory by the process that owns them (drop "
+                         "--stream-chunk)");
     const std::string divergence = args.text("on-divergence", "stop");
     if (divergence != "stop" && divergence != "warn")
         throw UsageError("--on-divergence must be stop or warn, got '" +
@@ -538,7 +539,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     };
     const double final_loss = during("computing the final loss", [&] {
         if (classifier) return classifier_loss(w.detach());
-        return streamed        ? linear_mse_streamed(stream, w.detach()).loss.item()
+        return streamed        ? linear_mse_streamed(stream, w.detach(), false, comm.get()).loss.item()
                : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
                                : linear_loss(w.detach());
     });
@@ -549,7 +550,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const auto zero_weights_loss = [&]() -> double {
         const Tensor w0 = zeros(weight_shape, dtype, device);
         if (classifier) return classifier_loss(w0);
-        return streamed        ? linear_mse_streamed(stream, w0).loss.item()
+        return streamed        ? linear_mse_streamed(stream, w0, false, comm.get()).loss.item()
                : host_streamed ? linear_mse_streamed(host, w0).loss.item()
                                : linear_loss(w0);
     };

@@ -62,6 +62,8 @@ same_for_all_k batches_shuffled --data "$SYN" --optimizer adam --lr 0.02 --epoch
     --batch-size 1000 --shuffle --seed 7
 same_for_all_k batches_in_order --data "$SYN" --optimizer momentum --lr 0.02 --epochs 2 \
     --batch-size 6000
+# Streamed synthetic data: each process generates its own chunks.
+same_for_all_k streamed_chunks --data "$SYN" --optimizer newton --epochs 3 --stream-chunk 3000
 same_for_all_k blog_one_block --data blog --optimizer gd --lr 0.01 --epochs 30
 same_for_all_k logistic_adam --data "synthetic-logistic:n=17000,d=3,seed=1" --model logistic \
     --optimizer adam --lr 0.05 --epochs 8
@@ -80,6 +82,9 @@ np.save("bad.npy", bad)
 np.savetxt("data.csv", np.column_stack([X, y])[:50], delimiter=",")'
 same_for_all_k npy_stored --data data.npy --optimizer adam --lr 0.05 --epochs 6 --ones-column stored
 same_for_all_k npy_implicit --data data.npy --optimizer newton --epochs 3 --ones-column implicit
+name=file_not_streamed
+mpi 2 train --quiet --data data.npy --stream-chunk 1000 --epochs 2 >/dev/null 2>err.txt && ok=0 || ok=1
+if [ $ok = 1 ] && grep -q -- "--stream-chunk" err.txt; then pass "$name"; else fail "$name" "$(cat err.txt)"; fi
 
 # --trace and the checkpoint: process 0 writes them, the same bytes as one process writes.
 name=trace_and_checkpoint_bytes
@@ -124,7 +129,7 @@ else fail "$name" "rc=$rc" "$(cat err.txt)"; fi
 # What the processes cannot do yet is refused, not ignored.
 name=refused_flags
 ok=1
-for flags in "--stream-chunk 1000" "--device cuda"; do
+for flags in "--device cuda"; do
     # shellcheck disable=SC2086
     mpi 2 train --quiet --data "$SYN" --epochs 2 $flags >/dev/null 2>err.txt && ok=0
     grep -q -- "--dist" err.txt || ok=0
