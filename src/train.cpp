@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -424,8 +425,36 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     return train_loop(source, optimizer, options);
 }
 
+namespace {
+TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
+                     const TrainOptions& options);
+}  // namespace
+
 TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
                        const TrainOptions& options) {
+    Communicator* comm = options.parallel.communicator;
+    if (!comm || comm->size() == 1) return run_loop(source, optimizer, options);
+    try {
+        return run_loop(source, optimizer, options);
+    } catch (const std::exception& e) {
+        // Every process has this error (a diverged loss: the same losses everywhere), and they
+        // end together; or it is this process's alone (memory, a write that failed) while the
+        // others wait in the next exchange for it: then it says so and leaves the group, which
+        // ends their wait (MPI: MPI_Abort ends the job; the line is the job's last word).
+        if (!comm->arrive_within(options.parallel.failure_wait_seconds)) {
+            std::fprintf(stderr, "descent: error: process %d of %d: %s\n", comm->rank(),
+                         comm->size(), e.what());
+            std::fflush(stderr);
+            comm->abandon();
+        }
+        throw;
+    }
+}
+
+namespace {
+
+TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
+                     const TrainOptions& options) {
     const std::vector<Tensor>& params = source.params;
     const std::int64_t P = total_numel(params);
     validate(source, optimizer, options, P);
@@ -758,6 +787,8 @@ TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
     }
     return result;
 }
+
+}  // namespace
 
 }  // namespace detail
 }  // namespace descent

@@ -390,6 +390,53 @@ TEST_CASE("one process's error stops every process with its message", "[distribu
     }
 }
 
+namespace {
+// LinearModel whose fused pass fails on one process at its `at`-th call (an error of that
+// process alone: memory, a device, a write).
+class FailingOn final : public Model {
+public:
+    FailingOn(Tensor w, int rank, int fail_rank, int at)
+        : m_inner(std::move(w)), m_rank(rank), m_fail_rank(fail_rank), m_at(at) {}
+    std::vector<Tensor> parameters() const override { return m_inner.parameters(); }
+    Tensor forward(const Tensor& X) const override { return m_inner.forward(X); }
+    std::string name() const override { return "failing"; }
+    bool has_fused(Loss loss) const override { return m_inner.has_fused(loss); }
+    bool fused_pass(Loss loss, const Tensor& X, const Tensor& y, const Tensor& out,
+                    const Tensor& hessian, const detail::BlockShard* shard) const override {
+        if (m_rank == m_fail_rank && ++m_calls == m_at) throw Error("disk on fire");
+        return m_inner.fused_pass(loss, X, y, out, hessian, shard);
+    }
+
+private:
+    LinearModel m_inner;
+    int m_rank, m_fail_rank, m_at;
+    mutable int m_calls = 0;
+};
+}  // namespace
+
+TEST_CASE("one process's own error in training ends the group's wait", "[distributed]") {
+    const Data data = make_data(3 * 4096, 2, 0, DType::f64, 12);
+    std::vector<std::string> messages(3);
+    on_threads(3, [&](int r, Communicator& comm) {
+        Tensor w = zeros({2}, DType::f64).requires_grad_();
+        FailingOn model(w, r, 1, 3);
+        auto opt = optim::make_optimizer(config_of("gd"), model.parameters());
+        TrainOptions o;
+        o.epochs = 10;
+        o.parallel = {&comm, shard_rows(data.n, r, 3), 0.2};
+        try {
+            train(model, Loss::mse, data.X.narrow(0, o.parallel.shard.begin, o.parallel.shard.rows()),
+                  data.y.narrow(0, o.parallel.shard.begin, o.parallel.shard.rows()), *opt, o);
+        } catch (const std::exception& e) {
+            messages[static_cast<std::size_t>(r)] = e.what();
+        }
+    });
+    // Process 1 keeps its own error; the others learn that it left instead of waiting for ever.
+    REQUIRE(messages[1] == "disk on fire");
+    for (int r : {0, 2})
+        REQUIRE_THAT(messages[static_cast<std::size_t>(r)], Catch::Contains("process 1 left"));
+}
+
 TEST_CASE("one process's stop request stops every process at the same epoch", "[distributed]") {
     const Data data = make_data(2 * 4096 + 1, 2, 0, DType::f64, 8);
     Run run;

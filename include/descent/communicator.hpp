@@ -45,6 +45,9 @@ public:
 struct DataParallel {
     Communicator* communicator = nullptr;
     RowShard shard;
+    // After an error in training, how long a process waits for the others to have it too
+    // (Communicator::arrive_within) before it reports it as its own and abandons the group.
+    double failure_wait_seconds = 10.0;
 };
 
 // Rank 0 of 1: allgather returns {mine}.

@@ -486,23 +486,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     options.stop_requested = [&interrupt] { return interrupt->signal() != 0; };
     if (distributed) options.parallel = {comm.get(), data.rows};
     const TrainResult result = during("training", [&] {
-        try {
-            return streamed        ? train_linear_streamed(stream, *optimizer, options)
-                   : host_streamed ? train_linear_streamed(host, *optimizer, options)
-                   : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
-                                   : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
-        } catch (const std::exception& e) {
-            // Every process has it (a diverged loss): they end together, process 0 reporting.
-            // Else it is this process's alone while the others wait in the next exchange:
-            // it reports and ends the job (MPI_Abort), which mpirun passes to every process.
-            if (distributed && processes > 1 && !comm->arrive_within(10.0)) {
-                std::fprintf(stderr, "descent: error: process %d of %d: %s\n", rank, processes,
-                             detail::escape_control(e.what()).c_str());
-                std::fflush(stderr);
-                comm->abandon();
-            }
-            throw;
-        }
+        // A distributed run's error in training: every process's (then process 0 reports it),
+        // or one process's, which then reports it and ends the job (train's own handling).
+        return streamed        ? train_linear_streamed(stream, *optimizer, options)
+               : host_streamed ? train_linear_streamed(host, *optimizer, options)
+               : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
+                               : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
     });
     progress.finish();
     const int sig = interrupt->signal();
