@@ -34,7 +34,7 @@ for k in 2 3 4; do
     done
 done
 
-python3 - "$out" <<'PY'
+python3 - "$out" "$n" <<'PY'
 import json, math, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -49,34 +49,37 @@ print(f"\nstrong: 2 processes x 1 thread {two1:.2f} ms / 1 process x 2 threads {
 print(f"weak: 2 processes x n/2 rows each {two1:.2f} ms / 1 process x n/2 rows {one1:.2f} ms = {two1 / one1:.3f}")
 print(f"the distributed path on one process: {one1c:.2f} ms vs {one1:.2f} ms without ({one1c / one1:.3f})")
 print(f"bytes sent per step by the busiest process (K=2): {rows['two_processes_1_thread'][0]['bytes_sent_per_step']}")
-# α-β fit of the allgather: t = α (K - 1) + β (K - 1) m, m = bytes per process (ring model).
+# α-β fit of the allgather: t = α ceil(log2 K) + β (K - 1) m, m = bytes per process (an
+# allgather by recursive doubling: log2 K rounds of latency, (K - 1) m bytes received).
+steps = lambda k: math.ceil(math.log2(k))
 pts = []
 for k in (2, 3, 4):
     for r in rows[f"exchange_k{k}"]:
-        pts.append((k - 1, (k - 1) * r["bytes"], r["allgather_us"] * 1e-6))
+        pts.append((steps(k), (k - 1) * r["bytes"], r["allgather_us"] * 1e-6))
 # least squares for (α, β)
 sxx = sum(a * a for a, b, t in pts); sxy = sum(a * b for a, b, t in pts); syy = sum(b * b for a, b, t in pts)
 sxt = sum(a * t for a, b, t in pts); syt = sum(b * t for a, b, t in pts)
 det = sxx * syy - sxy * sxy
 alpha = (sxt * syy - syt * sxy) / det
 beta = (sxx * syt - sxy * sxt) / det
-print(f"allgather fit: alpha = {alpha * 1e6:.2f} us per step of the ring, beta = {beta * 1e9:.3f} ns/byte")
+print(f"allgather fit: alpha = {alpha * 1e6:.2f} us per round, beta = {beta * 1e9:.3f} ns/byte received")
 for k in (2, 3, 4):
     print("  K=%d: " % k + ", ".join(f"{r['bytes']} B {r['allgather_us']:.1f} us" for r in rows[f'exchange_k{k}']))
 # The model: n = 10^10, d = 16, f32, Adam. Per-process throughput from the 1-thread run
 # (rows per second of one core here), the exchange from the fit with the busiest process's
 # nodes (<= 2 log2(blocks)), the step and the tree fold negligible (17 doubles per node).
+n = int(sys.argv[2])
 rows_per_s = (n / 2) / (one1 * 1e-3)
 blocks = math.ceil(1e10 / 4096)
 entries = 17
 print(f"\nmodel (n = 1e10, d = 16, f32, Adam; one core per process at {rows_per_s / 1e6:.0f} M rows/s):")
-print("| processes | rows each | pass ms | nodes sent | exchange us | epoch ms | efficiency |")
-print("|---|---|---|---|---|---|---|")
+print("| processes | rows each | pass ms | nodes sent | bytes received | exchange us | epoch ms | efficiency |")
+print("|---|---|---|---|---|---|---|---|")
 for k in (8, 64, 1024):
     pass_ms = 1e10 / k / rows_per_s * 1e3
     nodes = 2 * math.ceil(math.log2(blocks / k)) + 2
     m = 16 + nodes * (16 + 8 * entries)
-    ex = alpha * (k - 1) + beta * (k - 1) * m
+    ex = alpha * steps(k) + beta * (k - 1) * m
     epoch = pass_ms + ex * 1e3
-    print(f"| {k} | {1e10 / k:.3g} | {pass_ms:.1f} | {nodes} | {ex * 1e6:.0f} | {epoch:.1f} | {pass_ms / epoch:.3f} |")
+    print(f"| {k} | {1e10 / k:.3g} | {pass_ms:.1f} | {nodes} | {(k - 1) * m} | {ex * 1e6:.0f} | {epoch:.1f} | {pass_ms / epoch:.3f} |")
 PY

@@ -277,6 +277,24 @@ namespace {
                 loss_name(loss) + " on this data (has_fused_for) and then refused it (fused_pass)");
 }
 
+// What the processes of a distributed run must share; every process sees every process's
+// values, so all throw the same error or none does.
+void agree_on_run(Communicator& comm, std::int64_t total_rows, std::int64_t columns,
+                  std::int64_t parameters, const TrainOptions& options) {
+    const std::string mine = std::to_string(total_rows) + " rows, " + std::to_string(columns) +
+                             " columns, " + std::to_string(parameters) + " parameters, " +
+                             std::to_string(options.epochs) + " epochs, batch " +
+                             std::to_string(options.batch_size) +
+                             (options.shuffle ? " shuffled (seed " +
+                                                    std::to_string(options.shuffle_seed) + ")"
+                                              : "");
+    const std::vector<std::string> all = comm.allgather(mine);
+    for (std::size_t r = 1; r < all.size(); ++r)
+        if (all[r] != all[0])
+            throw Error("train: the processes of a distributed run disagree: process 0 has " +
+                        all[0] + ", process " + std::to_string(r) + " has " + all[r]);
+}
+
 // What distributed training (TrainOptions::communicator) needs, checked on every process
 // (the rows differ) before any pass.
 void check_distributed(const Model& model, Loss loss, const Tensor& X,
@@ -312,29 +330,38 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
 TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const Tensor& y_in,
                         optim::Optimizer& optimizer, const TrainOptions& options,
                         std::function<LinearMseCurvature()> curvature) {
-    check_defined("train", X_in);
-    check_defined("train", y_in);
-    const std::vector<Tensor> params = model.parameters();
-    if (params.empty()) throw Error("train: the model " + model.name() + " has no parameters");
-    for (const Tensor& p : params) check_same_kind("train", X_in, p);
-    check_same_kind("train", X_in, y_in);
     Communicator* comm = options.parallel.communicator;
-    if (X_in.dim() != 2 || (X_in.shape()[0] < 1 && !comm) || y_in.dim() < 1 ||
-        y_in.shape()[0] != X_in.shape()[0])
-        throw Error("train: expects X (n, d) and targets with n >= 1 rows, got X " +
-                    shape_str(X_in.shape()) + " and y " + shape_str(y_in.shape()));
-    // Dense data: the mini-batch views slide over X and y in row-major steps.
-    const Tensor X = X_in.contiguous(), y = y_in.contiguous();
-    // Distributed: every process's checks agree before the first pass (a collective), so a
-    // process that fails one stops them all instead of leaving them waiting in it.
+    const std::vector<Tensor> params = model.parameters();
+    Tensor X, y;
     std::optional<BlockShard> block;
-    if (comm) {
-        all_or_none(*comm, [&] {
-            check_distributed(model, loss, X, optimizer, options);
-            if (loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
-                check_class_labels("train", y, params[0].shape()[1]);
-            block = block_shard(*comm, options.parallel.shard);
-        });
+    const auto checks = [&] {
+        check_defined("train", X_in);
+        check_defined("train", y_in);
+        if (params.empty()) throw Error("train: the model " + model.name() + " has no parameters");
+        for (const Tensor& p : params) check_same_kind("train", X_in, p);
+        check_same_kind("train", X_in, y_in);
+        if (X_in.dim() != 2 || (X_in.shape()[0] < 1 && !comm) || y_in.dim() < 1 ||
+            y_in.shape()[0] != X_in.shape()[0])
+            throw Error("train: expects X (n, d) and targets with n >= 1 rows, got X " +
+                        shape_str(X_in.shape()) + " and y " + shape_str(y_in.shape()));
+        // Dense data: the mini-batch views slide over X and y in row-major steps.
+        X = X_in.contiguous();
+        y = y_in.contiguous();
+        if (!comm) return;
+        check_distributed(model, loss, X, optimizer, options);
+        if (loss == Loss::cross_entropy && params.size() == 1 && params[0].dim() == 2)
+            check_class_labels("train", y, params[0].shape()[1]);
+        block = block_shard(*comm, options.parallel.shard);
+    };
+    if (!comm) {
+        checks();
+    } else {
+        // Every process's checks agree before the first pass (a collective), so a process
+        // that fails one stops them all instead of leaving them waiting in it; then what every
+        // process must share (the rows in all, the columns, the parameters, the epochs).
+        all_or_none(*comm, checks);
+        agree_on_run(*comm, options.parallel.shard.total, X.shape()[1], total_numel(params),
+                     options);
     }
     const BlockShard* shard = block ? &*block : nullptr;
     TrainSource source;
@@ -647,8 +674,10 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // checkpoint (or the start) and what it took.
     using Clock = std::chrono::steady_clock;
     const bool timed = options.on_checkpoint && options.checkpoint_seconds > 0.0;
-    const bool agree_each_epoch = options.parallel.communicator && options.parallel.communicator->size() > 1 &&
-                                  (timed || options.stop_requested);
+    // Distributed: every epoch, whether any process asks to stop or is due a timed checkpoint
+    // (a signal or a clock reaches the processes at different epochs), one exchange.
+    const bool agree_each_epoch =
+        options.parallel.communicator && options.parallel.communicator->size() > 1;
     Clock::time_point last_checkpoint_end = Clock::now();
     double last_checkpoint_cost = 0.0;
     double first_loss = result.losses.empty() ? NAN : result.losses[0];  // L0 of the rule
@@ -685,8 +714,12 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
             }
             // Distributed: every process stops, checkpoints and syncs at the same epoch.
             if (agree_each_epoch) {
-                stop = any_process(*options.parallel.communicator, stop);
-                timed_due = any_process(*options.parallel.communicator, timed_due);
+                const std::vector<std::string> all = options.parallel.communicator->allgather(
+                    std::string(1, char('0' + (stop ? 1 : 0) + (timed_due ? 2 : 0))));
+                for (const std::string& f : all) {
+                    stop = stop || ((f[0] - '0') & 1);
+                    timed_due = timed_due || ((f[0] - '0') & 2);
+                }
             }
             checkpoint_due = checkpoint_due || timed_due;
             if (stop && options.on_checkpoint) checkpoint_due = true;

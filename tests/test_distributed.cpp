@@ -197,9 +197,12 @@ TEST_CASE("block tree: any split into ranges combines to the one fold", "[distri
             REQUIRE(same_bits(detail::combine_nodes(nodes, values, entries, N), root));
         }
     }
-    // Nodes that miss a block are an error, not a wrong sum.
-    std::vector<double> v(3, 1.0);
+    // Nodes that miss a block, overlap or repeat are an error, not a wrong sum.
+    std::vector<double> v(3, 1.0), v2(6, 1.0), v3(9, 1.0);
     REQUIRE_THROWS_AS(detail::combine_nodes({{0, 0}}, v, 3, 2), std::logic_error);
+    REQUIRE_THROWS_AS(detail::combine_nodes({{1, 0}, {0, 0}}, v2, 3, 2), std::logic_error);
+    REQUIRE_THROWS_AS(detail::combine_nodes({{0, 0}, {0, 1}, {0, 1}}, v3, 3, 2), std::logic_error);
+    REQUIRE_THROWS_AS(detail::combine_nodes({{0, 0}, {0, 2}}, v2, 3, 2), std::logic_error);
 }
 
 TEST_CASE("shard_rows: whole blocks, contiguous, every row once", "[distributed]") {

@@ -128,7 +128,11 @@ struct TrainOptions {
     // process ends with the same parameters, losses and trajectory, bitwise those of one
     // process over all rows, for any number of processes and threads. Stopping on request and
     // time-based checkpoints are agreed each epoch (any process asking is enough). Models need
-    // their fused pass (LinearModel: linear, logistic, softmax) on the CPU; full batch.
+    // their fused pass (LinearModel: linear, logistic, softmax) on the CPU. Full batch, or
+    // mini-batches, each assembled on every process from the rows each holds (in the
+    // one-process order) and run by every process. A process's own error in training (not
+    // every process's) is reported by it on stderr after parallel.failure_wait_seconds, and
+    // it abandons the group (MPI: the job ends) so that none waits for ever.
     DataParallel parallel;
 };
 

@@ -1,6 +1,7 @@
 // `descent train`: one optimizer on one dataset, with a summary, --json and --trace.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -163,6 +164,13 @@ std::string raw_dist_flag(const std::vector<std::string>& argv) {
     return "auto";
 }
 
+// The number of processes the launcher started, from its environment (0: it does not say).
+int launched_world_size() {
+    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+        if (const char* v = std::getenv(var)) return std::atoi(v);
+    return 0;
+}
+
 // The MPI communicator when --dist asks for it (or, with auto, an MPI launcher started this
 // process); null for a single process.
 std::shared_ptr<Communicator> communicator_for(const std::string& dist) {
@@ -171,6 +179,8 @@ std::shared_ptr<Communicator> communicator_for(const std::string& dist) {
                          "'");
     const bool launched = launched_by_mpi();
     if (dist == "none" || (dist == "auto" && !launched)) return nullptr;
+    // A launch of one process (srun -n 1 in a batch script) trains alone without MPI.
+    if (!mpi_built() && dist == "auto" && launched_world_size() == 1) return nullptr;
     if (!mpi_built())
         throw UsageError(std::string(launched ? "started by an MPI launcher, but " : "--dist mpi: ") +
                          "this descent was built without MPI (configure with -DDESCENT_MPI=ON); "
@@ -182,7 +192,8 @@ std::shared_ptr<Communicator> communicator_for(const std::string& dist) {
 // exact integers, summed in process order.
 double correct_predictions(const Tensor& logits, const Tensor& y, Communicator* comm) {
     const Tensor predicted = logits.dim() == 1 ? gt(logits, 0.0) : argmax(logits, 1);
-    double correct = y.numel() == 0 ? 0.0 : sum(eq(predicted, y)).item();
+    // Counted in f64: an f32 sum of 0/1 would round past 2^24 rows (and differ with K).
+    double correct = y.numel() == 0 ? 0.0 : sum(eq(predicted, y).to(DType::f64)).item();
     if (!comm) return correct;
     double all = 0.0;
     for (const std::string& part : comm->allgather(std::to_string(static_cast<long long>(correct))))
@@ -563,9 +574,19 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (result.divergence.empty() && rank == 0)
             std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
     }
-    if (args.has("trace") && rank == 0)
-        during("writing --trace", [&] {
-            write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
+    // A classifier's accuracy over every row: a collective, so before anything only process 0
+    // does (a write that fails there must not leave the others waiting in it).
+    double final_accuracy = NAN;
+    if (classifier) {
+        NoGrad off;
+        final_accuracy = correct_predictions(model.forward(data.X), data.y, comm.get()) / double(n);
+    }
+    if (args.has("trace"))
+        agreed([&] {  // process 0 writes; a failure stops every process
+            if (rank != 0) return;
+            during("writing --trace", [&] {
+                write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
+            });
         });
 
     // Only now, so that a failed run prints its error line alone.
@@ -577,11 +598,6 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                              "successful step\n", optimizer->name().c_str(), why.c_str());
     if (!choice.notice.empty() && !args.has("quiet") && rank == 0) std::fprintf(stderr, "%s\n", choice.notice.c_str());
     std::vector<double> initial = init;
-    // Over every process's rows in a distributed run (a collective).
-    const auto whole_accuracy = [&] {
-        NoGrad off;
-        return correct_predictions(model.forward(data.X), data.y, comm.get()) / double(n);
-    };
     if (json) {
         JsonWriter j;
         j.begin_object();
@@ -604,7 +620,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             NoGrad off;
             j.key("classes").value(static_cast<long long>(data.classes));
             j.key("log_loss").value(final_loss);
-            j.key("accuracy").value(whole_accuracy());
+            j.key("accuracy").value(final_accuracy);
         }
         if (!data.true_weights.empty()) {
             j.key("true_weights").value(data.true_weights);
@@ -626,7 +642,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     out.printf("  final loss:       %.9g\n", final_loss);
     if (classifier) {
         NoGrad off;
-        out.printf("  accuracy:         %.6g (%lld classes)\n", whole_accuracy(),
+        out.printf("  accuracy:         %.6g (%lld classes)\n", final_accuracy,
                    static_cast<long long>(data.classes));
     }
     if (!data.true_weights.empty())

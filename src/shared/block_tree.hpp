@@ -11,6 +11,7 @@
 // bits; the passes across processes) and tests/test_cpu_threads.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -78,7 +79,7 @@ struct BlockShard {
 
 // The root's value from the nodes of every shard (each a whole node of the tree over N
 // blocks, together covering [0, N) once), in any order: node values summed as fold_in_place
-// sums them. Throws std::logic_error when the nodes do not cover the blocks.
+// sums them. Throws std::logic_error when the nodes do not cover the blocks exactly once.
 inline std::vector<double> combine_nodes(const std::vector<BlockNode>& nodes,
                                          const std::vector<double>& values, std::int64_t entries,
                                          std::int64_t total_blocks) {
@@ -86,8 +87,21 @@ inline std::vector<double> combine_nodes(const std::vector<BlockNode>& nodes,
     if (total_blocks == 0) return root;
     std::int32_t top = 0;
     while ((std::int64_t(1) << top) < total_blocks) ++top;
+    // Each node once, inside the data, and their blocks adding up to N: with the walk below
+    // (which stops at the first node it meets on each path) that is a cover without overlaps.
     std::map<std::pair<std::int32_t, std::int64_t>, std::size_t> where;
-    for (std::size_t i = 0; i < nodes.size(); ++i) where[{nodes[i].level, nodes[i].index}] = i;
+    std::int64_t covered = 0;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        const BlockNode& node = nodes[i];
+        if (node.level < 0 || node.level > top || node.index < 0 ||
+            (node.index << node.level) >= total_blocks ||
+            !where.emplace(std::make_pair(node.level, node.index), i).second)
+            throw std::logic_error("combine_nodes: a node twice or outside the blocks");
+        const std::int64_t first = node.index << node.level;
+        covered += std::min(first + (std::int64_t(1) << node.level), total_blocks) - first;
+    }
+    if (covered != total_blocks)
+        throw std::logic_error("combine_nodes: the nodes do not cover the blocks once");
     const std::function<bool(std::int32_t, std::int64_t, double*)> value =
         [&](std::int32_t level, std::int64_t index, double* out) {
             if (const auto it = where.find({level, index}); it != where.end()) {

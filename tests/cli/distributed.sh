@@ -31,12 +31,15 @@ print(repr([j["losses"], j["final_weights"], j["final_loss"], j.get("accuracy"),
 same_for_all_k() {  # same_for_all_k NAME ARGS...
     local name=$1; shift
     local want got k threads
-    if ! want=$(OMP_NUM_THREADS=2 "$DESCENT" train --dist none --json --quiet "$@" | numbers); then
+    # The reference on the cpu: a GPU host would otherwise train it there (--dist is cpu only).
+    if ! want=$(OMP_NUM_THREADS=2 "$DESCENT" train --dist none --device cpu --json --quiet "$@" | numbers); then
         fail "$name" "the one-process run failed"; return
     fi
     for k in 1 2 3 4; do
         threads=$((k % 2 + 1))
-        if ! got=$(OMP_NUM_THREADS=$threads mpi "$k" train --json --quiet "$@" 2>err.txt | numbers); then
+        # Every process must succeed (mpiexec's status), not only process 0's printing.
+        if ! OMP_NUM_THREADS=$threads mpi "$k" train --json --quiet "$@" >out.json 2>err.txt ||
+           ! got=$(numbers < out.json); then
             fail "$name" "K=$k failed: $(cat err.txt)"; return
         fi
         if [ "$got" != "$want" ]; then
@@ -88,7 +91,7 @@ if [ $ok = 1 ] && grep -q -- "--stream-chunk" err.txt; then pass "$name"; else f
 
 # --trace and the checkpoint: process 0 writes them, the same bytes as one process writes.
 name=trace_and_checkpoint_bytes
-"$DESCENT" train --dist none --quiet --data "$SYN" --optimizer adam --lr 0.02 --epochs 10 \
+"$DESCENT" train --dist none --device cpu --quiet --data "$SYN" --optimizer adam --lr 0.02 --epochs 10 \
     --trace one.csv --checkpoint one.ckpt --checkpoint-every 5 >/dev/null
 mpi 3 train --quiet --data "$SYN" --optimizer adam --lr 0.02 --epochs 10 \
     --trace three.csv --checkpoint three.ckpt --checkpoint-every 5 >/dev/null
@@ -98,12 +101,12 @@ else fail "$name" "trace or checkpoint differ: $(cmp one.csv three.csv; cmp one.
 # A checkpoint of 3 processes resumes on 2, and on one process without MPI, to the end of the
 # uninterrupted one-process run.
 name=resume_on_other_counts
-want=$("$DESCENT" train --dist none --json --quiet --data data.npy --optimizer momentum --lr 0.05 --epochs 12 | numbers)
+want=$("$DESCENT" train --dist none --device cpu --json --quiet --data data.npy --optimizer momentum --lr 0.05 --epochs 12 | numbers)
 mpi 3 train --quiet --data data.npy --optimizer momentum --lr 0.05 --epochs 5 --checkpoint k.ckpt >/dev/null
 cp k.ckpt k1.ckpt
 got2=$(mpi 2 train --json --quiet --data data.npy --optimizer momentum --lr 0.05 --epochs 12 \
        --checkpoint k.ckpt --resume k.ckpt | numbers)
-got1=$("$DESCENT" train --dist none --json --quiet --data data.npy --optimizer momentum --lr 0.05 \
+got1=$("$DESCENT" train --dist none --device cpu --json --quiet --data data.npy --optimizer momentum --lr 0.05 \
        --epochs 12 --checkpoint k1.ckpt --resume k1.ckpt | numbers)
 if [ "$got2" = "$want" ] && [ "$got1" = "$want" ]; then pass "$name"
 else fail "$name" "resumed runs differ" "want ${want:0:150}" "K'=2 ${got2:0:150}" "none ${got1:0:150}"; fi
@@ -119,6 +122,36 @@ mpi 4 train --quiet --data bad.npy --epochs 2 >out.txt 2>err.txt; rc=$?
 if [ $rc -ne 0 ] && [ "$(wc -l < err.txt)" = 1 ] && grep -q "process 2: .*row 12295.*NaN" err.txt &&
    [ ! -s out.txt ]; then pass "$name"
 else fail "$name" "rc=$rc" "$(cat err.txt)"; fi
+
+# Process 0's write failing after training (its directory removed meanwhile): every process
+# stops with its error, none waits in the collectives that come after (a classifier's accuracy).
+name=trace_write_fails_on_process_0
+mkdir gone
+# (Not through mpi(): a shell function in the background runs this script's EXIT trap.)
+timeout 60 "$MPIEXEC" -q --oversubscribe --allow-run-as-root -np 2 "$DESCENT" train --quiet \
+    --model logistic --data "synthetic-logistic:n=100000,d=4" --optimizer gd --epochs 10000 \
+    --trace gone/t.csv >out.txt 2>err.txt &
+job=$!
+sleep 0.5
+rm -rf gone
+wait "$job"; rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "cannot write gone/t.csv" err.txt && [ ! -s out.txt ]; then pass "$name"
+else fail "$name" "rc=$rc (124: hung)" "$(cat err.txt)"; fi
+
+# Process 0's checkpoint failing mid-training while the others go on: it waits for them (10 s),
+# reports its own error on one line and ends the job; nothing hangs.
+name=checkpoint_fails_in_training
+mkdir gone2
+timeout 60 "$MPIEXEC" -q --oversubscribe --allow-run-as-root -np 2 "$DESCENT" train --quiet \
+    --data "synthetic:n=100000,d=4" --optimizer gd --lr 0.01 --epochs 100000 \
+    --checkpoint gone2/c.ckpt --checkpoint-every 100 >out.txt 2>err.txt &
+job=$!
+sleep 0.5
+rm -rf gone2
+wait "$job"; rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "^descent: error: process 0 of 2: .*gone2/c.ckpt" err.txt &&
+   [ "$(grep -c '^descent' err.txt)" = 1 ]; then pass "$name"
+else fail "$name" "rc=$rc (124: hung)" "$(cat err.txt)"; fi
 
 # A CSV is not split: refused on one line with the way out.
 name=csv_refused
@@ -166,7 +199,7 @@ took=$(python3 -c "import time; print(round(time.time() - $start, 2))")
 done_epochs=$("$DESCENT" train "${KILL[@]}" --dist none --epochs 1 --resume kill.ckpt 2>&1 |
               sed -n 's/.*has already done \([0-9]*\) epochs.*/\1/p')
 total=$((${done_epochs:-0} + 20))
-want=$("$DESCENT" train "${KILL[@]}" --dist none --json --epochs "$total" | numbers)
+want=$("$DESCENT" train "${KILL[@]}" --dist none --device cpu --json --epochs "$total" | numbers)
 got=$(mpi 2 train "${KILL[@]}" --json --epochs "$total" --checkpoint kill.ckpt --resume kill.ckpt | numbers)
 if [ -n "$victim" ] && [ $rc -ne 0 ] && python3 -c "import sys; sys.exit(0 if $took < 10 else 1)" &&
    grep -q "rank 1" err.txt && [ -n "$done_epochs" ] && [ "$got" = "$want" ]; then
