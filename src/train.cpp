@@ -277,6 +277,15 @@ namespace {
                 loss_name(loss) + " on this data (has_fused_for) and then refused it (fused_pass)");
 }
 
+// Whether Newton-CG's H v comes from the model's fused Hessian: logistic regression's (one
+// weight vector of at most 1024 entries, on the cpu; beyond, the Hessian costs more than the
+// products it saves).
+bool fused_hessian_products(const Model& model, Loss loss, const Tensor& X,
+                            const std::vector<Tensor>& params) {
+    return loss == Loss::bce_with_logits && params.size() == 1 && params[0].dim() == 1 &&
+           params[0].numel() <= 1024 && X.device().is_cpu() && model.has_fused_for(loss, X);
+}
+
 // What the processes of a distributed run must share; every process sees every process's
 // values, so all throw the same error or none does.
 void agree_on_run(Communicator& comm, std::int64_t total_rows, std::int64_t columns,
@@ -320,9 +329,11 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
                     std::to_string(rows.end) + ") is not shard_rows(" +
                     std::to_string(rows.total) + ", rank, size) = [" +
                     std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ")");
-    if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse)
+    if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse &&
+        !fused_hessian_products(model, loss, X, model.parameters()))
         throw Error(who + ": " + optimizer.name() + " needs Hessian-vector products, which a "
-                    "distributed run has for linear regression (mse) only; use lbfgs");
+                    "distributed run has from fused passes only (linear regression; logistic "
+                    "regression up to 1024 weights); use lbfgs");
 }
 
 }  // namespace
@@ -433,11 +444,35 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
         NoGrad off;
         return compute_loss(loss, at_zero->forward(X), y).item();
     };
-    // Newton-CG: the model's fused product, else the gradient differentiated again.
+    // Newton-CG: the model's fused product; else, for a fused Hessian (logistic regression on
+    // the cpu), H v with H from the fused pass at the current weights (made once per point:
+    // CG asks several products there), which a distributed run sums like any pass; else the
+    // gradient differentiated again.
     if (params.size() == 1) {
-        source.hvp = [m, loss, X, y, shard](const Tensor& v) {
+        struct HessianAt {
+            std::vector<double> weights;
+            Tensor H;
+        };
+        const bool hessian_products = fused_hessian_products(model, loss, X, params);
+        auto cache = std::make_shared<HessianAt>();
+        source.hvp = [m, loss, X, y, shard, hessian_products, cache](const Tensor& v) {
             Tensor hv = m->fused_hvp(loss, X, v, shard);
             if (hv.defined()) return hv;
+            if (hessian_products) {
+                const Tensor w = m->parameters()[0].detach();
+                std::vector<double> at = w.to_vector<double>();
+                if (!cache->H.defined() || at != cache->weights) {
+                    const std::int64_t P = w.numel();
+                    const std::shared_ptr<const Model> probe = m->with_parameters({w});
+                    Tensor H = empty({P, P}, w.dtype(), w.device());
+                    const Tensor l = empty({1}, w.dtype(), w.device());
+                    if (!probe || !probe->fused_pass(loss, X, y, l, H, shard))
+                        refused_fused_pass(*m, loss, shard != nullptr);
+                    cache->H = H;
+                    cache->weights = std::move(at);
+                }
+                return matmul(cache->H, v.reshape({v.numel(), 1})).reshape(v.shape());
+            }
             if (shard)
                 throw Error("train: " + m->name() + " has no fused H v for " + loss_name(loss) +
                             " over a distributed run's rows; use lbfgs");

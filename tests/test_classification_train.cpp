@@ -236,6 +236,38 @@ TEST_CASE("long logistic runs reach scikit-learn's optimum to 1e-6", "[classific
     CHECK(checked >= 3);
 }
 
+// Newton-CG through the loop on logistic data: its H v from the fused Hessian (the path a
+// distributed run takes too) reaches scikit-learn's optimum, and agrees with H v by
+// differentiating the model twice (the generic step) to rounding.
+TEST_CASE("newton-cg on logistic data reaches scikit-learn's optimum", "[classification][sklearn]") {
+    int checked = 0;
+    for (const auto& [name, ds] : fixtures().data) {
+        if (ds.kind != "logistic") continue;
+        const auto optimum = fixtures().sklearn.find(name + " optimum");
+        if (optimum == fixtures().sklearn.end()) continue;
+        INFO(name);
+        const Tensor X = from_vector(ds.X, {ds.n, ds.d}, DType::f64);
+        const Tensor y = from_vector(ds.y, {ds.n}, DType::f64);
+        std::vector<double> finals[2];
+        for (const bool generic : {false, true}) {
+            Tensor w = zeros({ds.d}, DType::f64).requires_grad_();
+            const LinearModel fused(w);
+            const Unfused unfused(w);
+            const Model& model = generic ? static_cast<const Model&>(unfused) : fused;
+            optim::OptimizerConfig config;
+            config.name = "newton-cg";
+            auto optimizer = optim::make_optimizer(config, model.parameters());
+            TrainOptions options;
+            options.epochs = 40;
+            finals[generic] = train(model, Loss::bce_with_logits, X, y, *optimizer, options).final_weights;
+        }
+        CHECK(err(finals[0], optimum->second) <= 1e-6);
+        CHECK(err(finals[0], finals[1]) <= 1e-9);
+        ++checked;
+    }
+    CHECK(checked >= 1);
+}
+
 TEST_CASE("losses and gradients at extreme logits are finite and torch's", "[classification][stability]") {
     int checked = 0;
     for (const Case& c : fixtures().cases) {

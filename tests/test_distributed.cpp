@@ -277,7 +277,7 @@ TEST_CASE("distributed mini-batches equal one process's, bitwise", "[distributed
 
 TEST_CASE("distributed logistic and softmax regression equal one process", "[distributed]") {
     const Data binary = make_data(4 * 4096 + 9, 3, 2, DType::f64, 4);
-    for (const char* name : {"gd", "adam", "newton", "lbfgs"}) {
+    for (const char* name : {"gd", "adam", "newton", "lbfgs", "newton-cg"}) {
         INFO(name);
         Run run;
         run.loss = Loss::bce_with_logits;

@@ -8,8 +8,8 @@
 //  - non-contiguous X and row ranges give the same values;
 //  - training through the one loop gives bitwise the same trajectory, f64 and f32 (gd,
 //    shuffled Adam mini-batches, Newton with the fused Hessian, Newton-CG with the fused HVP,
-//    L-BFGS, and the classifiers); newton-cg on a classifier (no fused HVP: the model is
-//    differentiated twice) agrees to rounding;
+//    L-BFGS, and the classifiers); newton-cg on a classifier agrees to rounding (softmax's
+//    H v differentiates the model twice);
 //  - the autodiff forward X W[:d] + W[d] equals X₁ W to rounding and passes gradcheck;
 //  - misuse fails with one message naming the shapes.
 #include <catch2/catch.hpp>
@@ -199,8 +199,9 @@ TEST_CASE("training with an implicit intercept follows the stored column's traje
     }
 }
 
-// A classifier has no fused Hessian-vector product: newton-cg differentiates the model twice,
-// and X W[:d] + W[d] rounds otherwise than [X, 1] W, so the two agree to rounding only.
+// Newton-CG on a classifier: logistic regression's H v comes from its fused Hessian (the same
+// bits either way), softmax's from differentiating the model twice, where X W[:d] + W[d]
+// rounds otherwise than [X, 1] W, so the two forms agree to rounding only.
 TEST_CASE("newton-cg on a classifier with an implicit intercept agrees to rounding",
           "[intercept][train]") {
     for (const Loss loss : {Loss::bce_with_logits, Loss::cross_entropy}) {

@@ -72,6 +72,8 @@ same_for_all_k logistic_adam --data "synthetic-logistic:n=17000,d=3,seed=1" --mo
     --optimizer adam --lr 0.05 --epochs 8
 same_for_all_k logistic_newton --data "synthetic-logistic:n=17000,d=3,seed=1" --model logistic \
     --optimizer newton --epochs 4
+same_for_all_k logistic_newton_cg --data "synthetic-logistic:n=17000,d=3,seed=1" --model logistic \
+    --optimizer newton-cg --epochs 4
 same_for_all_k softmax_adam --data "synthetic-softmax:n=13000,d=3,k=4,seed=2" --model softmax \
     --optimizer adam --lr 0.05 --epochs 8
 
