@@ -6,6 +6,9 @@
 // Verified by tests/cli/signals.sh (interrupt, resume, bitwise equal to an uninterrupted run).
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace descent::cli {
 
 class SignalHandlers {
@@ -24,6 +27,22 @@ void set_child_process(int pid);
 // From now on a signal's line is not written (a process of a distributed run other than
 // process 0, which reports for the job; the launcher signals every process alike).
 void silence_signal_reports();
+
+// The processes of a distributed run (this one's rank; every process's rank, pid and host).
+// From then on a SIGTERM that finds a process of this host gone (the launcher stopping the job
+// because one died) ends this process at once with status 1, the lowest-ranked process alive
+// on the host printing one line naming the one that ended. Peers on other hosts are not
+// seen: there the launcher's own report names them.
+struct JobPeer {
+    int rank = 0;
+    long long pid = 0;
+    std::string host;
+    bool same_host = false;
+};
+void set_job_processes(int rank, const std::vector<JobPeer>& peers);
+// The run has reported (main's last line): processes ending now end with the job, not because
+// it broke; a SIGTERM is then no longer checked against them.
+void forget_job_processes();
 
 class StopRequest {
 public:

@@ -43,7 +43,10 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
 // the first process to exit non-zero) only end the process, with no line of their own.
 void after_last_line(const descent::cli::Stdout& out) {
     std::fflush(stderr);
-    if (out.keeps_resource()) descent::cli::silence_signal_reports();
+    if (out.keeps_resource()) {
+        descent::cli::silence_signal_reports();
+        descent::cli::forget_job_processes();
+    }
 }
 
 // One line whatever the message holds: a newline or control byte that slipped through

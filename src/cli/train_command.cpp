@@ -2,6 +2,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+
+#include <unistd.h>
 #include <map>
 #include <memory>
 #include <optional>
@@ -220,6 +222,25 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (rank != 0) {
         out.silence();
         silence_signal_reports();
+    }
+    if (distributed && processes > 1) {
+        // Who runs where, for the signal handler to name a process that dies.
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        const std::vector<std::string> all =
+            comm->allgather(std::to_string(static_cast<long long>(::getpid())) + " " + host);
+        std::vector<JobPeer> peers;
+        for (int r = 0; r < processes; ++r) {
+            const std::string& s = all[static_cast<std::size_t>(r)];
+            const std::size_t space = s.find(' ');
+            JobPeer p;
+            p.rank = r;
+            p.pid = std::stoll(s.substr(0, space));
+            p.host = s.substr(space + 1);
+            p.same_host = p.host == host;
+            peers.push_back(p);
+        }
+        set_job_processes(rank, peers);
     }
     out.keep_until_written(comm);
     // Runs `f` on every process, then agrees (a single process runs it plainly).

@@ -173,12 +173,11 @@ done
 grep -q "dist must be auto, mpi or none" err.txt || ok=0
 if [ $ok = 1 ]; then pass "$name"; else fail "$name" "$(cat err.txt)"; fi
 
-# A process killed mid-run: the job ends (non-zero) within 10 s, naming it; the last checkpoint
-# is intact and resumes on fewer processes to the uninterrupted run's end.
+# A process killed mid-run: the job ends (non-zero) within 10 s, one line naming it; the last
+# checkpoint is intact and resumes on fewer processes to the uninterrupted run's end.
 name=killed_process
 KILL=(--quiet --data "synthetic:n=200000,d=8,seed=1" --optimizer adam --lr 0.01)
-# (mpiexec without -q: its report names the process that died.)
-"$MPIEXEC" --oversubscribe --allow-run-as-root -np 3 "$DESCENT" train "${KILL[@]}" \
+"$MPIEXEC" -q --oversubscribe --allow-run-as-root -np 3 "$DESCENT" train "${KILL[@]}" \
     --epochs 100000 --checkpoint kill.ckpt --checkpoint-every 20 >/dev/null 2>err.txt &
 job=$!
 victim=""
@@ -204,7 +203,8 @@ total=$((${done_epochs:-0} + 20))
 want=$("$DESCENT" train "${KILL[@]}" --dist none --device cpu --json --epochs "$total" | numbers)
 got=$(mpi 2 train "${KILL[@]}" --json --epochs "$total" --checkpoint kill.ckpt --resume kill.ckpt | numbers)
 if [ -n "$victim" ] && [ $rc -ne 0 ] && python3 -c "import sys; sys.exit(0 if $took < 10 else 1)" &&
-   grep -q "rank 1" err.txt && [ -n "$done_epochs" ] && [ "$got" = "$want" ]; then
+   [ "$(wc -l < err.txt)" = 1 ] && grep -q "^descent: error: process 1 (pid $victim on .*) ended" err.txt &&
+   [ -n "$done_epochs" ] && [ "$got" = "$want" ]; then
     pass "$name"
 else
     fail "$name" "victim=$victim rc=$rc took=${took}s epochs=$done_epochs" "$(head -5 err.txt)" \
