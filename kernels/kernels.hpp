@@ -108,6 +108,46 @@ void softmax_cross_entropy(cublasHandle_t handle, const SoftmaxPlan& plan, Array
                            Array W, std::int64_t n, std::int64_t d, std::int64_t k, Array loss,
                            Array grad, double* scratch, void* logits, cudaStream_t stream);
 
+// A distributed pass (shared/block_tree.hpp) on the device: each block of `block_rows` rows
+// sums (`entries` doubles) into partials[b * entries + e], b < blocks, by the pass's tiled
+// kernel walking the block's whole tiles; fold_blocks folds a node's blocks in the tree's
+// order; the *_finish entry points write the outputs from the root (entries doubles on the
+// device: the sums over all processes' n_total rows), scaled as the one-pass entry points do.
+struct BlockPartialsPlan {
+    bool supported = false;  // the tiled kernel takes this shape (else refused for shards)
+    int rows_per_tile = 0;   // a power of two dividing block_rows
+    int tiles_per_block = 0;
+    int groups = 1;
+    int blocks = 0;  // blocks of rows: the grid
+    std::int64_t entries = 0;
+    std::size_t shared_bytes = 0;
+};
+// Doubles of scratch fold_blocks needs for `count` partials.
+std::int64_t fold_scratch_doubles(std::int64_t count, std::int64_t entries);
+void fold_blocks(const double* partials, std::int64_t count, std::int64_t entries, double* out,
+                 double* scratch, cudaStream_t stream);
+
+BlockPartialsPlan plan_linear_mse_blocks(DType dtype, std::int64_t n, std::int64_t d, bool hessian,
+                                         std::int64_t block_rows);
+void linear_mse_blocks(const BlockPartialsPlan& plan, Array X, Array y, Array w, std::int64_t n,
+                       std::int64_t d, double* partials, cudaStream_t stream);
+void linear_mse_finish(const double* root, std::int64_t entries, std::int64_t n_total,
+                       std::int64_t d, Array loss, Array grad, const Array* hessian,
+                       cudaStream_t stream);
+BlockPartialsPlan plan_logistic_blocks(DType dtype, std::int64_t n, std::int64_t d, bool hessian,
+                                       std::int64_t block_rows);
+void logistic_blocks(const BlockPartialsPlan& plan, Array X, Array y, Array w, std::int64_t n,
+                     std::int64_t d, double* partials, cudaStream_t stream);
+void logistic_finish(const double* root, std::int64_t entries, std::int64_t n_total,
+                     std::int64_t d, Array loss, Array grad, const Array* hessian,
+                     cudaStream_t stream);
+BlockPartialsPlan plan_softmax_blocks(DType dtype, std::int64_t n, std::int64_t d, std::int64_t k,
+                                      std::int64_t block_rows);
+void softmax_blocks(const BlockPartialsPlan& plan, Array X, Array labels, Array W, std::int64_t n,
+                    std::int64_t d, std::int64_t k, double* partials, cudaStream_t stream);
+void softmax_finish(const double* root, std::int64_t entries, std::int64_t n_total, Array loss,
+                    Array grad, cudaStream_t stream);
+
 // Mini-batch gather: Xb[k] = X[perm.row(begin + k)], yb[k] = y[perm.row(begin + k)].
 void gather_rows(Array X, Array y, std::int64_t d, const detail::RowPermutation& perm,
                  std::int64_t begin, std::int64_t count, Array Xb, Array yb, cudaStream_t stream);

@@ -21,6 +21,7 @@
 #include "shared/linear_mse_row.hpp"
 #include "descent/error.hpp"
 #include "kernels.hpp"
+#include "block_partials.cuh"
 #include "reduce.cuh"
 
 namespace descent::kernels {
@@ -74,7 +75,7 @@ template <class T>
 __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::int64_t n,
                                        std::int64_t d, int rows_per_tile, int groups,
                                        std::int64_t entries, double* partials, bool finalize,
-                                       T* loss, T* grad, T* hess) {
+                                       T* loss, T* grad, T* hess, int tiles_per_block) {
     // X is (n, d) row-major, y is (n), w is (d).
     extern __shared__ double smem[];
     double* residual = smem;                                 // (rows_per_tile)
@@ -111,7 +112,15 @@ __global__ void linear_mse_tile_kernel(const T* X, const T* y, const T* w, std::
     }
 
     const std::int64_t n_tiles = (n + rows_per_tile - 1) / rows_per_tile;
-    for (std::int64_t t = blockIdx.x; t < n_tiles; t += gridDim.x) {
+    // Tiles t = block, block + grid, ...; or, for a distributed pass's block partials
+    // (tiles_per_block > 0), the consecutive tiles of one block of rows per CUDA block.
+    std::int64_t t = blockIdx.x, t_end = n_tiles, t_step = gridDim.x;
+    if (tiles_per_block > 0) {
+        t = std::int64_t(blockIdx.x) * tiles_per_block;
+        t_end = min(n_tiles, t + tiles_per_block);
+        t_step = 1;
+    }
+    for (; t < t_end; t += t_step) {
         const std::int64_t start = t * rows_per_tile;
         const int rows = static_cast<int>(min(std::int64_t(rows_per_tile), n - start));
         const T* src = X + start * d;
@@ -388,7 +397,7 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
             const bool finalize = plan.grid == 1;  // small problems: one launch
             linear_mse_tile_kernel<T><<<plan.grid, kThreads, plan.shared_bytes, stream>>>(
                 Xp, yp, static_cast<const T*>(w.data), n, d, plan.rows_per_tile, plan.groups,
-                plan.entries, scratch, finalize, loss_p, grad_p, hess_p);
+                plan.entries, scratch, finalize, loss_p, grad_p, hess_p, 0);
             DESCENT_CUDA_CHECK_LAUNCH("linear_mse_tile_kernel");
             if (finalize) return;
             linear_mse_final_kernel<T><<<static_cast<unsigned>(plan.entries), kThreads, 0, stream>>>(
@@ -424,6 +433,46 @@ void linear_mse(cublasHandle_t handle, const LinearMsePlan& plan, Array X, Array
         }
     });
     if (plan.syrk_hessian) syrk_hessian(handle, X, n, d, 2.0 / double(n), *hessian, stream);
+}
+
+BlockPartialsPlan plan_linear_mse_blocks(DType dtype, std::int64_t n, std::int64_t d, bool hessian,
+                                         std::int64_t block_rows) {
+    const std::int64_t elem = static_cast<std::int64_t>(dtype_size(dtype));
+    std::int64_t rows = (kTileBytes - d * elem) / ((d + 1) * elem + 8);
+    rows = std::min<std::int64_t>(kThreads, rows / 32 * 32);
+    const std::int64_t entries = 1 + d + (hessian ? d * (d + 1) / 2 : 0);
+    return plan_block_partials(n, block_rows, rows, entries, kMaxEntriesPerThread,
+                               !hessian || d <= kMaxFusedHessianD, [&](std::int64_t r) {
+                                   return static_cast<std::size_t>(8 * r + elem * (d + (d & 1)) +
+                                                                   elem * r * (d + 1));
+                               });
+}
+
+void linear_mse_blocks(const BlockPartialsPlan& plan, Array X, Array y, Array w, std::int64_t n,
+                       std::int64_t d, double* partials, cudaStream_t stream) {
+    if (plan.blocks == 0) return;
+    detail::visit_dtype(X.dtype, [&](auto t) {
+        using T = decltype(t);
+        linear_mse_tile_kernel<T><<<plan.blocks, kThreads, plan.shared_bytes, stream>>>(
+            static_cast<const T*>(X.data), static_cast<const T*>(y.data),
+            static_cast<const T*>(w.data), n, d, plan.rows_per_tile, plan.groups, plan.entries,
+            partials, false, nullptr, nullptr, nullptr, plan.tiles_per_block);
+        DESCENT_CUDA_CHECK_LAUNCH("linear_mse_tile_kernel (block partials)");
+    });
+}
+
+void linear_mse_finish(const double* root, std::int64_t entries, std::int64_t n_total,
+                       std::int64_t d, Array loss, Array grad, const Array* hessian,
+                       cudaStream_t stream) {
+    detail::visit_dtype(loss.dtype, [&](auto t) {
+        using T = decltype(t);
+        // One "block" of partials: each entry's tree adds zeros to the root, which changes
+        // nothing but a -0 into +0 (as the CPU's final 0 + does).
+        linear_mse_final_kernel<T><<<static_cast<unsigned>(entries), kThreads, 0, stream>>>(
+            root, 1, entries, n_total, d, static_cast<T*>(loss.data), static_cast<T*>(grad.data),
+            hessian != nullptr ? static_cast<T*>(hessian->data) : nullptr);
+        DESCENT_CUDA_CHECK_LAUNCH("linear_mse_final_kernel (distributed)");
+    });
 }
 
 }  // namespace descent::kernels

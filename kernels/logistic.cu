@@ -22,6 +22,7 @@
 
 #include "descent/error.hpp"
 #include "kernels.hpp"
+#include "block_partials.cuh"
 #include "reduce.cuh"
 #include "shared/logistic_row.hpp"
 
@@ -72,7 +73,7 @@ template <class T>
 __global__ void logistic_tile_kernel(const T* X, const T* y, const T* w, std::int64_t n,
                                      std::int64_t d, int rows_per_tile, int groups,
                                      std::int64_t entries, double* partials, bool finalize,
-                                     T* loss, T* grad, T* hess) {
+                                     T* loss, T* grad, T* hess, int tiles_per_block) {
     extern __shared__ double smem[];
     double* loss_r = smem;                                   // (rows_per_tile)
     double* r_r = loss_r + rows_per_tile;                    // (rows_per_tile) σ - y
@@ -109,7 +110,15 @@ __global__ void logistic_tile_kernel(const T* X, const T* y, const T* w, std::in
     }
 
     const std::int64_t n_tiles = (n + rows_per_tile - 1) / rows_per_tile;
-    for (std::int64_t t = blockIdx.x; t < n_tiles; t += gridDim.x) {
+    // Tiles t = block, block + grid, ...; or, for a distributed pass's block partials
+    // (tiles_per_block > 0), the consecutive tiles of one block of rows per CUDA block.
+    std::int64_t t = blockIdx.x, t_end = n_tiles, t_step = gridDim.x;
+    if (tiles_per_block > 0) {
+        t = std::int64_t(blockIdx.x) * tiles_per_block;
+        t_end = min(n_tiles, t + tiles_per_block);
+        t_step = 1;
+    }
+    for (; t < t_end; t += t_step) {
         const std::int64_t start = t * rows_per_tile;
         const int rows = static_cast<int>(min(std::int64_t(rows_per_tile), n - start));
         const T* src = X + start * d;
@@ -367,7 +376,7 @@ void logistic(cublasHandle_t handle, const LogisticPlan& plan, Array X, Array y,
                 const bool finalize = plan.grid == 1;
                 logistic_tile_kernel<T><<<plan.grid, kThreads, plan.shared_bytes, stream>>>(
                     Xp, yp, wp, n, d, plan.rows_per_tile, plan.groups, plan.entries, scratch,
-                    finalize, loss_p, grad_p, hess_p);
+                    finalize, loss_p, grad_p, hess_p, 0);
                 DESCENT_CUDA_CHECK_LAUNCH("logistic_tile_kernel");
                 if (finalize) return;
                 logistic_final_kernel<T><<<static_cast<unsigned>(plan.entries), kThreads, 0, stream>>>(
@@ -397,6 +406,44 @@ void logistic(cublasHandle_t handle, const LogisticPlan& plan, Array X, Array y,
                 return;
             }
         }
+    });
+}
+
+BlockPartialsPlan plan_logistic_blocks(DType dtype, std::int64_t n, std::int64_t d, bool hessian,
+                                       std::int64_t block_rows) {
+    const std::int64_t elem = static_cast<std::int64_t>(dtype_size(dtype));
+    std::int64_t rows = (kTileBytes - (d + 1) * elem) / ((d + 1) * elem + 24);
+    rows = std::min<std::int64_t>(kThreads, rows / 32 * 32);
+    const std::int64_t entries = 1 + d + (hessian ? d * (d + 1) / 2 : 0);
+    return plan_block_partials(n, block_rows, rows, entries, kMaxEntriesPerThread,
+                               !hessian || d <= kMaxFusedHessianD, [&](std::int64_t r) {
+                                   return static_cast<std::size_t>(24 * r + elem * (d + (d & 1)) +
+                                                                   elem * r * (d + 1));
+                               });
+}
+
+void logistic_blocks(const BlockPartialsPlan& plan, Array X, Array y, Array w, std::int64_t n,
+                     std::int64_t d, double* partials, cudaStream_t stream) {
+    if (plan.blocks == 0) return;
+    detail::visit_dtype(X.dtype, [&](auto t) {
+        using T = decltype(t);
+        logistic_tile_kernel<T><<<plan.blocks, kThreads, plan.shared_bytes, stream>>>(
+            static_cast<const T*>(X.data), static_cast<const T*>(y.data),
+            static_cast<const T*>(w.data), n, d, plan.rows_per_tile, plan.groups, plan.entries,
+            partials, false, nullptr, nullptr, nullptr, plan.tiles_per_block);
+        DESCENT_CUDA_CHECK_LAUNCH("logistic_tile_kernel (block partials)");
+    });
+}
+
+void logistic_finish(const double* root, std::int64_t entries, std::int64_t n_total,
+                     std::int64_t d, Array loss, Array grad, const Array* hessian,
+                     cudaStream_t stream) {
+    detail::visit_dtype(loss.dtype, [&](auto t) {
+        using T = decltype(t);
+        logistic_final_kernel<T><<<static_cast<unsigned>(entries), kThreads, 0, stream>>>(
+            root, 1, entries, n_total, d, static_cast<T*>(loss.data), static_cast<T*>(grad.data),
+            hessian != nullptr ? static_cast<T*>(hessian->data) : nullptr);
+        DESCENT_CUDA_CHECK_LAUNCH("logistic_final_kernel (distributed)");
     });
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "kernels.hpp"
+#include "block_partials.cuh"
 #include "reduce.cuh"
 #include "shared/softmax_row.hpp"
 
@@ -41,7 +42,7 @@ template <class T>
 __global__ void softmax_tile_kernel(const T* X, const T* labels, const T* W, std::int64_t n,
                                     std::int64_t d, std::int64_t k, int rows_per_tile, int groups,
                                     std::int64_t entries, double* partials, bool finalize,
-                                    T* loss, T* grad) {
+                                    T* loss, T* grad, int tiles_per_block) {
     extern __shared__ double smem[];
     double* loss_r = smem;                                // (rows_per_tile)
     double* resid = loss_r + rows_per_tile;               // (rows_per_tile, k)
@@ -73,7 +74,15 @@ __global__ void softmax_tile_kernel(const T* X, const T* labels, const T* W, std
     }
 
     const std::int64_t n_tiles = (n + rows_per_tile - 1) / rows_per_tile;
-    for (std::int64_t t = blockIdx.x; t < n_tiles; t += gridDim.x) {
+    // Tiles t = block, block + grid, ...; or, for a distributed pass's block partials
+    // (tiles_per_block > 0), the consecutive tiles of one block of rows per CUDA block.
+    std::int64_t t = blockIdx.x, t_end = n_tiles, t_step = gridDim.x;
+    if (tiles_per_block > 0) {
+        t = std::int64_t(blockIdx.x) * tiles_per_block;
+        t_end = min(n_tiles, t + tiles_per_block);
+        t_step = 1;
+    }
+    for (; t < t_end; t += t_step) {
         const std::int64_t start = t * rows_per_tile;
         const int rows = static_cast<int>(min(std::int64_t(rows_per_tile), n - start));
         const T* src = X + start * d;
@@ -213,7 +222,7 @@ void softmax_cross_entropy(cublasHandle_t handle, const SoftmaxPlan& plan, Array
             const bool finalize = plan.grid == 1;
             softmax_tile_kernel<T><<<plan.grid, kThreads, plan.shared_bytes, stream>>>(
                 Xp, lp, static_cast<const T*>(W.data), n, d, k, plan.rows_per_tile, plan.groups,
-                plan.entries, scratch, finalize, loss_p, grad_p);
+                plan.entries, scratch, finalize, loss_p, grad_p, 0);
             DESCENT_CUDA_CHECK_LAUNCH("softmax_tile_kernel");
             if (finalize) return;
             softmax_final_kernel<T><<<static_cast<unsigned>(plan.entries), kThreads, 0, stream>>>(
@@ -230,6 +239,43 @@ void softmax_cross_entropy(cublasHandle_t handle, const SoftmaxPlan& plan, Array
         softmax_loss_final_kernel<T><<<1, kThreads, 0, stream>>>(scratch, plan.grid, n, loss_p);
         DESCENT_CUDA_CHECK_LAUNCH("softmax_loss_final_kernel");
         gemm(handle, true, false, d, k, n, 1.0 / double(n), X, Z_arr, grad);  // Xᵀ R / n
+    });
+}
+
+BlockPartialsPlan plan_softmax_blocks(DType dtype, std::int64_t n, std::int64_t d, std::int64_t k,
+                                      std::int64_t block_rows) {
+    const std::int64_t elem = static_cast<std::int64_t>(dtype_size(dtype));
+    const std::int64_t fixed = elem * (d * k + 1);
+    std::int64_t rows = fixed >= kTileBytes ? 0 : (kTileBytes - fixed) / ((d + 1) * elem + 8 * (k + 1));
+    rows = std::min<std::int64_t>(kThreads, rows / 32 * 32);
+    return plan_block_partials(n, block_rows, rows, 1 + d * k, kMaxEntriesPerThread, true,
+                               [&](std::int64_t r) {
+                                   return static_cast<std::size_t>(
+                                       8 * r * (k + 1) + elem * (d * k + ((d * k) & 1)) +
+                                       elem * r * (d + 1));
+                               });
+}
+
+void softmax_blocks(const BlockPartialsPlan& plan, Array X, Array labels, Array W, std::int64_t n,
+                    std::int64_t d, std::int64_t k, double* partials, cudaStream_t stream) {
+    if (plan.blocks == 0) return;
+    detail::visit_dtype(X.dtype, [&](auto t) {
+        using T = decltype(t);
+        softmax_tile_kernel<T><<<plan.blocks, kThreads, plan.shared_bytes, stream>>>(
+            static_cast<const T*>(X.data), static_cast<const T*>(labels.data),
+            static_cast<const T*>(W.data), n, d, k, plan.rows_per_tile, plan.groups, plan.entries,
+            partials, false, nullptr, nullptr, plan.tiles_per_block);
+        DESCENT_CUDA_CHECK_LAUNCH("softmax_tile_kernel (block partials)");
+    });
+}
+
+void softmax_finish(const double* root, std::int64_t entries, std::int64_t n_total, Array loss,
+                    Array grad, cudaStream_t stream) {
+    detail::visit_dtype(loss.dtype, [&](auto t) {
+        using T = decltype(t);
+        softmax_final_kernel<T><<<static_cast<unsigned>(entries), kThreads, 0, stream>>>(
+            root, 1, entries, n_total, static_cast<T*>(loss.data), static_cast<T*>(grad.data));
+        DESCENT_CUDA_CHECK_LAUNCH("softmax_final_kernel (distributed)");
     });
 }
 

@@ -45,9 +45,6 @@ std::int64_t pass_rows(const char* op, const Tensor& X, bool intercept) {
 }
 
 void check_shard(const char* op, const Tensor& X, const BlockShard* shard) {
-    if (shard && !X.device().is_cpu())
-        throw Error(std::string(op) + ": a distributed pass runs on the CPU; X is on " +
-                    X.device().str());
     if (shard && (!shard->combine || shard->total_rows < X.shape()[0]))
         throw Error(std::string(op) + ": a shard of " + std::to_string(X.shape()[0]) +
                     " rows in a distributed pass over " + std::to_string(shard->total_rows));

@@ -31,7 +31,7 @@ Tensor mse_op(const Tensor& pred, const Tensor& target);
 // pass over X with the column stored. CPU only: on a CUDA device it is an error (the kernels
 // read the stored column). With `shard` (here and below), X and y are one process's rows of a
 // distributed pass (shared/block_tree.hpp: every process calls it; the results are those over
-// all processes' rows, the same bits one process gets); CPU only too.
+// all processes' rows, the same bits one process on that kind of device gets).
 void linear_mse_into(const Tensor& X, const Tensor& y, const Tensor& w, const Tensor& loss,
                      const Tensor& grad, const Tensor& hessian = Tensor(), bool intercept = false,
                      const BlockShard* shard = nullptr);

@@ -288,9 +288,17 @@ bool fused_hessian_products(const Model& model, Loss loss, const Tensor& X,
 
 // What the processes of a distributed run must share; every process sees every process's
 // values, so all throw the same error or none does.
-void agree_on_run(Communicator& comm, std::int64_t total_rows, std::int64_t columns,
-                  std::int64_t parameters, const TrainOptions& options) {
-    const std::string mine = std::to_string(total_rows) + " rows, " + std::to_string(columns) +
+void agree_on_run(Communicator& comm, const Tensor& X, std::int64_t total_rows,
+                  std::int64_t columns, std::int64_t parameters, const TrainOptions& options) {
+    // One kind of device for all: a CPU process would set the pace of the GPUs' steps (and
+    // the passes' sums within a block differ between the two).
+    const std::vector<std::string> devices = comm.allgather(X.device().str());
+    for (std::size_t r = 1; r < devices.size(); ++r)
+        if ((devices[r] == "cpu") != (devices[0] == "cpu"))
+            throw Error("train: the processes of a distributed run must all train on the CPU or "
+                        "all on GPUs (one each); process 0 trains on " + devices[0] +
+                        ", process " + std::to_string(r) + " on " + devices[r]);
+    const std::string mine = std::string(dtype_name(X.dtype())) + ", " + std::to_string(total_rows) + " rows, " + std::to_string(columns) +
                              " columns, " + std::to_string(parameters) + " parameters, " +
                              std::to_string(options.epochs) + " epochs, batch " +
                              std::to_string(options.batch_size) +
@@ -312,9 +320,6 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
     const Communicator& comm = *options.parallel.communicator;
     const std::string who = "train (process " + std::to_string(comm.rank()) + " of " +
                             std::to_string(comm.size()) + ")";
-    if (!X.device().is_cpu())
-        throw Error(who + ": distributed training runs on the CPU; the data is on " +
-                    X.device().str());
     if (!model.has_fused_for(loss, X))
         throw Error(who + ": distributed training needs the model's fused pass (LinearModel "
                     "with mse, bce_with_logits or cross_entropy); " + model.name() + " with " +
@@ -329,6 +334,12 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
                     std::to_string(rows.end) + ") is not shard_rows(" +
                     std::to_string(rows.total) + ", rank, size) = [" +
                     std::to_string(expected.begin) + ", " + std::to_string(expected.end) + ")");
+    // A GPU process's rows of a mini-batch would have to come to the host one by one (the
+    // batch's rows are anywhere in the shard): full batch only there, for now.
+    if (!X.device().is_cpu() && options.batch_size > 0 && options.batch_size < rows.total)
+        throw Error(who + ": mini-batches (batch " + std::to_string(options.batch_size) +
+                    " of " + std::to_string(rows.total) + " rows) in a distributed run train "
+                    "on CPU processes; GPU processes train full batch");
     if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse &&
         !fused_hessian_products(model, loss, X, model.parameters()))
         throw Error(who + ": " + optimizer.name() + " needs Hessian-vector products, which a "
@@ -371,7 +382,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
         // that fails one stops them all instead of leaving them waiting in it; then what every
         // process must share (the rows in all, the columns, the parameters, the epochs).
         all_or_none(*comm, checks);
-        agree_on_run(*comm, options.parallel.shard.total, X.shape()[1], total_numel(params),
+        agree_on_run(*comm, X, options.parallel.shard.total, X.shape()[1], total_numel(params),
                      options);
     }
     const BlockShard* shard = block ? &*block : nullptr;
@@ -389,7 +400,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
         check_class_labels("train", y, params[0].shape()[1]);
     const Model* m = &model;
     if (fused) {
-        source.capturable = true;
+        source.capturable = !shard;  // a distributed pass exchanges its sums on the host
         source.full_pass = [m, loss, X, y, shard](const Tensor& l, const Tensor& hessian) {
             if (!m->fused_pass(loss, X, y, l, hessian, shard))
                 refused_fused_pass(*m, loss, shard != nullptr);

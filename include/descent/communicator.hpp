@@ -75,4 +75,9 @@ void all_or_none(Communicator& comm, const std::function<void()>& work);
 // Whether any process's `flag` is true (a collective).
 bool any_process(Communicator& comm, bool flag);
 
+// This process's index among the processes of `comm` on its host (the lower ranks with the
+// same host name): the GPU a process takes when each trains on one (cuda:local_rank). A
+// collective.
+int local_rank(Communicator& comm);
+
 }  // namespace descent

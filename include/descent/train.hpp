@@ -128,9 +128,11 @@ struct TrainOptions {
     // process ends with the same parameters, losses and trajectory, bitwise those of one
     // process over all rows, for any number of processes and threads. Stopping on request and
     // time-based checkpoints are agreed each epoch (any process asking is enough). Models need
-    // their fused pass (LinearModel: linear, logistic, softmax) on the CPU. Full batch, or
-    // mini-batches, each assembled on every process from the rows each holds (in the
-    // one-process order) and run by every process. A process's own error in training (not
+    // their fused pass (LinearModel: linear, logistic, softmax). Full batch, or mini-batches,
+    // each assembled on every process from the rows each holds (in the one-process order) and
+    // run by every process. All processes on the CPU, or all on GPUs (one each: X, y and the
+    // model on the process's GPU; full batch only; bitwise across process counts, not
+    // against the CPU or a GPU run without a communicator, which sum in other orders). A process's own error in training (not
     // every process's) is reported by it on stderr after parallel.failure_wait_seconds, and
     // it abandons the group (MPI: the job ends) so that none waits for ever.
     DataParallel parallel;

@@ -173,8 +173,9 @@ public:
     // (fused_ops.cpp refuses it first).
     // shard (here and in the two passes below; null: X is all rows): X holds one process's
     // rows of a distributed pass (shared/block_tree.hpp); the sums are combined with the other
-    // processes' through shard->combine and the means divide by shard->total_rows. The CPU
-    // computes it; CUDA is never asked (fused_ops.cpp refuses it first).
+    // processes' through shard->combine and the means divide by shard->total_rows: every
+    // backend sums each 4096-row block on its own (its sums depend on the block's rows only)
+    // and combines them in the tree, so processes on one kind of device agree bitwise.
     virtual void linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             bool intercept, Array loss, Array grad, const Array* hessian,
                             const BlockShard* shard) = 0;

@@ -286,12 +286,28 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                          "are a (d, k) matrix; use newton-cg, lbfgs or a first-order optimizer");
     const std::string data_spec = args.text("data", "blog");
     const bool json = args.has("json");
-    // A distributed run trains on the cpu (GPU processes are not supported yet): auto means
-    // the cpu there.
-    if (distributed && args.text("device", "auto") != "auto" && args.text("device", "auto") != "cpu")
-        throw UsageError("--dist: distributed training runs on the cpu (one GPU per process is "
-                         "not supported yet); use --device cpu, or --dist none");
-    const DeviceChoice choice = resolve_device(distributed ? "cpu" : args.text("device", "auto"));
+    // A distributed run trains on the cpu unless --device cuda asks for GPUs: then each
+    // process takes the GPU of its index on its host (one process per GPU).
+    const std::string device_flag = args.text("device", "auto");
+    if (distributed && device_flag != "auto" && device_flag != "cpu" && device_flag != "cuda")
+        throw UsageError("--dist: --device " + detail::shown_field(device_flag) +
+                         ": each process takes the GPU of its index on its host; pass --device "
+                         "cuda (or cpu)");
+    DeviceChoice choice{Device::cpu(), ""};
+    if (distributed && device_flag == "cuda") {
+        agreed([&] {
+            const int local = local_rank(*comm);  // a collective: before anything can throw
+            choice = resolve_device("cuda");
+            const int gpus = device_count();
+            if (local >= gpus)
+                throw Error("--device cuda: this host has " + std::to_string(gpus) +
+                            " GPU(s) and process " + std::to_string(rank) + " is its process " +
+                            std::to_string(local + 1) + ": start at most one process per GPU");
+            choice.device = Device::cuda(local);
+        });
+    } else {
+        choice = resolve_device(distributed && device_flag == "auto" ? "cpu" : device_flag);
+    }
     const Device device = choice.device;
     const std::string ones_flag = args.text("ones-column", "auto");
     if (ones_flag != "auto" && ones_flag != "stored" && ones_flag != "implicit")
@@ -314,6 +330,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (cuda_graph && config.name == "newton")
         throw UsageError("--cuda-graph: newton's steps are not captured (each reads the "
                          "Cholesky status back to the host); drop --cuda-graph");
+    if (cuda_graph && distributed)
+        throw UsageError("--cuda-graph: a distributed run's passes exchange their sums through "
+                         "the host every step, which a graph cannot hold; drop --cuda-graph");
     if (cuda_graph && args.has("stream-chunk"))
         throw UsageError("--cuda-graph: streamed data (--stream-chunk) is not captured; drop one");
 

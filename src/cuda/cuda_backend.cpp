@@ -20,6 +20,7 @@
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_memory.hpp"
 #include "cuda/device_buffer.hpp"
+#include "cuda/distributed_pass.hpp"
 #include "cuda/host_chunks.hpp"
 #include "descent/error.hpp"
 #include "kernels.hpp"
@@ -59,6 +60,11 @@ struct DeviceContext {
     cusolverDnHandle_t cusolver = nullptr;
     std::unique_ptr<CachingAllocator> allocator;
     std::unique_ptr<DeviceActivity> activity;
+    PinnedStaging pass_sums;  // distributed passes' sums to and from the host
+    // cuBLAS and cuSOLVER handles must not be used by two host threads at once (processes of
+    // a distributed run as threads, tests/test_cuda_distributed.cpp, share the device): their
+    // calls are queued under this lock.
+    std::unique_ptr<std::mutex> library_lock = std::make_unique<std::mutex>();
 };
 
 // A captured graph, destroyed on every path (destructors never throw).
@@ -116,13 +122,36 @@ void refuse_implicit_intercept(const char* op, bool intercept) {
                     ": the CUDA kernels need X with its ones column stored");
 }
 
-// Distributed passes combine the CPU's block partials (shared/block_tree.hpp); the kernels'
-// reductions are their own. fused_ops.cpp refuses a shard on a GPU before the call.
-void refuse_shard(const char* op, const BlockShard* shard) {
-    if (shard)
-        throw Error(std::string("internal error: ") + op +
-                    ": a distributed pass on a CUDA device is not supported");
+// A distributed pass's shape the tiled kernel cannot take (the block partials need it).
+[[noreturn]] void refuse_shard_shape(const char* op, int device, std::int64_t d,
+                                     const char* limit) {
+    throw Error(std::string(op) + " on cuda:" + std::to_string(device) +
+                ": a distributed pass on a GPU runs the tiled kernel, which takes " + limit +
+                "; got d = " + std::to_string(d) + " (train on the CPU processes instead)");
 }
+
+// A distributed pass's device memory: its blocks' partials and the root sums.
+class DistributedSums {
+public:
+    DistributedSums(const kernels::BlockPartialsPlan& plan, int device)
+        : m_plan(plan), m_device(device),
+          m_partials(sizeof(double) * static_cast<std::size_t>(std::max<std::int64_t>(
+                                          1, std::int64_t(plan.blocks) * plan.entries)),
+                     device),
+          m_root(sizeof(double) * static_cast<std::size_t>(plan.entries), device) {}
+    double* partials() const { return m_partials.as<double>(); }
+    double* root() const { return m_root.as<double>(); }
+    template <class Context>
+    void combine(const BlockShard& shard, Context& ctx, cudaStream_t stream) {
+        combine_device_partials(shard, m_plan.blocks, m_plan.entries, partials(), root(),
+                                m_device, stream, ctx.pass_sums);
+    }
+
+private:
+    kernels::BlockPartialsPlan m_plan;
+    int m_device;
+    DeviceBuffer m_partials, m_root;
+};
 
 class CudaBackend final : public Backend {
 public:
@@ -251,7 +280,9 @@ public:
     void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
               double alpha, Array a, Array b, Array c) override {
         DeviceGuard guard(c.device_index);
-        kernels::gemm(context(c.device_index).cublas, trans_a, trans_b, m, n, k, alpha, a, b, c);
+        DeviceContext& ctx = context(c.device_index);
+        std::lock_guard<std::mutex> lock(*ctx.library_lock);
+        kernels::gemm(ctx.cublas, trans_a, trans_b, m, n, k, alpha, a, b, c);
     }
     void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) override {
         DeviceGuard guard(out.device_index);
@@ -312,14 +343,29 @@ public:
                     Array loss, Array grad, const Array* hessian,
                     const BlockShard* shard) override {
         refuse_implicit_intercept("linear_mse", intercept);
-        refuse_shard("linear_mse", shard);
         DeviceGuard guard(X.device_index);
+        if (shard) {
+            const kernels::BlockPartialsPlan plan = kernels::plan_linear_mse_blocks(
+                X.dtype, n, d, hessian != nullptr, kBlockRows);
+            if (!plan.supported)
+                refuse_shard_shape("linear_mse", X.device_index, d,
+                                   hessian != nullptr ? "d <= 64 with the Hessian"
+                                                      : "at most about 300 f32 or 150 f64 columns");
+            DistributedSums sums(plan, X.device_index);
+            kernels::linear_mse_blocks(plan, X, y, w, n, d, sums.partials(), stream(X));
+            sums.combine(*shard, context(X.device_index), stream(X));
+            kernels::linear_mse_finish(sums.root(), plan.entries, shard->total_rows, d, loss, grad,
+                                       hessian, stream(X));
+            return;
+        }
         const kernels::LinearMsePlan plan =
             kernels::plan_linear_mse(X.dtype, n, d, hessian != nullptr);
         DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
                              X.device_index);
         DeviceBuffer residual(plan.residual_bytes, X.device_index);
-        kernels::linear_mse(context(X.device_index).cublas, plan, X, y, w, n, d, loss, grad,
+        DeviceContext& ctx = context(X.device_index);
+        std::lock_guard<std::mutex> lock(*ctx.library_lock);
+        kernels::linear_mse(ctx.cublas, plan, X, y, w, n, d, loss, grad,
                             hessian, scratch.as<double>(), residual.get(), stream(X));
     }
 
@@ -327,15 +373,30 @@ public:
                   Array loss, Array grad, const Array* hessian,
                   const BlockShard* shard) override {
         refuse_implicit_intercept("logistic", intercept);
-        refuse_shard("logistic", shard);
         DeviceGuard guard(X.device_index);
+        if (shard) {
+            const kernels::BlockPartialsPlan plan = kernels::plan_logistic_blocks(
+                X.dtype, n, d, hessian != nullptr, kBlockRows);
+            if (!plan.supported)
+                refuse_shard_shape("logistic", X.device_index, d,
+                                   hessian != nullptr ? "d <= 64 with the Hessian"
+                                                      : "at most about 300 f32 or 150 f64 columns");
+            DistributedSums sums(plan, X.device_index);
+            kernels::logistic_blocks(plan, X, y, w, n, d, sums.partials(), stream(X));
+            sums.combine(*shard, context(X.device_index), stream(X));
+            kernels::logistic_finish(sums.root(), plan.entries, shard->total_rows, d, loss, grad,
+                                     hessian, stream(X));
+            return;
+        }
         const kernels::LogisticPlan plan =
             kernels::plan_logistic(X.dtype, n, d, hessian != nullptr);
         DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
                              X.device_index);
         DeviceBuffer rows(plan.rows_bytes, X.device_index);
         DeviceBuffer scaled(plan.scaled_bytes, X.device_index);
-        kernels::logistic(context(X.device_index).cublas, plan, X, y, w, n, d, loss, grad, hessian,
+        DeviceContext& ctx = context(X.device_index);
+        std::lock_guard<std::mutex> lock(*ctx.library_lock);
+        kernels::logistic(ctx.cublas, plan, X, y, w, n, d, loss, grad, hessian,
                           scratch.as<double>(), rows.get(), scaled.get(), stream(X));
     }
 
@@ -343,13 +404,27 @@ public:
                                std::int64_t k, bool intercept, Array loss, Array grad,
                                const BlockShard* shard) override {
         refuse_implicit_intercept("softmax_cross_entropy", intercept);
-        refuse_shard("softmax_cross_entropy", shard);
         DeviceGuard guard(X.device_index);
+        if (shard) {
+            const kernels::BlockPartialsPlan plan =
+                kernels::plan_softmax_blocks(X.dtype, n, d, k, kBlockRows);
+            if (!plan.supported)
+                refuse_shard_shape("softmax_cross_entropy", X.device_index, d,
+                                   "1 + d k <= 2304 weights' sums in a tile of 32+ rows");
+            DistributedSums sums(plan, X.device_index);
+            kernels::softmax_blocks(plan, X, labels, W, n, d, k, sums.partials(), stream(X));
+            sums.combine(*shard, context(X.device_index), stream(X));
+            kernels::softmax_finish(sums.root(), plan.entries, shard->total_rows, loss, grad,
+                                    stream(X));
+            return;
+        }
         const kernels::SoftmaxPlan plan = kernels::plan_softmax(X.dtype, n, d, k);
         DeviceBuffer scratch(sizeof(double) * static_cast<std::size_t>(plan.scratch_doubles),
                              X.device_index);
         DeviceBuffer logits(plan.logits_bytes, X.device_index);
-        kernels::softmax_cross_entropy(context(X.device_index).cublas, plan, X, labels, W, n, d, k,
+        DeviceContext& ctx = context(X.device_index);
+        std::lock_guard<std::mutex> lock(*ctx.library_lock);
+        kernels::softmax_cross_entropy(ctx.cublas, plan, X, labels, W, n, d, k,
                                        loss, grad, scratch.as<double>(), logits.get(), stream(X));
     }
 
@@ -368,6 +443,7 @@ public:
     std::int64_t spd_solve(Array A, Array b, std::int64_t d, double damping, Array x) override {
         DeviceGuard guard(x.device_index);
         DeviceContext& ctx = context(x.device_index);
+        std::lock_guard<std::mutex> lock(*ctx.library_lock);
         const std::int64_t work = kernels::spd_solve_workspace_bytes(ctx.cusolver, A.dtype, d);
         DeviceBuffer factor(dtype_size(A.dtype) * d * d, x.device_index);
         DeviceBuffer workspace(static_cast<std::size_t>(std::max<std::int64_t>(work, 1)),

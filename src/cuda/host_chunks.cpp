@@ -27,6 +27,7 @@
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_memory.hpp"
 #include "cuda/device_buffer.hpp"
+#include "cuda/pinned_buffer.hpp"
 #include "descent/error.hpp"
 
 namespace descent::detail {
@@ -96,32 +97,6 @@ private:
     int m_device;
     std::atomic<std::size_t>& m_pinned;
     bool m_registered = false;
-};
-
-// Page-locked host memory of its own: a staging buffer.
-class PinnedBuffer {
-public:
-    PinnedBuffer() = default;
-    PinnedBuffer(std::size_t bytes, int device) : m_device(device) {
-        DESCENT_CUDA_CHECK(cudaMallocHost(&m_ptr, bytes));
-    }
-    ~PinnedBuffer() {
-        if (m_ptr != nullptr) log_failure("cudaFreeHost", m_device, cudaFreeHost(m_ptr));
-    }
-    PinnedBuffer(PinnedBuffer&& other) noexcept
-        : m_ptr(std::exchange(other.m_ptr, nullptr)), m_device(other.m_device) {}
-    PinnedBuffer& operator=(PinnedBuffer&& other) noexcept {
-        std::swap(m_ptr, other.m_ptr);
-        std::swap(m_device, other.m_device);
-        return *this;
-    }
-    PinnedBuffer(const PinnedBuffer&) = delete;
-    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-    void* get() const { return m_ptr; }
-
-private:
-    void* m_ptr = nullptr;
-    int m_device = 0;
 };
 
 class CudaHostChunks final : public HostChunks {

@@ -8,6 +8,8 @@
 #include <exception>
 #include <mutex>
 
+#include <unistd.h>
+
 #include "descent/error.hpp"
 
 namespace descent {
@@ -129,6 +131,16 @@ bool any_process(Communicator& comm, bool flag) {
     for (const std::string& s : comm.allgather(flag ? "1" : "0"))
         if (s == "1") return true;
     return false;
+}
+
+int local_rank(Communicator& comm) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) throw Error("local_rank: gethostname failed");
+    const std::vector<std::string> all = comm.allgather(host);
+    int below = 0;
+    for (int r = 0; r < comm.rank(); ++r)
+        if (all[static_cast<std::size_t>(r)] == host) ++below;
+    return below;
 }
 
 }  // namespace descent

@@ -164,11 +164,13 @@ else fail "$name" "rc=$rc" "$(cat err.txt)"; fi
 # What the processes cannot do yet is refused, not ignored.
 name=refused_flags
 ok=1
-for flags in "--device cuda"; do
-    # shellcheck disable=SC2086
-    mpi 2 train --quiet --data "$SYN" --epochs 2 $flags >/dev/null 2>err.txt && ok=0
-    grep -q -- "--dist" err.txt || ok=0
-done
+# A GPU named by index: each process takes its own (its index on the host).
+mpi 2 train --quiet --data "$SYN" --epochs 2 --device cuda:1 >/dev/null 2>err.txt && ok=0
+grep -q -- "--dist: --device cuda:1" err.txt || ok=0
+# GPUs: none here, or fewer than the processes of this host (the device check's machine has
+# one): refused on every process, with one line.
+mpi 2 train --quiet --data "$SYN" --epochs 2 --device cuda >/dev/null 2>err.txt && ok=0
+[ "$(grep -c -- "--device cuda" err.txt)" = 1 ] || ok=0
 "$DESCENT" train --dist bogus --epochs 1 >/dev/null 2>err.txt && ok=0
 grep -q "dist must be auto, mpi or none" err.txt || ok=0
 if [ $ok = 1 ]; then pass "$name"; else fail "$name" "$(cat err.txt)"; fi
