@@ -312,6 +312,7 @@ TrainResult train_on(std::shared_ptr<StreamedPass> pass, std::function<LinearMse
     source.n = pass->n();
     source.params = {w};
     source.capturable = false;  // chunks: a streamed pass is never captured
+    source.collective = options.parallel.communicator != nullptr;
     source.full_pass = [pass, w, grad](const Tensor& loss, const Tensor& hessian) mutable {
         pass->run(w, loss, grad, hessian);
         w.set_grad(grad);

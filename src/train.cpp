@@ -114,6 +114,7 @@ std::string divergence_message(const detail::TrainSource& source, const optim::O
     try {
         if (source.curvature) curvature = source.curvature();
     } catch (const std::exception&) {
+        if (source.collective) throw;  // the others are in the same pass
         curvature = LinearMseCurvature{};
     }
     os << "; " << divergence_advice(optimizer, curvature);
@@ -279,11 +280,14 @@ namespace {
 
 // Whether Newton-CG's H v comes from the model's fused Hessian: logistic regression's (one
 // weight vector of at most 1024 entries, on the cpu; beyond, the Hessian costs more than the
-// products it saves).
+// products it saves). A distributed run on GPUs has no other H v: there, from the Hessian of
+// the block partials' tiled kernel, which takes up to 64 weights.
 bool fused_hessian_products(const Model& model, Loss loss, const Tensor& X,
-                            const std::vector<Tensor>& params) {
+                            const std::vector<Tensor>& params, bool distributed) {
     return loss == Loss::bce_with_logits && params.size() == 1 && params[0].dim() == 1 &&
-           params[0].numel() <= 1024 && X.device().is_cpu() && model.has_fused_for(loss, X);
+           (X.device().is_cpu() ? params[0].numel() <= 1024
+                                : distributed && params[0].numel() <= 64) &&
+           model.has_fused_for(loss, X);
 }
 
 // What the processes of a distributed run must share; every process sees every process's
@@ -341,10 +345,10 @@ void check_distributed(const Model& model, Loss loss, const Tensor& X,
                     " of " + std::to_string(rows.total) + " rows) in a distributed run train "
                     "on CPU processes; GPU processes train full batch");
     if (optimizer.uses_hvp() && !optimizer.has_hvp() && loss != Loss::mse &&
-        !fused_hessian_products(model, loss, X, model.parameters()))
+        !fused_hessian_products(model, loss, X, model.parameters(), true))
         throw Error(who + ": " + optimizer.name() + " needs Hessian-vector products, which a "
                     "distributed run has from fused passes only (linear regression; logistic "
-                    "regression up to 1024 weights); use lbfgs");
+                    "regression up to 1024 weights, 64 on GPUs); use lbfgs");
 }
 
 }  // namespace
@@ -387,6 +391,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
     }
     const BlockShard* shard = block ? &*block : nullptr;
     TrainSource source;
+    source.collective = comm != nullptr;
     source.n = comm ? options.parallel.shard.total : X.shape()[0];
     source.X = X;
     source.y = y;
@@ -464,7 +469,7 @@ TrainResult train_model(const Model& model, Loss loss, const Tensor& X_in, const
             std::vector<double> weights;
             Tensor H;
         };
-        const bool hessian_products = fused_hessian_products(model, loss, X, params);
+        const bool hessian_products = fused_hessian_products(model, loss, X, params, shard != nullptr);
         auto cache = std::make_shared<HessianAt>();
         source.hvp = [m, loss, X, y, shard, hessian_products, cache](const Tensor& v) {
             Tensor hv = m->fused_hvp(loss, X, v, shard);
@@ -736,6 +741,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
         try {
             if (source.zero_loss) zero_loss = source.zero_loss();
         } catch (const std::exception&) {
+            if (source.collective) throw;  // the others are in the same pass
             zero_loss = 0.0;  // judged against L0 alone
         }
         return zero_loss;

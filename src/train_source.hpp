@@ -27,6 +27,10 @@ struct TrainSource {
     // The steps only queue device work into buffers made on their first call (fused passes):
     // a CUDA graph may capture them.
     bool capturable = false;
+    // The passes are collectives of a distributed run: a failure in one, even in a pass made
+    // only for a report (zero_loss, curvature), must reach the loop's error handling (which
+    // agrees on it or ends the group) and never be swallowed by one process alone.
+    bool collective = false;
     // The loss over all rows at the current parameters into `loss` (one element) and every
     // parameter's grad() set; with `hessian` defined (Newton: one parameter of P entries,
     // (P, P)), the Hessian written too.

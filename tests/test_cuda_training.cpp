@@ -854,3 +854,56 @@ TEST_CASE("a file loaded to the device stores its ones column there", "[cuda][da
     CHECK(dev.X.to_vector<double>() == stored.X.to_vector<double>());
     CHECK(dev.y.to_vector<double>() == stored.y.to_vector<double>());
 }
+
+TEST_CASE("a net (nn::mlp) trains on the GPU as on the CPU", "[cuda][training][nn]") {
+    // 3 -> 16 -> 8 -> 1 (tanh, relu) regression and 3 -> 12 -> 4 softmax classification,
+    // Adam and SGD with momentum in mini-batches, and L-BFGS full batch: the same initial
+    // weights on both devices, the losses and final parameters to the dtype's tolerance.
+    std::mt19937_64 rng(17);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const std::int64_t n = 700;
+    std::vector<double> xs(static_cast<std::size_t>(n * 3)), ys, labels;
+    for (double& v : xs) v = normal(rng);
+    for (std::int64_t i = 0; i < n; ++i) {
+        const double z = std::sin(xs[i * 3]) + xs[i * 3 + 1] * xs[i * 3 + 2];
+        ys.push_back(z);
+        labels.push_back(z > 0.7 ? 3.0 : z > 0.0 ? 2.0 : z > -0.7 ? 1.0 : 0.0);
+    }
+    struct Case {
+        std::vector<std::int64_t> sizes;
+        nn::Activation activation;
+        Loss loss;
+        const char* optimizer;
+        std::int64_t batch;
+    };
+    const std::vector<Case> cases = {
+        {{3, 16, 8, 1}, nn::Activation::tanh, Loss::mse, "adam", 128},
+        {{3, 16, 8, 1}, nn::Activation::relu, Loss::mse, "momentum", 100},
+        {{3, 12, 4}, nn::Activation::tanh, Loss::cross_entropy, "adam", 0},
+        {{3, 12, 1}, nn::Activation::sigmoid, Loss::mse, "lbfgs", 0},
+    };
+    for (const DType dt : {DType::f64, DType::f32}) {
+        for (const Case& c : cases) {
+            INFO(dtype_name(dt) << " " << c.optimizer << " " << nn::activation_name(c.activation));
+            std::vector<TrainResult> results;
+            for (const Device device : {Device::cpu(), kDevice}) {
+                const nn::Sequential net = nn::mlp(c.sizes, c.activation, 3, dt, device);
+                const Tensor X = from_vector(xs, {n, 3}, dt, device);
+                const Tensor y = from_vector(c.loss == Loss::mse ? ys : labels, {n}, dt, device);
+                optim::OptimizerConfig config;
+                config.name = c.optimizer;
+                config.lr = std::string(c.optimizer) == "lbfgs" ? 0.5 : 0.02;
+                if (std::string(c.optimizer) == "lbfgs") config.max_iter = 5;
+                auto optimizer = optim::make_optimizer(config, net.parameters());
+                TrainOptions options;
+                options.epochs = std::string(c.optimizer) == "lbfgs" ? 4 : 8;
+                options.batch_size = c.batch;
+                options.shuffle = c.batch > 0;
+                results.push_back(train(net, c.loss, X, y, *optimizer, options));
+            }
+            const double tol = dt == DType::f64 ? 1e-9 : 1e-3;
+            CHECK(max_error(results[1].losses, results[0].losses, Metric::relative) <= tol);
+            CHECK(max_error(results[1].final_weights, results[0].final_weights, Metric::scaled) <= tol);
+        }
+    }
+}

@@ -12,6 +12,7 @@
 #include "descent/functional.hpp"
 #include "descent/hessian.hpp"
 #include "descent/loss.hpp"
+#include "descent/nn.hpp"
 #include "descent/ops.hpp"
 #include "descent/optim/adagrad.hpp"
 #include "descent/optim/adam.hpp"

@@ -29,6 +29,8 @@
 #include "descent/ops.hpp"
 #include "descent/train.hpp"
 #include "descent/data.hpp"
+#include "descent/nn.hpp"
+#include "cli/model_spec.hpp"
 
 namespace descent::cli {
 
@@ -37,7 +39,8 @@ namespace {
 std::vector<FlagSpec> train_flags() {
     std::vector<FlagSpec> flags{
         {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | synthetic-logistic:n=N,d=D[,seed=K] | synthetic-softmax:n=N,d=D,k=K[,seed=S] | FILE.csv | FILE.npy (default blog)"},
-        {"model", true, "M", "linear | logistic | softmax (default linear): y = X w with MSE; binary logistic regression, labels 0/1, BCE with logits; softmax regression, labels 0..k-1, cross-entropy (weights (d, k))"},
+        {"model", true, "M", "linear | logistic | softmax | mlp:H1[,H2...][:tanh|relu|sigmoid] (default linear): y = X w with MSE; binary logistic regression, labels 0/1, BCE with logits; softmax regression, labels 0..k-1, cross-entropy (weights (d, k)); a net of Linear layers of widths H1, H2, ... with the activation (default relu) between them, torch.nn's init seeded by --seed"},
+        {"loss", true, "L", "mse | bce | ce: the loss of --model mlp:... (default mse): regression; labels 0/1 with BCE with logits; labels 0..k-1 with cross-entropy"},
         {"classes", true, "K", "softmax: the number of classes k (default: the largest label + 1)"},
         {"epochs", true, "N", "full passes over the data (default 50)"},
         {"init", true, "SPEC", "blog | zeros | random | v1,v2,... (default: blog for --data blog, else zeros)"},
@@ -203,6 +206,22 @@ double correct_predictions(const Tensor& logits, const Tensor& y, Communicator* 
     return all;
 }
 
+// The GPU a process of a distributed run takes: its index among the processes of its host
+// that see the same GPUs (the same CUDA_VISIBLE_DEVICES). A launcher that gives each process
+// its own GPU (Slurm's --gpus-per-task, a wrapper setting CUDA_VISIBLE_DEVICES per rank)
+// leaves each alone in its group: cuda:0, its GPU. A collective.
+int gpu_rank(Communicator& comm) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    const std::string mine = std::string(host) + '\n' + (visible ? visible : "(all)");
+    const std::vector<std::string> all = comm.allgather(mine);
+    int below = 0;
+    for (int r = 0; r < comm.rank(); ++r)
+        if (all[static_cast<std::size_t>(r)] == mine) ++below;
+    return below;
+}
+
 std::string weights_text(const std::vector<double>& weights) {
     std::string text;  // round-trip precision
     for (double v : weights) text += (text.empty() ? "" : ",") + format_number(v);
@@ -265,22 +284,37 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (seed < 0 || seed > 4294967295LL)
         throw UsageError("--seed must be in [0, 2^32 - 1], got " + std::to_string(seed));
     const DType dtype = parse_dtype(args.text("dtype", "f64"));
-    const std::string model_name = args.text("model", "linear");
-    if (model_name != "linear" && model_name != "logistic" && model_name != "softmax")
-        throw UsageError("--model must be linear, logistic or softmax, got '" +
-                         detail::shown_field(model_name) + "'");
-    const bool classifier = model_name != "linear";
-    const Loss loss_kind = model_name == "logistic" ? Loss::bce_with_logits
-                           : model_name == "softmax" ? Loss::cross_entropy
-                                                     : Loss::mse;
+    const ModelSpec model_spec =
+        parse_model_spec(args.text("model", "linear"), args.text("loss", ""));
+    const std::string model_name = model_spec.text;
+    const bool net = model_spec.net;
+    const bool classifier = model_spec.classifier();
+    const Loss loss_kind = model_spec.loss;
+    const bool softmax = loss_kind == Loss::cross_entropy;  // k outputs
     const long long classes_flag = args.integer("classes").value_or(0);
-    if (args.has("classes") && (model_name != "softmax" || classes_flag < 2))
-        throw UsageError(model_name != "softmax" ? "--classes applies to --model softmax only"
+    if (args.has("classes") && (!softmax || classes_flag < 2))
+        throw UsageError(!softmax ? "--classes applies to --model softmax and --loss ce only"
                                                  : "--classes must be >= 2, got " +
                                                        std::to_string(classes_flag));
-    if (classifier && args.has("stream-chunk"))
+    if ((classifier || net) && args.has("stream-chunk"))
         throw UsageError("--stream-chunk streams linear regression only; drop it for --model " +
                          model_name);
+    if (net) {
+        // A net's parameters are several tensors and its loss is not convex: the first-order
+        // optimizers and L-BFGS train it (as torch.optim's do).
+        if (config.name == "newton" || config.name == "newton-cg")
+            throw UsageError("--model " + model_name + ": " + config.name + " needs one weight "
+                             "vector; a net trains with gd, momentum, adagrad, rmsprop, adam, "
+                             "adamw or lbfgs");
+        for (const char* flag : {"init", "no-intercept", "ones-column", "cuda-graph"})
+            if (args.has(flag))
+                throw UsageError(std::string("--") + flag + ": not for --model " + model_name +
+                                 " (a net starts from torch.nn's init seeded by --seed, its "
+                                 "layers have biases, and its steps are not captured)");
+        if (distributed)
+            throw UsageError("--dist: a net trains on one process (data-parallel runs need a "
+                             "model's fused pass: --model linear, logistic or softmax)");
+    }
     if (model_name == "softmax" && config.name == "newton")
         throw UsageError("--model softmax: newton steps a vector of weights, the softmax weights "
                          "are a (d, k) matrix; use newton-cg, lbfgs or a first-order optimizer");
@@ -296,13 +330,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     DeviceChoice choice{Device::cpu(), ""};
     if (distributed && device_flag == "cuda") {
         agreed([&] {
-            const int local = local_rank(*comm);  // a collective: before anything can throw
+            const int local = gpu_rank(*comm);  // a collective: before anything can throw
             choice = resolve_device("cuda");
             const int gpus = device_count();
             if (local >= gpus)
-                throw Error("--device cuda: this host has " + std::to_string(gpus) +
-                            " GPU(s) and process " + std::to_string(rank) + " is its process " +
-                            std::to_string(local + 1) + ": start at most one process per GPU");
+                throw Error("--device cuda: process " + std::to_string(rank) + " is process " +
+                            std::to_string(local + 1) + " of its host to see its " +
+                            std::to_string(gpus) + " GPU(s): start at most one process per GPU");
             choice.device = Device::cuda(local);
         });
     } else {
@@ -350,6 +384,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         throw UsageError("--batch-size must be >= 1, got " + std::to_string(batch_size));
     if (args.has("shuffle") && !args.has("batch-size"))
         throw UsageError("--shuffle needs --batch-size (a full batch has no order)");
+    if (distributed && chunked && !device.is_cpu())
+        throw UsageError("--dist: --stream-chunk streams generated data on CPU processes; GPU "
+                         "processes hold their rows (drop --stream-chunk)");
     if (distributed && chunked && (data_is_file(data_spec) || data_spec == "blog"))
         throw UsageError("--dist: --stream-chunk streams generated data across processes; a "
                          "file's rows are held in memory by the process that owns them (drop "
@@ -402,7 +439,8 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         agreed([&] {
             data = during("loading --data " + detail::shown_path(data_spec), [&] {
                 return reading("--data", data_spec, [&] {
-                    return load_dataset_shard(data_spec, rank, processes, !args.has("no-intercept"),
+                    return load_dataset_shard(data_spec, rank, processes,
+                                              !args.has("no-intercept") && !net,
                                               dtype, host_streamed ? Device::cpu() : device, ones);
                 });
             });
@@ -416,26 +454,43 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (classifier)
         agreed([&] {
             during("checking the labels of --data", [&] {
-                return check_class_labels(data, model_name == "logistic" ? 2 : classes_flag,
+                return check_class_labels(data, loss_kind == Loss::bce_with_logits ? 2 : classes_flag,
                                           "--data " + detail::shown_path(data.source));
             });
         });
     // Softmax without --classes: the classes of the whole data set, the largest label of any
     // process (each checked its rows against its own largest).
-    if (distributed && model_name == "softmax" && classes_flag == 0) {
+    if (distributed && softmax && classes_flag == 0) {
         std::int64_t classes = 0;
         for (const std::string& k : comm->allgather(std::to_string(data.classes)))
             classes = std::max<std::int64_t>(classes, std::stoll(k));
         data.classes = classes;
     }
-    const std::int64_t outputs = model_name == "softmax" ? data.classes : 1;
+    const std::int64_t outputs = softmax ? data.classes : 1;
     const std::int64_t n = streamed ? stream.spec.n : distributed ? data.rows.total : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
                                     : weight_rows(data);
     const bool fit_intercept = !streamed && implicit_intercept(data);
-    const std::vector<double> init = initial_weights(
-        args.text("init", data.source == "blog" ? "blog" : "zeros"), d * outputs, data,
-        static_cast<std::uint32_t>(seed));
+    // A net: torch.nn's init, seeded; its parameters flattened are its "weights" (trace,
+    // checkpoints, --json).
+    std::optional<nn::Sequential> the_net;
+    if (net) {
+        std::vector<std::int64_t> sizes = {d};
+        sizes.insert(sizes.end(), model_spec.hidden.begin(), model_spec.hidden.end());
+        sizes.push_back(outputs);
+        the_net.emplace(nn::mlp(sizes, model_spec.activation, static_cast<std::uint32_t>(seed),
+                                dtype, device));
+    }
+    std::vector<double> init;
+    if (net) {
+        for (const Tensor& p : the_net->parameters()) {
+            const std::vector<double> v = p.to_vector<double>();
+            init.insert(init.end(), v.begin(), v.end());
+        }
+    } else {
+        init = initial_weights(args.text("init", data.source == "blog" ? "blog" : "zeros"),
+                               d * outputs, data, static_cast<std::uint32_t>(seed));
+    }
 
     if (cuda_graph && batch_size > 0 && batch_size < n)
         throw UsageError("--cuda-graph captures full-batch training only; drop --batch-size " +
@@ -464,12 +519,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                {"stream_chunk", chunked ? std::to_string(stream_chunk) : "none"},
                {"initial_weights", weights_text(init)}};
         if (classifier) run["model"] = model_name;  // linear runs keep their former identity
+        if (net) run["model"] = model_name + ", loss " + loss_name(loss_kind);
     }
 
-    const Shape weight_shape = model_name == "softmax" ? Shape{d, outputs} : Shape{d};
-    Tensor w = from_vector(init, weight_shape, dtype, device).requires_grad_();
-    const LinearModel model(w, fit_intercept);
-    auto optimizer = optim::make_optimizer(config, {w});
+    const Shape weight_shape = softmax ? Shape{d, outputs} : Shape{d};
+    // A linear model's one weight (unused by a net, whose parameters are its own).
+    Tensor w = from_vector(net ? std::vector<double>(static_cast<std::size_t>(d * outputs), 0.0)
+                               : init,
+                           weight_shape, dtype, device)
+                   .requires_grad_();
+    const LinearModel linear_model(w, fit_intercept);
+    const Model& model = net ? static_cast<const Model&>(*the_net) : linear_model;
+    auto optimizer = optim::make_optimizer(config, model.parameters());
     TrainResult resumed;
     if (args.has("resume")) agreed([&] {
         const std::string path = args.text("resume", "");
@@ -479,7 +540,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         check_same_run(path, c.meta, run);
         // Linear runs carry no model key (their checkpoints predate it): a classifier's
         // checkpoint must not resume as linear regression.
-        if (!classifier && c.meta.count("model"))
+        if (!classifier && !net && c.meta.count("model"))
             throw Error("--resume " + detail::shown_path(path) + ": the checkpoint was written "
                         "with --model " + c.meta.at("model") + "; this run is --model linear");
         if (c.epoch != static_cast<std::int64_t>(c.losses.size()))
@@ -541,7 +602,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         // or one process's, which then reports it and ends the job (train's own handling).
         return streamed        ? train_linear_streamed(stream, *optimizer, options)
                : host_streamed ? train_linear_streamed(host, *optimizer, options)
-               : classifier    ? train(model, loss_kind, data.X, data.y, *optimizer, options)
+               : classifier || net ? train(model, loss_kind, data.X, data.y, *optimizer, options)
                                : train_linear(data.X, data.y, *optimizer, options, fit_intercept);
     });
     progress.finish();
@@ -578,6 +639,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         return l.to_vector<double>()[0];
     };
     const double final_loss = during("computing the final loss", [&] {
+        if (net) return model_loss(model, loss_kind, data.X, data.y);
         if (classifier) return classifier_loss(w.detach());
         return streamed        ? linear_mse_streamed(stream, w.detach(), false, comm.get()).loss.item()
                : host_streamed ? linear_mse_streamed(host, w.detach()).loss.item()
@@ -588,6 +650,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     const double first_loss = result.losses.empty() ? final_loss : result.losses.front();
     // Lz of the rule (the loss of all-zero weights), a pass made only when it can matter.
     const auto zero_weights_loss = [&]() -> double {
+        if (net) {
+            std::vector<Tensor> zero;
+            for (const Tensor& p : model.parameters()) zero.push_back(zeros(p.shape(), dtype, device));
+            return model_loss(*model.with_parameters(zero), loss_kind, data.X, data.y);
+        }
         const Tensor w0 = zeros(weight_shape, dtype, device);
         if (classifier) return classifier_loss(w0);
         return streamed        ? linear_mse_streamed(stream, w0, false, comm.get()).loss.item()
@@ -600,9 +667,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (loss_diverged(final_loss, first_loss, dtype, zero_loss)) {
         LinearMseCurvature curvature;  // for the advice; costs a pass, made only now
         try {
-            if (!streamed && !classifier)
+            if (!streamed && !classifier && !net)
                 curvature = data_curvature(data.X, fit_intercept, options.parallel);
         } catch (const std::exception&) {
+            if (distributed) throw;  // a collective pass: the others are in it too
             curvature = LinearMseCurvature{};  // the report goes out without the bound
         }
         const std::string message =
@@ -642,6 +710,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         JsonWriter j;
         j.begin_object();
         j.key("model").value(model_name);
+        if (net) {
+            j.key("loss").value(loss_name(loss_kind));
+            std::vector<std::pair<std::string, double>> sizes;  // name: entries, in order
+            for (const auto& [name, p] : the_net->named_parameters())
+                sizes.emplace_back(name, static_cast<double>(p.numel()));
+            j.key("parameters").object(sizes);
+        }
         j.key("optimizer").value(config.name);
         j.key("preset").value(optim::preset_name(config.preset));
         j.key("device").value(device.str());
@@ -662,7 +737,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             j.key("log_loss").value(final_loss);
             j.key("accuracy").value(final_accuracy);
         }
-        if (!data.true_weights.empty()) {
+        if (!data.true_weights.empty() && !net) {
             j.key("true_weights").value(data.true_weights);
             j.key("distance_to_true_weights").value(distance(result.final_weights, data.true_weights));
         }
@@ -670,22 +745,33 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         out.printf("%s\n", j.str().c_str());
         return 0;
     }
-    const std::string what = classifier ? model_name + " regression, " : "";
+    const std::string what = net          ? model_name + " (" + loss_name(loss_kind) + "), "
+                             : classifier ? model_name + " regression, "
+                                          : "";
     out.printf("descent train: %s%s (%s preset) on %s, %lld x %lld, %s, %s, %lld epochs\n",
                 what.c_str(), config.name.c_str(), optim::preset_name(config.preset), data.source.c_str(),
                 static_cast<long long>(n), static_cast<long long>(d), dtype_name(dtype),
                 device.str().c_str(), epochs);
     out.printf("  hyperparameters:  ");
     for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), hyperparameter_text(k, v).c_str());
-    out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
-    out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
+    if (net) {
+        // A net's weights are many: their shapes here, every value in --json and --trace.
+        std::string shapes;
+        for (const auto& [name, p] : the_net->named_parameters())
+            shapes += (shapes.empty() ? "" : ", ") + name + " " + shape_str(p.shape());
+        out.printf("\n  parameters:       %s (%zu values; all in --json and --trace)\n",
+                   shapes.c_str(), result.final_weights.size());
+    } else {
+        out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
+        out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
+    }
     out.printf("  final loss:       %.9g\n", final_loss);
     if (classifier) {
         NoGrad off;
         out.printf("  accuracy:         %.6g (%lld classes)\n", final_accuracy,
                    static_cast<long long>(data.classes));
     }
-    if (!data.true_weights.empty())
+    if (!data.true_weights.empty() && !net)
         out.printf("  true weights:     %s (distance %.3g)\n",
                     format_vector(data.true_weights).c_str(),
                     distance(result.final_weights, data.true_weights));

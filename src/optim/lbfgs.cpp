@@ -233,9 +233,13 @@ LineSearchResult strong_wolfe(const DirectionalEvaluate& obj_func, double t, con
 Lbfgs::Lbfgs(std::vector<Tensor> params, LbfgsOptions options)
     : Optimizer("lbfgs", std::move(params)), m_options(options) {
     m_options.validate();
-    if (m_params.size() != 1)
-        throw Error("lbfgs: needs exactly one parameter tensor (flatten the model's parameters "
-                    "into one); got " + std::to_string(m_params.size()));
+    // Several parameters are one flat vector (torch's LBFGS), its state kept with the first.
+    if (m_params.empty()) throw Error("lbfgs: needs at least one parameter tensor");
+    for (const Tensor& p : m_params)
+        if (p.dtype() != m_params[0].dtype() || p.device() != m_params[0].device())
+            throw Error("lbfgs: the parameters must share one dtype and device (they are one "
+                        "flat vector); got " + descent::detail::describe(m_params[0]) + " and " +
+                        descent::detail::describe(p));
 }
 
 void Lbfgs::step() {
@@ -259,7 +263,7 @@ Tensor Lbfgs::step(const Closure& closure) {
     if (!closure) throw Error("lbfgs: step(closure) needs a closure");
     const LbfgsOptions& o = m_options;
     const std::int64_t max_eval = o.effective_max_eval();
-    Tensor& p = m_params[0];
+    const Device device = m_params[0].device();
 
     // The state, as locals: committed only when the step succeeds (strong guarantee; the
     // parameter is restored when the closure throws).
@@ -279,11 +283,11 @@ Tensor Lbfgs::step(const Closure& closure) {
     std::int64_t func_evals = std::int64_t(scalars[kFuncEvals]);
     std::int64_t state_n_iter = std::int64_t(scalars[kNIter]);
 
-    const Tensor p_before = detail::flat(p).clone();
+    const Tensor p_before = detail::gather_flat(m_params);
     Tensor orig_loss;
     // The closure, with grad mode on: the loss (read back) and a copy of the flat gradient.
     const auto evaluate = [&]() -> Evaluation {
-        const detail::ClosureValue v = detail::evaluate_closure("lbfgs", closure, p);
+        const detail::ClosureValue v = detail::evaluate_closure("lbfgs", closure, m_params);
         if (!orig_loss.defined()) orig_loss = v.loss;
         return {v.loss.item(), v.grad};
     };
@@ -354,11 +358,11 @@ Tensor Lbfgs::step(const Closure& closure) {
 
                 std::int64_t ls_func_evals = 0;
                 if (o.line_search == LineSearch::strong_wolfe) {
-                    const Tensor x_init = detail::flat(p).clone();
+                    const Tensor x_init = detail::gather_flat(m_params);
                     const DirectionalEvaluate obj_func = [&](double step) {
-                        detail::set_along(p, x_init, step, d);
+                        detail::set_along(m_params, x_init, step, d);
                         Evaluation e = evaluate();
-                        descent::detail::copy_op(detail::flat(p), x_init);  // back to x (_set_param)
+                        detail::scatter_flat(m_params, x_init);  // back to x (_set_param)
                         return e;
                     };
                     // torch calls _strong_wolfe with its default tolerance_change (1e-9),
@@ -368,11 +372,11 @@ Tensor Lbfgs::step(const Closure& closure) {
                     flat_grad = ls.grad;
                     t = ls.t;
                     ls_func_evals = ls.func_evals;
-                    detail::set_along(p, x_init, t, d);
+                    detail::set_along(m_params, x_init, t, d);
                     opt_cond = abs_max(flat_grad) <= o.tolerance_grad;
                 } else {
                     // no line search, simply move with fixed-step
-                    detail::set_along(p, detail::flat(p).clone(), t, d);
+                    detail::set_along(m_params, detail::gather_flat(m_params), t, d);
                     if (n_iter != o.max_iter) {
                         // re-evaluate function only if not in last iteration
                         const Evaluation e = evaluate();
@@ -394,7 +398,7 @@ Tensor Lbfgs::step(const Closure& closure) {
             }
         }
     } catch (...) {
-        descent::detail::copy_op(detail::flat(p), p_before);
+        detail::scatter_flat(m_params, p_before);
         throw;
     }
 
@@ -406,7 +410,7 @@ Tensor Lbfgs::step(const Closure& closure) {
     if (!old_dirs.empty()) {
         next.buffers["old_dirs"] = detail::stack_rows(old_dirs);
         next.buffers["old_stps"] = detail::stack_rows(old_stps);
-        next.buffers["ro"] = from_vector(ro, {std::int64_t(ro.size())}, DType::f64, p.device());
+        next.buffers["ro"] = from_vector(ro, {std::int64_t(ro.size())}, DType::f64, device);
     } else {
         next.buffers.erase("old_dirs");
         next.buffers.erase("old_stps");
@@ -414,14 +418,14 @@ Tensor Lbfgs::step(const Closure& closure) {
     }
     next.buffers["scalars"] = from_vector(
         std::vector<double>{t, H_diag, prev_loss, double(func_evals), double(state_n_iter)},
-        {kScalars}, DType::f64, p.device());
+        {kScalars}, DType::f64, device);
     m_state[0] = std::move(next);
     return orig_loss;
 }
 
 void Lbfgs::check_buffer(const std::string& name, const Tensor& buffer, std::size_t) const {
-    const Tensor& p = m_params[0];
-    const std::int64_t n = p.numel();
+    std::int64_t n = 0;  // the flat vector's length
+    for (const Tensor& p : m_params) n += p.numel();
     const auto refuse = [&](const std::string& expected) {
         throw Error("load_state: lbfgs buffer '" + name + "' is " +
                     descent::detail::describe(buffer) + ", expected " + expected);
@@ -451,9 +455,13 @@ Tensor Lbfgs::adopt_buffer(const std::string& name, const Tensor& buffer, std::s
 void Lbfgs::load_state(const OptimizerState& state) {
     if (state.optimizer != m_name)
         throw Error("load_state: state of '" + state.optimizer + "' given to '" + m_name + "'");
-    if (state.params.size() != 1)
-        throw Error("load_state: lbfgs has 1 parameter, the state has " +
-                    std::to_string(state.params.size()));
+    if (state.params.size() != m_params.size())
+        throw Error("load_state: lbfgs has " + std::to_string(m_params.size()) +
+                    " parameter(s), the state has " + std::to_string(state.params.size()));
+    for (std::size_t i = 1; i < state.params.size(); ++i)
+        if (!state.params[i].buffers.empty())
+            throw Error("load_state: lbfgs keeps its state with the first parameter; parameter " +
+                        std::to_string(i) + " has buffers");
     const ParamState& ps = state.params[0];
     if (ps.step < 0) throw Error("load_state: negative step count");
     const std::vector<std::string> names = buffer_names();

@@ -46,6 +46,51 @@ void set_along(const Tensor& p, const Tensor& x, double t, const Tensor& d) {
     dd::copy_op(p, dd::make_view(moved, p.shape()));
 }
 
+Tensor gather_flat(const std::vector<Tensor>& params) {
+    if (params.size() == 1) return flat(params[0]).clone();
+    std::int64_t n = 0;
+    for (const Tensor& p : params) n += p.numel();
+    Tensor out = dd::make_tensor({n}, params[0].dtype(), params[0].device());
+    std::int64_t at = 0;
+    for (const Tensor& p : params) {
+        dd::copy_range_into(out, at, flat(p));
+        at += p.numel();
+    }
+    return out;
+}
+
+void scatter_flat(const std::vector<Tensor>& params, const Tensor& x) {
+    NoGrad no_grad;
+    std::int64_t at = 0;
+    for (const Tensor& p : params) {
+        dd::copy_op(flat(p), x.narrow(0, at, p.numel()));
+        at += p.numel();
+    }
+}
+
+void set_along(const std::vector<Tensor>& params, const Tensor& x, double t, const Tensor& d) {
+    if (params.size() == 1) return set_along(params[0], x, t, d);
+    NoGrad no_grad;
+    scatter_flat(params, x + d * t);
+}
+
+ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
+                              const std::vector<Tensor>& params) {
+    if (params.size() == 1) return evaluate_closure(optimizer, closure, params[0]);
+    Tensor loss;
+    {
+        EnableGrad enable;
+        loss = closure();
+    }
+    if (!loss.defined() || loss.numel() != 1)
+        throw Error(std::string(optimizer) + ": the closure must return the loss, a one-element "
+                    "tensor; got " + dd::describe(loss));
+    std::vector<Tensor> grads;
+    for (const Tensor& p : params)
+        grads.push_back(p.grad().defined() ? p.grad() : zeros(p.shape(), p.dtype(), p.device()));
+    return {loss, gather_flat(grads)};
+}
+
 Tensor stack_rows(const std::vector<Tensor>& rows) {
     if (rows.empty()) throw Error("stack_rows: no rows");
     const std::int64_t n = rows[0].numel();

@@ -30,6 +30,16 @@ struct ClosureValue {
 ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
                               const Tensor& p);
 
+// Several parameters as one flat vector (torch's LBFGS: _gather_flat_grad, _add_grad): their
+// entries in order, a copy; scatter_flat writes such a vector back into them; the overloads
+// of set_along and evaluate_closure take the parameters together. One parameter gives the
+// same bits as the single-tensor functions above.
+Tensor gather_flat(const std::vector<Tensor>& params);
+void scatter_flat(const std::vector<Tensor>& params, const Tensor& x);
+void set_along(const std::vector<Tensor>& params, const Tensor& x, double t, const Tensor& d);
+ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
+                              const std::vector<Tensor>& params);
+
 // rows (each of n elements) as an (m, n) matrix, and back.
 Tensor stack_rows(const std::vector<Tensor>& rows);
 std::vector<Tensor> unstack_rows(const Tensor& matrix);

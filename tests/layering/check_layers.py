@@ -44,6 +44,7 @@ LAYERS = [
     ("include/descent/stream.hpp", 4), ("include/descent/train.hpp", 4),
     ("include/descent/checkpoint.hpp", 4), ("include/descent/descent.hpp", 4),
     ("include/descent/model.hpp", 4), ("src/model.cpp", 4),
+    ("include/descent/nn.hpp", 4), ("src/nn.cpp", 4),
     ("src/optim/", 4), ("src/data/", 4), ("src/checkpoint/", 4), ("src/train", 4),
     ("src/stream.cpp", 4), ("src/dist/", 4), ("include/descent/shard.hpp", 4),
     ("include/descent/communicator.hpp", 4),
