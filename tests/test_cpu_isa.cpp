@@ -10,9 +10,12 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "cpu/linear_mse_isa.hpp"
+#define DESCENT_CPU_ISA baseline
+#include "cpu/gemm_rows.hpp"
 
 using namespace descent::detail;
 
@@ -134,4 +137,34 @@ TEST_CASE("asking for kernels the processor cannot run is an error", "[cpu][isa]
     for (const CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512})
         if (std::find(isas.begin(), isas.end(), isa) == isas.end())
             CHECK_THROWS_WITH(block_fn_for<float>(isa, 16), Catch::Contains(cpu_isa_name(isa)));
+}
+
+// The matrix product's row kernel (cpu/gemm_rows.hpp) in every build: bitwise the baseline's
+// sums, for both layouts of A, row counts and widths with vector tails.
+TEMPLATE_TEST_CASE("the matrix product's kernel sums bitwise alike in every build", "[cpu][isa]",
+                   float, double) {
+    std::mt19937_64 rng(9);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (const CpuIsa isa : available_cpu_isas()) {
+        for (const bool trans_a : {false, true})
+            for (const std::int64_t n : {1, 3, 16, 37}) {
+                const std::int64_t m = 19, k = 23;
+                std::vector<TestType> A(static_cast<std::size_t>(m * k)), B(static_cast<std::size_t>(k * n));
+                for (TestType& v : A) v = static_cast<TestType>(normal(rng));
+                for (TestType& v : B) v = static_cast<TestType>(normal(rng));
+                std::vector<double> want(static_cast<std::size_t>(m * n), 0.0), got = want;
+                baseline::gemm_rows<TestType>(trans_a, m, n, k, A.data(), B.data(), 0, m, want.data());
+                gemm_rows_for<TestType>(isa)(trans_a, m, n, k, A.data(), B.data(), 0, m, got.data());
+                INFO(cpu_isa_name(isa) << (trans_a ? " Aᵀ" : " A") << " n=" << n);
+                REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(double)) == 0);
+                // And the sums themselves: each entry's in the order p = 0, 1, ...
+                for (std::int64_t i = 0; i < m; ++i)
+                    for (std::int64_t j = 0; j < n; ++j) {
+                        double acc = 0.0;
+                        for (std::int64_t p = 0; p < k; ++p)
+                            acc += double(trans_a ? A[p * m + i] : A[i * k + p]) * double(B[p * n + j]);
+                        REQUIRE(got[i * n + j] == acc);
+                    }
+            }
+    }
 }

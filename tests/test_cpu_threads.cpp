@@ -71,3 +71,42 @@ TEST_CASE("max, argmax, where, index_select and its backward are bitwise identic
     }
     set_cpu_threads(original);
 }
+
+// The matrix product splits C's rows between threads (src/cpu/linalg.cpp), each entry one
+// fixed sum; the elementwise ops split their outputs. A net's training step, which is made
+// of them, gives the same bits for any thread count.
+TEST_CASE("matmul, elementwise ops and a net's training are bitwise identical for any thread count",
+          "[cpu][threads]") {
+    const int original = cpu_threads();
+    RandomState rng(4);
+    for (DType dtype : {DType::f32, DType::f64}) {
+        const Tensor A = from_vector(rng.standard_normal(300 * 170), {300, 170}, dtype);
+        const Tensor B = from_vector(rng.standard_normal(170 * 90), {170, 90}, dtype);
+        const Tensor C = from_vector(rng.standard_normal(300 * 90), {300, 90}, dtype);
+        const Tensor X = from_vector(rng.standard_normal(2000 * 5), {2000, 5}, dtype);
+        const Tensor y = from_vector(rng.standard_normal(2000), {2000}, dtype);
+        std::vector<std::vector<std::vector<double>>> results;
+        for (int threads : {1, 2, 3}) {
+            set_cpu_threads(threads);
+            const nn::Sequential net = nn::mlp({5, 64, 1}, nn::Activation::tanh, 2, dtype);
+            optim::OptimizerConfig config;
+            config.name = "adam";
+            auto adam = optim::make_optimizer(config, net.parameters());
+            TrainOptions options;
+            options.epochs = 3;
+            const TrainResult r = train(net, Loss::mse, X, y, *adam, options);
+            results.push_back({matmul(A, B).to_vector<double>(),
+                               matmul(transpose(A), C).to_vector<double>(),
+                               matmul(C, transpose(B)).to_vector<double>(),
+                               tanh(A).to_vector<double>(), (A * 2.0 + A).to_vector<double>(),
+                               (C + B.narrow(0, 0, 1)).to_vector<double>(), r.losses,
+                               r.final_weights});
+        }
+        for (std::size_t k = 1; k < results.size(); ++k)
+            for (std::size_t i = 0; i < results[0].size(); ++i) {
+                INFO(dtype_name(dtype) << " result " << i << " run " << k);
+                CHECK(results[k][i] == results[0][i]);
+            }
+    }
+    set_cpu_threads(original);
+}

@@ -29,6 +29,24 @@ CpuIsa best_cpu_isa();
 template <class T>
 BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d);
 
+// The matrix product's row kernel (cpu/gemm_rows.hpp): (trans_a, m, n, k, A, B, i0, i1, acc).
+template <class T>
+using GemmRowsFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*, const T*,
+                            std::int64_t, std::int64_t, double*);
+
+// The row kernel of `isa`; descent::Error when `isa` is not available.
+template <class T>
+GemmRowsFn<T> gemm_rows_for(CpuIsa isa);
+
+#ifdef DESCENT_HAVE_AVX2_KERNELS
+GemmRowsFn<float> avx2_gemm_rows_f32();
+GemmRowsFn<double> avx2_gemm_rows_f64();
+#endif
+#ifdef DESCENT_HAVE_AVX512_KERNELS
+GemmRowsFn<float> avx512_gemm_rows_f32();
+GemmRowsFn<double> avx512_gemm_rows_f64();
+#endif
+
 #ifdef DESCENT_HAVE_AVX2_KERNELS
 BlockFn<float> avx2_block_fn_f32(std::int64_t d);
 BlockFn<double> avx2_block_fn_f64(std::int64_t d);
