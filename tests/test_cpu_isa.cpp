@@ -168,3 +168,22 @@ TEMPLATE_TEST_CASE("the matrix product's kernel sums bitwise alike in every buil
             }
     }
 }
+
+// The f32 tanh (cpu/tanh_f32.hpp) in every build: bitwise the baseline's.
+TEST_CASE("the f32 tanh is bitwise alike in every build", "[cpu][isa]") {
+    std::mt19937_64 rng(12);
+    std::uniform_real_distribution<double> exponent(-30.0, 5.0);
+    std::vector<float> x = {0.0f, -0.0f, 1.0f / 256.0f, -1.0f / 256.0f, 1e30f, -1e30f,
+                            INFINITY, -INFINITY, NAN};
+    while (x.size() < 200000) {
+        const double v = std::exp2(exponent(rng));
+        x.push_back(static_cast<float>(rng() % 2 ? v : -v));
+    }
+    std::vector<float> want(x.size()), got(x.size());
+    tanh_f32_fn_for(CpuIsa::baseline)(x.data(), want.data(), std::int64_t(x.size()));
+    for (const CpuIsa isa : available_cpu_isas()) {
+        tanh_f32_fn_for(isa)(x.data(), got.data(), std::int64_t(x.size()));
+        INFO(cpu_isa_name(isa));
+        REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+    }
+}

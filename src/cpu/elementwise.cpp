@@ -1,5 +1,6 @@
 // CPU backend: memory and elementwise primitives. The per-element math comes from
 // shared/elementwise.hpp, the same functions the CUDA kernels call.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -11,7 +12,7 @@
 #endif
 
 #include "shared/dtype_visit.hpp"
-#include "shared/logistic_row.hpp"
+#include "cpu/linear_mse_isa.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "descent/error.hpp"
 
@@ -71,33 +72,24 @@ namespace {
 // Elementwise work below this many elements runs on the calling thread (a team costs more).
 constexpr std::int64_t kParallelElements = std::int64_t(1) << 15;
 
-// tanh for f32 outputs, computed in double: x (1 - x²/3 + 2x⁴/15 - 17x⁶/315) below |x| = 1/256,
-// else (1 - e) / (1 + e) with e = exp(-2|x|) (shared/logistic_row.hpp's branch-free exp,
-// 2 ulp), whose error is at most ~1e-13 relative there: far below f32's half ulp, so the f32
-// result is the correctly rounded tanh but in the rarest ties. Both arms are computed and one
-// selected, so the loop vectorises; glibc's tanhf (a call per element) took most of a small
-// net's step. NaN gives NaN, ±inf ±1, -0 gives -0.
-inline float tanh_f32(float xf) {
-    const double x = double(xf);
-    const double ax = x < 0.0 ? -x : x;
-    const double x2 = x * x;
-    const double small = x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
-    const double e = exp_nonpositive(-2.0 * ax);
-    const double big = (1.0 - e) / (1.0 + e);
-    const double signed_big = x < 0.0 ? -big : big;
-    return static_cast<float>(ax < 1.0 / 256.0 ? small : signed_big);
-}
-
 template <UnaryOp OP, class T>
 void unary_loop(const T* x, T* o, std::int64_t n, T a) {
     const auto f = [a](T v) {
-        if constexpr (OP == UnaryOp::tanh && std::is_same_v<T, float>) {
-            (void)a;
-            return tanh_f32(v);
-        } else {
-            return apply_unary(OP, v, a);
-        }
+        return apply_unary(OP, v, a);
     };
+    if constexpr (OP == UnaryOp::tanh && std::is_same_v<T, float>) {
+        // f32 tanh: the vectorised kernel of the processor (cpu/tanh_f32.hpp), in chunks.
+        const TanhF32Fn kernel = tanh_f32_fn_for(best_cpu_isa());
+        (void)f;
+        if (n >= kParallelElements) {
+#pragma omp parallel for schedule(static)
+            for (std::int64_t c = 0; c < (n + 4095) / 4096; ++c)
+                kernel(x + c * 4096, o + c * 4096, std::min<std::int64_t>(4096, n - c * 4096));
+        } else {
+            kernel(x, o, n);
+        }
+        return;
+    }
     if (n >= kParallelElements) {
 #pragma omp parallel for schedule(static)
         for (std::int64_t i = 0; i < n; ++i) o[i] = f(x[i]);

@@ -17,31 +17,102 @@
 
 namespace descent::detail::DESCENT_CPU_ISA {
 
-// acc (rows i0 .. i1 of C, n doubles each, zeroed by the caller) += the products: A is (m, k)
-// row-major, or (k, m) when trans_a (C = Aᵀ B); B is (k, n) row-major.
+// One tile of C: rows i .. i + ROWS, columns j .. j + COLS (at most kTileRows x kTileCols),
+// its sums kept in registers across all of k (a row's sums in memory cost a load and a store
+// per multiply-add); with the sizes known at compile time the j loops vectorise.
+constexpr int kTileRows = 4;
+constexpr int kTileCols = 8;
+
+template <int ROWS, int COLS, class T>
+inline void gemm_tile(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
+                      const T* B, std::int64_t i, std::int64_t j, double* out,
+                      std::int64_t out_row0) {
+    double acc[ROWS][COLS] = {};
+    for (std::int64_t p = 0; p < k; ++p) {
+        const T* b = B + p * n + j;
+        double bd[COLS];
+        for (int c = 0; c < COLS; ++c) bd[c] = double(b[c]);
+        for (int r = 0; r < ROWS; ++r) {
+            const double a = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
+            for (int c = 0; c < COLS; ++c) acc[r][c] += a * bd[c];
+        }
+    }
+    for (int r = 0; r < ROWS; ++r)
+        for (int c = 0; c < COLS; ++c) out[(i + r - out_row0) * n + j + c] = acc[r][c];
+}
+
+// The full tile (kTileCols = 8 columns) with explicit vectors of 4 doubles (GCC's vector
+// extension: one ymm register in the AVX builds, two xmm in the baseline), since the
+// compiler's own vectorisation of the loop above packed scalar products. The same operations
+// per lane, so the same bits.
+typedef double Doubles4 __attribute__((vector_size(32)));
+typedef float Floats4 __attribute__((vector_size(16)));
+
+template <class T>  // (an out-parameter: returning a 32-byte vector is an ABI matter without AVX)
+inline void load4(const T* p, Doubles4& out) {
+    if constexpr (sizeof(T) == sizeof(float)) {
+        Floats4 f;
+        __builtin_memcpy(&f, p, sizeof f);
+        out = __builtin_convertvector(f, Doubles4);
+    } else {
+        __builtin_memcpy(&out, p, sizeof out);
+    }
+}
+
+template <int ROWS, class T>
+inline void gemm_tile8(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
+                       const T* B, std::int64_t i, std::int64_t j, double* out,
+                       std::int64_t out_row0) {
+    Doubles4 acc[ROWS][2];
+    for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = Doubles4{0.0, 0.0, 0.0, 0.0};
+    for (std::int64_t p = 0; p < k; ++p) {
+        const T* b = B + p * n + j;
+        Doubles4 lo, hi;
+        load4(b, lo);
+        load4(b + 4, hi);
+        for (int r = 0; r < ROWS; ++r) {
+            const double a = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
+            const Doubles4 av = {a, a, a, a};
+            acc[r][0] += av * lo;
+            acc[r][1] += av * hi;
+        }
+    }
+    for (int r = 0; r < ROWS; ++r) {
+        double* o = out + (i + r - out_row0) * n + j;
+        __builtin_memcpy(o, &acc[r][0], sizeof(Doubles4));
+        __builtin_memcpy(o + 4, &acc[r][1], sizeof(Doubles4));
+    }
+}
+
+template <int ROWS, class T>
+void gemm_row_tiles(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
+                    const T* B, std::int64_t i, double* out, std::int64_t out_row0) {
+    std::int64_t j = 0;
+    for (; j + kTileCols <= n; j += kTileCols)
+        gemm_tile8<ROWS>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+    switch (n - j) {  // the last columns, their count known at compile time too
+        case 1: return gemm_tile<ROWS, 1>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 2: return gemm_tile<ROWS, 2>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 3: return gemm_tile<ROWS, 3>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 4: return gemm_tile<ROWS, 4>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 5: return gemm_tile<ROWS, 5>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 6: return gemm_tile<ROWS, 6>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        case 7: return gemm_tile<ROWS, 7>(trans_a, m, n, k, A, B, i, j, out, out_row0);
+        default: return;
+    }
+}
+
+// acc (rows i0 .. i1 of C, n doubles each) = the products: A is (m, k) row-major, or (k, m)
+// when trans_a (C = Aᵀ B); B is (k, n) row-major.
 template <class T>
 void gemm_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
                const T* B, std::int64_t i0, std::int64_t i1, double* acc) {
-    if (!trans_a) {
-        for (std::int64_t i = i0; i < i1; ++i) {
-            const T* a = A + i * k;
-            double* c = acc + (i - i0) * n;
-            for (std::int64_t p = 0; p < k; ++p) {
-                const double aip = double(a[p]);
-                const T* b = B + p * n;
-                for (std::int64_t j = 0; j < n; ++j) c[j] += aip * double(b[j]);
-            }
-        }
-        return;
-    }
-    // Aᵀ: row p of A holds column p of Aᵀ; p outermost keeps each entry's order p = 0, 1, ...
-    for (std::int64_t p = 0; p < k; ++p) {
-        const T* a = A + p * m;
-        const T* b = B + p * n;
-        for (std::int64_t i = i0; i < i1; ++i) {
-            const double aip = double(a[i]);
-            double* c = acc + (i - i0) * n;
-            for (std::int64_t j = 0; j < n; ++j) c[j] += aip * double(b[j]);
+    for (std::int64_t i = i0; i < i1; i += kTileRows) {
+        switch (i1 - i < kTileRows ? i1 - i : kTileRows) {
+            case 1: gemm_row_tiles<1>(trans_a, m, n, k, A, B, i, acc, i0); break;
+            case 2: gemm_row_tiles<2>(trans_a, m, n, k, A, B, i, acc, i0); break;
+            case 3: gemm_row_tiles<3>(trans_a, m, n, k, A, B, i, acc, i0); break;
+            default: gemm_row_tiles<kTileRows>(trans_a, m, n, k, A, B, i, acc, i0); break;
         }
     }
 }

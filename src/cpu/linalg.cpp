@@ -11,6 +11,7 @@
 
 #define DESCENT_CPU_ISA baseline
 #include "cpu/gemm_rows.hpp"
+#include "cpu/tanh_f32.hpp"
 
 namespace descent::detail {
 
@@ -30,6 +31,19 @@ GemmRowsFn<T> gemm_rows_for(CpuIsa isa) {
         default:
             (void)f32;
             return baseline::gemm_rows<T>;
+    }
+}
+
+TanhF32Fn tanh_f32_fn_for(CpuIsa isa) {
+    require_cpu_isa(isa, "tanh");
+    switch (isa) {
+#if defined(DESCENT_HAVE_AVX2_KERNELS)
+        case CpuIsa::avx2: return avx2_tanh_f32_fn();
+#endif
+#if defined(DESCENT_HAVE_AVX512_KERNELS)
+        case CpuIsa::avx512: return avx512_tanh_f32_fn();
+#endif
+        default: return baseline::tanh_f32;
     }
 }
 
@@ -69,7 +83,6 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n
         const auto block = [&](std::int64_t blk) {
             const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
             double* sums = acc[static_cast<std::size_t>(parallel ? pass_thread_index() : 0)].data();
-            std::fill(sums, sums + (i1 - i0) * n, 0.0);
             rows(trans_a, m, n, k, A, B, i0, i1, sums);
             for (std::int64_t i = i0; i < i1; ++i)
                 for (std::int64_t j = 0; j < n; ++j)

@@ -34,6 +34,16 @@ template <class T>
 using GemmRowsFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*, const T*,
                             std::int64_t, std::int64_t, double*);
 
+// f32 tanh over n values (cpu/tanh_f32.hpp): (x, out, n).
+using TanhF32Fn = void (*)(const float*, float*, std::int64_t);
+TanhF32Fn tanh_f32_fn_for(CpuIsa isa);
+#ifdef DESCENT_HAVE_AVX2_KERNELS
+TanhF32Fn avx2_tanh_f32_fn();
+#endif
+#ifdef DESCENT_HAVE_AVX512_KERNELS
+TanhF32Fn avx512_tanh_f32_fn();
+#endif
+
 // The row kernel of `isa`; descent::Error when `isa` is not available.
 template <class T>
 GemmRowsFn<T> gemm_rows_for(CpuIsa isa);
