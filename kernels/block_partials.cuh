@@ -38,4 +38,17 @@ BlockPartialsPlan plan_block_partials(std::int64_t n, std::int64_t block_rows, s
     return plan;
 }
 
+// The tiles a CUDA block of a tiled kernel walks: t = block, block + grid, ... of n_tiles; or,
+// for block partials (tiles_per_block > 0), the consecutive tiles of block `block` of rows.
+struct TileRange {
+    std::int64_t first, end, step;
+};
+__device__ inline TileRange tiles_of_block(std::int64_t n_tiles, int tiles_per_block) {
+    if (tiles_per_block > 0) {
+        const std::int64_t first = std::int64_t(blockIdx.x) * tiles_per_block;
+        return {first, min(n_tiles, first + tiles_per_block), 1};
+    }
+    return {std::int64_t(blockIdx.x), n_tiles, std::int64_t(gridDim.x)};
+}
+
 }  // namespace descent::kernels

@@ -148,6 +148,10 @@ void softmax_blocks(const BlockPartialsPlan& plan, Array X, Array labels, Array 
 void softmax_finish(const double* root, std::int64_t entries, std::int64_t n_total, Array loss,
                     Array grad, cudaStream_t stream);
 
+// The dropout mask (shared/dropout.hpp) into out (contiguous).
+void dropout_mask(Array out, double p, std::uint64_t seed, std::uint64_t offset,
+                  cudaStream_t stream);
+
 // Mini-batch gather: Xb[k] = X[perm.row(begin + k)], yb[k] = y[perm.row(begin + k)].
 void gather_rows(Array X, Array y, std::int64_t d, const detail::RowPermutation& perm,
                  std::int64_t begin, std::int64_t count, Array Xb, Array yb, cudaStream_t stream);

@@ -74,15 +74,8 @@ __global__ void softmax_tile_kernel(const T* X, const T* labels, const T* W, std
     }
 
     const std::int64_t n_tiles = (n + rows_per_tile - 1) / rows_per_tile;
-    // Tiles t = block, block + grid, ...; or, for a distributed pass's block partials
-    // (tiles_per_block > 0), the consecutive tiles of one block of rows per CUDA block.
-    std::int64_t t = blockIdx.x, t_end = n_tiles, t_step = gridDim.x;
-    if (tiles_per_block > 0) {
-        t = std::int64_t(blockIdx.x) * tiles_per_block;
-        t_end = min(n_tiles, t + tiles_per_block);
-        t_step = 1;
-    }
-    for (; t < t_end; t += t_step) {
+    const TileRange tiles = tiles_of_block(n_tiles, tiles_per_block);
+    for (std::int64_t t = tiles.first; t < tiles.end; t += tiles.step) {
         const std::int64_t start = t * rows_per_tile;
         const int rows = static_cast<int>(min(std::int64_t(rows_per_tile), n - start));
         const T* src = X + start * d;

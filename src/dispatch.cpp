@@ -147,6 +147,12 @@ Tensor unary_op(UnaryOp op, double alpha, const Tensor& a_in) {
     return out;
 }
 
+Tensor dropout_mask_op(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset) {
+    Tensor mask = make_tensor(a.shape(), a.dtype(), a.device());
+    backend_of(mask).dropout_mask(array_of(mask), p, seed, offset);
+    return mask;
+}
+
 Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
     check_same_kind(name, a, b);
     const Shape shape = broadcast_shapes(name, a.shape(), b.shape());

@@ -81,6 +81,9 @@ Tensor index_add_op(const char* name, const Tensor& src, std::int64_t axis, cons
 // dst[offset, offset + numel(src)) = src, and a new (count) tensor of src[offset, offset + count).
 void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src);
 Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count);
+// A new tensor of a's shape, dtype and device holding the dropout mask of (p, seed, offset)
+// (shared/dropout.hpp); not recorded.
+Tensor dropout_mask_op(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset);
 Tensor cast_op(const Tensor& a, DType dtype);
 Tensor device_copy_op(const Tensor& a, Device device);
 void fill_op(const Tensor& t, double value);  // t may be a view

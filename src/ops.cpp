@@ -516,4 +516,18 @@ Tensor index_select(const Tensor& a, std::int64_t axis, const Tensor& index) {
     return gather_slices(a, ax, list);
 }
 
+Tensor dropout_mask(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset) {
+    detail::check_defined("dropout", a);
+    if (!(p >= 0.0 && p <= 1.0))
+        throw Error("dropout: p must be in [0, 1], got " + std::to_string(p));
+    return detail::dropout_mask_op(a, p, seed, offset);
+}
+
+Tensor dropout(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset) {
+    detail::check_defined("dropout", a);
+    if (p == 0.0) return a;  // (torch returns the input too)
+    // The mask is a constant: mul's rules differentiate a * mask to any order.
+    return a * dropout_mask(a, p, seed, offset);
+}
+
 }  // namespace descent

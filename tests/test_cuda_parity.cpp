@@ -1387,3 +1387,20 @@ TEST_CASE("an op between a cpu tensor and a device tensor names both devices", "
         }
     }
 }
+
+TEST_CASE("dropout: the same mask on the device as on the cpu, bitwise", "[cuda][parity][dropout]") {
+    for (const DType dt : {DType::f32, DType::f64})
+        for (const double p : {0.0, 0.2, 0.5, 1.0}) {
+            INFO(dtype_name(dt) << " p = " << p);
+            const Tensor x = from_vector(std::vector<double>(5000, 1.5), {50, 100}, dt);
+            const std::vector<double> cpu = dropout_mask(x, p, 31, 1000).to_vector<double>();
+            const std::vector<double> gpu = dropout_mask(x.to(kDevice), p, 31, 1000).to_vector<double>();
+            REQUIRE(gpu == cpu);
+            REQUIRE(dropout(x.to(kDevice), p, 31, 1000).to_vector<double>() ==
+                    dropout(x, p, 31, 1000).to_vector<double>());
+            // The gradient through it, on the device.
+            Tensor w = x.to(kDevice).detach().requires_grad_();
+            sum(dropout(w, p, 31, 1000)).backward();
+            REQUIRE(w.grad().to_vector<double>() == cpu);
+        }
+}

@@ -178,6 +178,16 @@ TEST_CASE("gradcheck: relu away from its kink", "[gradcheck]") {
           {uniform(rng, {3, 4}, -2, -0.1)});
 }
 
+TEST_CASE("gradcheck: dropout (a fixed mask: seed and offset)", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0031);
+    for (const Shape& s : kElementwiseShapes)
+        for (const double p : {0.0, 0.3, 0.7}) {
+            INFO("p = " << p);
+            check("dropout", [p](const Inputs& v) { return descent::dropout(v[0], p, 42, 7); },
+                  {uniform(rng, s, -2, 2)});
+        }
+}
+
 // --- linear algebra -------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: matmul of matrices and vectors", "[gradcheck]") {

@@ -262,6 +262,17 @@ TEST_CASE("pow with exponents 0, 1, 2, 3 has finite second derivatives at x = 0"
     }
 }
 
+TEST_CASE("gradgradcheck: dropout inside smooth functions", "[gradgradcheck]") {
+    // The mask is a constant: dropout's rule g * mask is differentiable in g.
+    std::mt19937_64 rng(0x99ed0031);
+    for (const Shape& s : kElementwiseShapes) {
+        check("tanh(dropout)", [](const Inputs& v) { return descent::tanh(descent::dropout(v[0], 0.4, 5)); },
+              {uniform(rng, s, -2, 2)});
+        check("dropout(x) * y", [](const Inputs& v) { return descent::dropout(v[0], 0.5, 6, 3) * v[1]; },
+              {uniform(rng, s, -2, 2), uniform(rng, s, -1, 1)});
+    }
+}
+
 TEST_CASE("gradgradcheck: relu away from its kink", "[gradgradcheck]") {
     // relu'' is 0 away from 0; what is checked is that its rule g * step(x) is differentiable
     // in g (the cases below relu's downstream nonlinearity) and that step(x) counts as constant.

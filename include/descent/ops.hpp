@@ -166,4 +166,15 @@ Tensor log_softmax(const Tensor& a, std::int64_t axis);
 // (torch's index_add) in a fixed order, bitwise reproducible on every device.
 Tensor index_select(const Tensor& a, std::int64_t axis, const Tensor& index);
 
+// --- dropout ------------------------------------------------------------------------------
+// torch.nn.functional.dropout in training: each element of a kept with probability 1 - p and
+// scaled by 1 / (1 - p), or zeroed; p in [0, 1] (0 returns a itself, 1 zeroes everything).
+// The mask is a pure function of (seed, offset + flat index) (counter-based Philox,
+// src/shared/dropout.hpp): the same on the CPU and a GPU, for any thread count, and a run
+// that passes a new offset (or seed) per step draws a new mask per step. Differentiable to
+// any order (the mask is a constant: a * mask).
+Tensor dropout(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset = 0);
+// The mask alone (a's shape, dtype and device): 1 / (1 - p) where kept, 0 where dropped.
+Tensor dropout_mask(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset = 0);
+
 }  // namespace descent

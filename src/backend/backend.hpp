@@ -201,6 +201,8 @@ public:
 
     // X (count, features (+1)) and y (count) = rows [begin, begin + count) of the synthetic
     // data set (shared/synthetic_row.hpp), in X's dtype.
+    // out[i] = dropout_keep_scale(seed, offset + i, p) (shared/dropout.hpp), out contiguous.
+    virtual void dropout_mask(Array out, double p, std::uint64_t seed, std::uint64_t offset) = 0;
     virtual void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count,
                                 Array X, Array y) = 0;
 

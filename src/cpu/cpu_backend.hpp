@@ -53,6 +53,7 @@ public:
     void gather_rows(Array X, Array y, std::int64_t d, const RowPermutation& perm,
                      std::int64_t begin, std::int64_t count, Array Xb, Array yb) override;
 
+    void dropout_mask(Array out, double p, std::uint64_t seed, std::uint64_t offset) override;
     void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count, Array X,
                         Array y) override;
 

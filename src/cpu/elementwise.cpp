@@ -141,6 +141,21 @@ void CpuBackend::unary(UnaryOp op, double alpha, Array in, Array out) {
 
 namespace {
 
+// Advances the outer coordinates (all but the last dimension) to the next row, like an
+// odometer, with the operands' offsets.
+inline void next_row(const BroadcastIndex& ix, std::int64_t* coord, std::int64_t& base_a,
+                     std::int64_t& base_b) {
+    for (int dim = ix.rank - 2; dim >= 0; --dim) {
+        ++coord[dim];
+        base_a += ix.strides[0][dim];
+        base_b += ix.strides[1][dim];
+        if (coord[dim] < ix.shape[dim]) return;
+        base_a -= coord[dim] * ix.strides[0][dim];
+        base_b -= coord[dim] * ix.strides[1][dim];
+        coord[dim] = 0;
+    }
+}
+
 // Walks every output coordinate in row-major order, calling f(out_index, offset_a, offset_b).
 // The last dimension is the inner loop, so contiguous operands stream through memory.
 template <class F>
@@ -157,16 +172,7 @@ void for_each_broadcast(const BroadcastIndex& ix, std::int64_t numel, F&& f) {
     std::int64_t base_a = 0, base_b = 0;
     for (std::int64_t start = 0; start < numel; start += inner) {
         for (std::int64_t j = 0; j < inner; ++j) f(start + j, base_a + j * sa, base_b + j * sb);
-        // Advance the outer coordinates like an odometer.
-        for (int dim = last - 1; dim >= 0; --dim) {
-            ++coord[dim];
-            base_a += ix.strides[0][dim];
-            base_b += ix.strides[1][dim];
-            if (coord[dim] < ix.shape[dim]) break;
-            base_a -= coord[dim] * ix.strides[0][dim];
-            base_b -= coord[dim] * ix.strides[1][dim];
-            coord[dim] = 0;
-        }
+        next_row(ix, coord, base_a, base_b);
     }
 }
 
@@ -209,15 +215,7 @@ void binary_rows(const BroadcastIndex& ix, const T* x, const T* y, T* o, std::in
         } else {
             for (std::int64_t j = 0; j < inner; ++j) out[j] = f(a[j * sa], b[j * sb]);
         }
-        for (int dim = last - 1; dim >= 0; --dim) {  // the odometer
-            ++coord[dim];
-            base_a += ix.strides[0][dim];
-            base_b += ix.strides[1][dim];
-            if (coord[dim] < ix.shape[dim]) break;
-            base_a -= coord[dim] * ix.strides[0][dim];
-            base_b -= coord[dim] * ix.strides[1][dim];
-            coord[dim] = 0;
-        }
+        next_row(ix, coord, base_a, base_b);
     }
 }
 

@@ -434,6 +434,11 @@ public:
         kernels::gather_rows(X, y, d, perm, begin, count, Xb, yb, stream(X));
     }
 
+    void dropout_mask(Array out, double p, std::uint64_t seed, std::uint64_t offset) override {
+        DeviceGuard guard(out.device_index);
+        kernels::dropout_mask(out, p, seed, offset, stream(out));
+    }
+
     void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count, Array X,
                         Array y) override {
         DeviceGuard guard(X.device_index);
