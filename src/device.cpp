@@ -106,6 +106,16 @@ DeviceMemoryStats cuda_memory_stats(int device) {
 #endif
 }
 
+CpuMemoryStats cpu_memory_stats() {
+    const detail::AllocatorStats s = detail::backend_for(Device::cpu()).allocation_stats();
+    CpuMemoryStats out;
+    out.system_allocations = s.raw_allocations;
+    out.system_frees = s.raw_frees;
+    out.requests = s.requests;
+    out.bytes_cached = s.bytes_cached;
+    return out;
+}
+
 DeviceLaunchStats cuda_launch_stats(int device) {
 #ifdef DESCENT_WITH_CUDA
     if (const detail::CudaModuleApi* cuda = detail::cuda_module_if_loaded())

@@ -147,6 +147,9 @@ Tensor unary_op(UnaryOp op, double alpha, const Tensor& a_in) {
     return out;
 }
 
+CpuAllocationCache::CpuAllocationCache() { backend_for(Device::cpu()).cache_allocations(true); }
+CpuAllocationCache::~CpuAllocationCache() { backend_for(Device::cpu()).cache_allocations(false); }
+
 Tensor dropout_mask_op(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset) {
     Tensor mask = make_tensor(a.shape(), a.dtype(), a.device());
     backend_of(mask).dropout_mask(array_of(mask), p, seed, offset);

@@ -81,6 +81,17 @@ Tensor index_add_op(const char* name, const Tensor& src, std::int64_t axis, cons
 // dst[offset, offset + numel(src)) = src, and a new (count) tensor of src[offset, offset + count).
 void copy_range_into(const Tensor& dst, std::int64_t offset, const Tensor& src);
 Tensor copy_range(const Tensor& src, std::int64_t offset, std::int64_t count);
+// For its lifetime, the CPU backend keeps freed tensor memory for reuse
+// (Backend::cache_allocations): a training loop holds one, so that its steps after the first
+// allocate nothing; the last one to end gives the cache back.
+class CpuAllocationCache {
+public:
+    CpuAllocationCache();
+    ~CpuAllocationCache();
+    CpuAllocationCache(const CpuAllocationCache&) = delete;
+    CpuAllocationCache& operator=(const CpuAllocationCache&) = delete;
+};
+
 // A new tensor of a's shape, dtype and device holding the dropout mask of (p, seed, offset)
 // (shared/dropout.hpp); not recorded.
 Tensor dropout_mask_op(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset);

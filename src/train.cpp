@@ -510,6 +510,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
 
 TrainResult train_loop(const TrainSource& source, optim::Optimizer& optimizer,
                        const TrainOptions& options) {
+    const CpuAllocationCache cache;  // the steps after the first allocate no cpu memory
     Communicator* comm = options.parallel.communicator;
     if (!comm || comm->size() == 1) return run_loop(source, optimizer, options);
     try {

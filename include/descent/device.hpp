@@ -66,6 +66,17 @@ struct DeviceMemoryStats {
 };
 // All zero for a device never used (or without CUDA).
 DeviceMemoryStats cuda_memory_stats(int device = 0);
+
+// The cpu's tensor memory: while a training loop runs (train, train_linear and the streamed
+// loops), freed blocks are kept and reused as on a GPU, so its steps after the first allocate
+// nothing from the system; the loop gives the cache back when it ends.
+struct CpuMemoryStats {
+    std::uint64_t system_allocations = 0;  // aligned_alloc calls so far
+    std::uint64_t system_frees = 0;        // free calls so far
+    std::uint64_t requests = 0;            // tensor allocations (from the cache or not)
+    std::size_t bytes_cached = 0;          // kept by running loops for reuse
+};
+CpuMemoryStats cpu_memory_stats();
 // Returns every cached block on every device to the driver (a device in the middle of a
 // CUDA graph capture keeps its cache: the captured work still refers to those blocks).
 void cuda_empty_cache();

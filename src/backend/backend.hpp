@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "backend/caching_allocator.hpp"
 #include "descent/device.hpp"
 #include "descent/dtype.hpp"
 #include "descent/error.hpp"
@@ -203,6 +204,13 @@ public:
     // data set (shared/synthetic_row.hpp), in X's dtype.
     // out[i] = dropout_keep_scale(seed, offset + i, p) (shared/dropout.hpp), out contiguous.
     virtual void dropout_mask(Array out, double p, std::uint64_t seed, std::uint64_t offset) = 0;
+
+    // While at least one scope is open (on: open one; off: close one), freed blocks are kept
+    // and reused: the CPU's during a training loop (its steps then allocate nothing after the
+    // first); closing the last gives the cache back. The CUDA backend caches always.
+    virtual void cache_allocations(bool on) { (void)on; }
+    // The counters of the backend's own allocations (the CPU's; zero where not kept).
+    virtual AllocatorStats allocation_stats() const { return {}; }
     virtual void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count,
                                 Array X, Array y) = 0;
 

@@ -64,6 +64,24 @@ void CachingAllocator::deallocate(void* ptr) noexcept {
     m_stats.bytes_cached += block;
 }
 
+bool CachingAllocator::deallocate_if_owned(void* ptr, bool keep) noexcept {
+    if (ptr == nullptr) return false;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const auto it = m_used.find(ptr);
+    if (it == m_used.end()) return false;
+    const std::size_t block = it->second;
+    m_used.erase(it);
+    m_stats.bytes_in_use -= block;
+    if (keep) {
+        m_free.emplace(block, ptr);
+        m_stats.bytes_cached += block;
+    } else {
+        m_raw_free(ptr);
+        ++m_stats.raw_frees;
+    }
+    return true;
+}
+
 void CachingAllocator::release_cached() noexcept {
     std::lock_guard<std::mutex> lock(m_mutex);
     release_cached_locked();

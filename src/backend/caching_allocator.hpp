@@ -41,6 +41,10 @@ public:
     // nullptr for bytes == 0 as well, as allocate() gives.
     void* allocate_cached(std::size_t bytes);
     void deallocate(void* ptr) noexcept;
+    // For a block this allocator handed out and that is still in use: returns it (to the
+    // cache, or with `keep` false to the raw allocator at once) and true; false, touching
+    // nothing, for any other pointer (memory the caller got elsewhere).
+    bool deallocate_if_owned(void* ptr, bool keep) noexcept;
     void release_cached() noexcept;  // gives every cached block back to the raw allocator
     AllocatorStats stats() const;
 

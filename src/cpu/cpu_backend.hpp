@@ -2,15 +2,22 @@
 // that results are deterministic. The reference every other backend is compared against.
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include "backend/backend.hpp"
+#include "backend/caching_allocator.hpp"
 
 namespace descent::detail {
 
 // Not final: tests derive a fault-injecting backend from it (backend/backend_override.hpp).
 class CpuBackend : public Backend {
 public:
+    CpuBackend();
     void* allocate(std::size_t bytes, int device_index) override;
     void deallocate(void* ptr, int device_index) noexcept override;
+    void cache_allocations(bool on) override;
+    AllocatorStats allocation_stats() const override;
     void copy_from_host(void* dst, const void* host_src, std::size_t bytes,
                         int device_index) override;
     void copy_to_host(void* host_dst, const void* src, std::size_t bytes,
@@ -61,6 +68,15 @@ public:
 
     void optimizer_update(DType dtype, const UpdateTensor* tensors, int count,
                           int device_index) override;
+
+private:
+    // aligned_alloc / free, counted.
+    void* system_allocate(std::size_t bytes);
+    void system_free(void* ptr) noexcept;
+
+    std::atomic<int> m_cache_scopes{0};
+    std::atomic<std::uint64_t> m_system_allocations{0}, m_system_frees{0}, m_requests{0};
+    std::unique_ptr<CachingAllocator> m_cache;  // serves allocations while a scope is open
 };
 
 }  // namespace descent::detail
