@@ -112,6 +112,7 @@ CpuMemoryStats cpu_memory_stats() {
     out.system_allocations = s.raw_allocations;
     out.system_frees = s.raw_frees;
     out.requests = s.requests;
+    out.bytes_in_use = s.bytes_in_use;
     out.bytes_cached = s.bytes_cached;
     return out;
 }

@@ -74,6 +74,7 @@ struct CpuMemoryStats {
     std::uint64_t system_allocations = 0;  // aligned_alloc calls so far
     std::uint64_t system_frees = 0;        // free calls so far
     std::uint64_t requests = 0;            // tensor allocations (from the cache or not)
+    std::size_t bytes_in_use = 0;          // of blocks the cache handed out, still in use
     std::size_t bytes_cached = 0;          // kept by running loops for reuse
 };
 CpuMemoryStats cpu_memory_stats();
