@@ -28,16 +28,7 @@ Tensor flat(const Tensor& t) { return dd::make_view(t.detach(), {t.numel()}); }
 
 ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
                               const Tensor& p) {
-    Tensor loss;
-    {
-        EnableGrad enable;
-        loss = closure();
-    }
-    if (!loss.defined() || loss.numel() != 1)
-        throw Error(std::string(optimizer) + ": the closure must return the loss, a one-element "
-                    "tensor; got " + dd::describe(loss));
-    const Tensor g = p.grad();
-    return {loss, g.defined() ? flat(g).clone() : zeros({p.numel()}, p.dtype(), p.device())};
+    return evaluate_closure(optimizer, closure, std::vector<Tensor>{p});
 }
 
 void set_along(const Tensor& p, const Tensor& x, double t, const Tensor& d) {
@@ -76,7 +67,6 @@ void set_along(const std::vector<Tensor>& params, const Tensor& x, double t, con
 
 ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor()>& closure,
                               const std::vector<Tensor>& params) {
-    if (params.size() == 1) return evaluate_closure(optimizer, closure, params[0]);
     Tensor loss;
     {
         EnableGrad enable;
@@ -85,6 +75,8 @@ ClosureValue evaluate_closure(const char* optimizer, const std::function<Tensor(
     if (!loss.defined() || loss.numel() != 1)
         throw Error(std::string(optimizer) + ": the closure must return the loss, a one-element "
                     "tensor; got " + dd::describe(loss));
+    // A copy of the gradients, flat (one parameter's: flat(g).clone()); zeros for a parameter
+    // the closure left without one.
     std::vector<Tensor> grads;
     for (const Tensor& p : params)
         grads.push_back(p.grad().defined() ? p.grad() : zeros(p.shape(), p.dtype(), p.device()));
