@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
     config.name = "adam";
     config.lr = 1e-3;
     auto adam = optim::make_optimizer(config, net.parameters());
+    // What the steps add to the process's peak: its resident set before the first step
+    // against its peak after the last (data and model already made).
+    const double rss_before = bench::current_rss_mb();
     TrainOptions options;
     options.epochs = warmup;
     train(net, Loss::mse, X, y, *adam, options);
@@ -66,11 +69,12 @@ int main(int argc, char** argv) {
     }
     std::printf("{\"bench\": \"mlp_step\", \"device\": \"%s\", \"dtype\": \"%s\", \"threads\": %d, "
                 "\"batch\": %lld, \"features\": %lld, \"hidden\": %lld, \"steps\": %lld, "
-                "\"us_per_step_median\": %.2f, \"us_per_step_min\": %.2f, \"peak_rss_mb\": %.1f}\n",
+                "\"us_per_step_median\": %.2f, \"us_per_step_min\": %.2f, \"peak_rss_mb\": %.1f, "
+                "\"rss_before_steps_mb\": %.1f, \"steps_peak_increase_mb\": %.1f}\n",
                 device.str().c_str(), dtype_name(dtype), bench::threads(),
                 static_cast<long long>(batch), static_cast<long long>(features),
                 static_cast<long long>(hidden), static_cast<long long>(steps),
                 bench::median(per_step), *std::min_element(per_step.begin(), per_step.end()),
-                bench::peak_rss_mb());
+                bench::peak_rss_mb(), rss_before, bench::peak_rss_mb() - rss_before);
     return 0;
 }

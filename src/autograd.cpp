@@ -70,6 +70,20 @@ Node::~Node() {
 
 namespace {
 
+// A node's edge to an input: a leaf as itself (the pass writes its grad() through it), any
+// other tensor as a handle holding its grad_fn and requires_grad but none of its memory. A
+// node thus never keeps alive an activation its rule does not need (tanh's input, say; a rule
+// that needs one captures it itself), as torch's edges point at nodes, not tensors.
+Tensor graph_edge(Tensor&& t) {
+    const auto& impl = t.impl();
+    if (!impl || !impl->grad_fn) return std::move(t);
+    auto edge = std::make_shared<TensorImpl>();
+    edge->requires_grad = impl->requires_grad;
+    edge->grad_fn = impl->grad_fn;
+    edge->dtype = impl->dtype;
+    return Tensor(std::move(edge));
+}
+
 std::shared_ptr<Node> attach_node(const char* name, Tensor& out, std::vector<Tensor>& inputs) {
     if (!t_grad_enabled) return nullptr;
     const bool any = std::any_of(inputs.begin(), inputs.end(),
@@ -77,6 +91,7 @@ std::shared_ptr<Node> attach_node(const char* name, Tensor& out, std::vector<Ten
     if (!any) return nullptr;
     auto node = std::make_shared<Node>();
     node->name = name;
+    for (Tensor& input : inputs) input = graph_edge(std::move(input));
     node->inputs = std::move(inputs);
     out.impl()->requires_grad = true;
     out.impl()->grad_fn = node;
@@ -134,6 +149,17 @@ std::vector<Node*> topological_order(const std::vector<Node*>& roots) {
     return order;
 }
 
+}  // namespace
+
+bool sole_owner(const Tensor& g) {
+    const auto& impl = g.impl();
+    return !t_grad_enabled && impl && impl.use_count() == 1 && impl->storage &&
+           impl->storage.use_count() == 1 && impl->storage->owned && impl->offset == 0 &&
+           impl->contiguous && !impl->grad_fn && !impl->requires_grad && !impl->grad.defined();
+}
+
+namespace {
+
 // One reverse pass. Without `capture` it is backward(): leaf gradients are summed into
 // grad(). With `capture` it is grad(): the gradients reaching those tensors (leaves or
 // intermediate) are returned, grad() is untouched, and only the part of the graph that
@@ -177,6 +203,10 @@ std::vector<Tensor> run_pass(const std::vector<Tensor>& roots, const std::vector
     struct StagedGrad {
         TensorImpl* leaf;  // the first leaf met; any other leaf of this key shares its grad
         Tensor sum;
+        // Without create_graph, into an existing dense grad buffer, while only one contribution
+        // has come: that contribution, added into the buffer in place at the commit (no sum
+        // tensor of its own). A second one makes the sum (grad + first + second ...) instead.
+        Tensor part;
     };
     std::vector<StagedGrad> staged;
     std::unordered_map<const void*, std::size_t> staged_index;
@@ -192,20 +222,33 @@ std::vector<Tensor> run_pass(const std::vector<Tensor>& roots, const std::vector
         const void* key = leaf.grad.defined() && !create_graph
                               ? static_cast<const void*>(leaf.grad.impl().get())
                               : static_cast<const void*>(&leaf);
+        // The one-contribution case: g exactly the buffer's shape, dtype and device, the buffer
+        // dense (so that the add at the commit allocates nothing); anything else the sum.
+        const bool addable = leaf.grad.defined() && !create_graph && leaf.grad.is_contiguous() &&
+                             g.shape() == leaf.grad.shape() && g.dtype() == leaf.grad.dtype() &&
+                             g.device() == leaf.grad.device();
         if (auto found = staged_index.find(key); found != staged_index.end()) {
-            accumulate(staged[found->second].sum, g);
+            StagedGrad& st = staged[found->second];
+            if (st.part.defined()) {  // a second contribution: the sum, as below
+                st.sum = leaf.grad;
+                accumulate(st.sum, st.part);
+                st.part = Tensor();
+            }
+            accumulate(st.sum, g);
             return;
         }
         // A fresh buffer either way: g may share storage with something the caller holds.
-        Tensor sum;
-        if (leaf.grad.defined()) {
+        Tensor sum, part;
+        if (addable) {
+            part = g;
+        } else if (leaf.grad.defined()) {
             sum = leaf.grad;
             accumulate(sum, g);
         } else {
-            sum = g.clone();
+            sum = sole_owner(g) ? g : g.clone();  // (grad mode is off without create_graph)
         }
         staged_index.emplace(key, staged.size());
-        staged.push_back({&leaf, std::move(sum)});
+        staged.push_back({&leaf, std::move(sum), std::move(part)});
     };
 
     std::vector<Node*> root_nodes;
@@ -280,10 +323,24 @@ std::vector<Tensor> run_pass(const std::vector<Tensor>& roots, const std::vector
                             "an undefined tensor for it");
 
     // Commit. Without create_graph a leaf that had a gradient keeps its buffer (handles to
-    // grad() see the new values, as with accumulation in place; the copy cannot fail on the
-    // CPU); with it, grad() becomes the new tensor and its graph, as in torch.
+    // grad() see the new values, as with accumulation in place): a single contribution is
+    // added into it in place, several were summed (grad + g1 + g2 ...) and the sum is copied
+    // in; the same arithmetic either way, and neither can fail on the CPU. With create_graph,
+    // grad() becomes the new tensor and its graph, as in torch. A contribution that reads a
+    // buffer about to be written (backward(a.grad()), say) is copied first: every leaf gets
+    // what the grads were before the commit.
     for (StagedGrad& s : staged) {
-        if (s.leaf->grad.defined() && !create_graph) {
+        if (!s.part.defined()) continue;
+        for (const StagedGrad& t : staged)
+            if (t.leaf->grad.defined() && t.leaf->grad.impl()->storage == s.part.impl()->storage) {
+                s.part = s.part.clone();
+                break;
+            }
+    }
+    for (StagedGrad& s : staged) {
+        if (s.part.defined()) {
+            binary_inplace("backward", BinaryOp::add, s.leaf->grad, s.part);
+        } else if (s.leaf->grad.defined() && !create_graph) {
             copy_op(s.leaf->grad, s.sum);
         } else {
             s.leaf->grad = std::move(s.sum);

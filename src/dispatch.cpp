@@ -149,6 +149,10 @@ Tensor unary_op(UnaryOp op, double alpha, const Tensor& a_in) {
 
 CpuAllocationCache::CpuAllocationCache() { backend_for(Device::cpu()).cache_allocations(true); }
 CpuAllocationCache::~CpuAllocationCache() { backend_for(Device::cpu()).cache_allocations(false); }
+AllocationBypass::AllocationBypass(const Device& device) : m_device(device) {
+    backend_for(m_device).bypass_allocation_cache(true);
+}
+AllocationBypass::~AllocationBypass() { backend_for(m_device).bypass_allocation_cache(false); }
 
 Tensor dropout_mask_op(const Tensor& a, double p, std::uint64_t seed, std::uint64_t offset) {
     Tensor mask = make_tensor(a.shape(), a.dtype(), a.device());
@@ -230,6 +234,27 @@ Tensor gemm_op(const char* name, const Tensor& a_in, const Tensor& b_in, bool tr
                     " vs " + std::to_string(kb) + ")");
     Tensor out = make_tensor({m, n}, a.dtype(), a.device());
     backend_of(a).gemm(trans_a, trans_b, m, n, k, alpha, array_of(a), array_of(b), array_of(out));
+    return out;
+}
+
+Tensor gemm_bias_op(const char* name, const Tensor& a_in, const Tensor& b_in, bool trans_b,
+                    const Tensor& bias_in) {
+    check_same_kind(name, a_in, bias_in);
+    const Tensor a = contiguous_op(a_in), b = contiguous_op(b_in), bias = contiguous_op(bias_in);
+    const std::int64_t n = trans_b ? b.shape()[0] : (b.dim() == 2 ? b.shape()[1] : -1);
+    if (a.dim() != 2 || b.dim() != 2 || bias.dim() != 1 || bias.shape()[0] != n)
+        throw Error(std::string(name) + ": expects matrices and a bias of one value per column, " +
+                    "got " + shape_str(a.shape()) + ", " + shape_str(b.shape()) + " and " +
+                    shape_str(bias.shape()));
+    const std::int64_t m = a.shape()[0], k = a.shape()[1];
+    const std::int64_t kb = trans_b ? b.shape()[1] : b.shape()[0];
+    if (k != kb) return gemm_op(name, a, b, false, trans_b);  // its message names the mismatch
+    Tensor out = make_tensor({m, n}, a.dtype(), a.device());
+    if (!backend_of(a).gemm_bias(false, trans_b, m, n, k, 1.0, array_of(a), array_of(b),
+                                 array_of(bias), array_of(out))) {
+        backend_of(a).gemm(false, trans_b, m, n, k, 1.0, array_of(a), array_of(b), array_of(out));
+        binary_inplace(name, BinaryOp::add, out, bias);
+    }
     return out;
 }
 

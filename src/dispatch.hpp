@@ -37,6 +37,10 @@ Tensor sum_to_op(const char* name, const Tensor& a, const Shape& shape);
 // Matrices only: alpha * op(a) @ op(b).
 Tensor gemm_op(const char* name, const Tensor& a, const Tensor& b, bool trans_a, bool trans_b,
                double alpha = 1.0);
+// gemm_op's product (trans_a false) plus `bias` (n) along each row: in the product's own pass
+// where the backend offers it (Backend::gemm_bias), else added after; the same bits either way.
+Tensor gemm_bias_op(const char* name, const Tensor& a, const Tensor& b, bool trans_b,
+                    const Tensor& bias);
 Tensor transpose_op(const Tensor& a);
 Tensor sum_axis_op(const char* name, const Tensor& a, std::int64_t axis, bool keepdim,
                    double scale);
@@ -90,6 +94,20 @@ public:
     ~CpuAllocationCache();
     CpuAllocationCache(const CpuAllocationCache&) = delete;
     CpuAllocationCache& operator=(const CpuAllocationCache&) = delete;
+};
+
+// For its lifetime, allocations on `device` come from the system (malloc, cudaMalloc) even
+// where a cache would serve them (Backend::bypass_allocation_cache): for memory that outlives
+// a loop's steps, such as the state an optimizer creates in its first step.
+class AllocationBypass {
+public:
+    explicit AllocationBypass(const Device& device);
+    ~AllocationBypass();
+    AllocationBypass(const AllocationBypass&) = delete;
+    AllocationBypass& operator=(const AllocationBypass&) = delete;
+
+private:
+    Device m_device;
 };
 
 // A new tensor of a's shape, dtype and device holding the dropout mask of (p, seed, offset)

@@ -51,7 +51,7 @@ Linear Linear::init(std::int64_t in, std::int64_t out, RandomState& rng, DType d
     return l;
 }
 
-Tensor Linear::forward(const Tensor& X) const { return add(matmul(X, transpose(weight)), bias); }
+Tensor Linear::forward(const Tensor& X) const { return descent::linear(X, weight, bias); }
 
 namespace {
 

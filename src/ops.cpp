@@ -8,6 +8,7 @@
 #include <limits>
 #include <memory>
 
+#include "descent/autograd.hpp"
 #include "descent/error.hpp"
 #include "dispatch.hpp"
 #include "tensor_impl.hpp"
@@ -52,6 +53,17 @@ Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
         default:
             throw Error(std::string(name) + ": not an arithmetic op");
     }
+}
+
+// An activation's first-order backward in one pass (shared/elementwise.hpp's *_grad ops),
+// written over g itself when no one else holds it (a net's backward then needs no second
+// buffer of the layer's size), else into a new tensor. The same bits either way.
+Tensor activation_grad(const char* name, BinaryOp op, const Tensor& g, const Tensor& saved) {
+    if (detail::sole_owner(g) && g.shape() == saved.shape()) {
+        detail::binary_inplace(name, op, g, saved);
+        return g;
+    }
+    return detail::binary_op(name, op, g, saved);
 }
 
 Tensor scalar_op(const char* name, UnaryOp op, const Tensor& a, double s) {
@@ -141,20 +153,28 @@ Tensor tanh(const Tensor& a) {
     detail::check_defined("tanh", a);
     return detail::record_with_output(
         "tanh", detail::unary_op(UnaryOp::tanh, 0.0, a), {a},
-        [](const Tensor& g, const Tensor& t) { return Grads{g * (1.0 - square(t))}; });
+        [](const Tensor& g, const Tensor& t) {
+            // First order: one pass for the same bits; create_graph: the differentiable rule.
+            if (!grad_enabled()) return Grads{activation_grad("tanh", BinaryOp::tanh_grad, g, t)};
+            return Grads{g * (1.0 - square(t))};
+        });
 }
 
 Tensor sigmoid(const Tensor& a) {
     detail::check_defined("sigmoid", a);
     return detail::record_with_output(
         "sigmoid", detail::unary_op(UnaryOp::sigmoid, 0.0, a), {a},
-        [](const Tensor& g, const Tensor& s) { return Grads{g * s * (1.0 - s)}; });
+        [](const Tensor& g, const Tensor& s) {
+            if (!grad_enabled()) return Grads{activation_grad("sigmoid", BinaryOp::sigmoid_grad, g, s)};
+            return Grads{g * s * (1.0 - s)};
+        });
 }
 
 Tensor relu(const Tensor& a) {
     // relu' is the step mask, a constant: its own derivative is 0 (almost everywhere), so it
     // is computed outside the graph and only g * mask is differentiable.
     return unary("relu", UnaryOp::relu, a, 0.0, [a](const Tensor& g) {
+        if (!grad_enabled()) return Grads{activation_grad("relu", BinaryOp::relu_grad, g, a)};
         return Grads{g * detail::unary_op(UnaryOp::step, 0.0, a)};
     });
 }
@@ -280,6 +300,34 @@ Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 }
 
 }  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+    detail::check_same_kind("linear", x, weight);
+    if (weight.dim() != 2 || x.dim() < 1 || x.dim() > 2 || x.shape().back() != weight.shape()[1])
+        throw Error("linear: expects x (n, in) or (in) and weight (out, in), got x " +
+                    shape_str(x.shape()) + " and weight " + shape_str(weight.shape()));
+    const std::int64_t outs = weight.shape()[0];
+    if (bias.defined()) {
+        detail::check_same_kind("linear", x, bias);
+        if (bias.shape() != Shape{outs})
+            throw Error("linear: bias " + shape_str(bias.shape()) + " does not match weight " +
+                        shape_str(weight.shape()) + " (expects (" + std::to_string(outs) + ",))");
+    }
+    if (x.dim() == 1) return reshape(linear(reshape(x, {1, x.shape()[0]}), weight, bias), {outs});
+    // x Wᵀ read through the product's transpose flag (no copy of W), the bias added in place:
+    // one new tensor and one node where matmul(x, transpose(W)) + b made three of each.
+    Tensor out = bias.defined() ? detail::gemm_bias_op("linear", x, weight, true, bias)
+                                : detail::gemm_op("linear", x, weight, false, true);
+    const auto rule = [x, weight, bias, outs](const Tensor& g) {
+        Grads grads(bias.defined() ? 3 : 2);
+        if (x.requires_grad()) grads[0] = mm(g, weight, false, false);
+        if (weight.requires_grad()) grads[1] = mm(g, x, true, false);
+        if (bias.defined() && bias.requires_grad()) grads[2] = sum_to(g, {outs});
+        return grads;
+    };
+    if (!bias.defined()) return record("linear", out, {x, weight}, rule);
+    return record("linear", out, {x, weight, bias}, rule);
+}
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
     detail::check_same_kind("matmul", a, b);

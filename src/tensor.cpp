@@ -237,9 +237,16 @@ std::vector<T> Tensor::to_vector() const {
     check_defined("to_vector", *this);
     Tensor host = detail::contiguous_op(detail::device_copy_op(*this, Device::cpu()));
     std::vector<T> out(static_cast<std::size_t>(numel()));
-    const DType want = std::is_same<T, float>::value ? DType::f32 : DType::f64;
-    Tensor converted = host.dtype() == want ? host : detail::cast_op(host, want);
-    if (!out.empty()) std::memcpy(out.data(), converted.data_ptr(), out.size() * sizeof(T));
+    if (out.empty()) return out;
+    // Converted element by element straight into the vector (no converted tensor in between:
+    // the training loop reads the weights back at every sync point).
+    if (host.dtype() == DType::f32) {
+        const float* src = static_cast<const float*>(host.data_ptr());
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(src[i]);
+    } else {
+        const double* src = static_cast<const double*>(host.data_ptr());
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<T>(src[i]);
+    }
     return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;

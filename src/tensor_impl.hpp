@@ -33,6 +33,8 @@ struct Storage {
 struct Node {
     using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out)>;
     const char* name = "";
+    // The graph's edges: leaves themselves, other inputs as storage-free handles (only their
+    // grad_fn and requires_grad; autograd.cpp's graph_edge), never read for values.
     std::vector<Tensor> inputs;
     BackwardFn backward;
     bool released = false;  // set after a backward pass without retain_graph
@@ -92,5 +94,10 @@ Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::Ba
 using OutputBackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_out, const Tensor& out)>;
 Tensor record_with_output(const char* name, Tensor out, std::vector<Tensor> inputs,
                           OutputBackwardFn fn);
+
+// Whether a gradient in a first-order pass (grad mode off) may be overwritten: dense, owned
+// storage that nothing but this one handle reaches (a rule's fresh result, never the caller's
+// seed, a leaf's grad() or a view), so no one else can see the buffer change.
+bool sole_owner(const Tensor& g);
 
 }  // namespace descent::detail

@@ -145,6 +145,29 @@ std::vector<double> flat_values(const std::vector<Tensor>& tensors) {
     return out;
 }
 
+// The first parameter value that is not finite, if any: CPU tensors read where they are (the
+// check runs at every sync point, every epoch on the CPU), others through a host copy.
+std::optional<double> first_non_finite(const std::vector<Tensor>& tensors) {
+    for (const Tensor& t : tensors) {
+        if (t.device().is_cpu() && t.is_contiguous()) {
+            const std::int64_t n = t.numel();
+            if (t.dtype() == DType::f32) {
+                const float* v = static_cast<const float*>(t.data_ptr());
+                for (std::int64_t i = 0; i < n; ++i)
+                    if (!std::isfinite(v[i])) return double(v[i]);
+            } else {
+                const double* v = static_cast<const double*>(t.data_ptr());
+                for (std::int64_t i = 0; i < n; ++i)
+                    if (!std::isfinite(v[i])) return v[i];
+            }
+            continue;
+        }
+        for (double v : t.to_vector<double>())
+            if (!std::isfinite(v)) return v;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string divergence_advice(const optim::Optimizer& optimizer,
@@ -636,15 +659,30 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
     Tensor last_grad;
     // The parameters' gradients as one flat tensor: for one parameter a view of its grad()
     // (the fused passes reuse one buffer, so no copy), else a concatenation.
+    Tensor flat_grad;  // several parameters: their gradients flattened, one buffer for every step
     const auto current_grad = [&]() -> Tensor {
         if (params.size() == 1) return params[0].grad().reshape({d});
-        Tensor flat = empty({d}, w.dtype(), w.device());
+        if (!flat_grad.defined()) {
+            const AllocationBypass lasting(w.device());  // kept for the whole loop, as the optimizer state
+            flat_grad = empty({d}, w.dtype(), w.device());
+        }
+        const Tensor& flat = flat_grad;
         std::int64_t at = 0;
         for (const Tensor& p : params) {
             copy_range_into(flat, at, p.grad().reshape({p.numel()}));
             at += p.numel();
         }
         return flat;
+    };
+    // The last step's gradient is still in the parameters' grad() (grad_in_params): flattened
+    // only when read, since for a net that copy costs a small step as much as an op.
+    bool grad_in_params = false;
+    const auto final_gradient = [&]() -> const Tensor& {
+        if (grad_in_params) {
+            last_grad = current_grad();
+            grad_in_params = false;
+        }
+        return last_grad;
     };
     // Writes the flattened parameters into row `row` of the trajectory.
     const auto record_row = [&](std::int64_t row) {
@@ -655,6 +693,17 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
         }
     };
     // Queues epoch `epoch`: the fused pass(es) and the optimizer step(s).
+    // The first step's new optimizer state (moments, momentum buffers) comes from the system,
+    // not from blocks the step's own temporaries just freed into the loop's cache: the second
+    // step then finds every block it asks for, and no step after the first allocates.
+    const auto optimizer_step = [&] {
+        if (optimizer.step_count() == 0) {
+            const AllocationBypass fresh(w.device());
+            optimizer.step();
+        } else {
+            optimizer.step();
+        }
+    };
     const auto queue_epoch = [&](std::int64_t epoch) {
         if (options.record_weights) record_row(epoch);
         if (optimizer.needs_closure()) {
@@ -682,8 +731,8 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
             // gradient (and Hessian) into buffers reused every epoch: no copy, no allocation.
             source.full_pass(losses.narrow(0, epoch, 1), full_hessian);
             if (newton) optimizer.set_hessian(full_hessian);
-            optimizer.step();
-            last_grad = current_grad();
+            optimizer_step();
+            grad_in_params = true;
         } else {
             const auto perm = detail::RowPermutation::make(n, options.shuffle,
                                                            options.shuffle_seed, epoch);
@@ -713,12 +762,12 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
                 else if (!perm.identity)
                     detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
                 source.batch_pass(xb, ybatch, slot);
-                optimizer.step();
+                optimizer_step();
             }
             // The epoch's loss: the batch losses weighted by their rows, (1, nb) @ (nb, 1) / n.
             detail::matmul_into(losses.narrow(0, epoch, 1), batch_losses.reshape({1, n_batches}),
                                 batch_rows.reshape({n_batches, 1}), 1.0 / double(n));
-            last_grad = current_grad();
+            grad_in_params = true;
         }
     };
 
@@ -833,15 +882,15 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
             result.losses.push_back(loss);
             if (options.on_epoch) options.on_epoch(checked, loss);
         }
-        result.final_weights = flat_values(params);
-        for (double v : result.final_weights)
-            if (!std::isfinite(v)) diverged(epoch, "a weight", v, "not finite");
+        if (const std::optional<double> bad = first_non_finite(params))
+            diverged(epoch, "a weight", *bad, "not finite");
         if (checkpoint_due) {
+            result.final_weights = flat_values(params);
             const Clock::time_point began = timed ? Clock::now() : Clock::time_point{};
             TrainResult so_far;
             so_far.losses = result.losses;
             so_far.final_weights = result.final_weights;
-            so_far.final_grad = last_grad.to_vector<double>();
+            so_far.final_grad = final_gradient().to_vector<double>();
             so_far.divergence = result.divergence;
             if (options.record_weights) {
                 const std::vector<double> flat = read_range(trajectory.reshape({(epochs + 1) * d}), 0, (epoch + 1) * d);
@@ -863,7 +912,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // The epochs done: all of them, or those before a stop.
     const std::int64_t done = result.stopped ? static_cast<std::int64_t>(result.losses.size()) : epochs;
     result.final_weights = flat_values(params);
-    if (last_grad.defined()) result.final_grad = last_grad.to_vector<double>();
+    if (final_gradient().defined()) result.final_grad = final_gradient().to_vector<double>();
     if (options.record_weights) {
         record_row(done);
         const std::vector<double> flat =

@@ -3,6 +3,7 @@
 // along each axis of a rank-3 tensor, index_select and its backward, determinism.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -207,4 +208,30 @@ TEST_CASE("f32 tanh is the correctly rounded tanh (to the rarest ties)", "[cpu]"
     CHECK(differ <= 5);
     // NaN stays NaN.
     CHECK(std::isnan(tanh(from_vector(std::vector<double>{NAN}, {1}, DType::f32)).to_vector<float>()[0]));
+}
+
+TEST_CASE("linear has the bits of matmul by the transpose then the bias add", "[cpu]") {
+    // The bias is added in the product's own pass (Backend::gemm_bias): each entry rounded to
+    // the dtype first, then the bias added in the dtype, as the separate add does. Shapes for
+    // both CPU kernels (B packed from 8 columns on; one column read as stored) and row counts
+    // that leave partial tiles and split over threads.
+    std::mt19937_64 rng(21);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    const auto random = [&](std::int64_t n) {
+        std::vector<double> v(static_cast<std::size_t>(n));
+        for (double& x : v) x = normal(rng);
+        return v;
+    };
+    for (const DType dt : {DType::f32, DType::f64})
+        for (const auto& [rows, in, out] : std::vector<std::array<std::int64_t, 3>>{
+                 {64, 16, 64}, {7, 5, 1}, {33, 17, 9}, {1, 3, 40}, {1000, 40, 300}}) {
+            INFO(dtype_name(dt) << " x (" << rows << ", " << in << "), W (" << out << ", " << in << ")");
+            const Tensor x = from_vector(random(rows * in), {rows, in}, dt);
+            const Tensor w = from_vector(random(out * in), {out, in}, dt);
+            const Tensor b = from_vector(random(out), {out}, dt);
+            const std::vector<double> fused = linear(x, w, b).to_vector<double>();
+            const std::vector<double> apart = (matmul(x, transpose(w)) + b).to_vector<double>();
+            REQUIRE(fused.size() == apart.size());
+            CHECK(std::memcmp(fused.data(), apart.data(), fused.size() * sizeof(double)) == 0);
+        }
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cpu/linear_mse_isa.hpp"
@@ -139,24 +140,37 @@ TEST_CASE("asking for kernels the processor cannot run is an error", "[cpu][isa]
             CHECK_THROWS_WITH(block_fn_for<float>(isa, 16), Catch::Contains(cpu_isa_name(isa)));
 }
 
-// The matrix product's row kernel (cpu/gemm_rows.hpp) in every build: bitwise the baseline's
-// sums, for both layouts of A, row counts and widths with vector tails.
-TEMPLATE_TEST_CASE("the matrix product's kernel sums bitwise alike in every build", "[cpu][isa]",
+// The matrix product's kernels (cpu/gemm_rows.hpp) in every build: the row kernel (B read as
+// stored) and the packed one (B converted beforehand, C written directly) both give each
+// entry's sum in the order p = 0, 1, ... bit for bit, for both layouts of A, row counts that
+// leave partial tiles and widths with vector tails and padding.
+TEMPLATE_TEST_CASE("the matrix product's kernels sum bitwise alike in every build", "[cpu][isa]",
                    float, double) {
     std::mt19937_64 rng(9);
     std::normal_distribution<double> normal(0.0, 1.0);
     for (const CpuIsa isa : available_cpu_isas()) {
+        const GemmKernels<TestType> kernels = gemm_kernels_for<TestType>(isa);
         for (const bool trans_a : {false, true})
-            for (const std::int64_t n : {1, 3, 16, 37}) {
+            for (const std::int64_t n : {1, 3, 8, 16, 37}) {
                 const std::int64_t m = 19, k = 23;
+                const double alpha = 0.75;
                 std::vector<TestType> A(static_cast<std::size_t>(m * k)), B(static_cast<std::size_t>(k * n));
                 for (TestType& v : A) v = static_cast<TestType>(normal(rng));
                 for (TestType& v : B) v = static_cast<TestType>(normal(rng));
                 std::vector<double> want(static_cast<std::size_t>(m * n), 0.0), got = want;
                 baseline::gemm_rows<TestType>(trans_a, m, n, k, A.data(), B.data(), 0, m, want.data());
-                gemm_rows_for<TestType>(isa)(trans_a, m, n, k, A.data(), B.data(), 0, m, got.data());
+                kernels.rows(trans_a, m, n, k, A.data(), B.data(), 0, m, got.data());
                 INFO(cpu_isa_name(isa) << (trans_a ? " Aᵀ" : " A") << " n=" << n);
                 REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(double)) == 0);
+                // The packed kernel over three row ranges (as threads would split them).
+                const std::int64_t n_pad = gemm_packed_width(n);
+                std::vector<double> bd(static_cast<std::size_t>(k * n_pad), 0.0);
+                for (std::int64_t p = 0; p < k; ++p)
+                    for (std::int64_t j = 0; j < n; ++j) bd[p * n_pad + j] = double(B[p * n + j]);
+                std::vector<TestType> packed(static_cast<std::size_t>(m * n), TestType(-7));
+                std::vector<double> scratch(static_cast<std::size_t>(4 * k));
+                for (const auto& [i0, i1] : {std::pair<std::int64_t, std::int64_t>{0, 5}, {5, 18}, {18, 19}})
+                    kernels.packed(trans_a, m, n, k, A.data(), bd.data(), i0, i1, packed.data(), alpha, nullptr, scratch.data());
                 // And the sums themselves: each entry's in the order p = 0, 1, ...
                 for (std::int64_t i = 0; i < m; ++i)
                     for (std::int64_t j = 0; j < n; ++j) {
@@ -164,6 +178,8 @@ TEMPLATE_TEST_CASE("the matrix product's kernel sums bitwise alike in every buil
                         for (std::int64_t p = 0; p < k; ++p)
                             acc += double(trans_a ? A[p * m + i] : A[i * k + p]) * double(B[p * n + j]);
                         REQUIRE(got[i * n + j] == acc);
+                        const TestType expect = static_cast<TestType>(alpha * acc);
+                        REQUIRE(std::memcmp(&packed[i * n + j], &expect, sizeof expect) == 0);
                     }
             }
     }

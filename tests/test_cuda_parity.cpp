@@ -23,6 +23,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cuda_compare.hpp"
@@ -310,6 +311,42 @@ TEST_CASE("matmul: mm, mv, vm, vv, with dimensions of 1", "[cuda][parity]") {
         check_close(label("matmul, signed entries", dt, {64, 257}, {257, 65}, true),
                     matmul(a.to(kDevice), b.to(kDevice)), matmul(a, b), tolerance(dt, 257),
                     Metric::scaled);
+    }
+}
+
+TEST_CASE("linear and the activations' one-pass backward", "[cuda][parity]") {
+    std::uint64_t seed = 4500;
+    for (DType dt : kDTypes) {
+        for (const auto& [n, in, out] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+                 {1, 1, 1}, {64, 16, 64}, {257, 33, 1}, {1024, 257, 65}}) {
+            const Tensor x = host_uniform({n, in}, 0.1, 1.0, dt, ++seed);
+            const Tensor w0 = host_uniform({out, in}, 0.1, 1.0, dt, ++seed);
+            const Tensor b0 = host_uniform({out}, 0.1, 1.0, dt, ++seed);
+            const Tensor g = host_uniform({n, out}, 0.1, 1.0, dt, ++seed);
+            const double tol = tolerance(dt, std::max(n, in));
+            const Shape sx{n, in};
+            check_close(label("linear", dt, sx), linear(x.to(kDevice), w0.to(kDevice), b0.to(kDevice)),
+                        linear(x, w0, b0), tol);
+            check_close(label("linear, no bias", dt, sx), linear(x.to(kDevice), w0.to(kDevice)),
+                        linear(x, w0), tol);
+            // Each activation's backward (first order: the fused gradient op) through linear.
+            for (const char* act : {"tanh", "sigmoid", "relu"}) {
+                const auto f = [act](const Tensor& z) {
+                    const std::string a = act;
+                    return a == "tanh" ? descent::tanh(z - 1.0) : a == "sigmoid" ? sigmoid(z - 1.0) : relu(z - 1.0);
+                };
+                Tensor wc = w0.detach().requires_grad_(), bc = b0.detach().requires_grad_();
+                Tensor xc = x.detach().requires_grad_();
+                Tensor wd = w0.to(kDevice).detach().requires_grad_(), bd = b0.to(kDevice).detach().requires_grad_();
+                Tensor xd = x.to(kDevice).detach().requires_grad_();
+                f(linear(xc, wc, bc)).backward(g);
+                f(linear(xd, wd, bd)).backward(g.to(kDevice));
+                const std::string what = label(std::string("linear then ") + act, dt, sx);
+                check_close(what + " dx", xd.grad(), xc.grad(), tolerance(dt, out), Metric::scaled);
+                check_close(what + " dW", wd.grad(), wc.grad(), tolerance(dt, n), Metric::scaled);
+                check_close(what + " db", bd.grad(), bc.grad(), tolerance(dt, n), Metric::scaled);
+            }
+        }
     }
 }
 

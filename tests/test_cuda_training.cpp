@@ -907,3 +907,35 @@ TEST_CASE("a net (nn::mlp) trains on the GPU as on the CPU", "[cuda][training][n
         }
     }
 }
+
+TEST_CASE("a net's training step on the GPU calls cudaMalloc only in the first step (epoch)",
+          "[cuda][memory][nn]") {
+    // As on the CPU (test_nn): full batch, nothing after the first step; mini-batches, nothing
+    // after the first epoch. The optimizer's state and the flat gradient come fresh from
+    // cudaMalloc in the first step (AllocationBypass), so they take no block the next step's
+    // temporaries will ask for.
+    RandomState rng(8);
+    const Tensor X = from_vector(rng.standard_normal(512 * 6), {512, 6}, DType::f32, kDevice);
+    const Tensor y = from_vector(rng.standard_normal(512), {512}, DType::f32, kDevice);
+    for (const std::int64_t batch : {std::int64_t(0), std::int64_t(100)}) {
+        INFO("batch " << batch);
+        const nn::Sequential net = nn::mlp({6, 32, 16, 1}, nn::Activation::tanh, 1, DType::f32, kDevice);
+        optim::OptimizerConfig config;
+        config.name = "adam";
+        auto adam = optim::make_optimizer(config, net.parameters());
+        TrainOptions options;
+        options.epochs = 8;
+        options.batch_size = batch;
+        options.shuffle = batch > 0;
+        std::vector<std::uint64_t> mallocs;
+        options.on_epoch = [&](std::int64_t, double) {
+            mallocs.push_back(cuda_memory_stats(0).device_allocations);
+        };
+        train(net, Loss::mse, X, y, *adam, options);
+        REQUIRE(mallocs.size() == 8);
+        for (std::size_t e = 1; e < mallocs.size(); ++e) {
+            INFO("epoch " << e + 1);
+            CHECK(mallocs[e] == mallocs[0]);
+        }
+    }
+}

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <tuple>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -220,6 +221,45 @@ TEST_CASE("gradcheck: matmul of matrices and vectors", "[gradcheck]") {
                   {uniform(rng, sa, -1, 1)});
         }
     }
+}
+
+TEST_CASE("gradcheck: linear (x Wᵀ + b) with and without bias, vector x, constants", "[gradcheck]") {
+    std::mt19937_64 rng(0x5eed0019);
+    const Fn with_bias = [](const Inputs& v) { return descent::linear(v[0], v[1], v[2]); };
+    const Fn no_bias = [](const Inputs& v) { return descent::linear(v[0], v[1]); };
+    for (const auto& [n, in, out] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+             {5, 3, 4}, {1, 1, 1}, {7, 2, 1}, {1, 6, 3}, {9, 8, 5}}) {
+        check("linear", with_bias, {uniform(rng, {n, in}, -1, 1), uniform(rng, {out, in}, -1, 1),
+                                    uniform(rng, {out}, -1, 1)});
+        check("linear, no bias", no_bias, {uniform(rng, {n, in}, -1, 1), uniform(rng, {out, in}, -1, 1)});
+        check("linear, vector x", with_bias, {uniform(rng, {in}, -1, 1), uniform(rng, {out, in}, -1, 1),
+                                              uniform(rng, {out}, -1, 1)});
+        Tensor x = uniform(rng, {n, in}, -1, 1);
+        x.requires_grad_(false);
+        check("linear, x constant", with_bias, {x, uniform(rng, {out, in}, -1, 1), uniform(rng, {out}, -1, 1)});
+        Tensor w = uniform(rng, {out, in}, -1, 1);
+        w.requires_grad_(false);
+        check("linear, W constant", with_bias, {uniform(rng, {n, in}, -1, 1), w, uniform(rng, {out}, -1, 1)});
+    }
+    // Two layers through each activation, as a net is built.
+    for (const auto& act : std::vector<std::function<Tensor(const Tensor&)>>{
+             [](const Tensor& t) { return descent::tanh(t); }, [](const Tensor& t) { return descent::sigmoid(t); }}) {
+        check("linear(act(linear))",
+              [act](const Inputs& v) { return descent::linear(act(descent::linear(v[0], v[1], v[2])), v[3], v[4]); },
+              {uniform(rng, {6, 3}, -1, 1), uniform(rng, {4, 3}, -1, 1), uniform(rng, {4}, -1, 1),
+               uniform(rng, {2, 4}, -1, 1), uniform(rng, {2}, -1, 1)});
+    }
+}
+
+TEST_CASE("linear refuses mismatched shapes, dtypes and devices with one clear line", "[gradcheck][errors]") {
+    std::mt19937_64 rng(0x5eed001a);
+    const Tensor x = uniform(rng, {5, 3}, -1, 1), w = uniform(rng, {4, 3}, -1, 1);
+    CHECK_THROWS_WITH(descent::linear(x, uniform(rng, {4, 2}, -1, 1)),
+                      Catch::Contains("linear: expects x (n, in) or (in) and weight (out, in)"));
+    CHECK_THROWS_WITH(descent::linear(x, w, uniform(rng, {3}, -1, 1)),
+                      Catch::Contains("linear: bias (3,) does not match weight (4, 3) (expects (4,))"));
+    CHECK_THROWS_WITH(descent::linear(uniform(rng, {2, 5, 3}, -1, 1), w), Catch::Contains("linear: expects"));
+    CHECK_THROWS_WITH(descent::linear(x, w.to(DType::f32)), Catch::Contains("linear"));
 }
 
 TEST_CASE("gradcheck: transpose", "[gradcheck]") {

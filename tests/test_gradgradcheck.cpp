@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <tuple>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -293,6 +294,28 @@ TEST_CASE("gradgradcheck: relu away from its kink", "[gradgradcheck]") {
 }
 
 // --- linear algebra -------------------------------------------------------------------------
+
+TEST_CASE("gradgradcheck: linear (x Wᵀ + b) and a two-layer net through each activation", "[gradgradcheck]") {
+    std::mt19937_64 rng(0x99ed0019);
+    const Fn lin_sq = [](const Inputs& v) { return descent::square(descent::linear(v[0], v[1], v[2])); };
+    for (const auto& [n, in, out] : std::vector<std::tuple<std::int64_t, std::int64_t, std::int64_t>>{
+             {5, 3, 4}, {1, 1, 1}, {7, 2, 1}, {4, 6, 3}}) {
+        check("square(linear)", lin_sq, {uniform(rng, {n, in}, -1, 1), uniform(rng, {out, in}, -1, 1),
+                                         uniform(rng, {out}, -1, 1)});
+        check("square(linear), no bias", [](const Inputs& v) { return descent::square(descent::linear(v[0], v[1])); },
+              {uniform(rng, {n, in}, -1, 1), uniform(rng, {out, in}, -1, 1)});
+        check("square(linear), x constant", lin_sq, {constant(rng, {n, in}, -1, 1), uniform(rng, {out, in}, -1, 1),
+                                                     uniform(rng, {out}, -1, 1)});
+    }
+    // The activations' fused first-order backward must not stand in for the differentiable rule.
+    for (const auto& act : std::vector<std::function<Tensor(const Tensor&)>>{
+             [](const Tensor& t) { return descent::tanh(t); }, [](const Tensor& t) { return descent::sigmoid(t); }}) {
+        check("linear(act(linear))",
+              [act](const Inputs& v) { return descent::linear(act(descent::linear(v[0], v[1], v[2])), v[3], v[4]); },
+              {uniform(rng, {6, 3}, -1, 1), uniform(rng, {4, 3}, -1, 1), uniform(rng, {4}, -1, 1),
+               uniform(rng, {2, 4}, -1, 1), uniform(rng, {2}, -1, 1)});
+    }
+}
 
 TEST_CASE("gradgradcheck: matmul of matrices and vectors", "[gradgradcheck]") {
     std::mt19937_64 rng(0x99ed0009);

@@ -102,6 +102,10 @@ Tensor ge(const Tensor& a, double s);
 // --- linear algebra and shape -------------------------------------------------------------
 // (m,k)@(k,n) -> (m,n); (m,k)@(k) -> (m); (k)@(k,n) -> (n); (k)@(k) -> () (dot product).
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x Wᵀ + b (torch.nn.functional.linear): x (n, in) or (in), weight (out, in), bias (out) or an
+// undefined Tensor for none. One op (no copy of Wᵀ, the bias added in place), differentiable
+// twice like matmul.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 // Swaps the two axes of a matrix; a tensor of rank 0 or 1 is returned as it is (like torch's t()).
 Tensor transpose(const Tensor& a);
 // Same elements, new shape (one entry may be -1). Shares storage with `a` when `a` is

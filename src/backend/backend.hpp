@@ -128,6 +128,15 @@ public:
     // when trans_a, b stored (n, k) when trans_b.
     virtual void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
                       std::int64_t k, double alpha, Array a, Array b, Array c) = 0;
+    // gemm's c, each row then plus `bias` (n), as a backend can do in the product's own pass:
+    // each entry rounded to the dtype, then the bias added in the dtype (the bits of gemm
+    // followed by a broadcast add). false: not offered, the caller adds the bias itself.
+    virtual bool gemm_bias(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
+                           std::int64_t k, double alpha, Array a, Array b, Array bias, Array c) {
+        (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)b,
+            (void)bias, (void)c;
+        return false;
+    }
     // in is (rows, cols), out is (cols, rows).
     virtual void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) = 0;
     // in is (outer, len, inner), out is (outer, inner): out = scale * sum over len.
@@ -209,6 +218,10 @@ public:
     // and reused: the CPU's during a training loop (its steps then allocate nothing after the
     // first); closing the last gives the cache back. The CUDA backend caches always.
     virtual void cache_allocations(bool on) { (void)on; }
+    // While on (nested scopes count), allocations come from the system even inside a caching
+    // scope: memory that outlives the loop's steps (an optimizer's new state) then takes no
+    // block the next step's temporaries will ask for again.
+    virtual void bypass_allocation_cache(bool on) { (void)on; }
     // The counters of the backend's own allocations (the CPU's; zero where not kept).
     virtual AllocatorStats allocation_stats() const { return {}; }
     virtual void synthetic_rows(const SyntheticRows& spec, std::int64_t begin, std::int64_t count,

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace descent::detail {
 
@@ -40,6 +41,10 @@ public:
     // allocator (for work being captured into a CUDA graph, where cudaMalloc is not allowed).
     // nullptr for bytes == 0 as well, as allocate() gives.
     void* allocate_cached(std::size_t bytes);
+    // A block from the raw allocator even when a cached one fits (for memory that will be
+    // held a long time); returned to the cache like any other. When the raw allocator fails,
+    // a cached block after all, else allocate()'s release and retry.
+    void* allocate_fresh(std::size_t bytes);
     void deallocate(void* ptr) noexcept;
     // For a block this allocator handed out and that is still in use: returns it (to the
     // cache, or with `keep` false to the raw allocator at once) and true; false, touching
@@ -51,14 +56,21 @@ public:
     static constexpr std::size_t kGranularity = 512;
 
 private:
+    void* allocate_block(std::size_t bytes, bool cached_first);  // allocate() / allocate_fresh()
     void release_cached_locked() noexcept;
     void* take_cached_locked(std::size_t size);  // size already rounded; nullptr if none fits
+    void note_used_locked(void* ptr, std::size_t size);
+    void note_free_locked(std::size_t size, void* ptr);
 
     RawAllocate m_raw_allocate;
     RawFree m_raw_free;
     mutable std::mutex m_mutex;
     std::multimap<std::size_t, void*> m_free;       // cached blocks by size
     std::unordered_map<void*, std::size_t> m_used;  // live blocks and their sizes
+    // The two maps' nodes, kept when a block moves from one map to the other and reused for the
+    // next entry: once a loop has reached its peak, the bookkeeping itself allocates nothing.
+    std::vector<std::multimap<std::size_t, void*>::node_type> m_spare_free;
+    std::vector<std::unordered_map<void*, std::size_t>::node_type> m_spare_used;
     AllocatorStats m_stats;
 };
 

@@ -17,6 +17,7 @@ public:
     void* allocate(std::size_t bytes, int device_index) override;
     void deallocate(void* ptr, int device_index) noexcept override;
     void cache_allocations(bool on) override;
+    void bypass_allocation_cache(bool on) override;
     AllocatorStats allocation_stats() const override;
     void copy_from_host(void* dst, const void* host_src, std::size_t bytes,
                         int device_index) override;
@@ -31,6 +32,8 @@ public:
     void binary(BinaryOp op, Array a, Array b, Array out, const BroadcastIndex& index) override;
     void strided_copy(Array in, Array out, const BroadcastIndex& index) override;
 
+    bool gemm_bias(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                   double alpha, Array a, Array b, Array bias, Array c) override;
     void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
               double alpha, Array a, Array b, Array c) override;
     void transpose(Array in, Array out, std::int64_t rows, std::int64_t cols) override;
@@ -70,11 +73,15 @@ public:
                           int device_index) override;
 
 private:
+    // gemm, with bias (n values of c's dtype) added along each row unless null.
+    void gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                   double alpha, Array a, Array b, const void* bias, Array c);
     // aligned_alloc / free, counted.
     void* system_allocate(std::size_t bytes);
     void system_free(void* ptr) noexcept;
 
     std::atomic<int> m_cache_scopes{0};
+    std::atomic<int> m_bypass_scopes{0};
     std::atomic<std::uint64_t> m_system_allocations{0}, m_system_frees{0}, m_requests{0};
     std::unique_ptr<CachingAllocator> m_cache;  // serves allocations while a scope is open
 };

@@ -117,4 +117,88 @@ void gemm_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, con
     }
 }
 
+// --- The packed kernel: B already converted to doubles (k, n_pad), n_pad a multiple of 16 with
+// zero columns past n, so every tile is whole (the extra columns are summed and not stored);
+// A's tile of rows converted once per tile, [p][r], so its values are broadcast straight from
+// memory. The sums are those above, in the same order: the two kernels give the same bits.
+// A tile is 4 rows by two vectors of doubles: 8 columns in the baseline and AVX2 builds, 16 in
+// the AVX-512 build.
+#if defined(__AVX512F__)
+constexpr int kPackedLanes = 8;
+#else
+constexpr int kPackedLanes = 4;
+#endif
+typedef double PackedVec __attribute__((vector_size(kPackedLanes * sizeof(double))));
+constexpr int kPackedCols = 2 * kPackedLanes;
+
+// (An element-wise loop compiled to masked moves; an out-parameter as in load4.)
+inline void splat(double x, PackedVec& out) {
+#if defined(__AVX512F__)
+    out = PackedVec{x, x, x, x, x, x, x, x};
+#else
+    out = PackedVec{x, x, x, x};
+#endif
+}
+
+template <int ROWS, class T>
+inline void gemm_packed_tile(std::int64_t k, const double* a, const double* b, std::int64_t n_pad,
+                             std::int64_t cols, T* c, std::int64_t ldc, double alpha,
+                             const T* bias) {
+    PackedVec acc[ROWS][2];
+    for (int r = 0; r < ROWS; ++r) acc[r][0] = acc[r][1] = PackedVec{};
+    for (std::int64_t p = 0; p < k; ++p) {
+        PackedVec lo, hi;
+        __builtin_memcpy(&lo, b + p * n_pad, sizeof lo);
+        __builtin_memcpy(&hi, b + p * n_pad + kPackedLanes, sizeof hi);
+        for (int r = 0; r < ROWS; ++r) {
+            PackedVec av;
+            splat(a[p * ROWS + r], av);
+            acc[r][0] += av * lo;
+            acc[r][1] += av * hi;
+        }
+    }
+    for (int r = 0; r < ROWS; ++r) {
+        double sums[kPackedCols];
+        __builtin_memcpy(sums, &acc[r][0], sizeof acc[r][0]);
+        __builtin_memcpy(sums + kPackedLanes, &acc[r][1], sizeof acc[r][1]);
+        T* out = c + r * ldc;
+        if (bias != nullptr) {  // rounded to T first, then the bias added in T
+            for (std::int64_t j = 0; j < cols; ++j) out[j] = static_cast<T>(static_cast<T>(alpha * sums[j]) + bias[j]);
+        } else if (cols == kPackedCols) {
+            for (int j = 0; j < kPackedCols; ++j) out[j] = static_cast<T>(alpha * sums[j]);
+        } else {
+            for (std::int64_t j = 0; j < cols; ++j) out[j] = static_cast<T>(alpha * sums[j]);
+        }
+    }
+}
+
+template <int ROWS, class T>
+void gemm_packed_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
+                      const double* Bd, std::int64_t i, T* C, double alpha, const T* bias,
+                      double* a_tile) {
+    for (std::int64_t p = 0; p < k; ++p)
+        for (int r = 0; r < ROWS; ++r)
+            a_tile[p * ROWS + r] = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
+    const std::int64_t n_pad = gemm_packed_width(n);
+    for (std::int64_t j = 0; j < n; j += kPackedCols)
+        gemm_packed_tile<ROWS>(k, a_tile, Bd + j, n_pad, n - j < kPackedCols ? n - j : kPackedCols,
+                               C + i * n + j, n, alpha, bias ? bias + j : nullptr);
+}
+
+// C rows i0 .. i1 = alpha (A B) (+ bias along each row, if not null): A (m, k) row-major, or
+// (k, m) when trans_a; Bd as above; a_scratch holds 4 k doubles.
+template <class T>
+void gemm_packed(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
+                 const double* Bd, std::int64_t i0, std::int64_t i1, T* C, double alpha,
+                 const T* bias, double* a_scratch) {
+    for (std::int64_t i = i0; i < i1; i += kTileRows) {
+        switch (i1 - i < kTileRows ? i1 - i : kTileRows) {
+            case 1: gemm_packed_rows<1>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            case 2: gemm_packed_rows<2>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            case 3: gemm_packed_rows<3>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            default: gemm_packed_rows<kTileRows>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+        }
+    }
+}
+
 }  // namespace descent::detail::DESCENT_CPU_ISA

@@ -2,6 +2,7 @@
 // order, so results do not depend on anything but the inputs.
 #include <cmath>
 #include <algorithm>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -16,21 +17,21 @@
 namespace descent::detail {
 
 template <class T>
-GemmRowsFn<T> gemm_rows_for(CpuIsa isa) {
+GemmKernels<T> gemm_kernels_for(CpuIsa isa) {
     require_cpu_isa(isa, "matmul");
     constexpr bool f32 = std::is_same_v<T, float>;
     switch (isa) {
 #if defined(DESCENT_HAVE_AVX2_KERNELS)
         case CpuIsa::avx2:
-            if constexpr (f32) return avx2_gemm_rows_f32(); else return avx2_gemm_rows_f64();
+            if constexpr (f32) return avx2_gemm_kernels_f32(); else return avx2_gemm_kernels_f64();
 #endif
 #if defined(DESCENT_HAVE_AVX512_KERNELS)
         case CpuIsa::avx512:
-            if constexpr (f32) return avx512_gemm_rows_f32(); else return avx512_gemm_rows_f64();
+            if constexpr (f32) return avx512_gemm_kernels_f32(); else return avx512_gemm_kernels_f64();
 #endif
         default:
             (void)f32;
-            return baseline::gemm_rows<T>;
+            return {baseline::gemm_rows<T>, baseline::gemm_packed<T>};
     }
 }
 
@@ -47,8 +48,8 @@ TanhF32Fn tanh_f32_fn_for(CpuIsa isa) {
     }
 }
 
-template GemmRowsFn<float> gemm_rows_for<float>(CpuIsa);
-template GemmRowsFn<double> gemm_rows_for<double>(CpuIsa);
+template GemmKernels<float> gemm_kernels_for<float>(CpuIsa);
+template GemmKernels<double> gemm_kernels_for<double>(CpuIsa);
 
 namespace {
 
@@ -56,16 +57,82 @@ namespace {
 constexpr std::int64_t kGemmRows = 16;
 // Below this many multiply-adds one thread does it all (a team costs more than the work).
 constexpr std::int64_t kGemmParallelWork = std::int64_t(1) << 17;
+// B is converted to doubles once and read by the packed kernel when that copy is small: up to
+// this many doubles (512 KiB: weights, a small batch), or half as many values as A has (the
+// copy then adds little to what the product holds anyway; the buffer comes from the allocator,
+// inside a loop its cache). Otherwise, and below 8 columns (a tile would be mostly padding),
+// the kernel converts B as it reads.
+constexpr std::int64_t kGemmPackedB = std::int64_t(1) << 16;
+
+// Scratch memory from a CpuBackend's allocate(), given back when the scope ends.
+struct WorkBuffer {
+    WorkBuffer(CpuBackend& backend, std::size_t bytes) : owner(backend), data(backend.allocate(bytes, 0)) {}
+    ~WorkBuffer() { owner.deallocate(data, 0); }
+    WorkBuffer(const WorkBuffer&) = delete;
+    WorkBuffer& operator=(const WorkBuffer&) = delete;
+    CpuBackend& owner;
+    void* data;
+};
 
 }  // namespace
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
                       std::int64_t k, double alpha, Array a, Array b, Array c) {
+    gemm_into(trans_a, trans_b, m, n, k, alpha, a, b, nullptr, c);
+}
+
+bool CpuBackend::gemm_bias(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
+                           std::int64_t k, double alpha, Array a, Array b, Array bias, Array c) {
+    gemm_into(trans_a, trans_b, m, n, k, alpha, a, b, bias.data, c);
+    return true;
+}
+
+void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
+                           std::int64_t k, double alpha, Array a, Array b, const void* bias_data,
+                           Array c) {
     visit_dtype(c.dtype, [&](auto t) {
         using T = decltype(t);
         const T* A = static_cast<const T*>(a.data);  // (m, k), or (k, m) when trans_a
         const T* B = static_cast<const T*>(b.data);  // (k, n), or (n, k) when trans_b
         T* C = static_cast<T*>(c.data);              // (m, n)
+        const T* bias = static_cast<const T*>(bias_data);  // (n), or null
+        const GemmKernels<T> kernels = gemm_kernels_for<T>(best_cpu_isa());
+        const std::int64_t blocks = (m + kGemmRows - 1) / kGemmRows;
+        const bool parallel = m * n * k >= kGemmParallelWork && blocks > 1;
+        const std::size_t teams = static_cast<std::size_t>(parallel ? pass_max_threads() : 1);
+        const auto run = [&](const auto& block) {
+            if (parallel) {
+#pragma omp parallel for schedule(static)
+                for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
+            } else {
+                for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
+            }
+        };
+        const std::int64_t n_pad = gemm_packed_width(n);
+        if (n >= 8 && k * n_pad <= std::max(kGemmPackedB, m * k / 2)) {
+            // B converted to doubles once for all rows (read in either layout), each thread a
+            // tile of A; the kernel writes C.
+            // One block: the packed B, then each thread's tile of A (no zeroing but the padding),
+            // from the backend's own allocator: inside a training loop, its cache.
+            const WorkBuffer work(*this, static_cast<std::size_t>(k * n_pad + std::int64_t(teams) * 4 * k) * sizeof(double));
+            double* bd = static_cast<double*>(work.data);
+            for (std::int64_t p = 0; p < k; ++p) {
+                double* row = bd + p * n_pad;
+                if (trans_b) {
+                    for (std::int64_t j = 0; j < n; ++j) row[j] = double(B[j * k + p]);
+                } else {
+                    for (std::int64_t j = 0; j < n; ++j) row[j] = double(B[p * n + j]);
+                }
+                for (std::int64_t j = n; j < n_pad; ++j) row[j] = 0.0;
+            }
+            run([&](std::int64_t blk) {
+                const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
+                const std::int64_t team = parallel ? pass_thread_index() : 0;
+                double* scratch = bd + k * n_pad + team * 4 * k;
+                kernels.packed(trans_a, m, n, k, A, bd, i0, i1, C, alpha, bias, scratch);
+            });
+            return;
+        }
         // Bᵀ stored (n, k): the kernel reads B (k, n) along rows, so it is transposed once.
         std::vector<T> b_rows;
         if (trans_b && n > 1) {
@@ -74,26 +141,22 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n
                 for (std::int64_t p = 0; p < k; ++p) b_rows[p * n + j] = B[j * k + p];
             B = b_rows.data();
         }  // (n = 1: Bᵀ (1, k) is already B (k, 1))
-        const GemmRowsFn<T> rows = gemm_rows_for<T>(best_cpu_isa());
-        const std::int64_t blocks = (m + kGemmRows - 1) / kGemmRows;
-        const bool parallel = m * n * k >= kGemmParallelWork && blocks > 1;
         // One accumulator block per thread, made before the parallel region.
-        std::vector<std::vector<double>> acc(static_cast<std::size_t>(parallel ? pass_max_threads() : 1),
-                                             std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
-        const auto block = [&](std::int64_t blk) {
+        std::vector<std::vector<double>> acc(teams, std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
+        run([&](std::int64_t blk) {
             const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
             double* sums = acc[static_cast<std::size_t>(parallel ? pass_thread_index() : 0)].data();
-            rows(trans_a, m, n, k, A, B, i0, i1, sums);
-            for (std::int64_t i = i0; i < i1; ++i)
-                for (std::int64_t j = 0; j < n; ++j)
-                    C[i * n + j] = static_cast<T>(alpha * sums[(i - i0) * n + j]);
-        };
-        if (parallel) {
-#pragma omp parallel for schedule(static)
-            for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
-        } else {
-            for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
-        }
+            kernels.rows(trans_a, m, n, k, A, B, i0, i1, sums);
+            for (std::int64_t i = i0; i < i1; ++i) {
+                if (bias != nullptr) {  // rounded to T first, then the bias added in T
+                    for (std::int64_t j = 0; j < n; ++j)
+                        C[i * n + j] = static_cast<T>(static_cast<T>(alpha * sums[(i - i0) * n + j]) + bias[j]);
+                } else {
+                    for (std::int64_t j = 0; j < n; ++j)
+                        C[i * n + j] = static_cast<T>(alpha * sums[(i - i0) * n + j]);
+                }
+            }
+        });
     });
 }
 

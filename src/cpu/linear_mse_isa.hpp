@@ -29,10 +29,24 @@ CpuIsa best_cpu_isa();
 template <class T>
 BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d);
 
-// The matrix product's row kernel (cpu/gemm_rows.hpp): (trans_a, m, n, k, A, B, i0, i1, acc).
+// The matrix product's kernels (cpu/gemm_rows.hpp). rows: (trans_a, m, n, k, A, B, i0, i1,
+// acc), B as stored; packed: (trans_a, m, n, k, A, Bd, i0, i1, C, alpha, bias, a_scratch), B
+// converted to doubles beforehand, (k, gemm_packed_width(n)), and C written directly (plus
+// bias[j] in T along each row, unless bias is null).
 template <class T>
 using GemmRowsFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*, const T*,
                             std::int64_t, std::int64_t, double*);
+template <class T>
+using GemmPackedFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*,
+                              const double*, std::int64_t, std::int64_t, T*, double, const T*,
+                              double*);
+template <class T>
+struct GemmKernels {
+    GemmRowsFn<T> rows;
+    GemmPackedFn<T> packed;
+};
+// The packed B's row length: n rounded up to whole tiles of every build (16 columns).
+constexpr std::int64_t gemm_packed_width(std::int64_t n) { return (n + 15) / 16 * 16; }
 
 // f32 tanh over n values (cpu/tanh_f32.hpp): (x, out, n).
 using TanhF32Fn = void (*)(const float*, float*, std::int64_t);
@@ -44,17 +58,17 @@ TanhF32Fn avx2_tanh_f32_fn();
 TanhF32Fn avx512_tanh_f32_fn();
 #endif
 
-// The row kernel of `isa`; descent::Error when `isa` is not available.
+// The kernels of `isa`; descent::Error when `isa` is not available.
 template <class T>
-GemmRowsFn<T> gemm_rows_for(CpuIsa isa);
+GemmKernels<T> gemm_kernels_for(CpuIsa isa);
 
 #ifdef DESCENT_HAVE_AVX2_KERNELS
-GemmRowsFn<float> avx2_gemm_rows_f32();
-GemmRowsFn<double> avx2_gemm_rows_f64();
+GemmKernels<float> avx2_gemm_kernels_f32();
+GemmKernels<double> avx2_gemm_kernels_f64();
 #endif
 #ifdef DESCENT_HAVE_AVX512_KERNELS
-GemmRowsFn<float> avx512_gemm_rows_f32();
-GemmRowsFn<double> avx512_gemm_rows_f64();
+GemmKernels<float> avx512_gemm_kernels_f32();
+GemmKernels<double> avx512_gemm_kernels_f64();
 #endif
 
 #ifdef DESCENT_HAVE_AVX2_KERNELS

@@ -157,7 +157,9 @@ class CudaBackend final : public Backend {
 public:
     void* allocate(std::size_t bytes, int device) override {
         DeviceContext& ctx = context(device);  // validates the ordinal; refuses other threads
-        if (!ctx.activity->capturing.load()) return ctx.allocator->allocate(bytes);
+        if (!ctx.activity->capturing.load())
+            return m_bypass_scopes.load() > 0 ? ctx.allocator->allocate_fresh(bytes)
+                                              : ctx.allocator->allocate(bytes);
         // Inside this thread's capture: no cudaMalloc (not capturable, and it may
         // synchronise), so only a cached block will do. The trainer runs its first epoch
         // uncaptured, which leaves every block the captured epochs ask for in the cache.
@@ -168,6 +170,13 @@ public:
                         "(captured work may not call cudaMalloc; run the same work once "
                         "uncaptured first)");
         return ptr;
+    }
+    void bypass_allocation_cache(bool on) override {
+        if (on) {
+            m_bypass_scopes.fetch_add(1);
+        } else {
+            m_bypass_scopes.fetch_sub(1);
+        }
     }
     void deallocate(void* ptr, int device) noexcept override {
         // Never throws: the context exists, since ptr came from allocate().
@@ -623,6 +632,7 @@ private:
 
     std::mutex m_mutex;
     std::vector<DeviceContext> m_contexts;
+    std::atomic<int> m_bypass_scopes{0};  // bypass_allocation_cache scopes open
 };
 
 CudaBackend& the_backend() {

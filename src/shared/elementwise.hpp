@@ -36,6 +36,11 @@ enum class BinaryOp {
     add, sub, mul, div,
     maximum, minimum,  // a NaN in either operand gives NaN (torch.maximum / minimum)
     eq, ne, lt, le, gt, ge,
+    // An activation's backward in one pass, a = the incoming gradient g, b = what the forward
+    // saved; the same roundings, in the same order, as the composed rule in ops.cpp:
+    tanh_grad,     // g (1 - t²), b = t = tanh(x)
+    sigmoid_grad,  // g s (1 - s), b = s = sigmoid(x)
+    relu_grad,     // g step(b), b = x or relu(x) (both are > 0 at the same places)
 };
 
 template <class T>
@@ -71,6 +76,26 @@ DESCENT_HD T apply_unary(UnaryOp op, T x, T alpha) {
     return x;
 }
 
+// A product and a difference rounded each on its own on the device too: nvcc contracts
+// a * b + c into one fma, which would give the fused gradient ops other bits than the separate
+// ops (and the CPU) they stand for.
+template <class T>
+DESCENT_HD T mul_rounded(T a, T b) {
+#ifdef __CUDA_ARCH__
+    if constexpr (sizeof(T) == sizeof(float)) return __fmul_rn(a, b); else return __dmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+template <class T>
+DESCENT_HD T sub_rounded(T a, T b) {
+#ifdef __CUDA_ARCH__
+    if constexpr (sizeof(T) == sizeof(float)) return __fsub_rn(a, b); else return __dsub_rn(a, b);
+#else
+    return a - b;
+#endif
+}
+
 template <class T>
 DESCENT_HD T apply_binary(BinaryOp op, T a, T b) {
     switch (op) {
@@ -86,6 +111,9 @@ DESCENT_HD T apply_binary(BinaryOp op, T a, T b) {
         case BinaryOp::le: return a <= b ? T(1) : T(0);
         case BinaryOp::gt: return a > b ? T(1) : T(0);
         case BinaryOp::ge: return a >= b ? T(1) : T(0);
+        case BinaryOp::tanh_grad: return mul_rounded(a, sub_rounded(T(1), mul_rounded(b, b)));
+        case BinaryOp::sigmoid_grad: return mul_rounded(mul_rounded(a, b), sub_rounded(T(1), b));
+        case BinaryOp::relu_grad: return mul_rounded(a, b > T(0) ? T(1) : T(0));
     }
     return a;
 }

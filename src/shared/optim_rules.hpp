@@ -38,14 +38,18 @@ struct UpdateStep {
     bool amsgrad = false;
 };
 
+// The rules take the step as a template parameter: UpdateStep itself (flags read at run time),
+// or a type derived from it that shadows a flag with a static constexpr member of the same name
+// (cpu/optim.cpp), so that a CPU loop has no branch left and vectorises.
+
 // State buffers per optimizer (element pointers, null when unused):
 //   sgd: s0 = momentum_buffer
 //   adagrad: s0 = sum
 //   rmsprop: s0 = square_avg, s1 = momentum_buffer, s2 = grad_avg
 //   adam: s0 = exp_avg, s1 = exp_avg_sq, s2 = max_exp_avg_sq
 
-template <class T>
-DESCENT_HD void sgd_update(const UpdateStep& s, T& p, T g, T* buf) {
+template <class T, class Step>
+DESCENT_HD void sgd_update(const Step& s, T& p, T g, T* buf) {
     T d = g;
     if (s.weight_decay != 0.0) d = d + T(s.weight_decay) * p;
     if (s.momentum != 0.0) {
@@ -56,8 +60,8 @@ DESCENT_HD void sgd_update(const UpdateStep& s, T& p, T g, T* buf) {
     p = p + T(-s.lr) * d;
 }
 
-template <class T>
-DESCENT_HD void adagrad_update(const UpdateStep& s, T& p, T g, T* sum) {
+template <class T, class Step>
+DESCENT_HD void adagrad_update(const Step& s, T& p, T g, T* sum) {
     if (s.weight_decay != 0.0) g = g + T(s.weight_decay) * p;
     *sum = *sum + g * g;
     const T denom = std::sqrt(*sum) + T(s.eps);
@@ -68,8 +72,8 @@ DESCENT_HD void adagrad_update(const UpdateStep& s, T& p, T g, T* sum) {
     }
 }
 
-template <class T>
-DESCENT_HD void rmsprop_update(const UpdateStep& s, T& p, T g, T* square_avg, T* buf,
+template <class T, class Step>
+DESCENT_HD void rmsprop_update(const Step& s, T& p, T g, T* square_avg, T* buf,
                                T* grad_avg) {
     if (s.weight_decay != 0.0) g = g + T(s.weight_decay) * p;
     if (s.blog) {
@@ -95,8 +99,8 @@ DESCENT_HD void rmsprop_update(const UpdateStep& s, T& p, T g, T* square_avg, T*
     }
 }
 
-template <class T>
-DESCENT_HD void adam_update(const UpdateStep& s, T& p, T g, T* exp_avg, T* exp_avg_sq,
+template <class T, class Step>
+DESCENT_HD void adam_update(const Step& s, T& p, T g, T* exp_avg, T* exp_avg_sq,
                             T* max_exp_avg_sq) {
     if (s.decay_factor != 1.0) p = p * T(s.decay_factor);
     if (s.weight_decay != 0.0) g = g + T(s.weight_decay) * p;
@@ -109,8 +113,9 @@ DESCENT_HD void adam_update(const UpdateStep& s, T& p, T g, T* exp_avg, T* exp_a
     }
     T second = *exp_avg_sq;
     if (s.amsgrad) {
-        // torch.maximum: a NaN on either side wins.
-        if (second != second || *max_exp_avg_sq < second) *max_exp_avg_sq = second;
+        // torch.maximum: a NaN on either side wins. (Stored unconditionally: a loop vectorises.)
+        const T kept = *max_exp_avg_sq;
+        *max_exp_avg_sq = second != second || kept < second ? second : kept;
         second = *max_exp_avg_sq;
     }
     const T denom = std::sqrt(second) / T(s.bias_correction2_sqrt) + T(s.eps);
