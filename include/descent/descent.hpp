@@ -27,3 +27,4 @@
 #include "descent/stream.hpp"
 #include "descent/tensor.hpp"
 #include "descent/train.hpp"
+#include "descent/version.hpp"

@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
+#include "descent/version.hpp"
 #include "text.hpp"
 
 namespace {
@@ -22,6 +23,7 @@ const char* const kUsage =
     "usage: descent [blog|train] [flags]\n"
     "\n"
     "  descent                 the blog post's experiment (same as 'descent blog')\n"
+    "  descent --version       the version of descent\n"
     "  descent blog --help     its flags (--plot DIR writes the figures)\n"
     "  descent train --help    train one optimizer on blog, synthetic, CSV or NPY data\n";
 
@@ -33,6 +35,13 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
     if (command == "blog") return descent::cli::run_blog(rest, out);
     if (command == "--help" || command == "-h" || command == "help") {
         out.printf("%s", kUsage);
+        return 0;
+    }
+    if (command == "--version" || command == "version") {
+        if (!rest.empty())
+            throw descent::cli::UsageError("--version takes no arguments (got '" +
+                                           descent::detail::shown_field(rest[0]) + "')");
+        out.printf("descent %s\n", DESCENT_VERSION_STRING);
         return 0;
     }
     throw descent::cli::UsageError("unknown command '" + descent::detail::shown_field(command) +

@@ -21,6 +21,7 @@
 #include "descent/communicator.hpp"
 #include "descent/error.hpp"
 #include "descent/hessian.hpp"
+#include "descent/version.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
 #include "descent/stream.hpp"
@@ -709,6 +710,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (json) {
         JsonWriter j;
         j.begin_object();
+        j.key("descent_version").value(DESCENT_VERSION_STRING);
         j.key("model").value(model_name);
         if (net) {
             j.key("loss").value(loss_name(loss_kind));

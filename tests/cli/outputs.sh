@@ -372,4 +372,22 @@ if grep -q -- '--optimizer' out.txt && grep -q -- '--trace' out.txt && grep -q -
     pass "help: train lists its flags"
 else fail "help: train lists its flags" "$(context)"; fi
 
+# --version: "descent X.Y.Z", the project's version (CMakeLists.txt), also in --json.
+WANT_VERSION="$(sed -n 's/^project(descent VERSION \([0-9.]*\).*/\1/p' "$SCRIPT_DIR/../../CMakeLists.txt")"
+for args in "--version" "version"; do
+    # shellcheck disable=SC2086
+    run $args
+    if [ $RC -eq 0 ] && [ "$(cat out.txt)" = "descent $WANT_VERSION" ] && [ ! -s err.txt ] && [ -n "$WANT_VERSION" ]; then
+        pass "version: descent $args"
+    else fail "version: descent $args" "expected exit 0 and 'descent $WANT_VERSION' alone" "$(context)"; fi
+done
+run --version extra
+if [ $RC -eq 2 ] && [ ! -s out.txt ] && [ "$(wc -l < err.txt)" -eq 1 ]; then
+    pass "version: an extra argument is a usage error"
+else fail "version: an extra argument is a usage error" "$(context)"; fi
+run train --data blog --epochs 1 --quiet --json
+if grep -q "\"descent_version\": \"$WANT_VERSION\"" out.txt; then
+    pass "version: --json names the version"
+else fail "version: --json names the version" "$(context)"; fi
+
 cli_summary

@@ -29,6 +29,21 @@ endfunction()
 
 run(${CMAKE_COMMAND} --install "${DESCENT_BINARY_DIR}" --prefix "${prefix}" --config ${BUILD_TYPE})
 
+# The installed version header names the project's version; the license is installed too.
+file(GLOB_RECURSE version_headers "${prefix}/*/descent/version.hpp")
+if(NOT version_headers)
+  message(FATAL_ERROR "no include/descent/version.hpp under ${prefix}")
+endif()
+list(GET version_headers 0 version_header)
+file(READ "${version_header}" version_text)
+if(DEFINED DESCENT_VERSION AND NOT version_text MATCHES "#define DESCENT_VERSION_STRING \"${DESCENT_VERSION}\"")
+  message(FATAL_ERROR "${version_header} does not define DESCENT_VERSION_STRING \"${DESCENT_VERSION}\"")
+endif()
+file(GLOB_RECURSE license_files "${prefix}/*/doc/descent/LICENSE")
+if(NOT license_files)
+  message(FATAL_ERROR "LICENSE was not installed under ${prefix}/.../doc/descent")
+endif()
+
 # The README's example sits between these markers, in a ```cpp fence.
 file(READ "${DESCENT_SOURCE_DIR}/README.md" readme)
 string(REGEX MATCH "<!-- library-example:begin -->[^`]*```cpp\n(.*)```[^`]*<!-- library-example:end -->"
@@ -39,13 +54,7 @@ endif()
 file(WRITE "${project_dir}/main.cpp" "${CMAKE_MATCH_1}")
 configure_file("${DESCENT_SOURCE_DIR}/tests/consumer/CMakeLists.txt" "${project_dir}/CMakeLists.txt" COPYONLY)
 
-set(gen_args)
-if(GENERATOR)
-  set(gen_args -G "${GENERATOR}")
-endif()
-if(MAKE_PROGRAM)
-  list(APPEND gen_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
-endif()
+include("${CMAKE_CURRENT_LIST_DIR}/../script_generator.cmake")  # gen_args
 
 # The environment of a machine without the CUDA toolkit: PATH without any directory holding
 # nvcc (the compiler and build tool are given by full path), no CUDA variables.
