@@ -134,6 +134,7 @@ TEST_CASE("a checkpoint round-trips bit for bit", "[checkpoint]") {
         const Checkpoint c = sample_checkpoint(dtype);
         const Checkpoint back = parse_checkpoint(serialize_checkpoint(c), "memory");
         CHECK(back.meta == c.meta);
+        CHECK(back.meta.at("descent_version") == DESCENT_VERSION_STRING);  // make_checkpoint's
         CHECK(back.epoch == 4);
         CHECK(back.losses == c.losses);
         CHECK(back.weights == c.weights);

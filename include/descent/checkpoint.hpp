@@ -39,7 +39,8 @@ struct Checkpoint {
 };
 
 // A checkpoint of `optimizer`'s parameters and state now, with the losses (and trajectory)
-// of the `epoch` epochs done so far.
+// of the `epoch` epochs done so far; meta gets "descent_version" (the version writing it)
+// unless it has one.
 Checkpoint make_checkpoint(const optim::Optimizer& optimizer, std::int64_t epoch,
                            std::vector<double> losses = {},
                            std::vector<std::vector<double>> weights = {},

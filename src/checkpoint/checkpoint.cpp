@@ -19,6 +19,7 @@
 #include "data/read_file.hpp"
 #include "data/write_file.hpp"
 #include "descent/autograd.hpp"
+#include "descent/version.hpp"
 #include "descent/error.hpp"
 #include "dispatch.hpp"
 
@@ -70,6 +71,7 @@ Checkpoint make_checkpoint(const optim::Optimizer& optimizer, std::int64_t epoch
                            std::map<std::string, std::string> meta) {
     Checkpoint c;
     c.meta = std::move(meta);
+    c.meta.emplace("descent_version", DESCENT_VERSION_STRING);  // the writer's, unless given
     c.epoch = epoch;
     for (const Tensor& p : optimizer.params()) c.params.push_back(p.detach().to(Device::cpu()).clone());
     c.optimizer = optimizer.state();

@@ -110,6 +110,42 @@ if(needed MATCHES "libcudart|libcublas|libcusolver")
   message(FATAL_ERROR "the CPU consumer links CUDA libraries:\n${needed}")
 endif()
 
+# 1b. The same example built with pkg-config's flags alone (no CMake on the consumer's side),
+# where pkg-config is installed: descent.pc finds the installed library from where it lies.
+find_program(pkg_config NAMES pkg-config pkgconf)
+if(pkg_config)
+  file(GLOB_RECURSE pc_files "${prefix}/*/pkgconfig/descent.pc")
+  if(NOT pc_files)
+    message(FATAL_ERROR "no pkgconfig/descent.pc installed under ${prefix}")
+  endif()
+  list(GET pc_files 0 pc_file)
+  get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+  foreach(query modversion flags)
+    set(args --modversion)
+    if(query STREQUAL "flags")
+      set(args --cflags --libs)
+    endif()
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${pc_dir}" ${pkg_config}
+                            ${args} descent
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE pc_${query} ERROR_VARIABLE pc_err
+                    OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "pkg-config ${args} descent failed (${rc}):\n${pc_${query}}\n${pc_err}")
+    endif()
+  endforeach()
+  if(DEFINED DESCENT_VERSION AND NOT pc_modversion STREQUAL DESCENT_VERSION)
+    message(FATAL_ERROR "pkg-config --modversion descent is '${pc_modversion}', not ${DESCENT_VERSION}")
+  endif()
+  set(pc_flags "${pc_flags}")
+  separate_arguments(pc_args UNIX_COMMAND "${pc_flags}")
+  run(${no_cuda_env} "${CXX_COMPILER}" "${project_dir}/main.cpp" -o "${project_dir}/app_pkgconfig" ${pc_args})
+  run("${project_dir}/app_pkgconfig")
+  if(NOT last_output MATCHES "slope")
+    message(FATAL_ERROR "the example built with pkg-config ran but did not print its result")
+  endif()
+  message(STATUS "consumer (pkg-config): ${pc_flags}")
+endif()
+
 # 2. COMPONENTS cuda.
 if(WITH_CUDA)
   configure(cuda ${CMAKE_COMMAND} -DDESCENT_COMPONENTS=cuda)
