@@ -705,7 +705,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         !why.empty() && !args.has("quiet") && rank == 0)
         std::fprintf(stderr, "descent: %s stopped early: %s; the weights are those of its last "
                              "successful step\n", optimizer->name().c_str(), why.c_str());
-    if (!choice.notice.empty() && !args.has("quiet") && rank == 0) std::fprintf(stderr, "%s\n", choice.notice.c_str());
+    // Where the run went is news only to someone who asked for a GPU (--device auto given); by
+    // default a machine without one trains on the cpu silently.
+    if (!choice.notice.empty() && args.has("device") && !args.has("quiet") && rank == 0)
+        std::fprintf(stderr, "%s\n", choice.notice.c_str());
     std::vector<double> initial = init;
     if (json) {
         JsonWriter j;

@@ -385,6 +385,16 @@ run --version extra
 if [ $RC -eq 2 ] && [ ! -s out.txt ] && [ "$(wc -l < err.txt)" -eq 1 ]; then
     pass "version: an extra argument is a usage error"
 else fail "version: an extra argument is a usage error" "$(context)"; fi
+# Without --device nothing is said of where the run went; with --device auto, when it fell
+# back to the cpu, one line says why.
+run train --data blog --epochs 1 --json
+if [ $RC -eq 0 ] && ! grep -q "trained on the cpu" err.txt; then
+    pass "device: no notice when no device was asked for"
+else fail "device: no notice when no device was asked for" "$(context)"; fi
+run train --data blog --epochs 1 --json --device auto
+if [ $RC -eq 0 ] && { grep -q "trained on the cpu" err.txt || grep -q '"device": "cuda' out.txt; }; then
+    pass "device: --device auto says where the run went when it fell back"
+else fail "device: --device auto says where the run went when it fell back" "$(context)"; fi
 run train --data blog --epochs 1 --quiet --json
 if grep -q "\"descent_version\": \"$WANT_VERSION\"" out.txt; then
     pass "version: --json names the version"
