@@ -11,7 +11,6 @@
 
 #include "descent/checkpoint.hpp"
 #include "fuzz_common.hpp"
-#include "crc32c.hpp"  // src/: the checksum, to repair inputs
 
 namespace {
 
@@ -94,19 +93,7 @@ void parse_and_check(const std::string& bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string bytes = fuzz::bytes_of(data, size);
     parse_and_check(bytes);
-    // Magic, this version, reserved 0, the payload size this input has, its CRC-32C.
-    constexpr std::size_t kHeader = 24, kChecksum = 4;
-    if (size >= kHeader + kChecksum) {
-        std::string repaired = bytes;
-        const std::uint32_t version = descent::kCheckpointVersion, reserved = 0;
-        const std::uint64_t payload = size - kHeader - kChecksum;
-        std::memcpy(&repaired[0], "DSCNTCKP", 8);
-        std::memcpy(&repaired[8], &version, 4);
-        std::memcpy(&repaired[12], &reserved, 4);
-        std::memcpy(&repaired[16], &payload, 8);
-        const std::uint32_t sum = descent::detail::crc32c(repaired.data(), size - kChecksum);
-        std::memcpy(&repaired[size - kChecksum], &sum, kChecksum);
-        if (repaired != bytes) parse_and_check(repaired);
-    }
+    const std::string repaired = fuzz::repaired_frame(bytes, "DSCNTCKP", descent::kCheckpointVersion);
+    if (repaired != bytes) parse_and_check(repaired);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "crc32c.hpp"  // src/: the frame's checksum, to repair inputs
 #include "descent/data.hpp"
 #include "descent/error.hpp"
 #include "descent/tensor.hpp"
@@ -81,6 +82,27 @@ void parse_both_layouts(const char* what, const std::string& bytes, Parse parse,
         else
             rejected(error);
     }
+}
+
+// `bytes` with the frame of descent's files (src/checkpoint/container.hpp) made to match:
+// `magic`, `version`, reserved 0, the payload size these bytes have and their CRC-32C, so that
+// mutations reach the payload parser instead of dying at the checksum. Inputs too short for
+// a frame come back as they are.
+inline std::string repaired_frame(const std::string& bytes, const char (&magic)[9],
+                                  std::uint32_t version) {
+    constexpr std::size_t kHeader = 24, kChecksum = 4;
+    const std::size_t size = bytes.size();
+    if (size < kHeader + kChecksum) return bytes;
+    std::string repaired = bytes;
+    const std::uint32_t reserved = 0;
+    const std::uint64_t payload = size - kHeader - kChecksum;
+    std::memcpy(&repaired[0], magic, 8);
+    std::memcpy(&repaired[8], &version, 4);
+    std::memcpy(&repaired[12], &reserved, 4);
+    std::memcpy(&repaired[16], &payload, 8);
+    const std::uint32_t sum = descent::detail::crc32c(repaired.data(), size - kChecksum);
+    std::memcpy(&repaired[size - kChecksum], &sum, kChecksum);
+    return repaired;
 }
 
 }  // namespace fuzz

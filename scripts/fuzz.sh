@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Fuzzes descent's readers of untrusted input with libFuzzer (clang, ASan + UBSan): the CSV
-# and NPY readers, the checkpoint reader and the CLI's data-spec parser (fuzz/README.md).
+# and NPY readers, the checkpoint and model file readers and the CLI's data-spec parser
+# (fuzz/README.md).
 # Each fuzzer runs for DESCENT_FUZZ_SECONDS (default 60) from a scratch copy of its seed
 # corpus and past findings (fuzz/corpus/<name>, fuzz/regressions/<name>): nothing is written
 # into the source tree. Fails, naming the input that triggered it, on any crash, sanitizer
 # report, leak, timeout (-timeout=10) or out-of-memory (-rss_limit_mb=2048).
-# Usage: scripts/fuzz.sh [csv|npy|checkpoint|data_spec ...]   (default: all four)
+# Usage: scripts/fuzz.sh [csv|npy|checkpoint|data_spec|model ...]   (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
@@ -26,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ] && [ -z "${DESCENT_FUZZ_CXX:-}" ]; then
 fi
 
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(csv npy checkpoint data_spec); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(csv npy checkpoint data_spec model); fi
 seconds=${DESCENT_FUZZ_SECONDS:-60}
 build_dir=${DESCENT_FUZZ_BUILD_DIR:-build-fuzz}
 

@@ -3,6 +3,8 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 
 namespace descent::detail {
@@ -27,6 +29,22 @@ std::string escape_control(std::string_view s) {
         }
     }
     return out;
+}
+
+std::string format_number(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char buf[32];
+    // Whole numbers as integers ("20", not "2e+01": iteration counts, history sizes).
+    if (v == std::floor(v) && std::abs(v) < 1e15) {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+        return buf;
+    }
+    for (int precision = 1; precision <= 17; ++precision) {
+        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    return buf;
 }
 
 std::string shown_field(std::string_view field) {

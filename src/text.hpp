@@ -11,6 +11,10 @@
 
 namespace descent::detail {
 
+// Shortest text that reads back as the same double ("%.17g" trimmed; whole numbers below
+// 1e15 as integers); "nan"/"inf" as is.
+std::string format_number(double v);
+
 // Fields longer than this many bytes are cut, with "..." appended.
 constexpr std::size_t kShownFieldBytes = 60;
 

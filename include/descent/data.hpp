@@ -48,6 +48,9 @@ struct Dataset {
     // check_class_labels) count from rows.begin, so they read the same sharded or not.
     // (`= {}` lets an aggregate initialization that stops before it pass -Wextra.)
     RowShard rows = {};
+    // A CSV file's header: one name per column of the file (the features, then the target
+    // when there is one); empty when the file has none (an NPY file, generated data).
+    std::vector<std::string> column_names = {};
 };
 
 // Whether the data's intercept is implicit (X without its ones column), and the number of
@@ -149,6 +152,15 @@ Dataset parse_npy(const std::string& bytes, const std::string& origin, bool inte
 // always store their ones column.
 Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device,
                      OnesColumn ones = OnesColumn::stored);
+
+// A table of features only, the input of predictions: every column of a CSV or NPY file (as
+// load_csv / load_npy read them, with their checks; one column is enough) goes to X (n, c);
+// y is undefined, there is no intercept, column_names holds a CSV header's names.
+Dataset load_features(const std::string& path, DType dtype, Device device);
+
+// Writes a vector or matrix (f32 or f64, any device) as an NPY 1.0 file numpy.load reads
+// back exactly, atomically (a temporary file renamed over `path`). Throws descent::Error.
+void save_npy(const std::string& path, const Tensor& t);
 
 // Process `rank` of `ranks`' part of load_dataset(spec, ...): X and y hold only the rows
 // shard_rows(total, rank, ranks) (descent/shard.hpp; possibly none: X (0, columns), y (0)),

@@ -1,5 +1,5 @@
-// Internal: little-endian binary writing and bounds-checked reading for the checkpoint
-// format. The reader never trusts a length: every count is checked against the bytes left
+// Internal: little-endian binary writing and bounds-checked reading for descent's files
+// (checkpoints, model files). The reader never trusts a length: every count is checked against the bytes left
 // before anything is allocated, so a corrupt or hostile file throws instead of crashing.
 #pragma once
 
@@ -41,11 +41,13 @@ private:
 
 class ByteReader {
 public:
-    ByteReader(const char* data, std::size_t size, std::string origin)
-        : m_data(data), m_size(size), m_origin(std::move(origin)) {}
+    // `kind`: what the bytes are, in errors ("corrupt checkpoint: ...", "corrupt model file").
+    ByteReader(const char* data, std::size_t size, std::string origin,
+               std::string kind = "checkpoint")
+        : m_data(data), m_size(size), m_origin(std::move(origin)), m_kind(std::move(kind)) {}
 
     [[noreturn]] void fail(const std::string& what) const {
-        throw Error(m_origin + ": corrupt checkpoint: " + what + " (at byte " +
+        throw Error(m_origin + ": corrupt " + m_kind + ": " + what + " (at byte " +
                     std::to_string(m_pos) + ")");
     }
     std::size_t left() const { return m_size - m_pos; }
@@ -92,7 +94,7 @@ private:
     const char* m_data;
     std::size_t m_size;
     std::size_t m_pos = 0;
-    std::string m_origin;
+    std::string m_origin, m_kind;
 };
 
 }  // namespace descent::detail

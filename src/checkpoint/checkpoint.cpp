@@ -14,9 +14,7 @@
 #include <limits>
 #include <new>
 
-#include "checkpoint/byte_stream.hpp"
-#include "crc32c.hpp"
-#include "data/read_file.hpp"
+#include "checkpoint/container.hpp"
 #include "data/write_file.hpp"
 #include "descent/autograd.hpp"
 #include "descent/version.hpp"
@@ -27,42 +25,10 @@ namespace descent {
 
 namespace {
 
-constexpr char kMagic[8] = {'D', 'S', 'C', 'N', 'T', 'C', 'K', 'P'};
-constexpr std::size_t kHeaderBytes = 8 + 4 + 4 + 8, kChecksumBytes = 4;
-constexpr int kMaxRank = 6;
-
-void write_tensor(detail::ByteWriter& out, const Tensor& t) {
-    const Tensor host = t.detach().to(Device::cpu()).contiguous();
-    out.u8(host.dtype() == DType::f32 ? 0 : 1);
-    out.u8(static_cast<std::uint8_t>(host.dim()));
-    for (std::int64_t s : host.shape()) out.i64(s);
-    out.bytes(host.data_ptr(), dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
-}
-
-Tensor read_tensor(detail::ByteReader& in) {
-    const std::uint8_t code = in.u8("tensor dtype");
-    if (code > 1) in.fail("unknown tensor dtype code " + std::to_string(code));
-    const DType dtype = code == 0 ? DType::f32 : DType::f64;
-    const std::uint8_t rank = in.u8("tensor rank");
-    if (rank > kMaxRank) in.fail("tensor rank " + std::to_string(rank) + " above " + std::to_string(kMaxRank));
-    Shape shape;
-    const std::size_t elem = dtype_size(dtype);
-    std::uint64_t numel = 1;
-    for (int i = 0; i < rank; ++i) {
-        const std::int64_t s = in.i64("tensor dimension");
-        if (s < 0) in.fail("negative tensor dimension " + std::to_string(s));
-        // Every element needs `elem` bytes of what is left, which bounds the product safely.
-        if (s > 0 && numel > in.left() / elem / static_cast<std::uint64_t>(s))
-            in.fail("tensor of more elements than the file holds");
-        numel *= static_cast<std::uint64_t>(s);
-        shape.push_back(s);
-    }
-    const std::size_t bytes = elem * static_cast<std::size_t>(numel);
-    const char* data = in.take(bytes, "tensor data");
-    Tensor t = empty(shape, dtype);
-    if (bytes) std::memcpy(t.data_ptr(), data, bytes);
-    return t;
-}
+constexpr detail::ContainerFormat kFormat{{'D', 'S', 'C', 'N', 'T', 'C', 'K', 'P'},
+                                          kCheckpointVersion, "checkpoint", 1};
+using detail::read_tensor;
+using detail::write_tensor;
 
 }  // namespace
 
@@ -116,58 +82,12 @@ std::string serialize_checkpoint(const Checkpoint& c) {
         for (double v : w) payload.f64(v);
     }
 
-    detail::ByteWriter file;
-    file.bytes(kMagic, sizeof kMagic);
-    file.u32(kCheckpointVersion);
-    file.u32(0);
-    file.u64(payload.str().size());
-    file.bytes(payload.str().data(), payload.str().size());
-    file.u32(detail::crc32c(file.str().data(), file.str().size()));
-    return std::move(file.str());
+    return detail::frame_container(kFormat, payload.str());
 }
-
-namespace {
-
-// The header's checks, against the size of the whole file: they need only its first
-// kHeaderBytes (`head`, `head_size` of them read), so a file can be judged before it is read
-// whole. Returns the payload size.
-std::uint64_t check_header(const char* head, std::size_t head_size, std::uint64_t file_size,
-                           const std::string& origin) {
-    if (head_size < sizeof kMagic || std::memcmp(head, kMagic, sizeof kMagic) != 0)
-        throw Error(origin + ": not a descent checkpoint (bad magic bytes)");
-    if (file_size < kHeaderBytes + kChecksumBytes || head_size < kHeaderBytes)
-        throw Error(origin + ": truncated checkpoint: " + std::to_string(file_size) +
-                    " bytes, shorter than its header");
-    detail::ByteReader header(head + sizeof kMagic, kHeaderBytes - sizeof kMagic, origin);
-    const std::uint32_t version = header.u32("version");
-    if (version == 1)  // its checksum is a u64 FNV-1a; no conversion is offered
-        throw Error(origin + ": checkpoint format version 1 (written by an older descent); "
-                    "this descent reads version " + std::to_string(kCheckpointVersion));
-    if (version != kCheckpointVersion)
-        throw Error(origin + ": checkpoint format version " + std::to_string(version) +
-                    "; this descent reads version " + std::to_string(kCheckpointVersion));
-    if (header.u32("reserved") != 0) throw Error(origin + ": corrupt checkpoint: reserved header field is not 0");
-    const std::uint64_t payload = header.u64("payload size");
-    const std::uint64_t expected_size = kHeaderBytes + kChecksumBytes;
-    if (payload > file_size || file_size - expected_size != payload)
-        throw Error(origin + ": truncated or corrupt checkpoint: the header announces " +
-                    std::to_string(payload) + " bytes of payload, the file holds " +
-                    std::to_string(file_size - std::min<std::uint64_t>(file_size, expected_size)));
-    return payload;
-}
-
-}  // namespace
 
 Checkpoint parse_checkpoint(const std::string& bytes, const std::string& origin) {
-    const std::uint64_t payload =
-        check_header(bytes.data(), std::min(bytes.size(), kHeaderBytes), bytes.size(), origin);
-    const std::size_t body = kHeaderBytes + static_cast<std::size_t>(payload);
-    std::uint32_t stored;
-    std::memcpy(&stored, bytes.data() + body, sizeof stored);
-    if (detail::crc32c(bytes.data(), body) != stored)
-        throw Error(origin + ": corrupt checkpoint: checksum mismatch");
-
-    detail::ByteReader in(bytes.data() + kHeaderBytes, static_cast<std::size_t>(payload), origin);
+    const std::string_view payload = detail::unframe_container(kFormat, bytes, origin);
+    detail::ByteReader in(payload.data(), payload.size(), origin);
     Checkpoint c;
     const std::uint64_t n_meta = in.count("meta entry count", 16);
     for (std::uint64_t i = 0; i < n_meta; ++i) {
@@ -212,25 +132,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-    // The header is judged against the file's size before the file is read whole: a huge or
-    // foreign file is refused without allocating its size.
-    const detail::InputFile file(path);
-    char head[kHeaderBytes];
-    const std::size_t head_size = static_cast<std::size_t>(std::min<std::uint64_t>(file.size(), kHeaderBytes));
-    file.read(0, head, head_size);
-    check_header(head, head_size, file.size(), file.name());
-    std::string bytes;
-    const std::size_t size = static_cast<std::size_t>(file.size());
-    try {
-        bytes.resize(size);
-    } catch (const std::bad_alloc&) {
-        throw OutOfMemory("out of memory while reading the checkpoint " + file.name() + " (" +
-                              std::to_string(size) + " bytes)",
-                          size);
-    }
-    file.read(0, bytes.data(), size);
-    file.check_unchanged();
-    return parse_checkpoint(bytes, file.name());
+    std::string origin;
+    const std::string bytes = detail::read_container_file(kFormat, path, origin);
+    return parse_checkpoint(bytes, origin);
 }
 
 void restore_checkpoint(const Checkpoint& c, optim::Optimizer& optimizer) {

@@ -12,5 +12,6 @@ class Stdout;
 // `out` receives what the command prints on stdout (main() writes it when the command returns).
 int run_train(const std::vector<std::string>& argv, Stdout& out);
 int run_blog(const std::vector<std::string>& argv, Stdout& out);
+int run_predict(const std::vector<std::string>& argv, Stdout& out);
 
 }  // namespace descent::cli

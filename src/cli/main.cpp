@@ -20,12 +20,16 @@
 namespace {
 
 const char* const kUsage =
-    "usage: descent [blog|train] [flags]\n"
+    "usage: descent [blog|train|predict] [flags]\n"
     "\n"
     "  descent                 the blog post's experiment (same as 'descent blog')\n"
     "  descent --version       the version of descent\n"
     "  descent blog --help     its flags (--plot DIR writes the figures)\n"
-    "  descent train --help    train one optimizer on blog, synthetic, CSV or NPY data\n";
+    "  descent train --help    train one optimizer on blog, synthetic, CSV or NPY data\n"
+    "  descent predict --help  predict with a model saved by train --save-model\n"
+    "\n"
+    "exit status: 0 success, 1 the run failed (bad data, a file, divergence), 2 usage (a bad\n"
+    "flag or value); interrupted: 128 + the signal (130 for Ctrl-C)\n";
 
 int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
     if (args.empty()) return descent::cli::run_blog({}, out);
@@ -33,6 +37,7 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
     const std::vector<std::string> rest(args.begin() + 1, args.end());
     if (command == "train") return descent::cli::run_train(rest, out);
     if (command == "blog") return descent::cli::run_blog(rest, out);
+    if (command == "predict") return descent::cli::run_predict(rest, out);
     if (command == "--help" || command == "-h" || command == "help") {
         out.printf("%s", kUsage);
         return 0;
@@ -45,7 +50,7 @@ int dispatch(const std::vector<std::string>& args, descent::cli::Stdout& out) {
         return 0;
     }
     throw descent::cli::UsageError("unknown command '" + descent::detail::shown_field(command) +
-                                   "' (expected blog or train; see descent --help)");
+                                   "' (expected blog, train or predict; see descent --help)");
 }
 
 // A distributed run's report is out: the launcher's signals from here on (it ends the job on

@@ -19,22 +19,6 @@ std::string hyperparameter_text(const std::string& key, double value) {
     return format_number(value);
 }
 
-std::string format_number(double v) {
-    if (std::isnan(v)) return "nan";
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    char buf[32];
-    // Whole numbers as integers ("20", not "2e+01": iteration counts, history sizes).
-    if (v == std::floor(v) && std::abs(v) < 1e15) {
-        std::snprintf(buf, sizeof buf, "%.0f", v);
-        return buf;
-    }
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-        if (std::strtod(buf, nullptr) == v) break;
-    }
-    return buf;
-}
-
 std::string format_significant(double v, int digits) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);

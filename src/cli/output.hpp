@@ -9,13 +9,14 @@
 #include <utility>
 #include <vector>
 
+#include "text.hpp"
+
 namespace descent::cli {
 
-// Shortest text that reads back as the same double ("%.17g" trimmed); "nan"/"inf" as is.
 // One hyperparameter's value as the text summary shows it: numbers as format_number, the
 // coded ones by name (line_search: none | strong-wolfe; cg_max_iter 0: "20d", the default).
 std::string hyperparameter_text(const std::string& key, double value);
-std::string format_number(double v);
+using detail::format_number;  // text.hpp
 // "%.*g" with `digits` significant digits.
 std::string format_significant(double v, int digits);
 // "[5.00396765, 1.77940355]" with `digits` significant digits.

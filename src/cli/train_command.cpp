@@ -31,7 +31,11 @@
 #include "descent/train.hpp"
 #include "descent/data.hpp"
 #include "descent/nn.hpp"
+#include "cli/metrics_output.hpp"
 #include "cli/model_spec.hpp"
+#include "descent/metrics.hpp"
+#include "descent/model_file.hpp"
+#include "descent/standardize.hpp"
 
 namespace descent::cli {
 
@@ -50,6 +54,7 @@ std::vector<FlagSpec> train_flags() {
         {"dtype", true, "T", "f32 | f64 (default f64)"},
         {"no-intercept", false, "", "do not append the ones column (weights read [slope..., intercept] otherwise)"},
         {"ones-column", true, "HOW", "auto | stored | implicit: a data file's intercept as a ones column stored in X (fastest) or implicit (X the file's size; cpu only); auto stores it unless it costs more than 32 MiB + 8% of the data (default auto)"},
+        {"standardize", false, "", "train on each feature scaled to mean 0 and standard deviation 1 (from the data, in one pass on its device; without an intercept, scaled only), as scikit-learn's StandardScaler; weights are reported in the original units, and the model file keeps the scaling (predictions take raw features); a constant feature is kept unscaled, with a warning"},
         {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
         {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
         {"on-divergence", true, "MODE", "stop | warn: when the loss or a weight turns non-finite (default stop)"},
@@ -60,6 +65,7 @@ std::vector<FlagSpec> train_flags() {
         {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
         {"stream-chunk", true, "ROWS", "full batch, ROWS rows at a time: synthetic data is generated on the device chunk by chunk, never held; other data (files, blog) is held in host memory and streamed to the device (for data bigger than its memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
+        {"save-model", true, "FILE", "write the trained model to FILE, atomically (kind, weights, feature names, dtype, version; checksummed): descent predict --model FILE applies it"},
         {"dist", true, "MODE", "auto | mpi | none: train one model on the processes of an MPI launch (mpirun -np K descent train ...), each loading only its rows, bitwise the result of one process; auto: mpi when started by mpirun/srun (default auto)"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
         {"quiet", false, "", "no progress on stderr"},
@@ -102,7 +108,7 @@ void check_files(const Args& args, const std::string& data_spec) {
         const std::string path = args.text("resume", "");
         inputs.push_back({"--resume", path, detail::identify_file(path)});
     }
-    for (const char* flag : {"checkpoint", "trace"}) {
+    for (const char* flag : {"checkpoint", "trace", "save-model"}) {
         if (!args.has(flag)) continue;
         const std::string path = args.text(flag, "");
         detail::check_output_file(std::string("--") + flag, path);
@@ -192,19 +198,6 @@ std::shared_ptr<Communicator> communicator_for(const std::string& dist) {
                          "this descent was built without MPI (configure with -DDESCENT_MPI=ON); "
                          "pass --dist none to train on each process alone");
     return mpi_communicator();
-}
-
-// The whole data set's count of rows whose prediction is right (a collective with `comm`):
-// exact integers, summed in process order.
-double correct_predictions(const Tensor& logits, const Tensor& y, Communicator* comm) {
-    const Tensor predicted = logits.dim() == 1 ? gt(logits, 0.0) : argmax(logits, 1);
-    // Counted in f64: an f32 sum of 0/1 would round past 2^24 rows (and differ with K).
-    double correct = y.numel() == 0 ? 0.0 : sum(eq(predicted, y).to(DType::f64)).item();
-    if (!comm) return correct;
-    double all = 0.0;
-    for (const std::string& part : comm->allgather(std::to_string(static_cast<long long>(correct))))
-        all += std::stod(part);
-    return all;
 }
 
 // The GPU a process of a distributed run takes: its index among the processes of its host
@@ -467,6 +460,35 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             classes = std::max<std::int64_t>(classes, std::stoll(k));
         data.classes = classes;
     }
+    // --standardize: the features (not a stored ones column) scaled in place, the moments over
+    // every process's rows (a collective).
+    std::optional<Standardization> scaling;
+    if (args.has("standardize")) {
+        if (streamed)
+            throw UsageError("--standardize: generated data streamed chunk by chunk is never "
+                             "held to be scaled (its features are uniform in [-1, 1) already); "
+                             "drop --stream-chunk or --standardize");
+        const std::int64_t features =
+            data.X.shape()[1] - (data.intercept && !implicit_intercept(data) ? 1 : 0);
+        agreed([&] {
+            during("standardizing --data", [&] {
+                scaling = fit_standardization(data.X, features, data.intercept || net, comm.get());
+                standardize_(data.X, *scaling);
+            });
+        });
+        if (!scaling->constant.empty() && rank == 0) {
+            std::string which;
+            for (std::int64_t j : scaling->constant)
+                which += (which.empty() ? "" : ", ") +
+                         (static_cast<std::int64_t>(data.column_names.size()) > j
+                              ? "'" + detail::shown_field(data.column_names[j]) + "' (" +
+                                    std::to_string(j + 1) + ")"
+                              : std::to_string(j + 1));
+            std::fprintf(stderr, "descent: warning: --standardize: constant feature column%s %s "
+                                 "kept unscaled (standard deviation 0)\n",
+                         scaling->constant.size() > 1 ? "s" : "", which.c_str());
+        }
+    }
     const std::int64_t outputs = softmax ? data.classes : 1;
     const std::int64_t n = streamed ? stream.spec.n : distributed ? data.rows.total : data.X.shape()[0];
     const std::int64_t d = streamed ? static_cast<std::int64_t>(data.true_weights.size())
@@ -520,6 +542,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                {"stream_chunk", chunked ? std::to_string(stream_chunk) : "none"},
                {"initial_weights", weights_text(init)}};
         if (classifier) run["model"] = model_name;  // linear runs keep their former identity
+        if (scaling) run["standardize"] = "yes";
         if (net) run["model"] = model_name + ", loss " + loss_name(loss_kind);
     }
 
@@ -683,18 +706,66 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (result.divergence.empty() && rank == 0)
             std::fprintf(stderr, "descent: warning: %s\n", message.c_str());
     }
-    // A classifier's accuracy over every row: a collective, so before anything only process 0
-    // does (a write that fails there must not leave the others waiting in it).
-    double final_accuracy = NAN;
-    if (classifier) {
+    // The metrics over every row: a collective, so before anything only process 0 does (a
+    // write that fails there must not leave the others waiting in it). Generated data streamed
+    // chunk by chunk is not held: its metric is the loss (MSE) alone.
+    std::optional<RegressionMetrics> fit_metrics;
+    std::optional<ClassificationMetrics> class_metrics;
+    during("computing the metrics", [&] {
         NoGrad off;
-        final_accuracy = correct_predictions(model.forward(data.X), data.y, comm.get()) / double(n);
+        if (classifier) {
+            class_metrics = classification_metrics(
+                model, data.X, data.y, loss_kind == Loss::bce_with_logits ? 2 : data.classes,
+                comm.get());
+        } else if (host_streamed) {
+            const LinearModel on_host(w.detach().to(Device::cpu()), host.fit_intercept);
+            fit_metrics = regression_metrics(on_host, host.X, host.y);
+        } else if (!streamed) {
+            fit_metrics = regression_metrics(model, data.X, data.y, comm.get());
+        }
+    });
+    const double final_accuracy = class_metrics ? class_metrics->accuracy : NAN;
+    if (args.has("save-model"))
+        agreed([&] {  // process 0 writes; a failure stops every process
+            if (rank != 0) return;
+            during("writing --save-model", [&] {
+                // A ones column stored last in X is the model's intercept: a prediction's
+                // input holds the features only.
+                SavedModel saved =
+                    saved_model_of(model, loss_kind, !net && data.intercept && !fit_intercept);
+                if (static_cast<std::int64_t>(data.column_names.size()) == saved.features + 1) {
+                    saved.feature_names.assign(data.column_names.begin(),
+                                               data.column_names.end() - 1);
+                    saved.target_name = data.column_names.back();
+                }
+                if (scaling) {
+                    saved.feature_mean = scaling->mean;
+                    saved.feature_scale = scaling->scale;
+                }
+                saved.meta = {{"optimizer", config.name},
+                              {"data", data.source},
+                              {"epochs", std::to_string(epochs)},
+                              {"final_loss", format_number(final_loss)}};
+                save_model(args.text("save-model", ""), saved);
+            });
+        });
+    // A linear model trained on standardised features is reported in the original units
+    // (summary, --json, --trace); a net's parameters are what it holds.
+    const auto reported = [&](const std::vector<double>& weights) {
+        return scaling && !net
+                   ? unstandardize_weights(weights, outputs, data.intercept, *scaling)
+                   : weights;
+    };
+    TrainResult shown = result;
+    if (scaling && !net) {
+        for (auto& row : shown.weights) row = reported(row);
+        shown.final_weights = reported(result.final_weights);
     }
     if (args.has("trace"))
         agreed([&] {  // process 0 writes; a failure stops every process
             if (rank != 0) return;
             during("writing --trace", [&] {
-                write_file_atomically(args.text("trace", ""), trace_csv(result, final_loss));
+                write_file_atomically(args.text("trace", ""), trace_csv(shown, final_loss));
             });
         });
 
@@ -709,7 +780,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // default a machine without one trains on the cpu silently.
     if (!choice.notice.empty() && args.has("device") && !args.has("quiet") && rank == 0)
         std::fprintf(stderr, "%s\n", choice.notice.c_str());
-    std::vector<double> initial = init;
+    const std::vector<double> initial = reported(init);
     if (json) {
         JsonWriter j;
         j.begin_object();
@@ -732,10 +803,24 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         j.key("epochs").value(epochs);
         j.key("batch_size").value(static_cast<long long>(batch_size > 0 && batch_size < n ? batch_size : n));
         j.key("hyperparameters").object(hyper);
+        if (scaling) {
+            j.key("standardization").begin_object();
+            j.key("mean").value(scaling->mean);
+            j.key("scale").value(scaling->scale);
+            j.end_object();
+        }
         j.key("initial_weights").value(initial);
-        j.key("final_weights").value(result.final_weights);
+        j.key("final_weights").value(shown.final_weights);
         j.key("final_loss").value(final_loss);
         j.key("losses").value(result.losses);
+        if (fit_metrics || class_metrics) {
+            j.key("metrics").begin_object();
+            j.key("train");
+            if (fit_metrics) metrics_json(j, *fit_metrics);
+            else metrics_json(j, *class_metrics);
+            j.end_object();
+        }
+        if (args.has("save-model")) j.key("model_file").value(args.text("save-model", ""));
         if (classifier) {
             NoGrad off;
             j.key("classes").value(static_cast<long long>(data.classes));
@@ -744,7 +829,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         }
         if (!data.true_weights.empty() && !net) {
             j.key("true_weights").value(data.true_weights);
-            j.key("distance_to_true_weights").value(distance(result.final_weights, data.true_weights));
+            j.key("distance_to_true_weights").value(distance(shown.final_weights, data.true_weights));
         }
         j.end_object();
         out.printf("%s\n", j.str().c_str());
@@ -765,21 +850,29 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         for (const auto& [name, p] : the_net->named_parameters())
             shapes += (shapes.empty() ? "" : ", ") + name + " " + shape_str(p.shape());
         out.printf("\n  parameters:       %s (%zu values; all in --json and --trace)\n",
-                   shapes.c_str(), result.final_weights.size());
+                   shapes.c_str(), shown.final_weights.size());
     } else {
         out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
-        out.printf("  final weights:    %s\n", format_vector(result.final_weights).c_str());
+        out.printf("  final weights:    %s\n", format_vector(shown.final_weights).c_str());
     }
     out.printf("  final loss:       %.9g\n", final_loss);
+    if (scaling)
+        out.printf("  standardized:     %zu features (%s)\n", scaling->mean.size(),
+                   net ? "the net sees them scaled; the model file keeps the scaling"
+                       : "the weights above are in the original units");
     if (classifier) {
         NoGrad off;
         out.printf("  accuracy:         %.6g (%lld classes)\n", final_accuracy,
                    static_cast<long long>(data.classes));
     }
+    if (fit_metrics) out.printf("  metrics (train):  %s\n", metrics_text(*fit_metrics).c_str());
+    if (class_metrics) out.printf("  metrics (train):  %s\n", metrics_text(*class_metrics).c_str());
+    if (args.has("save-model"))
+        out.printf("  model saved to:   %s\n", detail::shown_path(args.text("save-model", "")).c_str());
     if (!data.true_weights.empty() && !net)
         out.printf("  true weights:     %s (distance %.3g)\n",
                     format_vector(data.true_weights).c_str(),
-                    distance(result.final_weights, data.true_weights));
+                    distance(shown.final_weights, data.true_weights));
     return 0;
 }
 

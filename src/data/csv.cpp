@@ -15,6 +15,7 @@
 #include "descent/data.hpp"
 #include "descent/error.hpp"
 #include "read_file.hpp"
+#include "shard_loaders.hpp"
 #include "table.hpp"
 #include "text.hpp"
 
@@ -142,7 +143,7 @@ bool parse_double(std::string_view field, double& out) {
 // line straight into X and y, allocated once in between. The page cache makes the second pass
 // cheap; memory is the tensors plus one chunk (or the longest line).
 Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device, OnesColumn ones) {
+                 DType dtype, Device device, OnesColumn ones, bool target = true) {
     const std::string& path = src.name();  // errors start with it
     char lead[3] = {};
     const std::uint64_t lead_n = std::min<std::uint64_t>(src.size(), 3);
@@ -184,17 +185,22 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     // mixing numbers and text is a data row with a typo, reported below with its column,
     // rather than silently dropped as a header.
     bool any_number = false, any_text = false;
+    std::vector<std::string> names;
     for (std::size_t start = 0;;) {
         const std::size_t comma = first_line.find(',', start);
         const std::string_view f = trim(std::string_view(first_line).substr(
             start, comma == std::string::npos ? std::string::npos : comma - start));
         double v;
         if (!f.empty()) (parse_double(f, v) ? any_number : any_text) = true;
+        // A name as spreadsheets quote it ("price") is the name without its quotes.
+        names.emplace_back(f.size() >= 2 && f.front() == '"' && f.back() == '"'
+                               ? f.substr(1, f.size() - 2)
+                               : f);
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
     const bool has_header = any_text && !any_number;
-    if (n_cols < 2)
+    if (target && n_cols < 2)
         throw Error(path + ": line 1: found 1 column; need at least 2 (features, then the target)");
     const std::uint64_t first_row_line = has_header ? 2 : 1;
     if (last_line < first_row_line) throw Error(path + ": no data rows (only a header on line 1)");
@@ -209,7 +215,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     // A CSV file is always loaded whole (load_dataset_shard refuses to split one).
     const std::int64_t rows = std::int64_t(n_rows);
     detail::TableBuilder table(RowShard{0, rows, rows}, std::int64_t(n_cols), intercept, ones,
-                               dtype, device);
+                               dtype, device, target);
     LineReader lines(src, bom);
     std::string_view line;
     for (std::uint64_t line_no = 1; line_no <= last_line; ++line_no) {
@@ -249,7 +255,9 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     if (std::uint64_t(table.rows_done()) != n_rows)
         throw Error(path + ": changed while being read (fewer rows)");
     src.check_unchanged();
-    return table.finish(device, source);
+    Dataset data = table.finish(device, source);
+    if (has_header) data.column_names = std::move(names);
+    return data;
 }
 
 }  // namespace
@@ -264,6 +272,11 @@ Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device de
                  OnesColumn ones) {
     const detail::InputFile file(path);
     return read_csv(file, path, intercept, dtype, device, ones);
+}
+
+Dataset detail::load_csv_features(const std::string& path, DType dtype, Device device) {
+    const detail::InputFile file(path);
+    return read_csv(file, path, false, dtype, device, OnesColumn::stored, false);
 }
 
 }  // namespace descent

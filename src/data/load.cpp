@@ -76,4 +76,10 @@ Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool in
                 "a .csv file or a .npy file");
 }
 
+Dataset load_features(const std::string& path, DType dtype, Device device) {
+    if (ends_with_ci(path, ".csv")) return detail::load_csv_features(path, dtype, device);
+    if (ends_with_ci(path, ".npy")) return detail::load_npy_features(path, dtype, device);
+    throw Error(detail::shown_path(path) + ": not a .csv or .npy file");
+}
+
 }  // namespace descent

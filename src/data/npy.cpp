@@ -20,6 +20,8 @@
 #include "read_file.hpp"
 #include "shard_loaders.hpp"
 #include "table.hpp"
+#include "write_file.hpp"
+#include "dispatch.hpp"
 #include "text.hpp"
 
 namespace descent {
@@ -188,7 +190,8 @@ constexpr std::uint64_t kChunkBytes = 1 << 20;
 // every rank, so a truncated file fails everywhere; only the values read are checked, each
 // error naming its row and column in the whole file.
 Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device, OnesColumn ones, int rank, int ranks) {
+                 DType dtype, Device device, OnesColumn ones, int rank, int ranks,
+                 bool target = true) {
     const std::string& path = src.name();  // errors start with it
     const std::uint64_t size = src.size();
 
@@ -266,9 +269,10 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
         throw Error(path + ": array has rank " + std::to_string(shape.size()) + ", shape " +
                     shape_text(shape) + "; expected a 2-D (rows, columns) array");
     const std::int64_t n_rows = shape[0], n_cols = shape[1];
-    if (n_cols < 2)
+    if (n_cols < (target ? 2 : 1))
         throw Error(path + ": shape " + shape_text(shape) + " has " + std::to_string(n_cols) +
-                    " column(s); need at least 2 (features, then the target)");
+                    (target ? " column(s); need at least 2 (features, then the target)"
+                            : " columns; need at least 1"));
     if (n_rows == 0) throw Error(path + ": shape " + shape_text(shape) + " has zero rows");
     const std::int64_t max_elems = std::numeric_limits<std::int64_t>::max() / 8;
     if (n_rows > max_elems / n_cols)
@@ -288,7 +292,7 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
     const RowShard rows = shard_rows(n_rows, rank, ranks);
-    detail::TableBuilder table(rows, n_cols, intercept, ones, dtype, device);
+    detail::TableBuilder table(rows, n_cols, intercept, ones, dtype, device, target);
     // This shard's elements [first_elem, end_elem) of the file's count, in row-major order.
     const std::uint64_t first_elem = std::uint64_t(rows.begin) * std::uint64_t(n_cols);
     const std::uint64_t end_elem = std::uint64_t(rows.end) * std::uint64_t(n_cols);
@@ -339,6 +343,36 @@ Dataset detail::load_npy_shard(const std::string& path, int rank, int ranks, boo
                                DType dtype, Device device, OnesColumn ones) {
     const detail::InputFile file(path);
     return read_npy(file, path, intercept, dtype, device, ones, rank, ranks);
+}
+
+Dataset detail::load_npy_features(const std::string& path, DType dtype, Device device) {
+    const detail::InputFile file(path);
+    return read_npy(file, path, false, dtype, device, OnesColumn::stored, 0, 1, false);
+}
+
+void save_npy(const std::string& path, const Tensor& t) {
+    detail::check_defined("save_npy", t);
+    if (t.dim() != 1 && t.dim() != 2)
+        throw Error("save_npy: a vector or a matrix, got " + detail::describe(t));
+    const Tensor host = t.detach().to(Device::cpu()).contiguous();
+    std::string shape = "(" + std::to_string(host.shape()[0]) +
+                        (host.dim() == 1 ? "," : ", " + std::to_string(host.shape()[1])) + ")";
+    std::string header = std::string("{'descr': '<") + (host.dtype() == DType::f32 ? "f4" : "f8") +
+                         "', 'fortran_order': False, 'shape': " + shape + ", }";
+    // numpy pads the header with spaces to a multiple of 64 bytes with the preamble, then '\n'.
+    const std::size_t preamble = 10;
+    header.append(63 - (preamble + header.size()) % 64, ' ');
+    header += '\n';
+    if (header.size() > 65535) throw Error("save_npy: header too long");
+    std::string bytes = "\x93NUMPY";
+    bytes += '\x01';
+    bytes += '\x00';
+    bytes += static_cast<char>(header.size() & 0xff);
+    bytes += static_cast<char>(header.size() >> 8);
+    bytes += header;
+    bytes.append(static_cast<const char*>(host.data_ptr()),
+                 dtype_size(host.dtype()) * static_cast<std::size_t>(host.numel()));
+    detail::write_file_atomically(path, bytes);
 }
 
 }  // namespace descent

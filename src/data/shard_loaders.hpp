@@ -13,6 +13,11 @@ namespace descent::detail {
 Dataset load_npy_shard(const std::string& path, int rank, int ranks, bool intercept, DType dtype,
                        Device device, OnesColumn ones);
 
+// Every column of a CSV / NPY file into X (features only, no target, no intercept; y
+// undefined): load_features (load.cpp).
+Dataset load_csv_features(const std::string& path, DType dtype, Device device);
+Dataset load_npy_features(const std::string& path, DType dtype, Device device);
+
 // Rows [rows.begin, rows.end) of synthetic_dataset(spec, ...) (rows.total == spec.n), and of
 // synthetic_classes_dataset(spec, ...): row i is generated from its own counter i, so they are
 // bitwise those rows of the whole set.

@@ -21,22 +21,25 @@ OnesColumn host_ones_column(OnesColumn ones, std::int64_t n_rows, std::int64_t n
 }
 
 TableBuilder::TableBuilder(RowShard rows, std::int64_t n_cols, bool intercept, OnesColumn ones,
-                           DType dtype, Device device)
+                           DType dtype, Device device, bool target)
     : m_rows(rows),
       m_n_rows(rows.rows()),
-      m_d(n_cols - 1),
-      m_intercept(intercept),
-      m_store_ones(intercept && host_ones_column(ones, rows.total, n_cols, dtype, device) ==
+      m_d(target ? n_cols - 1 : n_cols),
+      m_target(target),
+      m_intercept(intercept && target),
+      m_store_ones(m_intercept && host_ones_column(ones, rows.total, n_cols, dtype, device) ==
                                     OnesColumn::stored),
       m_f32(dtype == DType::f32),
-      m_ones(m_store_ones || !intercept ? OnesColumn::stored : OnesColumn::implicit),
-      m_append_on_device(ones == OnesColumn::automatic && intercept && !device.is_cpu()) {
+      m_ones(m_store_ones || !m_intercept ? OnesColumn::stored : OnesColumn::implicit),
+      m_append_on_device(ones == OnesColumn::automatic && m_intercept && !device.is_cpu()) {
     const std::int64_t x_cols = m_store_ones ? m_d + 1 : m_d;
     // empty(): no fill, so a page is first touched when its values arrive.
     m_X = empty({m_n_rows, x_cols}, dtype, Device::cpu());
-    m_Y = empty({m_n_rows}, dtype, Device::cpu());
     m_x = m_X.data_ptr();
-    m_y = m_Y.data_ptr();
+    if (target) {
+        m_Y = empty({m_n_rows}, dtype, Device::cpu());
+        m_y = m_Y.data_ptr();
+    }
 }
 
 void TableBuilder::overflow() const {
@@ -49,7 +52,7 @@ Dataset TableBuilder::finish(Device device, std::string source) {
         throw Error("internal error: " + std::to_string(m_row) + " of " +
                     std::to_string(m_n_rows) + " rows were loaded");
     Dataset data;
-    data.y = m_Y.to(device);
+    if (m_target) data.y = m_Y.to(device);
     data.source = std::move(source);
     data.intercept = m_intercept;
     data.ones_column = m_ones;

@@ -28,13 +28,19 @@ public:
     // `device`: where finish() will put the data (OnesColumn::automatic on another device than
     // the cpu keeps the host table implicit and stores the column on the device). automatic
     // decides from rows.total, the whole table, so that every shard of it holds the same form.
+    // `target` false: a table of features only (predictions' input): every column goes to X,
+    // y stays undefined, and there is no intercept.
     TableBuilder(RowShard rows, std::int64_t n_cols, bool intercept, OnesColumn ones, DType dtype,
-                 Device device);
+                 Device device, bool target = true);
 
     void push(double v) {
         if (m_col < m_d) {
             store(m_x, m_x_at++, v);
-            ++m_col;
+            if (++m_col < m_d || m_target) return;
+            // Features only: the row ends with its last feature.
+            if (m_row >= m_n_rows) overflow();
+            m_col = 0;
+            ++m_row;
             return;
         }
         if (m_row >= m_n_rows) overflow();
@@ -63,7 +69,7 @@ private:
     void* m_x = nullptr;  // m_X's and m_y's elements (float or double)
     void* m_y = nullptr;
     std::int64_t m_n_rows, m_d;
-    bool m_intercept, m_store_ones, m_f32;
+    bool m_target, m_intercept, m_store_ones, m_f32;
     OnesColumn m_ones;
     bool m_append_on_device;
     std::int64_t m_row = 0, m_col = 0, m_x_at = 0;
