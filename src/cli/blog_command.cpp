@@ -20,6 +20,7 @@
 #include "descent/error.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
+#include "descent/version.hpp"
 
 #ifndef DESCENT_SOURCE_DIR
 #define DESCENT_SOURCE_DIR ""
@@ -148,6 +149,7 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
         {"epochs", true, "N", "epochs per optimizer (default 50, as in the post)"},
         {"device", true, "DEV", "auto | cpu | cuda | cuda:N (default cpu: 100 points)"},
         {"dtype", true, "T", "f32 | f64 (default f64)"},
+        {"json", false, "", "print one JSON object on stdout (the data, the optimum and each run's hyperparameters, losses, final weights and loss) and nothing else"},
         {"help", false, "", "show this help"},
     };
     const Args args("blog", argv, specs);
@@ -165,7 +167,7 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
     if (args.has("plot"))
         detail::check_output_directory("--plot", args.text("plot", ""),
                                        {"loss.png", "trajectories.png"});
-    const DType dtype = parse_dtype(args.text("dtype", "f64"));
+    const DType dtype = usage_on_error("--dtype: ", [&] { return parse_dtype(args.text("dtype", "f64")); });
     const DeviceChoice choice = resolve_device(args.text("device", "cpu"));
     const Device device = choice.device;
     const BlogProblem blog = blog_problem(dtype, device);
@@ -188,14 +190,47 @@ int run_blog(const std::vector<std::string>& argv, Stdout& out) {
         extra_runs.push_back(train(config));
     if (args.has("plot")) plot(args.text("plot", ""), runs, blog.data);
 
-    if (!choice.notice.empty()) std::fprintf(stderr, "%s\n", choice.notice.c_str());
+    if (!choice.notice.empty() && args.has("device"))
+        std::fprintf(stderr, "%s\n", choice.notice.c_str());
+    const double optimum_loss =
+        linear_mse_value_and_grad(blog.data.X, blog.data.y, from_vector(optimum, {2}, dtype, device))
+            .loss.item();
+    if (args.has("json")) {
+        JsonWriter j;
+        j.begin_object();
+        j.key("descent_version").value(DESCENT_VERSION_STRING);
+        j.key("experiment").value("blog");
+        j.key("device").value(device.str());
+        j.key("dtype").value(dtype_name(dtype));
+        j.key("epochs").value(epochs);
+        j.key("initial_weights").value(blog.initial_weights);
+        j.key("optimum").value(optimum);
+        j.key("optimum_loss").value(optimum_loss);
+        j.key("runs").begin_array();
+        for (const auto* group : {&runs, &extra_runs})
+            for (const Run& r : *group) {
+                j.begin_object();
+                j.key("optimizer").value(r.config.name);
+                j.key("label").value(label(r.config));
+                j.key("in_post").value(group == &runs);
+                j.key("preset").value(optim::preset_name(r.config.preset));
+                j.key("hyperparameters").hyperparameters(optim::effective_hyperparameters(r.config));
+                j.key("losses").value(r.result.losses);
+                j.key("final_weights").value(r.result.final_weights);
+                j.key("final_loss").value(r.final_loss);
+                j.key("distance_to_optimum").value(distance(r.result.final_weights, optimum));
+                j.end_object();
+            }
+        j.end_array();
+        j.end_object();
+        out.printf("%s\n", j.str().c_str());
+        return 0;
+    }
     out.printf("The blog's experiment: y = 5x + 2 + noise on 100 points, %lld epochs, blog preset\n",
                 epochs);
-    out.printf("initial weights %s, least-squares optimum %s (loss %.9g)\n\n",
+    out.printf("initial weights %s, least-squares optimum %s (loss %s)\n\n",
                 format_vector(blog.initial_weights, 8).c_str(), format_vector(optimum, 9).c_str(),
-                linear_mse_value_and_grad(blog.data.X, blog.data.y,
-                                          from_vector(optimum, {2}, dtype, device))
-                    .loss.item());
+                format_significant(optimum_loss, 9).c_str());
     // Columns sized to their contents.
     std::vector<std::vector<std::string>> rows{
         {"optimizer", "hyperparameters", "final weights", "final loss", "distance to optimum"}};

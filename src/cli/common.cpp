@@ -9,6 +9,7 @@
 
 #include "descent/error.hpp"
 #include "descent/random.hpp"
+#include "cli/output.hpp"
 #include "text.hpp"
 
 namespace descent::cli {
@@ -18,7 +19,12 @@ DeviceChoice resolve_device(const std::string& text) {
         if (cuda_available()) return {Device::cuda(0), ""};
         return {Device::cpu(), "descent: " + cuda_unavailable_reason() + "; trained on the cpu"};
     }
-    const Device d = parse_device(text);
+    Device d;
+    try {
+        d = parse_device(text);
+    } catch (const Error& e) {
+        throw UsageError(std::string("--device: ") + e.what());  // a bad value: usage
+    }
     if (d.is_cuda()) {
         if (!built_with_cuda())
             throw Error("--device " + text +
@@ -122,23 +128,65 @@ std::vector<double> initial_weights(const std::string& spec, std::int64_t d, con
     return values;
 }
 
-Progress::Progress(std::string label, std::int64_t epochs, bool enabled)
-    : m_label(std::move(label)), m_epochs(epochs), m_enabled(enabled && epochs > 0),
+Progress::Progress(std::string label, std::int64_t epochs, std::int64_t rows, bool enabled)
+    : m_label(std::move(label)), m_epochs(epochs), m_rows(rows), m_enabled(enabled && epochs > 0),
       m_tty(::isatty(STDERR_FILENO) == 1), m_every(std::max<std::int64_t>(1, epochs / 10)) {}
+
+namespace {
+
+// "0.8s", "42s", "3m05s", "2h07m".
+std::string duration(double seconds) {
+    char buf[32];
+    if (!(seconds >= 0) || seconds > 1e9) return "?";
+    if (seconds < 10) std::snprintf(buf, sizeof buf, "%.1fs", seconds);
+    else if (seconds < 60) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+    else if (seconds < 3600)
+        std::snprintf(buf, sizeof buf, "%dm%02ds", int(seconds) / 60, int(seconds) % 60);
+    else std::snprintf(buf, sizeof buf, "%dh%02dm", int(seconds) / 3600, int(seconds) / 60 % 60);
+    return buf;
+}
+
+// "950 rows/s", "1.2M rows/s".
+std::string rate(double per_second) {
+    char buf[32];
+    if (per_second >= 1e9) std::snprintf(buf, sizeof buf, "%.3gG", per_second / 1e9);
+    else if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.3gM", per_second / 1e6);
+    else if (per_second >= 1e4) std::snprintf(buf, sizeof buf, "%.3gk", per_second / 1e3);
+    else std::snprintf(buf, sizeof buf, "%.0f", per_second);
+    return std::string(buf) + " rows/s";
+}
+
+}  // namespace
+
+std::string Progress::timing(std::int64_t done) const {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+    const std::int64_t ran = done - m_first;  // epochs this run has done
+    std::string text = "elapsed " + duration(elapsed);
+    if (ran > 0 && elapsed > 0) {
+        if (m_rows > 0) text += ", " + rate(double(ran) * double(m_rows) / elapsed);
+        if (done < m_epochs) text += ", ETA " + duration(elapsed / double(ran) * double(m_epochs - done));
+    }
+    return text;
+}
 
 void Progress::update(std::int64_t epoch, double loss) {
     if (!m_enabled) return;
+    if (m_first < 0) m_first = epoch;
     const std::int64_t done = epoch + 1;
     if (m_tty) {
         m_bar_open = true;
         const int width = 30;
         const int filled = static_cast<int>(width * done / m_epochs);
-        std::fprintf(stderr, "\r%s [%s%s] %lld/%lld loss %.6g ", m_label.c_str(),
+        std::fprintf(stderr, "\r%s [%s%s] %lld/%lld loss %s  %s   ", m_label.c_str(),
                      std::string(filled, '=').c_str(), std::string(width - filled, ' ').c_str(),
-                     static_cast<long long>(done), static_cast<long long>(m_epochs), loss);
+                     static_cast<long long>(done), static_cast<long long>(m_epochs),
+                     format_significant(loss, 6).c_str(), timing(done).c_str());
     } else if (done % m_every == 0 || done == m_epochs) {
-        std::fprintf(stderr, "%s epoch %lld/%lld loss %.9g\n", m_label.c_str(),
-                     static_cast<long long>(done), static_cast<long long>(m_epochs), loss);
+        std::fprintf(stderr, "%s epoch %lld/%lld loss %s (before its update)  %s\n",
+                     m_label.c_str(), static_cast<long long>(done),
+                     static_cast<long long>(m_epochs), format_significant(loss, 9).c_str(),
+                     timing(done).c_str());
     }
 }
 

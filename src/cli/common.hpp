@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "cli/args.hpp"
 #include "descent/data.hpp"
 #include "descent/device.hpp"
+#include "descent/error.hpp"
 #include "descent/optim/factory.hpp"
 #include "descent/train.hpp"
 
@@ -32,9 +34,14 @@ std::vector<double> initial_weights(const std::string& spec, std::int64_t d,
                                     const Dataset& data, std::uint32_t seed);
 
 // Progress on stderr: a live bar on a terminal, else a line every tenth of the run.
+// Training progress on stderr: a live bar on a terminal, else a line every tenth of the run.
+// Each shows the epoch, the loss at its start (before its update: the last one differs from
+// the loss at the final weights the summary reports), the time so far, rows per second and
+// the time left at this run's pace.
 class Progress {
 public:
-    Progress(std::string label, std::int64_t epochs, bool enabled);
+    // `rows`: the rows an epoch visits (0: unknown, no rate shown).
+    Progress(std::string label, std::int64_t epochs, std::int64_t rows, bool enabled);
     ~Progress();  // ends a live bar's line, also when training throws
     Progress(const Progress&) = delete;
     Progress& operator=(const Progress&) = delete;
@@ -42,13 +49,30 @@ public:
     void finish();
 
 private:
+    std::string timing(std::int64_t done) const;
+
     std::string m_label;
-    std::int64_t m_epochs;
+    std::int64_t m_epochs, m_rows;
     bool m_enabled;
     bool m_tty;
     bool m_bar_open = false;
     std::int64_t m_every;
+    std::int64_t m_first = -1;  // the first epoch this run did (a resumed run starts later)
+    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
 };
+
+// `f()` (a parser of a flag's value), its descent::Error a UsageError (exit 2) prefixed by
+// `what`: a bad value is a usage error, as a bad flag is.
+template <class F>
+auto usage_on_error(const std::string& what, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const OutOfMemory&) {
+        throw;
+    } catch (const Error& e) {
+        throw UsageError(what + e.what());
+    }
+}
 
 // Euclidean distance; NaN when the sizes differ or either is empty.
 double distance(const std::vector<double>& a, const std::vector<double>& b);

@@ -13,22 +13,35 @@
 
 namespace descent::cli {
 
+bool is_flag_hyperparameter(const std::string& key) {
+    return key == "amsgrad" || key == "nesterov" || key == "centered" || key == "bias_correction";
+}
+
 std::string hyperparameter_text(const std::string& key, double value) {
     if (key == "line_search") return value != 0 ? "strong-wolfe" : "none";
+    if (is_flag_hyperparameter(key)) return value != 0 ? "true" : "false";
     if (key == "cg_max_iter" && value == 0) return "20d";
     return format_number(value);
 }
 
 std::string format_significant(double v, int digits) {
+    // Never "-nan" (printf's sign of a NaN is noise): "nan", "inf", "-inf".
+    if (std::isnan(v)) return "nan";
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     return buf;
 }
 
-std::string format_vector(const std::vector<double>& v, int digits) {
+std::string format_vector(const std::vector<double>& v, int digits, std::size_t at_most) {
+    const bool cut = at_most > 0 && v.size() > at_most;
+    const std::size_t head = cut ? (at_most + 1) / 2 : v.size(), tail = cut ? at_most / 2 : 0;
     std::string s = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + format_significant(v[i], digits);
-    return s + "]";
+    for (std::size_t i = 0; i < head; ++i) s += (i ? ", " : "") + format_significant(v[i], digits);
+    if (cut) s += ", ...";
+    for (std::size_t i = v.size() - tail; i < v.size(); ++i) s += ", " + format_significant(v[i], digits);
+    s += "]";
+    if (cut) s += " (" + std::to_string(v.size()) + " values)";
+    return s;
 }
 
 void JsonWriter::separate() {
@@ -117,6 +130,30 @@ JsonWriter& JsonWriter::value(const std::vector<double>& v) {
     }
     m_out << ']';
     return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+    separate();
+    m_out << '[';
+    m_first.push_back(true);
+    return *this;
+}
+
+JsonWriter& JsonWriter::end_array() {
+    m_out << ']';
+    m_first.pop_back();
+    return *this;
+}
+
+JsonWriter& JsonWriter::hyperparameters(const std::vector<std::pair<std::string, double>>& entries) {
+    begin_object();
+    for (const auto& [k, v] : entries) {
+        key(k);
+        if (is_flag_hyperparameter(k)) value(v != 0);
+        else if (k == "line_search") value(hyperparameter_text(k, v));
+        else value(v);
+    }
+    return end_object();
 }
 
 JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>& entries) {

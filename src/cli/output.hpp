@@ -20,7 +20,9 @@ using detail::format_number;  // text.hpp
 // "%.*g" with `digits` significant digits.
 std::string format_significant(double v, int digits);
 // "[5.00396765, 1.77940355]" with `digits` significant digits.
-std::string format_vector(const std::vector<double>& v, int digits = 9);
+// "[a, b, c]"; with at_most > 0 a longer vector shows its first and last values around "..."
+// and its length: "[a, b, ..., z] (300 values)".
+std::string format_vector(const std::vector<double>& v, int digits = 9, std::size_t at_most = 0);
 
 // Objects of keyed values; a value always follows a key (enough for the CLI's reports).
 class JsonWriter {
@@ -35,6 +37,11 @@ public:
     JsonWriter& value(bool v);
     JsonWriter& value(const std::vector<double>& v);
     JsonWriter& object(const std::vector<std::pair<std::string, double>>& entries);
+    JsonWriter& begin_array();
+    JsonWriter& end_array();
+    // An optimizer's hyperparameters: numbers, the flags (amsgrad, nesterov, centered,
+    // bias_correction) as JSON booleans, line_search by name.
+    JsonWriter& hyperparameters(const std::vector<std::pair<std::string, double>>& entries);
     std::string str() const { return m_out.str(); }
 
 private:

@@ -41,6 +41,9 @@ namespace descent::cli {
 
 namespace {
 
+// Weights the text summary shows before it cuts a vector (format_vector).
+constexpr std::size_t kShownWeights = 12;
+
 std::vector<FlagSpec> train_flags() {
     std::vector<FlagSpec> flags{
         {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | synthetic-logistic:n=N,d=D[,seed=K] | synthetic-softmax:n=N,d=D,k=K[,seed=S] | FILE.csv | FILE.npy (default blog)"},
@@ -271,13 +274,15 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         return 0;
     }
     const optim::OptimizerConfig config = optimizer_config(args, "gd");
-    const auto hyper = optim::effective_hyperparameters(config);  // validates names and flags
+    // Validates names and values: a bad one is a usage error (exit 2), as a bad flag is.
+    const auto hyper =
+        usage_on_error("", [&] { return optim::effective_hyperparameters(config); });
     const long long epochs = args.integer("epochs").value_or(50);
     if (epochs < 1) throw UsageError("--epochs must be >= 1, got " + std::to_string(epochs));
     const long long seed = args.integer("seed").value_or(0);
     if (seed < 0 || seed > 4294967295LL)
         throw UsageError("--seed must be in [0, 2^32 - 1], got " + std::to_string(seed));
-    const DType dtype = parse_dtype(args.text("dtype", "f64"));
+    const DType dtype = usage_on_error("--dtype: ", [&] { return parse_dtype(args.text("dtype", "f64")); });
     const ModelSpec model_spec =
         parse_model_spec(args.text("model", "linear"), args.text("loss", ""));
     const std::string model_name = model_spec.text;
@@ -408,6 +413,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     });
 
     const bool synthetic = !data_is_file(data_spec) && data_spec != "blog";
+    // A generated data set's spec is a flag value: a bad one is a usage error.
+    if (synthetic)
+        usage_on_error("--data: ", [&] {
+            if (data_spec.rfind("synthetic-", 0) == 0) parse_synthetic_classes_spec(data_spec);
+            else parse_synthetic_spec(data_spec);
+        });
     const bool streamed = chunked && synthetic;
     const bool host_streamed = chunked && !synthetic;
     Dataset data;
@@ -511,8 +522,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             init.insert(init.end(), v.begin(), v.end());
         }
     } else {
-        init = initial_weights(args.text("init", data.source == "blog" ? "blog" : "zeros"),
-                               d * outputs, data, static_cast<std::uint32_t>(seed));
+        init = usage_on_error("", [&] {
+            return initial_weights(args.text("init", data.source == "blog" ? "blog" : "zeros"),
+                                   d * outputs, data, static_cast<std::uint32_t>(seed));
+        });
     }
 
     if (cuda_graph && batch_size > 0 && batch_size < n)
@@ -554,7 +567,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                    .requires_grad_();
     const LinearModel linear_model(w, fit_intercept);
     const Model& model = net ? static_cast<const Model&>(*the_net) : linear_model;
-    auto optimizer = optim::make_optimizer(config, model.parameters());
+    // The optimizer checks its hyperparameters' values (lr > 0, betas in [0, 1), ...).
+    auto optimizer =
+        usage_on_error("", [&] { return optim::make_optimizer(config, model.parameters()); });
     TrainResult resumed;
     if (args.has("resume")) agreed([&] {
         const std::string path = args.text("resume", "");
@@ -584,7 +599,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (args.has("trace")) resumed.weights = c.weights;
     });
 
-    Progress progress(config.name, epochs, !args.has("quiet") && rank == 0);
+    Progress progress(config.name, epochs, n, !args.has("quiet") && rank == 0);
     TrainOptions options;
     options.epochs = epochs;
     options.record_weights = args.has("trace");
@@ -802,7 +817,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (distributed) j.key("processes").value(static_cast<long long>(processes));
         j.key("epochs").value(epochs);
         j.key("batch_size").value(static_cast<long long>(batch_size > 0 && batch_size < n ? batch_size : n));
-        j.key("hyperparameters").object(hyper);
+        j.key("hyperparameters").hyperparameters(hyper);
         if (scaling) {
             j.key("standardization").begin_object();
             j.key("mean").value(scaling->mean);
@@ -852,17 +867,23 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         out.printf("\n  parameters:       %s (%zu values; all in --json and --trace)\n",
                    shapes.c_str(), shown.final_weights.size());
     } else {
-        out.printf("\n  initial weights:  %s\n", format_vector(initial).c_str());
-        out.printf("  final weights:    %s\n", format_vector(shown.final_weights).c_str());
+        // Long vectors cut here (every value in --json, --trace and the model file).
+        out.printf("\n  initial weights:  %s\n", format_vector(initial, 9, kShownWeights).c_str());
+        out.printf("  final weights:    %s\n",
+                   format_vector(shown.final_weights, 9, kShownWeights).c_str());
     }
-    out.printf("  final loss:       %.9g\n", final_loss);
+    // The loss at the final weights: after the last update, unlike the progress lines' and
+    // --json's losses[e], each an epoch's loss before its update.
+    out.printf("  final loss:       %s (at the final weights; the last epoch started at %s)\n",
+               format_significant(final_loss, 9).c_str(),
+               format_significant(result.losses.empty() ? final_loss : result.losses.back(), 9).c_str());
     if (scaling)
         out.printf("  standardized:     %zu features (%s)\n", scaling->mean.size(),
                    net ? "the net sees them scaled; the model file keeps the scaling"
                        : "the weights above are in the original units");
     if (classifier) {
         NoGrad off;
-        out.printf("  accuracy:         %.6g (%lld classes)\n", final_accuracy,
+        out.printf("  accuracy:         %s (%lld classes)\n", format_significant(final_accuracy, 6).c_str(),
                    static_cast<long long>(data.classes));
     }
     if (fit_metrics) out.printf("  metrics (train):  %s\n", metrics_text(*fit_metrics).c_str());
@@ -870,9 +891,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (args.has("save-model"))
         out.printf("  model saved to:   %s\n", detail::shown_path(args.text("save-model", "")).c_str());
     if (!data.true_weights.empty() && !net)
-        out.printf("  true weights:     %s (distance %.3g)\n",
-                    format_vector(data.true_weights).c_str(),
-                    distance(shown.final_weights, data.true_weights));
+        out.printf("  true weights:     %s (distance %s)\n",
+                    format_vector(data.true_weights, 9, kShownWeights).c_str(),
+                    format_significant(distance(shown.final_weights, data.true_weights), 3).c_str());
     return 0;
 }
 

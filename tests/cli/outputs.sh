@@ -400,4 +400,70 @@ if grep -q "\"descent_version\": \"$WANT_VERSION\"" out.txt; then
     pass "version: --json names the version"
 else fail "version: --json names the version" "$(context)"; fi
 
+# ---------------------------------------------------------------------------------------------
+# Output that reads well (issue 16 item 7).
+
+# The final loss is named: the loss at the final weights, and where the last epoch started.
+run train --data blog --epochs 5
+if [ $RC -eq 0 ] && grep -q "final loss: .* (at the final weights; the last epoch started at " out.txt &&
+   grep -q "epoch 5/5 loss .* (before its update)" err.txt; then
+    pass "final loss named apart from the last epoch's"
+else fail "final loss named apart from the last epoch's" "$(context)"; fi
+# Progress: elapsed time, rows per second, and the time left.
+run train --data synthetic:n=2000,d=3 --epochs 10
+if [ $RC -eq 0 ] && grep -q "epoch 5/10 .*elapsed [0-9.]*s, .* rows/s, ETA " err.txt &&
+   grep -q "epoch 10/10 .*elapsed" err.txt; then
+    pass "progress shows elapsed, rows/s and ETA"
+else fail "progress shows elapsed, rows/s and ETA" "$(context)"; fi
+# Long weight vectors are cut in the summary, whole in --json.
+run train --data synthetic:n=200,d=40 --epochs 2 --quiet
+if [ $RC -eq 0 ] && grep -q "final weights: *\[.*, \.\.\., .*\] (41 values)" out.txt; then
+    pass "summary cuts 41 weights"
+else fail "summary cuts 41 weights" "$(context)"; fi
+run train --data synthetic:n=200,d=40 --epochs 2 --quiet --json
+if [ $RC -eq 0 ] && [ "$(json_array out.txt final_weights | wc -l)" -eq 41 ]; then
+    pass "--json keeps all 41 weights"
+else fail "--json keeps all 41 weights" "$(context)"; fi
+# JSON booleans are booleans; a diverged run (warned) prints no -nan anywhere.
+if [ -n "$PY" ]; then
+    run train --data blog --epochs 2 --optimizer adam --amsgrad --json --quiet
+    if [ $RC -eq 0 ] && "$PY" -c '
+import json, sys
+h = json.load(open("out.txt"))["hyperparameters"]
+sys.exit(0 if h["amsgrad"] is True and h["bias_correction"] is True else 1)'; then
+        pass "json: flags are JSON booleans"
+    else fail "json: flags are JSON booleans" "$(context)"; fi
+    run blog --json --epochs 3
+    if [ $RC -eq 0 ] && [ ! -s err.txt ] && "$PY" -c '
+import json, sys
+d = json.load(open("out.txt"))
+runs = d["runs"]
+ok = len(runs) == 9 and [r["in_post"] for r in runs].count(True) == 7
+ok = ok and all(len(r["losses"]) == 3 and len(r["final_weights"]) == 2 for r in runs)
+ok = ok and runs[-1]["optimizer"] == "lbfgs" and runs[0]["hyperparameters"] == {"lr": 0.01, "weight_decay": 0}
+sys.exit(0 if ok else 1)'; then
+        pass "blog --json: the nine runs"
+    else fail "blog --json: the nine runs" "$(context)"; fi
+fi
+run train --data blog --optimizer gd --lr 1 --epochs 400 --on-divergence warn
+if [ $RC -eq 0 ] && ! grep -q -- "-nan" out.txt err.txt && grep -q "final loss: *\(nan\|inf\)" out.txt; then
+    pass "a diverged run prints no -nan"
+else fail "a diverged run prints no -nan" "$(context)"; fi
+# Exit status: 2 for every bad flag value, 1 for a run that fails.
+ok=1
+for args in "--lr -0.1" "--optimizer adam --beta1 2" "--dtype f16" "--device tpu" "--epochs 0" \
+            "--data synthetic:n=0,d=1" "--init 1,2,3" "--optimizer newton --damping -1" "--bogus"; do
+    # shellcheck disable=SC2086
+    run train --quiet $args
+    [ $RC -eq 2 ] || { ok=0; echo "  exit $RC for: $args"; }
+done
+run train --quiet --data no_such_file.csv
+[ $RC -eq 1 ] || { ok=0; echo "  exit $RC for a missing file"; }
+run train --quiet --data blog --optimizer gd --lr 1 --epochs 400
+[ $RC -eq 1 ] || { ok=0; echo "  exit $RC for a diverged run"; }
+run --help
+grep -q "exit status: 0 success, 1 the run failed" out.txt || { ok=0; echo "  --help does not document the exit status"; }
+if [ $ok = 1 ]; then pass "exit status: 2 usage, 1 run failure"
+else fail "exit status: 2 usage, 1 run failure" "$(context)"; fi
+
 cli_summary
