@@ -634,6 +634,12 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
     // queue work, and the read-backs below come after the launch.
     const bool graphs = options.cuda_graph && w.device().is_cuda() && !minibatch &&
                         X.defined() && source.capturable && optimizer.capturable();
+    if (options.lr_at && !optimizer.has_lr())
+        throw Error("train: " + optimizer.name() + " has no learning rate to schedule");
+    if (options.lr_at && graphs)
+        throw Error("train: a learning-rate schedule changes the rate every epoch, which a "
+                    "captured CUDA graph holds fixed; drop cuda_graph or the schedule");
+    const bool lr_per_step = options.lr_at && options.lr_per_batch && minibatch;
     detail::CapturedGraph graph_exec;
     std::optional<detail::GraphCapture> capture;
     std::int64_t block_first = 0, block_steps = 0;
@@ -706,6 +712,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
     };
     const auto queue_epoch = [&](std::int64_t epoch) {
         if (options.record_weights) record_row(epoch);
+        if (options.lr_at && !lr_per_step) optimizer.set_lr(options.lr_at(epoch));
         if (optimizer.needs_closure()) {
             // L-BFGS and Newton-CG evaluate the loss at trial points: the closure is the fused
             // pass at the current weights. Each call returns its own loss tensor (the
@@ -762,6 +769,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
                 else if (!perm.identity)
                     detail::gather_rows_into(X, y, perm, begin, xb, ybatch);
                 source.batch_pass(xb, ybatch, slot);
+                if (lr_per_step) optimizer.set_lr(options.lr_at(epoch * n_batches + b));
                 optimizer_step();
             }
             // The epoch's loss: the batch losses weighted by their rows, (1, nb) @ (nb, 1) / n.

@@ -21,6 +21,7 @@
 #include "descent/optim/adam.hpp"
 #include "descent/optim/factory.hpp"
 #include "descent/optim/lbfgs.hpp"
+#include "descent/optim/lr_schedule.hpp"
 #include "descent/optim/newton_cg.hpp"
 #include "descent/optim/newton.hpp"
 #include "descent/optim/optimizer.hpp"

@@ -84,6 +84,16 @@ struct TrainOptions {
     // Launches are counted by cuda_launch_stats() (descent/device.hpp).
     bool cuda_graph = false;
 
+    // A learning-rate schedule (optim/lr_schedule.hpp: LrScheduler::lr_at, or any rule): the
+    // rate for index k, set on the optimizer (Optimizer::set_lr) before the steps it covers.
+    // Per epoch (lr_per_batch false) k is the epoch and the rate holds for all its steps; per
+    // batch k counts the run's optimizer steps (epoch * batches + batch), as a torch
+    // scheduler stepped after each optimizer.step(). A resumed run asks for its own indices
+    // only, so the schedule is a function of k. The optimizer must have a learning rate
+    // (has_lr); not with CUDA graph capture (the rate is a constant of a captured block).
+    std::function<double(std::int64_t)> lr_at;
+    bool lr_per_batch = false;
+
     // Mini-batches: 0 (or >= n) trains full batch. Not for optimizers that need a Hessian.
     std::int64_t batch_size = 0;
     // Visit the rows of each epoch in a pseudo-random order that depends only on (seed, epoch)

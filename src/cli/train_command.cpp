@@ -35,6 +35,7 @@
 #include "cli/model_spec.hpp"
 #include "descent/metrics.hpp"
 #include "descent/model_file.hpp"
+#include "descent/optim/lr_schedule.hpp"
 #include "descent/standardize.hpp"
 
 namespace descent::cli {
@@ -57,6 +58,8 @@ std::vector<FlagSpec> train_flags() {
         {"dtype", true, "T", "f32 | f64 (default f64)"},
         {"no-intercept", false, "", "do not append the ones column (weights read [slope..., intercept] otherwise)"},
         {"ones-column", true, "HOW", "auto | stored | implicit: a data file's intercept as a ones column stored in X (fastest) or implicit (X the file's size; cpu only); auto stores it unless it costs more than 32 MiB + 8% of the data (default auto)"},
+        {"lr-schedule", true, "SPEC", "the learning rate over the run, torch.optim.lr_scheduler's: step:STEP,GAMMA | exponential:GAMMA | cosine:T_MAX[,ETA_MIN] | linear:START,END,ITERS | warmup-cosine:WARMUP,T_MAX[,ETA_MIN[,START]] (StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, and LinearLR then CosineAnnealingLR), from --lr; not newton-cg"},
+        {"lr-schedule-per", true, "UNIT", "epoch | batch: step the schedule after each epoch (default) or after each optimizer step"},
         {"standardize", false, "", "train on each feature scaled to mean 0 and standard deviation 1 (from the data, in one pass on its device; without an intercept, scaled only), as scikit-learn's StandardScaler; weights are reported in the original units, and the model file keeps the scaling (predictions take raw features); a constant feature is kept unscaled, with a warning"},
         {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
         {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
@@ -366,6 +369,30 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (cuda_graph && distributed)
         throw UsageError("--cuda-graph: a distributed run's passes exchange their sums through "
                          "the host every step, which a graph cannot hold; drop --cuda-graph");
+    // --lr-schedule: torch's scheduler over --lr (or the preset's), stepped per epoch or batch.
+    std::optional<optim::LrScheduler> scheduler;
+    const std::string schedule_per = args.text("lr-schedule-per", "epoch");
+    if (schedule_per != "epoch" && schedule_per != "batch")
+        throw UsageError("--lr-schedule-per must be epoch or batch, got '" +
+                         detail::shown_field(schedule_per) + "'");
+    if (args.has("lr-schedule-per") && !args.has("lr-schedule"))
+        throw UsageError("--lr-schedule-per needs --lr-schedule SPEC");
+    std::string schedule_text;
+    if (args.has("lr-schedule")) {
+        const optim::LrScheduleSpec spec = usage_on_error(
+            "--lr-schedule: ", [&] { return optim::parse_lr_schedule(args.text("lr-schedule", "")); });
+        schedule_text = optim::lr_schedule_str(spec);
+        if (config.name == "newton-cg")
+            throw UsageError("--lr-schedule: newton-cg has no learning rate (scipy's Newton-CG "
+                             "takes full Newton steps with a line search)");
+        if (cuda_graph)
+            throw UsageError("--lr-schedule: a captured CUDA graph holds the rate fixed; drop "
+                             "--cuda-graph or --lr-schedule");
+        double base_lr = 0.0;
+        for (const auto& [k, v] : hyper)
+            if (k == "lr") base_lr = v;
+        scheduler.emplace(spec, base_lr);
+    }
     if (cuda_graph && args.has("stream-chunk"))
         throw UsageError("--cuda-graph: streamed data (--stream-chunk) is not captured; drop one");
 
@@ -556,6 +583,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                {"initial_weights", weights_text(init)}};
         if (classifier) run["model"] = model_name;  // linear runs keep their former identity
         if (scaling) run["standardize"] = "yes";
+        if (scheduler) run["lr_schedule"] = schedule_text + " per " + schedule_per;
         if (net) run["model"] = model_name + ", loss " + loss_name(loss_kind);
     }
 
@@ -617,6 +645,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         };
     }
     if (args.has("resume")) options.resume = &resumed;
+    if (scheduler) {
+        options.lr_at = [&scheduler](std::int64_t k) { return scheduler->lr_at(k); };
+        options.lr_per_batch = schedule_per == "batch";
+    }
     if (args.has("checkpoint")) {
         const std::string path = args.text("checkpoint", "");
         // By time unless a count is asked for: every epoch of a 5000-epoch blog run would
@@ -818,6 +850,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         j.key("epochs").value(epochs);
         j.key("batch_size").value(static_cast<long long>(batch_size > 0 && batch_size < n ? batch_size : n));
         j.key("hyperparameters").hyperparameters(hyper);
+        if (scheduler) {
+            j.key("lr_schedule").value(schedule_text);
+            j.key("lr_schedule_per").value(schedule_per);
+            j.key("final_lr").value(optimizer->lr());
+        }
         if (scaling) {
             j.key("standardization").begin_object();
             j.key("mean").value(scaling->mean);
@@ -859,6 +896,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 device.str().c_str(), epochs);
     out.printf("  hyperparameters:  ");
     for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), hyperparameter_text(k, v).c_str());
+    if (scheduler)
+        out.printf("\n  lr schedule:      %s per %s (last lr %s)", schedule_text.c_str(),
+                   schedule_per.c_str(), format_number(optimizer->lr()).c_str());
     if (net) {
         // A net's weights are many: their shapes here, every value in --json and --trace.
         std::string shapes;

@@ -1,6 +1,8 @@
 // AdaGrad (blog formula or torch.optim.Adagrad).
 #include "descent/optim/adagrad.hpp"
 
+#include <cmath>
+
 #include "optim/elementwise_step.hpp"
 
 namespace descent::optim {
@@ -42,6 +44,12 @@ void Adagrad::step() {
             s.eps = m_options.eps;
             return s;
         });
+}
+
+void Adagrad::set_lr(double lr) {
+    // 0 is a rate a schedule may reach (cosine annealing to eta_min 0), as torch allows.
+    detail::require(lr >= 0 && lr < INFINITY, name().c_str(), "lr", ">= 0 and finite", lr);
+    m_options.lr = lr;
 }
 
 }  // namespace descent::optim

@@ -71,4 +71,10 @@ void Adam::step() {
         });
 }
 
+void Adam::set_lr(double lr) {
+    // 0 is a rate a schedule may reach (cosine annealing to eta_min 0), as torch allows.
+    detail::require(lr >= 0 && lr < INFINITY, name().c_str(), "lr", ">= 0 and finite", lr);
+    m_options.lr = lr;
+}
+
 }  // namespace descent::optim

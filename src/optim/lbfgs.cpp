@@ -498,4 +498,10 @@ std::string Lbfgs::divergence_advice(double) const {
     return os.str();
 }
 
+void Lbfgs::set_lr(double lr) {
+    // 0 is a rate a schedule may reach (cosine annealing to eta_min 0), as torch allows.
+    detail::require(lr >= 0 && lr < INFINITY, name().c_str(), "lr", ">= 0 and finite", lr);
+    m_options.lr = lr;
+}
+
 }  // namespace descent::optim

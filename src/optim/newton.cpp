@@ -2,6 +2,8 @@
 // device: in double on the CPU, with cuSOLVER (in the weights' dtype) on a GPU.
 #include "descent/optim/newton.hpp"
 
+#include <cmath>
+
 #include <sstream>
 
 #include "descent/autograd.hpp"
@@ -64,6 +66,12 @@ std::string Newton::divergence_advice(double) const {
        << "); add damping (solve (H + damping I) instead of H, damping is " << m_options.damping
        << "), which also steadies a nearly singular Hessian";
     return os.str();
+}
+
+void Newton::set_lr(double lr) {
+    // 0 is a rate a schedule may reach (cosine annealing to eta_min 0), as torch allows.
+    detail::require(lr >= 0 && lr < INFINITY, name().c_str(), "lr", ">= 0 and finite", lr);
+    m_options.lr = lr;
 }
 
 }  // namespace descent::optim

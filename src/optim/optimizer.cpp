@@ -111,6 +111,14 @@ void Optimizer::set_hvp(HvpFn) {
                 "uses_hvp() do)");
 }
 
+double Optimizer::lr() const {
+    throw Error(name() + " has no learning rate");
+}
+
+void Optimizer::set_lr(double) {
+    throw Error(name() + " has no learning rate to schedule");
+}
+
 std::string Optimizer::divergence_advice(double lambda_max) const {
     std::ostringstream os;
     os << "try a smaller learning rate";

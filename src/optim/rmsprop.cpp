@@ -1,6 +1,8 @@
 // RMSProp (blog formula or torch.optim.RMSprop with centered / momentum).
 #include "descent/optim/rmsprop.hpp"
 
+#include <cmath>
+
 #include "optim/elementwise_step.hpp"
 
 namespace descent::optim {
@@ -53,6 +55,12 @@ void RmsProp::step() {
         s.centered = m_options.centered;
         return s;
     });
+}
+
+void RmsProp::set_lr(double lr) {
+    // 0 is a rate a schedule may reach (cosine annealing to eta_min 0), as torch allows.
+    detail::require(lr >= 0 && lr < INFINITY, name().c_str(), "lr", ">= 0 and finite", lr);
+    m_options.lr = lr;
 }
 
 }  // namespace descent::optim

@@ -30,6 +30,9 @@ public:
     bool capturable() const override { return true; }
     // Steps scaled per coordinate by the gradients' history: no bound from lambda_max.
     std::string divergence_advice(double) const override { return "try a smaller learning rate"; }
+    bool has_lr() const override { return true; }
+    double lr() const override { return m_options.lr; }
+    void set_lr(double lr) override;
     const AdamOptions& options() const { return m_options; }
 
 private:

@@ -57,6 +57,9 @@ public:
     std::vector<std::string> buffer_names() const override;
     void load_state(const OptimizerState& state) override;
     std::string divergence_advice(double lambda_max) const override;
+    bool has_lr() const override { return true; }
+    double lr() const override { return m_options.lr; }
+    void set_lr(double lr) override;
     const LbfgsOptions& options() const { return m_options; }
 
 protected:

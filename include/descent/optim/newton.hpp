@@ -29,6 +29,9 @@ public:
     void set_hessian(const Tensor& hessian) override;
     bool needs_hessian() const override { return true; }
     std::string divergence_advice(double lambda_max) const override;
+    bool has_lr() const override { return true; }
+    double lr() const override { return m_options.lr; }
+    void set_lr(double lr) override;
     const NewtonOptions& options() const { return m_options; }
 
 private:

@@ -81,6 +81,13 @@ public:
     // The flat gradient the last step stepped on, where the loop cannot know it (Newton-CG's
     // first closure call may be a line-search trial); undefined otherwise.
     virtual Tensor step_gradient() const { return Tensor(); }
+    // The learning rate, for schedules (lr_schedule.hpp; torch's param_group['lr']): false
+    // for an optimizer without one (Newton-CG, scipy's, has none); lr() and set_lr() then
+    // throw. set_lr takes effect from the next step and requires a finite rate >= 0 (a
+    // schedule may anneal to 0, as torch allows).
+    virtual bool has_lr() const { return false; }
+    virtual double lr() const;
+    virtual void set_lr(double lr);
     // Why the optimizer stopped changing the parameters before the run's end (Newton-CG: CG or
     // both line searches failed); empty when it did not.
     virtual std::string stopped_early() const { return std::string(); }

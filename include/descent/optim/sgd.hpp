@@ -23,6 +23,9 @@ public:
     std::vector<std::string> buffer_names() const override;
     bool capturable() const override { return true; }
     std::string divergence_advice(double lambda_max) const override;
+    bool has_lr() const override { return true; }
+    double lr() const override { return m_options.lr; }
+    void set_lr(double lr) override;
     const SgdOptions& options() const { return m_options; }
 
 private:
