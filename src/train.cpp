@@ -636,6 +636,9 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
                         X.defined() && source.capturable && optimizer.capturable();
     if (options.lr_at && !optimizer.has_lr())
         throw Error("train: " + optimizer.name() + " has no learning rate to schedule");
+    if (options.after_epoch && graphs)
+        throw Error("train: after_epoch runs between epochs, which a captured CUDA graph "
+                    "launches as one block; drop cuda_graph or after_epoch");
     if (options.lr_at && graphs)
         throw Error("train: a learning-rate schedule changes the rate every epoch, which a "
                     "captured CUDA graph holds fixed; drop cuda_graph or the schedule");
@@ -814,7 +817,9 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
         bool stop = false;
         // After the epoch is queued: a stop request or the clock may make it a sync point.
         const auto poll = [&] {
-            stop = options.stop_requested && options.stop_requested();
+            // after_epoch first, every epoch (its validation must not be skipped).
+            const bool ended = options.after_epoch && options.after_epoch(epoch);
+            stop = ended || (options.stop_requested && options.stop_requested());
             bool timed_due = false;
             if (timed && !checkpoint_due) {
                 const double since =

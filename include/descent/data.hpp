@@ -158,6 +158,16 @@ Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Devic
 // y is undefined, there is no intercept, column_names holds a CSV header's names.
 Dataset load_features(const std::string& path, DType dtype, Device device);
 
+// Rows held out for validation (descent train --val-fraction): round(fraction * n) of them
+// (at least 1, leaving at least 1 to train on), chosen by a seeded permutation that depends
+// on (n, seed) only, so a resumed run holds out the same rows; each part keeps the rows'
+// order and everything else of `data` (source, intercept, ones form, classes, names). The
+// rows are copied (memory: the data once more). fraction in (0, 1); a shard is refused.
+struct ValidationSplit {
+    Dataset train, validation;
+};
+ValidationSplit split_validation(const Dataset& data, double fraction, std::uint64_t seed);
+
 // Writes a vector or matrix (f32 or f64, any device) as an NPY 1.0 file numpy.load reads
 // back exactly, atomically (a temporary file renamed over `path`). Throws descent::Error.
 void save_npy(const std::string& path, const Tensor& t);

@@ -122,6 +122,12 @@ struct TrainOptions {
     // at most about 5% of the run whatever their size. The steady clock is read once per epoch.
     double checkpoint_seconds = 0;
 
+    // Called after each epoch's steps, with the parameters after its update (validation,
+    // early stopping): returning true stops the run after this epoch as stop_requested does
+    // (a sync point, on_checkpoint when set, TrainResult::stopped when epochs remain). On a
+    // GPU it costs the epoch a wait for its work; not with CUDA graph capture.
+    std::function<bool(std::int64_t epoch)> after_epoch;
+
     // Stopping on request (e.g. a signal handler sets a flag the predicate reads): polled once
     // per epoch, after the epoch's step(s) are queued (a mini-batch epoch is always finished).
     // When it returns true, that epoch ends at a sync point (losses read back, divergence

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 
 #include "data/write_file.hpp"
 #include "descent/error.hpp"
@@ -160,6 +161,31 @@ JsonWriter& JsonWriter::object(const std::vector<std::pair<std::string, double>>
     begin_object();
     for (const auto& [k, v] : entries) key(k).value(v);
     return end_object();
+}
+
+std::string hex_doubles(const std::vector<double>& values) {
+    std::string out;
+    char text[40];
+    for (double v : values) {
+        std::snprintf(text, sizeof text, "%s%a", out.empty() ? "" : " ", v);
+        out += text;
+    }
+    return out;
+}
+
+std::vector<double> parse_hex_doubles(const std::string& text) {
+    std::vector<double> out;
+    const char* p = text.c_str();
+    while (*p) {
+        while (*p == ' ') ++p;
+        if (!*p) break;
+        char* end = nullptr;
+        const double v = std::strtod(p, &end);
+        if (end == p) throw Error("not a list of numbers: '" + detail::shown_field(text) + "'");
+        out.push_back(v);
+        p = end;
+    }
+    return out;
 }
 
 void Stdout::printf(const char* format, ...) {

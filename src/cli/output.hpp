@@ -76,6 +76,11 @@ private:
     std::shared_ptr<void> m_kept;
 };
 
+// Doubles as hexadecimal floats separated by spaces ("%a": exact both ways), for checkpoint
+// meta; parse_hex_doubles reads them back (throws descent::Error on anything else).
+std::string hex_doubles(const std::vector<double>& values);
+std::vector<double> parse_hex_doubles(const std::string& text);
+
 // Writes `text` to file descriptor 1; returns 0, or the errno of the write that failed.
 int write_stdout(const std::string& text);
 

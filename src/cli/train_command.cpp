@@ -60,6 +60,10 @@ std::vector<FlagSpec> train_flags() {
         {"ones-column", true, "HOW", "auto | stored | implicit: a data file's intercept as a ones column stored in X (fastest) or implicit (X the file's size; cpu only); auto stores it unless it costs more than 32 MiB + 8% of the data (default auto)"},
         {"lr-schedule", true, "SPEC", "the learning rate over the run, torch.optim.lr_scheduler's: step:STEP,GAMMA | exponential:GAMMA | cosine:T_MAX[,ETA_MIN] | linear:START,END,ITERS | warmup-cosine:WARMUP,T_MAX[,ETA_MIN[,START]] (StepLR, ExponentialLR, CosineAnnealingLR, LinearLR, and LinearLR then CosineAnnealingLR), from --lr; not newton-cg"},
         {"lr-schedule-per", true, "UNIT", "epoch | batch: step the schedule after each epoch (default) or after each optimizer step"},
+        {"val-fraction", true, "F", "hold out a seeded fraction F in (0, 1) of the rows (--seed; the same rows on resume) for validation: its loss after every epoch, its metrics at the end"},
+        {"val-data", true, "FILE", "validate on FILE.csv | FILE.npy (the columns of --data) instead"},
+        {"early-stopping", true, "PATIENCE", "stop when the validation loss has not improved for PATIENCE epochs, and end at the weights of the best epoch (Lightning's EarlyStopping with the best checkpoint restored); needs --val-fraction or --val-data"},
+        {"min-delta", true, "D", "--early-stopping: an improvement is a validation loss below the best by more than D >= 0 (default 0)"},
         {"standardize", false, "", "train on each feature scaled to mean 0 and standard deviation 1 (from the data, in one pass on its device; without an intercept, scaled only), as scikit-learn's StandardScaler; weights are reported in the original units, and the model file keeps the scaling (predictions take raw features); a constant feature is kept unscaled, with a warning"},
         {"batch-size", true, "B", "rows per optimizer step (default: all rows, full batch; not for newton)"},
         {"shuffle", false, "", "visit the rows in a new seeded order (--seed) every epoch"},
@@ -82,13 +86,16 @@ std::vector<FlagSpec> train_flags() {
     return flags;
 }
 
-std::string trace_csv(const TrainResult& r, double final_loss) {
+// `val`: the validation loss at each row's weights (--val-fraction, --val-data), or null.
+std::string trace_csv(const TrainResult& r, double final_loss, const std::vector<double>* val) {
     std::ostringstream os;
     os << "epoch,loss";
+    if (val) os << ",val_loss";
     for (std::size_t j = 0; j < r.final_weights.size(); ++j) os << ",w" << j;
     os << "\n";
     for (std::size_t e = 0; e < r.weights.size(); ++e) {
         os << e << "," << format_number(e < r.losses.size() ? r.losses[e] : final_loss);
+        if (val) os << "," << format_number(e < val->size() ? (*val)[e] : NAN);
         for (double v : r.weights[e]) os << "," << format_number(v);
         os << "\n";
     }
@@ -110,6 +117,10 @@ void check_files(const Args& args, const std::string& data_spec) {
     };
     std::vector<Named> inputs, outputs;
     if (data_is_file(data_spec)) inputs.push_back({"--data", data_spec, detail::identify_file(data_spec)});
+    if (args.has("val-data")) {
+        const std::string path = args.text("val-data", "");
+        inputs.push_back({"--val-data", path, detail::identify_file(path)});
+    }
     if (args.has("resume")) {
         const std::string path = args.text("resume", "");
         inputs.push_back({"--resume", path, detail::identify_file(path)});
@@ -432,6 +443,36 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             throw UsageError(std::string("--") + flag + " needs --checkpoint FILE");
     // One run per checkpoint, from before the resume is read until the last write. Only
     // process 0 writes (and checks where it writes); every process reads the inputs.
+    // Validation and early stopping: what they need, before any work.
+    const bool validating = args.has("val-fraction") || args.has("val-data");
+    if (args.has("val-fraction") && args.has("val-data"))
+        throw UsageError("--val-fraction and --val-data: give one");
+    const double val_fraction = args.number("val-fraction").value_or(0.0);
+    if (args.has("val-fraction") && !(val_fraction > 0.0 && val_fraction < 1.0))
+        throw UsageError("--val-fraction must be in (0, 1), got " + format_number(val_fraction));
+    if (args.has("val-data") && !data_is_file(args.text("val-data", "")))
+        throw UsageError("--val-data must be a .csv or .npy file, got '" +
+                         detail::shown_path(args.text("val-data", "")) + "'");
+    const long long patience = args.integer("early-stopping").value_or(0);
+    if (args.has("early-stopping") && patience < 1)
+        throw UsageError("--early-stopping must be >= 1 (epochs without improvement), got " +
+                         std::to_string(patience));
+    if (args.has("early-stopping") && !validating)
+        throw UsageError("--early-stopping watches the validation loss: add --val-fraction F or "
+                         "--val-data FILE");
+    const double min_delta = args.number("min-delta").value_or(0.0);
+    if (args.has("min-delta") && !args.has("early-stopping"))
+        throw UsageError("--min-delta needs --early-stopping PATIENCE");
+    if (!(min_delta >= 0.0)) throw UsageError("--min-delta must be >= 0, got " + format_number(min_delta));
+    if (validating && chunked)
+        throw UsageError("--val-fraction/--val-data: streamed data (--stream-chunk) is not held, "
+                         "so no rows can be held out of it; drop --stream-chunk");
+    if (validating && distributed)
+        throw UsageError("--val-fraction/--val-data: a distributed run's processes each hold "
+                         "their shard; validation runs on one process for now (--dist none)");
+    if (validating && cuda_graph)
+        throw UsageError("--val-fraction/--val-data: validation runs between epochs, which "
+                         "--cuda-graph launches as one block; drop --cuda-graph");
     std::optional<detail::FileLock> lock;
     agreed([&] {
         if (rank != 0) return;
@@ -498,6 +539,41 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             classes = std::max<std::int64_t>(classes, std::stoll(k));
         data.classes = classes;
     }
+    // Validation rows: held out of --data (seeded), or --val-data loaded as --data was.
+    std::optional<Dataset> val;
+    std::string val_source;
+    if (args.has("val-fraction")) {
+        ValidationSplit split = during("holding out --val-fraction", [&] {
+            return usage_on_error("--val-fraction: ", [&] {
+                return split_validation(data, val_fraction, static_cast<std::uint64_t>(seed));
+            });
+        });
+        data = std::move(split.train);
+        val = std::move(split.validation);
+        host.X = data.X;
+        host.y = data.y;
+        val_source = "fraction " + format_number(val_fraction) + " of --data, seed " +
+                     std::to_string(seed);
+    } else if (args.has("val-data")) {
+        const std::string path = args.text("val-data", "");
+        val = during("loading --val-data " + detail::shown_path(path), [&] {
+            return reading("--val-data", path, [&] {
+                return load_dataset(path, data.intercept, dtype, device,
+                                    implicit_intercept(data) ? OnesColumn::implicit : OnesColumn::stored);
+            });
+        });
+        if (val->X.shape()[1] != data.X.shape()[1])
+            throw Error("--val-data " + detail::shown_path(path) + " has " +
+                        std::to_string(val->X.shape()[1] - (implicit_intercept(*val) ? 0 : data.intercept ? 1 : 0)) +
+                        " feature column(s), --data has " +
+                        std::to_string(data.X.shape()[1] - (implicit_intercept(data) ? 0 : data.intercept ? 1 : 0)));
+        if (classifier)
+            during("checking the labels of --val-data", [&] {
+                return check_class_labels(*val, loss_kind == Loss::bce_with_logits ? 2 : data.classes,
+                                          "--val-data " + detail::shown_path(path));
+            });
+        val_source = "--val-data " + detail::shown_path(path);
+    }
     // --standardize: the features (not a stored ones column) scaled in place, the moments over
     // every process's rows (a collective).
     std::optional<Standardization> scaling;
@@ -512,6 +588,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             during("standardizing --data", [&] {
                 scaling = fit_standardization(data.X, features, data.intercept || net, comm.get());
                 standardize_(data.X, *scaling);
+                if (val) standardize_(val->X, *scaling);  // the training rows' scaling
             });
         });
         if (!scaling->constant.empty() && rank == 0) {
@@ -584,6 +661,13 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (classifier) run["model"] = model_name;  // linear runs keep their former identity
         if (scaling) run["standardize"] = "yes";
         if (scheduler) run["lr_schedule"] = schedule_text + " per " + schedule_per;
+        if (val)
+            run["validation"] = val_source + ", " + during("hashing the validation rows", [&] {
+                                    return data_identity(*val, nullptr);
+                                });
+        if (args.has("early-stopping"))
+            run["early_stopping"] = "patience " + std::to_string(patience) + ", min_delta " +
+                                    format_number(min_delta);
         if (net) run["model"] = model_name + ", loss " + loss_name(loss_kind);
     }
 
@@ -598,6 +682,24 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // The optimizer checks its hyperparameters' values (lr > 0, betas in [0, 1), ...).
     auto optimizer =
         usage_on_error("", [&] { return optim::make_optimizer(config, model.parameters()); });
+    // Validation losses (index 0: at the initial weights, then after each epoch) and early
+    // stopping's state (Lightning's EarlyStopping: mode min, patience, min_delta), kept in
+    // checkpoints so a resumed run continues them bitwise.
+    std::vector<double> val_trace;
+    struct EarlyStopping {
+        double best = INFINITY;
+        std::int64_t best_epoch = -1, wait = 0, stopped_epoch = -1;
+        std::vector<double> best_weights;  // the parameters flattened, in order
+        std::string why;                   // why it stopped
+    } early;
+    const auto flat_params = [&] {
+        std::vector<double> flat;
+        for (const Tensor& p : model.parameters()) {
+            const std::vector<double> v = p.detach().to_vector<double>();
+            flat.insert(flat.end(), v.begin(), v.end());
+        }
+        return flat;
+    };
     TrainResult resumed;
     if (args.has("resume")) agreed([&] {
         const std::string path = args.text("resume", "");
@@ -624,6 +726,28 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                              "checkpoint as well");
         restore_checkpoint(c, *optimizer);
         resumed.losses = c.losses;
+        if (val) {
+            const auto corrupt = [&](const std::string& what) {
+                return Error(detail::shown_path(path) + ": corrupt checkpoint: " + what);
+            };
+            if (!c.meta.count("val_losses")) throw corrupt("no validation losses");
+            val_trace = parse_hex_doubles(c.meta.at("val_losses"));
+            if (static_cast<std::int64_t>(val_trace.size()) != c.epoch + 1)
+                throw corrupt(std::to_string(val_trace.size()) + " validation losses for " +
+                              std::to_string(c.epoch) + " epochs");
+            if (args.has("early-stopping")) {
+                const std::vector<double> state =
+                    c.meta.count("early_stopping_state") ? parse_hex_doubles(c.meta.at("early_stopping_state"))
+                                                         : std::vector<double>{};
+                if (state.size() != 4) throw corrupt("no early stopping state");
+                early.best = state[0];
+                early.best_epoch = static_cast<std::int64_t>(state[1]);
+                early.wait = static_cast<std::int64_t>(state[2]);
+                early.stopped_epoch = static_cast<std::int64_t>(state[3]);
+                early.best_weights = parse_hex_doubles(c.meta.at("early_stopping_best_weights"));
+                if (early.stopped_epoch >= 0) early.why = c.meta.count("early_stopping_why") ? c.meta.at("early_stopping_why") : "";
+            }
+        }
         if (args.has("trace")) resumed.weights = c.weights;
     });
 
@@ -645,6 +769,36 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         };
     }
     if (args.has("resume")) options.resume = &resumed;
+    if (val) {
+        if (val_trace.empty())
+            val_trace.push_back(during("validating", [&] {
+                return model_loss(model, loss_kind, val->X, val->y);
+            }));
+        // A run that stopped early is over: resumed, it trains no further.
+        if (early.stopped_epoch >= 0) options.epochs = static_cast<std::int64_t>(resumed.losses.size());
+        options.after_epoch = [&](std::int64_t e) {
+            const double v = model_loss(model, loss_kind, val->X, val->y);
+            val_trace.push_back(v);
+            if (!args.has("early-stopping")) return false;
+            if (!std::isfinite(v)) {
+                early.stopped_epoch = e;
+                early.why = "the validation loss is " + format_number(v);
+                return true;
+            }
+            if (v < early.best - min_delta) {  // Lightning: current - (-min_delta) < best
+                early.best = v;
+                early.best_epoch = e;
+                early.wait = 0;
+                early.best_weights = flat_params();
+            } else if (++early.wait >= patience) {
+                early.stopped_epoch = e;
+                early.why = "no improvement" + (min_delta > 0 ? " by more than " + format_number(min_delta) : "") +
+                            " for " + std::to_string(patience) + " epoch" + (patience > 1 ? "s" : "");
+                return true;
+            }
+            return false;
+        };
+    }
     if (scheduler) {
         options.lr_at = [&scheduler](std::int64_t k) { return scheduler->lr_at(k); };
         options.lr_per_batch = schedule_per == "batch";
@@ -659,9 +813,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                                                                     : 5.0;
         options.on_checkpoint = [&, path](const TrainResult& so_far) {
             if (rank != 0) return;  // the processes hold the same state: one writes it
+            std::map<std::string, std::string> meta = run;
+            if (val) meta["val_losses"] = hex_doubles(val_trace);
+            if (args.has("early-stopping")) {
+                meta["early_stopping_state"] =
+                    hex_doubles({early.best, double(early.best_epoch), double(early.wait),
+                                 double(early.stopped_epoch)});
+                meta["early_stopping_best_weights"] = hex_doubles(early.best_weights);
+                if (early.stopped_epoch >= 0) meta["early_stopping_why"] = early.why;
+            }
             save_checkpoint(path, make_checkpoint(*optimizer,
                                                   static_cast<std::int64_t>(so_far.losses.size()),
-                                                  so_far.losses, so_far.weights, run));
+                                                  so_far.losses, so_far.weights, meta));
         };
     }
     // While training, a first SIGINT/SIGTERM stops after the epoch in progress.
@@ -679,7 +842,23 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     progress.finish();
     const int sig = interrupt->signal();
     interrupt.reset();  // a signal from here on ends the run at once, leaving no partial file
-    if (result.stopped) {
+    // Early stopping ends the run at the best epoch's weights (its checkpoint, above, holds
+    // the state at the stop, so a resume ends here too).
+    const bool stopped_early = early.stopped_epoch >= 0;
+    if (stopped_early || (args.has("early-stopping") && !early.best_weights.empty())) {
+        NoGrad off;
+        std::size_t at = 0;
+        for (const Tensor& p : model.parameters()) {
+            const auto count = static_cast<std::size_t>(p.numel());
+            if (early.best_weights.size() < at + count) break;
+            const std::vector<double> part(early.best_weights.begin() + static_cast<std::ptrdiff_t>(at),
+                                           early.best_weights.begin() + static_cast<std::ptrdiff_t>(at + count));
+            Tensor target = p.detach();
+            target.copy_(from_vector(part, p.shape(), p.dtype(), p.device()));
+            at += count;
+        }
+    }
+    if (result.stopped && !stopped_early) {
         const auto done = static_cast<long long>(result.losses.size());
         if (rank != 0) {
         } else if (args.has("checkpoint")) {
@@ -772,6 +951,21 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         }
     });
     const double final_accuracy = class_metrics ? class_metrics->accuracy : NAN;
+    // The validation rows' loss and metrics at the final weights (the best epoch's when early
+    // stopping restored them).
+    std::optional<RegressionMetrics> val_fit_metrics;
+    std::optional<ClassificationMetrics> val_class_metrics;
+    double final_val_loss = NAN;
+    if (val)
+        during("computing the validation metrics", [&] {
+            NoGrad off;
+            final_val_loss = model_loss(model, loss_kind, val->X, val->y);
+            if (classifier)
+                val_class_metrics = classification_metrics(
+                    model, val->X, val->y, loss_kind == Loss::bce_with_logits ? 2 : data.classes);
+            else
+                val_fit_metrics = regression_metrics(model, val->X, val->y);
+        });
     if (args.has("save-model"))
         agreed([&] {  // process 0 writes; a failure stops every process
             if (rank != 0) return;
@@ -804,15 +998,17 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                    : weights;
     };
     TrainResult shown = result;
+    if (args.has("early-stopping") && !early.best_weights.empty())
+        shown.final_weights = flat_params();  // the best epoch's, restored
     if (scaling && !net) {
         for (auto& row : shown.weights) row = reported(row);
-        shown.final_weights = reported(result.final_weights);
+        shown.final_weights = reported(shown.final_weights);
     }
     if (args.has("trace"))
         agreed([&] {  // process 0 writes; a failure stops every process
             if (rank != 0) return;
             during("writing --trace", [&] {
-                write_file_atomically(args.text("trace", ""), trace_csv(shown, final_loss));
+                write_file_atomically(args.text("trace", ""), trace_csv(shown, final_loss, val ? &val_trace : nullptr));
             });
         });
 
@@ -870,6 +1066,27 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             j.key("train");
             if (fit_metrics) metrics_json(j, *fit_metrics);
             else metrics_json(j, *class_metrics);
+            if (val_fit_metrics) metrics_json(j.key("validation"), *val_fit_metrics);
+            if (val_class_metrics) metrics_json(j.key("validation"), *val_class_metrics);
+            j.end_object();
+        }
+        if (val) {
+            j.key("validation").begin_object();
+            j.key("source").value(val_source);
+            j.key("rows").value(static_cast<long long>(val->X.shape()[0]));
+            j.key("initial_loss").value(val_trace.front());
+            j.key("final_loss").value(final_val_loss);
+            j.end_object();
+            j.key("val_losses").value(std::vector<double>(val_trace.begin() + 1, val_trace.end()));
+        }
+        if (args.has("early-stopping")) {
+            j.key("early_stopping").begin_object();
+            j.key("patience").value(patience);
+            j.key("min_delta").value(min_delta);
+            j.key("stopped").value(stopped_early);
+            if (stopped_early) j.key("stopped_after_epoch").value(static_cast<long long>(early.stopped_epoch));
+            j.key("best_epoch").value(static_cast<long long>(early.best_epoch));
+            j.key("best_val_loss").value(early.best);
             j.end_object();
         }
         if (args.has("save-model")) j.key("model_file").value(args.text("save-model", ""));
@@ -928,6 +1145,22 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     }
     if (fit_metrics) out.printf("  metrics (train):  %s\n", metrics_text(*fit_metrics).c_str());
     if (class_metrics) out.printf("  metrics (train):  %s\n", metrics_text(*class_metrics).c_str());
+    if (val) {
+        out.printf("  validation:       %lld rows (%s); loss %s at the final weights\n",
+                   static_cast<long long>(val->X.shape()[0]), val_source.c_str(),
+                   format_significant(final_val_loss, 9).c_str());
+        if (val_fit_metrics) out.printf("  metrics (val):    %s\n", metrics_text(*val_fit_metrics).c_str());
+        if (val_class_metrics) out.printf("  metrics (val):    %s\n", metrics_text(*val_class_metrics).c_str());
+    }
+    if (stopped_early)
+        out.printf("  early stopping:   stopped after epoch %lld of %lld (%s); the weights are "
+                   "epoch %lld's, validation loss %s\n",
+                   static_cast<long long>(early.stopped_epoch + 1), epochs, early.why.c_str(),
+                   static_cast<long long>(early.best_epoch + 1), format_significant(early.best, 9).c_str());
+    else if (args.has("early-stopping") && early.best_epoch >= 0)
+        out.printf("  early stopping:   not triggered; the weights are the best epoch's (%lld), "
+                   "validation loss %s\n",
+                   static_cast<long long>(early.best_epoch + 1), format_significant(early.best, 9).c_str());
     if (args.has("save-model"))
         out.printf("  model saved to:   %s\n", detail::shown_path(args.text("save-model", "")).c_str());
     if (!data.true_weights.empty() && !net)
