@@ -1,8 +1,10 @@
 // libFuzzer harness for the NPY reader (descent::parse_npy, which load_npy wraps). Bad input
 // must give descent::Error starting with the origin; an accepted file must give X (n, d[+1])
-// and y (n), finite in the requested dtype, holding exactly the little-endian f4/f8 elements
-// that follow the header (decoded here independently, from the file's size and the shape).
+// and y (n), finite in the requested dtype, holding exactly the little-endian elements that
+// follow the header (floats, or integers and booleans exactly representable in the dtype; C
+// or Fortran order), decoded here independently from the header's descr and fortran_order.
 // Run: scripts/fuzz.sh (libFuzzer), or the fuzz_replay_npy ctest (corpus + regressions).
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -34,24 +36,51 @@ void check_accepted(const std::string& bytes, const descent::Dataset& data, bool
     FUZZ_CHECK(data_start <= bytes.size(), "header past the end");
     const std::size_t count = std::size_t(n) * std::size_t(cols);
     const std::size_t data_bytes = bytes.size() - data_start;
-    FUZZ_CHECK(
-        data_bytes == count * 4 || data_bytes == count * 8,
-        std::to_string(data_bytes) + " data bytes for " + std::to_string(count) + " elements");
-    const std::size_t item = data_bytes / count;
+    // The header's descr and fortran_order, read here on their own (the parser accepted it).
+    const std::string header = bytes.substr(8 + len_bytes, header_len);
+    const auto after = [&](const char* key) {
+        const std::size_t at = header.find(key);
+        FUZZ_CHECK(at != std::string::npos, std::string("no ") + key + " in an accepted header");
+        std::size_t v = header.find(':', at + std::strlen(key));
+        FUZZ_CHECK(v != std::string::npos, "no value");
+        ++v;
+        while (v < header.size() && (header[v] == ' ' || header[v] == '\t')) ++v;
+        return header.substr(v);
+    };
+    const std::string descr_field = after("descr");
+    FUZZ_CHECK(descr_field.size() >= 5, "descr");
+    const char kind = descr_field[2];
+    const std::size_t item = std::size_t(descr_field[3] - '0');
+    const bool fortran = after("fortran_order").compare(0, 4, "True") == 0;
+    FUZZ_CHECK(data_bytes == count * item, std::to_string(data_bytes) + " data bytes for " +
+                                               std::to_string(count) + " elements of " +
+                                               std::to_string(item) + " bytes");
+    const std::uint64_t exact = std::uint64_t(1) << (dtype == descent::DType::f32 ? 24 : 53);
 
     const std::vector<double> X = fuzz::values(data.X), y = fuzz::values(data.y);
     for (std::size_t k = 0; k < count; ++k) {
-        const char* p = bytes.data() + data_start + k * item;
+        const std::size_t i = fortran ? k % std::size_t(n) : k / std::size_t(cols);
+        const std::size_t j = fortran ? k / std::size_t(n) : k % std::size_t(cols);
+        const unsigned char* p =
+            reinterpret_cast<const unsigned char*>(bytes.data() + data_start + k * item);
         double want;
-        if (item == 4) {
+        if (kind == 'f' && item == 4) {
             float f;
             std::memcpy(&f, p, 4);
             want = f;
-        } else {
+        } else if (kind == 'f') {
             std::memcpy(&want, p, 8);
+        } else {
+            std::uint64_t u = 0;
+            std::memcpy(&u, p, item);  // little-endian host
+            if (kind == 'i' && item < 8 && ((u >> (8 * item - 1)) & 1)) u |= ~std::uint64_t(0) << (8 * item);
+            std::int64_t s;
+            std::memcpy(&s, &u, 8);
+            want = kind == 'i' ? double(s) : double(u);
+            const std::uint64_t magnitude = kind == 'i' && s < 0 ? std::uint64_t(0) - u : u;
+            FUZZ_CHECK(magnitude <= exact, "an inexact integer accepted at element " + std::to_string(k));
         }
         if (dtype == descent::DType::f32) want = double(static_cast<float>(want));
-        const std::size_t i = k / std::size_t(cols), j = k % std::size_t(cols);
         const double got = j + 1 < std::size_t(cols) ? X[i * std::size_t(x_cols) + j] : y[i];
         FUZZ_CHECK(std::isfinite(got), "non-finite value accepted at element " + std::to_string(k));
         FUZZ_CHECK(fuzz::same_bits(got, want), "element " + std::to_string(k) + " read as " +

@@ -30,6 +30,15 @@ namespace descent {
 enum class OnesColumn { stored, implicit, automatic };
 constexpr std::int64_t kStoredOnesLimit = std::int64_t(32) << 20;
 
+// Which columns of a file are the target and the features (descent train --target,
+// --features, --drop), by header name or by index from 0. Empty: the last column is the
+// target and every other column a feature, in order.
+struct ColumnChoice {
+    std::string target;                 // empty: the last column
+    std::vector<std::string> features;  // in this order; empty: every column but the target and `drop`
+    std::vector<std::string> drop;      // left out
+};
+
 struct Dataset {
     Tensor X;            // (n, d) features; with intercept, a ones column LAST unless implicit
     Tensor y;            // (n)
@@ -48,8 +57,8 @@ struct Dataset {
     // check_class_labels) count from rows.begin, so they read the same sharded or not.
     // (`= {}` lets an aggregate initialization that stops before it pass -Wextra.)
     RowShard rows = {};
-    // A CSV file's header: one name per column of the file (the features, then the target
-    // when there is one); empty when the file has none (an NPY file, generated data).
+    // A CSV file's header names of X's feature columns, in X's order, then the target's
+    // (when there is one); empty when the file has none (an NPY file, generated data).
     std::vector<std::string> column_names = {};
 };
 
@@ -147,13 +156,27 @@ Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device de
 Dataset parse_npy(const std::string& bytes, const std::string& origin, bool intercept, DType dtype,
                   Device device, OnesColumn ones = OnesColumn::stored);
 
+// How load_dataset reads a spec; everything has a default, so load_dataset(spec) reads a
+// file as it stands: f64 on the cpu, the target last, the ones column stored last in X.
+struct LoadOptions {
+    bool intercept = true;
+    DType dtype = DType::f64;
+    Device device = Device::cpu();
+    OnesColumn ones = OnesColumn::stored;
+    char delimiter = ',';   // CSV's field separator: ',' or '\t' (TSV), ';', ...
+    ColumnChoice columns;   // files only: which columns are the target and the features
+};
+// "-": a CSV read from standard input (to its end) takes the spec's place.
+Dataset load_dataset(const std::string& spec, const LoadOptions& options = {});
+
 // "blog" | "synthetic:..." | "synthetic-logistic:..." | "synthetic-softmax:..." | *.csv |
 // *.npy (extension case-insensitive). `ones` applies to the files; the generated data sets
 // always store their ones column.
 Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Device device,
                      OnesColumn ones = OnesColumn::stored);
 
-// A table of features only, the input of predictions: every column of a CSV or NPY file (as
+// A table of features only, the input of predictions: every column of a CSV (.tsv: tabs) or
+// NPY file (as
 // load_csv / load_npy read them, with their checks; one column is enough) goes to X (n, c);
 // y is undefined, there is no intercept, column_names holds a CSV header's names.
 Dataset load_features(const std::string& path, DType dtype, Device device);
@@ -186,5 +209,8 @@ void save_npy(const std::string& path, const Tensor& t);
 // descent::Error naming the path and the number of processes. Bad rank / ranks throw too.
 Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool intercept,
                            DType dtype, Device device, OnesColumn ones = OnesColumn::stored);
+// The same with every LoadOptions (delimiter, columns; "-" as load_dataset).
+Dataset load_dataset_shard(const std::string& spec, int rank, int ranks,
+                           const LoadOptions& options);
 
 }  // namespace descent

@@ -78,7 +78,7 @@ JsonWriter& JsonWriter::key(const std::string& k) {
 }
 
 JsonWriter& JsonWriter::value(const std::string& s) {
-    m_after_key = false;
+    separate();  // after a key, or between an array's elements
     write_string(s);
     return *this;
 }
@@ -105,25 +105,25 @@ void JsonWriter::write_string(const std::string& s) {
 }
 
 JsonWriter& JsonWriter::value(double v) {
-    m_after_key = false;
+    separate();  // after a key, or between an array's elements
     m_out << (std::isfinite(v) ? format_number(v) : "null");
     return *this;
 }
 
 JsonWriter& JsonWriter::value(long long v) {
-    m_after_key = false;
+    separate();  // after a key, or between an array's elements
     m_out << v;
     return *this;
 }
 
 JsonWriter& JsonWriter::value(bool v) {
-    m_after_key = false;
+    separate();  // after a key, or between an array's elements
     m_out << (v ? "true" : "false");
     return *this;
 }
 
 JsonWriter& JsonWriter::value(const std::vector<double>& v) {
-    m_after_key = false;
+    separate();  // after a key, or between an array's elements
     m_out << '[';
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (i) m_out << ", ";

@@ -84,8 +84,8 @@ int run_predict(const std::vector<std::string>& argv, Stdout& out) {
     const std::string model_path = args.text("model", ""), data_path = args.text("data", "");
     const bool metrics = args.has("metrics"), json = args.has("json");
     if (json && !metrics) throw UsageError("--json reports the metrics: add --metrics");
-    if (!ends_with(data_path, ".csv") && !ends_with(data_path, ".npy"))
-        throw UsageError("--data must be a .csv or .npy file, got '" +
+    if (!ends_with(data_path, ".csv") && !ends_with(data_path, ".tsv") && !ends_with(data_path, ".npy"))
+        throw UsageError("--data must be a .csv, .tsv or .npy file, got '" +
                          detail::shown_path(data_path) + "'");
     std::string out_path;
     if (args.has("out")) {

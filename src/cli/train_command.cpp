@@ -48,6 +48,10 @@ constexpr std::size_t kShownWeights = 12;
 std::vector<FlagSpec> train_flags() {
     std::vector<FlagSpec> flags{
         {"data", true, "SPEC", "blog | synthetic:n=N,d=D[,noise=S][,seed=K] | synthetic-logistic:n=N,d=D[,seed=K] | synthetic-softmax:n=N,d=D,k=K[,seed=S] | FILE.csv | FILE.npy (default blog)"},
+        {"target", true, "COL", "a data file's target column, by header name or index from 0 (default: the last column)"},
+        {"features", true, "COLS", "a data file's feature columns, comma-separated names or indices, in this order (default: every column but the target and --drop)"},
+        {"drop", true, "COLS", "columns of a data file to leave out (an id column, ...), comma-separated names or indices"},
+        {"delimiter", true, "C", "a CSV file's field separator: , (default), tab (or \\t: TSV), ; or another single character"},
         {"model", true, "M", "linear | logistic | softmax | mlp:H1[,H2...][:tanh|relu|sigmoid] (default linear): y = X w with MSE; binary logistic regression, labels 0/1, BCE with logits; softmax regression, labels 0..k-1, cross-entropy (weights (d, k)); a net of Linear layers of widths H1, H2, ... with the activation (default relu) between them, torch.nn's init seeded by --seed"},
         {"loss", true, "L", "mse | bce | ce: the loss of --model mlp:... (default mse): regression; labels 0/1 with BCE with logits; labels 0..k-1 with cross-entropy"},
         {"classes", true, "K", "softmax: the number of classes k (default: the largest label + 1)"},
@@ -116,7 +120,8 @@ void check_files(const Args& args, const std::string& data_spec) {
         detail::FileIdentity id;
     };
     std::vector<Named> inputs, outputs;
-    if (data_is_file(data_spec)) inputs.push_back({"--data", data_spec, detail::identify_file(data_spec)});
+    if (data_is_file(data_spec) && data_spec != "-")
+        inputs.push_back({"--data", data_spec, detail::identify_file(data_spec)});
     if (args.has("val-data")) {
         const std::string path = args.text("val-data", "");
         inputs.push_back({"--val-data", path, detail::identify_file(path)});
@@ -480,6 +485,52 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         if (args.has("checkpoint")) lock.emplace("--checkpoint", args.text("checkpoint", ""));
     });
 
+    // How a data file is read: its delimiter and the columns chosen (--target, --features,
+    // --drop), the same for --val-data.
+    LoadOptions load_options;
+    {
+        const auto list = [&](const char* flag) {
+            std::vector<std::string> items;
+            if (!args.has(flag)) return items;
+            const std::string text = args.text(flag, "");
+            for (std::size_t at = 0;;) {
+                const std::size_t comma = text.find(',', at);
+                items.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+                if (items.back().empty())
+                    throw UsageError(std::string("--") + flag + ": an empty column name in '" +
+                                     detail::shown_field(text) + "'");
+                if (comma == std::string::npos) break;
+                at = comma + 1;
+            }
+            return items;
+        };
+        load_options.columns.target = args.text("target", "");
+        if (args.has("target") && load_options.columns.target.empty())
+            throw UsageError("--target: give a column name or index");
+        load_options.columns.features = list("features");
+        load_options.columns.drop = list("drop");
+        if (args.has("features") && args.has("drop"))
+            throw UsageError("--features and --drop: give one (--features lists what is kept)");
+        const std::string delimiter = args.text("delimiter", ",");
+        if (delimiter == "tab" || delimiter == "\\t" || delimiter == "\t") load_options.delimiter = '\t';
+        else if (delimiter.size() == 1 && delimiter != "\"" && delimiter != "\n" &&
+                 delimiter != "." && delimiter != "-" && delimiter != "+" &&
+                 !(delimiter[0] >= '0' && delimiter[0] <= '9') && delimiter[0] != 'e' && delimiter[0] != 'E')
+            load_options.delimiter = delimiter[0];
+        else
+            throw UsageError("--delimiter must be one character that is not part of a number "
+                             "(, ; | or tab), got '" + detail::shown_field(delimiter) + "'");
+        for (const char* flag : {"target", "features", "drop", "delimiter"})
+            if (args.has(flag) && !data_is_file(data_spec))
+                throw UsageError(std::string("--") + flag + " applies to a data file (FILE.csv, "
+                                 "FILE.npy, - for CSV on stdin); --data " +
+                                 detail::shown_path(data_spec) + " is generated");
+        if (args.has("delimiter") && data_spec != "-" && data_spec.size() >= 4 &&
+            (data_spec.compare(data_spec.size() - 4, 4, ".npy") == 0 ||
+             data_spec.compare(data_spec.size() - 4, 4, ".NPY") == 0))
+            throw UsageError("--delimiter applies to CSV; --data " + detail::shown_path(data_spec) +
+                             " is NPY");
+    }
     const bool synthetic = !data_is_file(data_spec) && data_spec != "blog";
     // A generated data set's spec is a flag value: a bad one is a usage error.
     if (synthetic)
@@ -512,9 +563,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         agreed([&] {
             data = during("loading --data " + detail::shown_path(data_spec), [&] {
                 return reading("--data", data_spec, [&] {
-                    return load_dataset_shard(data_spec, rank, processes,
-                                              !args.has("no-intercept") && !net,
-                                              dtype, host_streamed ? Device::cpu() : device, ones);
+                    LoadOptions o = load_options;
+                    o.intercept = !args.has("no-intercept") && !net;
+                    o.dtype = dtype;
+                    o.device = host_streamed ? Device::cpu() : device;
+                    o.ones = ones;
+                    return load_dataset_shard(data_spec, rank, processes, o);
                 });
             });
         });
@@ -558,8 +612,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         const std::string path = args.text("val-data", "");
         val = during("loading --val-data " + detail::shown_path(path), [&] {
             return reading("--val-data", path, [&] {
-                return load_dataset(path, data.intercept, dtype, device,
-                                    implicit_intercept(data) ? OnesColumn::implicit : OnesColumn::stored);
+                LoadOptions o = load_options;
+                o.intercept = data.intercept;
+                o.dtype = dtype;
+                o.device = device;
+                o.ones = implicit_intercept(data) ? OnesColumn::implicit : OnesColumn::stored;
+                return load_dataset(path, o);
             });
         });
         if (val->X.shape()[1] != data.X.shape()[1])
@@ -573,6 +631,44 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                                           "--val-data " + detail::shown_path(path));
             });
         val_source = "--val-data " + detail::shown_path(path);
+    }
+    // A constant feature column of a file is named (with an intercept or a net's biases it
+    // adds only a multiple of them: Newton's Hessian is singular); --standardize says it too.
+    if (data_is_file(data_spec) && !args.has("standardize") && (data.intercept || net) &&
+        !distributed && data.X.shape()[0] > 1) {
+        const std::int64_t features =
+            data.X.shape()[1] - (data.intercept && !implicit_intercept(data) ? 1 : 0);
+        NoGrad off;
+        // By row chunks: a reduction over a column view would copy X whole.
+        std::vector<double> hi(static_cast<std::size_t>(features), -INFINITY),
+            lo(static_cast<std::size_t>(features), INFINITY);
+        const std::int64_t rows = data.X.shape()[0];
+        const std::int64_t chunk = std::max<std::int64_t>(1, (std::int64_t(1) << 18) / features);
+        for (std::int64_t r = 0; r < rows; r += chunk) {
+            const Tensor part = data.X.narrow(0, r, std::min(chunk, rows - r)).narrow(1, 0, features);
+            const std::vector<double> h = max(part, 0).to_vector<double>(), l = min(part, 0).to_vector<double>();
+            for (std::size_t j = 0; j < h.size(); ++j) {
+                hi[j] = std::max(hi[j], h[j]);
+                lo[j] = std::min(lo[j], l[j]);
+            }
+        }
+        std::string which;
+        std::size_t count = 0;
+        for (std::size_t j = 0; j < hi.size(); ++j)
+            if (hi[j] == lo[j]) {
+                ++count;
+                which += (which.empty() ? "" : ", ") +
+                         (j < data.column_names.size() ? "'" + detail::shown_field(data.column_names[j]) + "' (" +
+                                                              std::to_string(j) + ")"
+                                                        : std::to_string(j));
+            }
+        if (count > 0 && rank == 0)
+            std::fprintf(stderr, "descent: warning: --data %s: constant feature column%s %s (counting "
+                                 "from 0): %s adds nothing the intercept does not%s\n",
+                         detail::shown_path(data_spec).c_str(), count > 1 ? "s" : "", which.c_str(),
+                         count > 1 ? "each" : "it",
+                         config.name == "newton" ? ", and makes newton's Hessian singular (--drop it)"
+                                                 : " (--drop it)");
     }
     // --standardize: the features (not a stored ones column) scaled in place, the moments over
     // every process's rows (a collective).
@@ -1041,6 +1137,14 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         j.key("device").value(device.str());
         j.key("dtype").value(dtype_name(dtype));
         j.key("data").value(data.source);
+        if (!data.column_names.empty()) {
+            j.key("columns").begin_object();
+            j.key("features").begin_array();
+            for (std::size_t c = 0; c + 1 < data.column_names.size(); ++c) j.value(data.column_names[c]);
+            j.end_array();
+            j.key("target").value(data.column_names.back());
+            j.end_object();
+        }
         j.key("rows").value(static_cast<long long>(n));
         if (distributed) j.key("processes").value(static_cast<long long>(processes));
         j.key("epochs").value(epochs);
@@ -1111,6 +1215,15 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 what.c_str(), config.name.c_str(), optim::preset_name(config.preset), data.source.c_str(),
                 static_cast<long long>(n), static_cast<long long>(d), dtype_name(dtype),
                 device.str().c_str(), epochs);
+    if (!data.column_names.empty()) {
+        std::string features;
+        const std::size_t count = data.column_names.size() - 1;
+        for (std::size_t c = 0; c < count && c < kShownWeights; ++c)
+            features += (c ? ", " : "") + detail::shown_field(data.column_names[c]);
+        if (count > kShownWeights) features += ", ... (" + std::to_string(count) + " columns)";
+        out.printf("  columns:          target '%s'; features %s\n",
+                   detail::shown_field(data.column_names.back()).c_str(), features.c_str());
+    }
     out.printf("  hyperparameters:  ");
     for (const auto& [k, v] : hyper) out.printf("%s=%s ", k.c_str(), hyperparameter_text(k, v).c_str());
     if (scheduler)

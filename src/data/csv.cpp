@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -33,8 +34,8 @@ std::string_view trim(std::string_view s) {
 
 bool is_blank(std::string_view line) { return trim(line).empty(); }
 
-std::size_t count_commas(std::string_view line) {
-    return std::size_t(std::count(line.begin(), line.end(), ','));
+std::size_t count_commas(std::string_view line, char delimiter) {
+    return std::size_t(std::count(line.begin(), line.end(), delimiter));
 }
 
 // The lines of a source, split at '\n' (a '\r' before it is trimmed with the fields), read in
@@ -143,7 +144,10 @@ bool parse_double(std::string_view field, double& out) {
 // line straight into X and y, allocated once in between. The page cache makes the second pass
 // cheap; memory is the tensors plus one chunk (or the longest line).
 Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool intercept,
-                 DType dtype, Device device, OnesColumn ones, bool target = true) {
+                 DType dtype, Device device, OnesColumn ones,
+                 const detail::TableOptions& options = {}) {
+    const char delimiter = options.delimiter;
+    const bool target = options.target;
     const std::string& path = src.name();  // errors start with it
     char lead[3] = {};
     const std::uint64_t lead_n = std::min<std::uint64_t>(src.size(), 3);
@@ -161,7 +165,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
         LineReader lines(src, bom);
         std::string_view line;
         for (std::uint64_t line_no = 1; lines.next(line); ++line_no) {
-            const std::size_t commas = count_commas(line);
+            const std::size_t commas = count_commas(line, delimiter);
             if (line_no == 1) {
                 first_line = std::string(line);
                 n_cols = commas + 1;
@@ -187,7 +191,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     bool any_number = false, any_text = false;
     std::vector<std::string> names;
     for (std::size_t start = 0;;) {
-        const std::size_t comma = first_line.find(',', start);
+        const std::size_t comma = first_line.find(delimiter, start);
         const std::string_view f = trim(std::string_view(first_line).substr(
             start, comma == std::string::npos ? std::string::npos : comma - start));
         double v;
@@ -214,8 +218,11 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     // Pass 2.
     // A CSV file is always loaded whole (load_dataset_shard refuses to split one).
     const std::int64_t rows = std::int64_t(n_rows);
-    detail::TableBuilder table(RowShard{0, rows, rows}, std::int64_t(n_cols), intercept, ones,
-                               dtype, device, target);
+    detail::TableBuilder table(
+        RowShard{0, rows, rows},
+        detail::plan_columns(std::int64_t(n_cols), has_header ? names : std::vector<std::string>{},
+                             options.columns, target, path),
+        intercept, ones, dtype, device);
     LineReader lines(src, bom);
     std::string_view line;
     for (std::uint64_t line_no = 1; line_no <= last_line; ++line_no) {
@@ -224,7 +231,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
         if (is_blank(line))
             throw Error(path + ": line " + std::to_string(line_no) +
                         ": blank line (blank lines are allowed only at the end of the file)");
-        const std::size_t n_fields = count_commas(line) + 1;
+        const std::size_t n_fields = count_commas(line, delimiter) + 1;
         if (n_fields != n_cols)
             throw Error(at(line_no, std::min(n_fields, n_cols) + 1) + "expected " +
                         std::to_string(n_cols) + " fields (as on line 1), found " +
@@ -234,14 +241,15 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
                         ")");
         std::size_t start = 0;
         for (std::size_t c = 0; c < n_cols; ++c) {
-            const std::size_t comma = c + 1 < n_cols ? line.find(',', start) : line.size();
+            const std::size_t comma = c + 1 < n_cols ? line.find(delimiter, start) : line.size();
             const std::string_view field = trim(line.substr(start, comma - start));
             start = comma + 1;
             double v;
             if (field.empty()) throw Error(at(line_no, c + 1) + "empty field");
             if (!parse_double(field, v))
                 throw Error(at(line_no, c + 1) + "'" + detail::shown_field(field) +
-                            "' is not a number");
+                            "' is not a number" +
+                            (has_header ? " (column '" + detail::shown_field(names[c]) + "')" : ""));
             if (!std::isfinite(v))
                 throw Error(at(line_no, c + 1) + "'" + detail::shown_field(field) +
                             "' is not finite (NaN and Inf are not allowed)");
@@ -255,9 +263,7 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
     if (std::uint64_t(table.rows_done()) != n_rows)
         throw Error(path + ": changed while being read (fewer rows)");
     src.check_unchanged();
-    Dataset data = table.finish(device, source);
-    if (has_header) data.column_names = std::move(names);
-    return data;
+    return table.finish(device, source);
 }
 
 }  // namespace
@@ -274,9 +280,32 @@ Dataset load_csv(const std::string& path, bool intercept, DType dtype, Device de
     return read_csv(file, path, intercept, dtype, device, ones);
 }
 
-Dataset detail::load_csv_features(const std::string& path, DType dtype, Device device) {
+Dataset detail::load_csv_features(const std::string& path, DType dtype, Device device,
+                                  char delimiter) {
     const detail::InputFile file(path);
-    return read_csv(file, path, false, dtype, device, OnesColumn::stored, false);
+    detail::TableOptions options;
+    options.target = false;
+    options.delimiter = delimiter;
+    return read_csv(file, path, false, dtype, device, OnesColumn::stored, options);
+}
+
+Dataset detail::load_csv_with(const std::string& path, bool intercept, DType dtype, Device device,
+                              OnesColumn ones, const detail::TableOptions& options) {
+    if (path == "-") {
+        // Standard input, read to its end (a pipe cannot be read twice, as the parser does).
+        std::string bytes;
+        char chunk[1 << 16];
+        for (;;) {
+            const std::size_t got = std::fread(chunk, 1, sizeof chunk, stdin);
+            bytes.append(chunk, got);
+            if (got < sizeof chunk) break;
+        }
+        if (std::ferror(stdin)) throw Error("<stdin>: read error");
+        const detail::MemorySource src(bytes, "<stdin>");
+        return read_csv(src, "<stdin>", intercept, dtype, device, ones, options);
+    }
+    const detail::InputFile file(path);
+    return read_csv(file, path, intercept, dtype, device, ones, options);
 }
 
 }  // namespace descent

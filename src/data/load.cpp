@@ -28,8 +28,38 @@ Dataset load_dataset(const std::string& spec, bool intercept, DType dtype, Devic
     return load_dataset_shard(spec, 0, 1, intercept, dtype, device, ones);
 }
 
+Dataset load_dataset(const std::string& spec, const LoadOptions& options) {
+    return load_dataset_shard(spec, 0, 1, options);
+}
+
 Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool intercept,
                            DType dtype, Device device, OnesColumn ones) {
+    LoadOptions options;
+    options.intercept = intercept;
+    options.dtype = dtype;
+    options.device = device;
+    options.ones = ones;
+    return load_dataset_shard(spec, rank, ranks, options);
+}
+
+Dataset load_dataset_shard(const std::string& spec, int rank, int ranks,
+                           const LoadOptions& options) {
+    const bool intercept = options.intercept;
+    const DType dtype = options.dtype;
+    const Device device = options.device;
+    const OnesColumn ones = options.ones;
+    detail::TableOptions table;
+    // A .tsv file is CSV with tabs (unless another delimiter is asked for).
+    table.delimiter = ends_with_ci(spec, ".tsv") && options.delimiter == ',' ? '\t' : options.delimiter;
+    table.columns = options.columns;
+    const bool is_file = spec == "-" || ends_with_ci(spec, ".csv") || ends_with_ci(spec, ".tsv") ||
+                         ends_with_ci(spec, ".npy");
+    const ColumnChoice& c = options.columns;
+    if (!is_file && (!c.target.empty() || !c.features.empty() || !c.drop.empty()))
+        throw Error("dataset '" + detail::shown_path(spec) + "': columns are chosen in data "
+                    "files only (.csv, .npy, -)");
+    if (options.delimiter != ',' && !(spec == "-" || ends_with_ci(spec, ".csv") || ends_with_ci(spec, ".tsv")))
+        throw Error("dataset '" + detail::shown_path(spec) + "': a delimiter applies to CSV only");
     shard_rows(0, rank, ranks);  // a bad rank or process count fails before any work
     if (spec == "blog") {
         // The post's X = [x, 1] is its model; dropping the ones column would be another problem.
@@ -58,7 +88,7 @@ Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool in
         return detail::synthetic_classes_dataset_rows(s, shard_rows(s.n, rank, ranks), intercept,
                                                       dtype, device);
     }
-    if (ends_with_ci(spec, ".csv")) {
+    if (spec == "-" || ends_with_ci(spec, ".csv") || ends_with_ci(spec, ".tsv")) {
         // A process's rows of a CSV file start at a byte offset known only by reading every
         // line before them; an NPY file's rows are at offsets computed from its header.
         if (ranks > 1)
@@ -66,20 +96,21 @@ Dataset load_dataset_shard(const std::string& spec, int rank, int ranks, bool in
                         std::to_string(ranks) +
                         " processes; convert it to NPY (e.g. numpy.save) to train on it with " +
                         std::to_string(ranks) + " processes");
-        return load_csv(spec, intercept, dtype, device, ones);
+        return detail::load_csv_with(spec, intercept, dtype, device, ones, table);
     }
     if (ends_with_ci(spec, ".npy"))
-        return detail::load_npy_shard(spec, rank, ranks, intercept, dtype, device, ones);
+        return detail::load_npy_shard_with(spec, rank, ranks, intercept, dtype, device, ones, table);
     throw Error("dataset '" + detail::shown_path(spec) +
                 "': not a known form; expected 'blog', 'synthetic:n=N,d=D[,noise=S][,seed=K]', "
                 "'synthetic-logistic:n=N,d=D[,seed=K]', 'synthetic-softmax:n=N,d=D,k=K[,seed=S]', "
-                "a .csv file or a .npy file");
+                "a .csv (or .tsv) file, a .npy file or - (CSV on standard input)");
 }
 
 Dataset load_features(const std::string& path, DType dtype, Device device) {
     if (ends_with_ci(path, ".csv")) return detail::load_csv_features(path, dtype, device);
+    if (ends_with_ci(path, ".tsv")) return detail::load_csv_features(path, dtype, device, '\t');
     if (ends_with_ci(path, ".npy")) return detail::load_npy_features(path, dtype, device);
-    throw Error(detail::shown_path(path) + ": not a .csv or .npy file");
+    throw Error(detail::shown_path(path) + ": not a .csv, .tsv or .npy file");
 }
 
 }  // namespace descent

@@ -179,6 +179,28 @@ double load_f8(const unsigned char* p) {
     return v;
 }
 
+// An integer or boolean element ('i' signed, 'u' unsigned, 'b' bool) of `item` bytes,
+// little-endian: its value as text and whether its magnitude is at most `limit` (then `out`
+// holds it exactly).
+bool load_integer(const unsigned char* p, char kind, std::size_t item, std::uint64_t limit,
+                  double& out, std::string& text) {
+    std::uint64_t bits = 0;
+    for (std::size_t b = 0; b < item; ++b) bits |= std::uint64_t(p[b]) << (8 * b);
+    if (kind == 'i') {
+        // Sign-extend the item's width.
+        if (item < 8 && ((bits >> (8 * item - 1)) & 1)) bits |= ~std::uint64_t(0) << (8 * item);
+        std::int64_t v;
+        std::memcpy(&v, &bits, 8);
+        const std::uint64_t magnitude = v < 0 ? std::uint64_t(0) - bits : bits;
+        text = std::to_string(v);
+        out = double(v);
+        return magnitude <= limit;
+    }
+    text = std::to_string(bits);
+    out = double(bits);
+    return bits <= limit;
+}
+
 // The NPY header's length limit, and the size of the chunks the data is read in: enough to
 // make each read cheap, small next to any data set worth streaming.
 constexpr std::uint64_t kMaxHeaderBytes = 1 << 20;
@@ -191,7 +213,8 @@ constexpr std::uint64_t kChunkBytes = 1 << 20;
 // error naming its row and column in the whole file.
 Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool intercept,
                  DType dtype, Device device, OnesColumn ones, int rank, int ranks,
-                 bool target = true) {
+                 const detail::TableOptions& options = {}) {
+    const bool target = options.target;
     const std::string& path = src.name();  // errors start with it
     const std::uint64_t size = src.size();
 
@@ -249,22 +272,31 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
     if (!has_order) parser.fail("missing key 'fortran_order'");
     if (!has_shape) parser.fail("missing key 'shape'");
 
-    // '<' is little-endian; '=' (native) and '|' (order not applicable) are what numpy's own
-    // reader takes as this machine's order, which is unambiguous only on a little-endian host.
     const std::string type = descr.size() == 3 ? descr.substr(1) : "";
     const char order = descr.empty() ? '\0' : descr[0];
-    const bool little = order == '<' || ((order == '=' || order == '|') && host_is_little_endian());
+    const char kind = type.empty() ? '\0' : type[0];
+    const std::size_t item =
+        type.size() == 2 && type[1] >= '1' && type[1] <= '8' ? std::size_t(type[1] - '0') : 0;
+    const bool known = (kind == 'f' && (item == 4 || item == 8)) ||
+                       ((kind == 'i' || kind == 'u') &&
+                        (item == 1 || item == 2 || item == 4 || item == 8)) ||
+                       (kind == 'b' && item == 1);
+    // '<' is little-endian; '=' (native) and '|' (order not applicable) are what numpy's own
+    // reader takes as this machine's order, which is unambiguous only on a little-endian host.
+    const bool little =
+        order == '<' || ((order == '=' || order == '|') && host_is_little_endian());
     const std::string shown_descr = detail::shown_field(descr);
-    if (order == '>' && (type == "f4" || type == "f8"))
+    if (order == '>' && known && item > 1)
         throw Error(path + ": big-endian dtype '" + shown_descr +
                     "' is not supported; save it little-endian (a.astype('<" + type + "'))");
-    if (!little || (type != "f4" && type != "f8"))
-        throw Error(path + ": unsupported dtype '" + shown_descr + "' (expected '<f4' or '<f8')");
-    const std::size_t item = type == "f4" ? 4 : 8;
+    if (!(little || (order == '>' && item == 1)) || !known)
+        throw Error(path + ": unsupported dtype '" + shown_descr +
+                    "' (expected float '<f4', '<f8', integer '<i1'..'<i8', '<u1'..'<u8' or "
+                    "bool '|b1')");
+    // Integers and booleans are converted to the dtype when exact: up to 2^53 in magnitude for
+    // f64, 2^24 for f32 (beyond, two integers could load as one number).
+    const std::uint64_t exact_limit = std::uint64_t(1) << (dtype == DType::f32 ? 24 : 53);
 
-    if (fortran_order)
-        throw Error(path + ": fortran_order is True; save a C-order array "
-                           "(np.save(path, np.ascontiguousarray(a)))");
     if (shape.size() != 2)
         throw Error(path + ": array has rank " + std::to_string(shape.size()) + ", shape " +
                     shape_text(shape) + "; expected a 2-D (rows, columns) array");
@@ -292,35 +324,74 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
                     " unexpected bytes after the data of shape " + shape_text(shape));
 
     const RowShard rows = shard_rows(n_rows, rank, ranks);
-    detail::TableBuilder table(rows, n_cols, intercept, ones, dtype, device, target);
-    // This shard's elements [first_elem, end_elem) of the file's count, in row-major order.
-    const std::uint64_t first_elem = std::uint64_t(rows.begin) * std::uint64_t(n_cols);
-    const std::uint64_t end_elem = std::uint64_t(rows.end) * std::uint64_t(n_cols);
-    const std::uint64_t chunk_elems =
-        std::min<std::uint64_t>(kChunkBytes / item, end_elem - first_elem);
-    std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
-    auto where = [&](std::uint64_t k) {
-        return path + ": row " + std::to_string(k / std::uint64_t(n_cols)) + ", column " +
-               std::to_string(k % std::uint64_t(n_cols)) + " (counting from 0) is ";
+    detail::TableBuilder table(rows, detail::plan_columns(n_cols, {}, options.columns, target, path),
+                               intercept, ones, dtype, device);
+    auto where = [&](std::int64_t row, std::int64_t col) {
+        return path + ": row " + std::to_string(row) + ", column " + std::to_string(col) +
+               " (counting from 0) is ";
     };
-    for (std::uint64_t first = first_elem; first < end_elem; first += chunk_elems) {
-        const std::size_t n = std::size_t(std::min(chunk_elems, end_elem - first));
-        src.read(data_start + first * item, reinterpret_cast<char*>(chunk.data()), n * item);
-        const unsigned char* p = chunk.data();
-        for (std::size_t i = 0; i < n; ++i, p += item) {
-            const double v = item == 4 ? double(load_f4(p)) : load_f8(p);
-            if (!std::isfinite(v))
-                throw Error(where(first + i) + (std::isnan(v) ? "NaN" : "Inf") +
-                            "; NaN and Inf are not allowed");
-            // An f8 value finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
-            if (dtype == DType::f32 && std::isinf(static_cast<float>(v))) {
-                char text[32];
-                const auto shortest = std::to_chars(text, text + sizeof text, v);
-                throw Error(where(first + i) + std::string(text, shortest.ptr) +
-                            ", out of range for f32 (largest magnitude 3.4e38); load it as f64");
-            }
-            table.push(v);
+    // Checks one element (its row and column in the whole file) and returns it.
+    const auto checked = [&](const unsigned char* p, std::int64_t row, std::int64_t col) {
+        if (kind != 'f') {
+            double v;
+            std::string text;
+            if (!load_integer(p, kind, item, exact_limit, v, text))
+                throw Error(where(row, col) + text + ", an integer beyond " +
+                            (dtype == DType::f32 ? "2^24, which f32" : "2^53, which f64") +
+                            " cannot hold exactly" +
+                            (dtype == DType::f32 ? "; load it as f64" : ""));
+            return v;
         }
+        const double v = item == 4 ? double(load_f4(p)) : load_f8(p);
+        if (!std::isfinite(v))
+            throw Error(where(row, col) + (std::isnan(v) ? "NaN" : "Inf") +
+                        "; NaN and Inf are not allowed");
+        // An f8 value finite in f64 but not in f32 (1e39): refused rather than loaded as Inf.
+        if (dtype == DType::f32 && std::isinf(static_cast<float>(v))) {
+            char text[32];
+            const auto shortest = std::to_chars(text, text + sizeof text, v);
+            throw Error(where(row, col) + std::string(text, shortest.ptr) +
+                        ", out of range for f32 (largest magnitude 3.4e38); load it as f64");
+        }
+        return v;
+    };
+    if (!fortran_order) {
+        // This shard's elements [first_elem, end_elem) of the file's count, in row-major order.
+        const std::uint64_t first_elem = std::uint64_t(rows.begin) * std::uint64_t(n_cols);
+        const std::uint64_t end_elem = std::uint64_t(rows.end) * std::uint64_t(n_cols);
+        const std::uint64_t chunk_elems =
+            std::min<std::uint64_t>(kChunkBytes / item, end_elem - first_elem);
+        std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
+        for (std::uint64_t first = first_elem; first < end_elem; first += chunk_elems) {
+            const std::size_t n = std::size_t(std::min(chunk_elems, end_elem - first));
+            src.read(data_start + first * item, reinterpret_cast<char*>(chunk.data()), n * item);
+            const unsigned char* p = chunk.data();
+            for (std::size_t i = 0; i < n; ++i, p += item) {
+                const std::uint64_t k = first + i;
+                table.push(checked(p, std::int64_t(k / std::uint64_t(n_cols)),
+                                   std::int64_t(k % std::uint64_t(n_cols))));
+            }
+        }
+    } else {
+        // Fortran (column-major) order: each column's rows of this shard are contiguous.
+        const std::uint64_t count = std::uint64_t(rows.rows());
+        const std::uint64_t chunk_elems = std::min<std::uint64_t>(kChunkBytes / item, count);
+        std::vector<unsigned char> chunk(std::size_t(chunk_elems * item));
+        for (std::int64_t c = 0; c < n_cols && count > 0; ++c) {
+            for (std::uint64_t first = 0; first < count; first += chunk_elems) {
+                const std::size_t n = std::size_t(std::min(chunk_elems, count - first));
+                const std::uint64_t elem = std::uint64_t(c) * std::uint64_t(n_rows) +
+                                           std::uint64_t(rows.begin) + first;
+                src.read(data_start + elem * item, reinterpret_cast<char*>(chunk.data()),
+                         n * item);
+                const unsigned char* p = chunk.data();
+                for (std::size_t i = 0; i < n; ++i, p += item) {
+                    const std::int64_t r = std::int64_t(first + i);
+                    table.put(r, c, checked(p, rows.begin + r, c));
+                }
+            }
+        }
+        table.complete();
     }
     src.check_unchanged();
     return table.finish(device, source);
@@ -341,13 +412,21 @@ Dataset load_npy(const std::string& path, bool intercept, DType dtype, Device de
 
 Dataset detail::load_npy_shard(const std::string& path, int rank, int ranks, bool intercept,
                                DType dtype, Device device, OnesColumn ones) {
+    return load_npy_shard_with(path, rank, ranks, intercept, dtype, device, ones, {});
+}
+
+Dataset detail::load_npy_shard_with(const std::string& path, int rank, int ranks, bool intercept,
+                                    DType dtype, Device device, OnesColumn ones,
+                                    const detail::TableOptions& options) {
     const detail::InputFile file(path);
-    return read_npy(file, path, intercept, dtype, device, ones, rank, ranks);
+    return read_npy(file, path, intercept, dtype, device, ones, rank, ranks, options);
 }
 
 Dataset detail::load_npy_features(const std::string& path, DType dtype, Device device) {
     const detail::InputFile file(path);
-    return read_npy(file, path, false, dtype, device, OnesColumn::stored, 0, 1, false);
+    detail::TableOptions options;
+    options.target = false;
+    return read_npy(file, path, false, dtype, device, OnesColumn::stored, 0, 1, options);
 }
 
 void save_npy(const std::string& path, const Tensor& t) {

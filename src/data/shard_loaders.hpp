@@ -6,6 +6,7 @@
 #include <string>
 
 #include "descent/data.hpp"
+#include "table.hpp"
 
 namespace descent::detail {
 
@@ -13,9 +14,18 @@ namespace descent::detail {
 Dataset load_npy_shard(const std::string& path, int rank, int ranks, bool intercept, DType dtype,
                        Device device, OnesColumn ones);
 
+// A CSV file ("-": standard input) or an NPY file (a process's rows of it) read with `options`
+// (delimiter, the columns chosen).
+Dataset load_csv_with(const std::string& path, bool intercept, DType dtype, Device device,
+                      OnesColumn ones, const TableOptions& options);
+Dataset load_npy_shard_with(const std::string& path, int rank, int ranks, bool intercept,
+                            DType dtype, Device device, OnesColumn ones,
+                            const TableOptions& options);
+
 // Every column of a CSV / NPY file into X (features only, no target, no intercept; y
 // undefined): load_features (load.cpp).
-Dataset load_csv_features(const std::string& path, DType dtype, Device device);
+Dataset load_csv_features(const std::string& path, DType dtype, Device device,
+                          char delimiter = ',');
 Dataset load_npy_features(const std::string& path, DType dtype, Device device);
 
 // Rows [rows.begin, rows.end) of synthetic_dataset(spec, ...) (rows.total == spec.n), and of

@@ -212,10 +212,8 @@ csv_inf                  | train --device cpu --data @DATA/inf.csv              
 csv_one_column           | train --device cpu --data @DATA/one_column.csv         | one_column.csv && column
 # --- NPY files
 npy_missing              | train --device cpu --data @DATA/missing.npy            | missing.npy && no such file
-npy_int64                | train --device cpu --data @FIX/npy_int64.npy           | npy_int64.npy && dtype && <i8
 npy_float16              | train --device cpu --data @DATA/float16.npy            | float16.npy && dtype && <f2
 npy_3d                   | train --device cpu --data @FIX/npy_3d.npy              | npy_3d.npy && rank 3
-npy_fortran_order        | train --device cpu --data @FIX/npy_fortran.npy         | npy_fortran.npy && fortran
 npy_big_endian           | train --device cpu --data @FIX/npy_big_endian.npy      | npy_big_endian.npy && big-endian
 npy_truncated_header     | train --device cpu --data @DATA/truncated_header.npy   | truncated_header.npy && truncated
 npy_truncated_data       | train --device cpu --data @DATA/short_data.npy         | short_data.npy && truncated

@@ -69,7 +69,7 @@ both() {
 }
 
 # same NAME FILE ARGS...: on FILE.EXT (implicit) and FILE_ones.EXT (stored), CSV and NPY, the
-# same JSON but for the data's name.
+# same JSON but for the data's name and columns.
 same() {
     local name=$1 file=$2; shift 2
     local ext
@@ -81,6 +81,7 @@ import json
 a, b = (json.load(open(f)) for f in ("implicit.json", "stored.json"))
 for j in (a, b):
     j.pop("data")
+    j.pop("columns", None)  # the stored form's file has a ones column more
 keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 print(" ".join(keys))
 if "final_weights" not in a or len(a["losses"]) == 0:
