@@ -52,6 +52,13 @@ Storage::Storage(void* borrowed, std::size_t n_bytes, Device dev)
 
 Storage::~Storage() {
     if (data && owned) backend_for(device).deallocate(data, device.index);
+    if (!owned && deleter) {
+        try {
+            deleter(data);
+        } catch (...) {
+            // A destructor cannot report it; the caller's deleter should not throw.
+        }
+    }
 }
 
 Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device) {
@@ -64,6 +71,28 @@ Tensor borrow_memory(void* data, const Shape& shape, DType dtype, Device device)
         data, static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype), device);
     return Tensor(std::move(impl));
 }
+
+}  // namespace detail
+
+Tensor from_blob(void* data, const Shape& shape, DType dtype, Device device,
+                 std::function<void(void*)> deleter) {
+    for (std::int64_t s : shape)
+        if (s < 0) throw Error("from_blob: negative dimension in shape " + shape_str(shape));
+    if (static_cast<int>(shape.size()) > detail::kMaxRank)
+        throw Error("from_blob: rank " + std::to_string(shape.size()) + " above " +
+                    std::to_string(detail::kMaxRank));
+    const std::int64_t numel = shape_numel(shape);
+    if (!data && numel > 0) throw Error("from_blob: a null pointer for " + shape_str(shape));
+    if (reinterpret_cast<std::uintptr_t>(data) % dtype_size(dtype) != 0)
+        throw Error(std::string("from_blob: the pointer is not aligned to ") +
+                    std::to_string(dtype_size(dtype)) + " bytes (" + dtype_name(dtype) + ")");
+    if (!device.is_cpu()) detail::require_backend(device);
+    Tensor t = detail::borrow_memory(data, shape, dtype, device);
+    t.impl()->storage->deleter = std::move(deleter);
+    return t;
+}
+
+namespace detail {
 
 Tensor make_tensor(const Shape& shape, DType dtype, Device device) {
     if (static_cast<int>(shape.size()) > kMaxRank)

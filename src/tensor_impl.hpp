@@ -24,6 +24,8 @@ struct Storage {
     std::size_t bytes = 0;
     Device device;
     bool owned = true;
+    // Borrowed memory's owner (from_blob): called with `data` when the storage goes.
+    std::function<void(void*)> deleter;
 };
 
 // A recorded op: its inputs and the rule that maps the gradient of its output to gradients

@@ -81,3 +81,19 @@ TEST_CASE("autograd runs on the device", "[cuda]") {
     const auto fused = linear_mse_value_and_grad(X, y, w.detach());
     CHECK(max_rel_err(w.grad(), fused.grad) <= 1e-12);
 }
+
+TEST_CASE("from_blob wraps device memory without a copy", "[cuda]") {
+    // Memory the caller owns on the device (here a tensor's), wrapped and written through.
+    Tensor owner = from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {6}, DType::f64, Device::cuda(0));
+    bool freed = false;
+    {
+        Tensor view = from_blob(owner.data_ptr(), {2, 3}, DType::f64, Device::cuda(0),
+                                [&](void*) { freed = true; });
+        CHECK(view.device() == Device::cuda(0));
+        CHECK(view.to_vector<double>() == std::vector<double>{1, 2, 3, 4, 5, 6});
+        view.narrow(1, 1, 1).fill_(0.5);
+        CHECK(sum(view).item() == 1 + 0.5 + 3 + 4 + 0.5 + 6);
+    }
+    CHECK(freed);
+    CHECK(owner.to_vector<double>() == std::vector<double>{1, 0.5, 3, 4, 0.5, 6});
+}

@@ -138,3 +138,33 @@ TEST_CASE("an empty tensor may have dimensions whose product overflows", "[tenso
     CHECK(t.is_contiguous());
     CHECK(t.to_vector<double>().empty());
 }
+
+TEST_CASE("from_blob wraps host memory without a copy", "[tensor][from_blob]") {
+    std::vector<double> memory = {1, 2, 3, 4, 5, 6};
+    int deleted = 0;
+    {
+        Tensor t = from_blob(memory.data(), {2, 3}, DType::f64, Device::cpu(),
+                             [&](void* p) { deleted += p == memory.data() ? 1 : 100; });
+        CHECK(t.data_ptr() == memory.data());
+        CHECK(t.to_vector<double>() == memory);
+        Tensor column = t.narrow(1, 2, 1);  // a view: shares the memory and keeps it alive
+        t = Tensor();
+        column.fill_(-1.0);
+        CHECK(memory == std::vector<double>{1, 2, -1, 4, 5, -1});
+        memory[0] = 10;  // the other way too
+        CHECK(deleted == 0);
+        CHECK(column.to_vector<double>() == std::vector<double>{-1, -1});
+    }
+    CHECK(deleted == 1);  // once, when the last view went
+    // Differentiable like any leaf.
+    std::vector<float> w = {0.5f, -1.0f};
+    Tensor x = from_blob(w.data(), {2}, DType::f32).requires_grad_();
+    sum(square(x)).backward();
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{1.0, -2.0});
+    // What cannot be wrapped.
+    CHECK_THROWS_WITH(from_blob(nullptr, {2}, DType::f64), Catch::Contains("a null pointer"));
+    CHECK_NOTHROW(from_blob(nullptr, {0, 3}, DType::f64));
+    CHECK_THROWS_WITH(from_blob(reinterpret_cast<char*>(memory.data()) + 1, {1}, DType::f64),
+                      Catch::Contains("not aligned to 8 bytes"));
+    CHECK_THROWS_WITH(from_blob(memory.data(), {-1, 2}, DType::f64), Catch::Contains("negative dimension"));
+}

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +138,15 @@ Tensor from_vector(const std::vector<double>& data, const Shape& shape = {},
                    DType dtype = DType::f64, Device device = Device::cpu());
 Tensor from_vector(const std::vector<float>& data, const Shape& shape = {},
                    DType dtype = DType::f32, Device device = Device::cpu());
+// Wraps existing memory without a copy (torch.from_blob): `data` holds shape's elements of
+// `dtype`, contiguous and row-major, in host memory for Device::cpu() or in the memory of the
+// CUDA device for Device::cuda(i). The tensor and every view of it share that memory (writes
+// through either are seen by the other); `deleter`, when given, is called with `data` once the
+// last of them goes; without one the caller keeps the memory alive while they live. Throws
+// descent::Error for a null pointer with elements, a pointer not aligned to the dtype, a
+// negative dimension, or a CUDA device this process cannot use.
+Tensor from_blob(void* data, const Shape& shape, DType dtype, Device device = Device::cpu(),
+                 std::function<void(void*)> deleter = {});
 // numpy.arange: start, start+step, ... while < end (> end for a negative step).
 Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::f32,
               Device device = Device::cpu());
