@@ -3,7 +3,9 @@
 
 Produces DIR/loss.png (loss vs epoch, log y-scale, one line per optimizer) and
 DIR/trajectories.png (contours of mean((w0*x + w1 - y)^2) around the
-least-squares optimum with each optimizer's path, start and optimum marked).
+least-squares optimum with each optimizer's path, start and optimum marked; each path has its
+own colour, line style and markers, so coincident paths stay distinguishable, and an inset
+zooms in on the optimum where the converging paths meet).
 
 Usage / exact command:
     /usr/bin/python3 scripts/plot_blog.py --trajectories TRAJ.csv --data DATA.csv --out DIR
@@ -195,7 +197,8 @@ def plot(runs, xs, ys, out_dir):
     levels = loss_opt + np.geomspace(emin, emax, 24)
     levels = np.concatenate(([loss_opt], levels))
 
-    fig, ax = plt.subplots(figsize=(9, 7.5))
+    # The whole paths on the left; on the right, zoomed, the neighbourhood of the optimum.
+    fig, (ax, inset) = plt.subplots(1, 2, figsize=(14, 7.5), gridspec_kw={"width_ratios": [1.7, 1]})
     cf = ax.contourf(W0, W1, Z, levels=levels, cmap="viridis_r",
                      norm=mcolors.LogNorm(vmin=max(levels[1], 1e-300), vmax=levels[-1]),
                      extend="neither")
@@ -227,13 +230,34 @@ def plot(runs, xs, ys, out_dir):
     ax.plot([w_opt[0]], [w_opt[1]], "*", ms=18, mfc="gold", mec="black", mew=1.2,
             ls="none", label="least-squares optimum (%.3f, %.3f)" % (w_opt[0], w_opt[1]),
             zorder=7)
+    # Near the optimum the paths crowd together (and their last steps are too small to see):
+    # the right panel zooms in on the neighbourhood the converging runs end in.
+    ends = np.vstack([p[-1:] for p in paths.values()] + [w_opt[None, :]])
+    close = ends[np.all(np.abs(ends - w_opt) <= 0.15 * (hi - lo), axis=1)]
+    zspan = np.maximum(close.max(axis=0) - close.min(axis=0), 0.02 * (hi - lo))
+    zlo, zhi = w_opt - 1.5 * zspan, w_opt + 1.5 * zspan
+    ig0, ig1 = np.linspace(zlo[0], zhi[0], 150), np.linspace(zlo[1], zhi[1], 150)
+    IW0, IW1 = np.meshgrid(ig0, ig1)
+    IZ = np.maximum(IW0 ** 2 * sxx + 2 * IW0 * IW1 * sx + IW1 ** 2 - 2 * IW0 * sxy - 2 * IW1 * sy + syy, loss_opt)
+    inset.contourf(IW0, IW1, IZ, levels=20, cmap="viridis_r")
+    for i, (name, p) in enumerate(paths.items()):
+        inset.plot(p[:, 0], p[:, 1], styles[i % len(styles)], marker="o", ms=3, lw=1.5,
+                   color=colors[name], zorder=4 + 2 * (nruns - i) / nruns)
+    inset.plot([w_opt[0]], [w_opt[1]], "*", ms=12, mfc="gold", mec="black", zorder=7)
+    inset.set_xlim(zlo[0], zhi[0])
+    inset.set_ylim(zlo[1], zhi[1])
+    inset.set_xlabel("w0 (slope)")
+    inset.set_title("zoomed: near the optimum")
+    from matplotlib.patches import Rectangle
+    ax.add_patch(Rectangle((zlo[0], zlo[1]), zhi[0] - zlo[0], zhi[1] - zlo[1], fill=False,
+                           edgecolor="black", lw=1.2, ls="--", zorder=8))
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("w0 (slope)")
     ax.set_ylabel("w1 (intercept)")
     ax.set_title("Optimizer trajectories over the MSE surface")
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.11),
-              ncol=3, framealpha=0.95)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.8, -0.09),
+              ncol=5, framealpha=0.95)
     fig.tight_layout()
     save_png(fig, out_dir, "trajectories.png")
     plt.close(fig)

@@ -15,19 +15,13 @@
 #include "cli/common.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
+#include "cli/plot_script.hpp"
 #include "data/output_path.hpp"
 #include "data/write_file.hpp"
 #include "descent/error.hpp"
 #include "descent/loss.hpp"
 #include "descent/solve.hpp"
 #include "descent/version.hpp"
-
-#ifndef DESCENT_SOURCE_DIR
-#define DESCENT_SOURCE_DIR ""
-#endif
-#ifndef DESCENT_DATA_DIR
-#define DESCENT_DATA_DIR ""
-#endif
 
 namespace descent::cli {
 
@@ -59,54 +53,6 @@ std::string hyper_text(const optim::OptimizerConfig& c) {
     return s;
 }
 
-bool file_exists(const std::string& path) {
-    struct stat st;
-    return !path.empty() && ::stat(path.c_str(), &st) == 0;
-}
-
-// The plotting script: installed beside the binary, else in the source tree it was built from.
-std::string find_plot_script() {
-    if (const char* env = std::getenv("DESCENT_PLOT_SCRIPT")) return env;
-    for (const std::string& dir : {std::string(DESCENT_DATA_DIR), std::string(DESCENT_SOURCE_DIR) + "/scripts"}) {
-        const std::string candidate = dir + "/plot_blog.py";
-        if (!dir.empty() && file_exists(candidate)) return candidate;
-    }
-    throw Error("--plot: cannot find plot_blog.py (set DESCENT_PLOT_SCRIPT to its path)");
-}
-
-std::string find_python() {
-    if (const char* env = std::getenv("DESCENT_PYTHON")) return env;
-    return file_exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-// Runs argv, returns its exit status and stderr.
-int run_process(const std::vector<std::string>& argv, std::string& err_text) {
-    int pipe_fd[2];
-    if (::pipe(pipe_fd) != 0) throw Error(std::string("--plot: pipe: ") + std::strerror(errno));
-    const pid_t pid = ::fork();
-    if (pid < 0) throw Error(std::string("--plot: fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        ::dup2(pipe_fd[1], STDERR_FILENO);
-        ::dup2(pipe_fd[1], STDOUT_FILENO);
-        ::close(pipe_fd[0]);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-        ::_exit(127);
-    }
-    set_child_process(pid);  // a signal to descent now stops the script first
-    ::close(pipe_fd[1]);
-    char buf[4096];
-    for (ssize_t n; (n = ::read(pipe_fd[0], buf, sizeof buf)) > 0;) err_text.append(buf, n);
-    ::close(pipe_fd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    set_child_process(0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& data) {
     detail::make_output_directory("--plot", dir);
     std::ostringstream t;
@@ -122,23 +68,10 @@ void plot(const std::string& dir, const std::vector<Run>& runs, const Dataset& d
     const auto X = data.X.to_vector<double>(), y = data.y.to_vector<double>();
     for (std::size_t i = 0; i < y.size(); ++i)
         p << format_number(X[2 * i]) << "," << format_number(y[i]) << "\n";
-    std::string err;
-    int status = 0;
-    {
-        detail::ScratchDirectory scratch("--plot", dir, ".descent-plot-");
-        const std::string traj = scratch.write("trajectories.csv", t.str());
-        const std::string points = scratch.write("data.csv", p.str());
-        status = run_process({find_python(), find_plot_script(), "--trajectories", traj, "--data",
-                              points, "--out", dir},
-                             err);
-    }
-    if (status != 0) {
-        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-        const auto last_line = err.substr(err.find_last_of('\n') + 1);
-        throw Error("--plot: the plotting script failed (exit " + std::to_string(status) +
-                    "): " + last_line + " (it needs python3 with matplotlib: apt-get install "
-                    "python3-matplotlib)");
-    }
+    detail::ScratchDirectory scratch("--plot", dir, ".descent-plot-");
+    const std::string traj = scratch.write("trajectories.csv", t.str());
+    const std::string points = scratch.write("data.csv", p.str());
+    run_plot_script("plot_blog.py", {"--trajectories", traj, "--data", points, "--out", dir});
 }
 
 }  // namespace

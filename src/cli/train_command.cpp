@@ -14,8 +14,10 @@
 #include "cli/common.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/output.hpp"
+#include "cli/plot_script.hpp"
 #include "cli/run_identity.hpp"
 #include "data/output_path.hpp"
+#include "data/write_file.hpp"
 #include "text.hpp"
 #include "descent/checkpoint.hpp"
 #include "descent/communicator.hpp"
@@ -79,6 +81,7 @@ std::vector<FlagSpec> train_flags() {
         {"cuda-graph", false, "", "CUDA only: launch each block of epochs between loss read-backs as one CUDA graph (full batch; not newton)"},
         {"stream-chunk", true, "ROWS", "full batch, ROWS rows at a time: synthetic data is generated on the device chunk by chunk, never held; other data (files, blog) is held in host memory and streamed to the device (for data bigger than its memory)"},
         {"trace", true, "FILE.csv", "write epoch, loss and weights of every epoch"},
+        {"plot", true, "DIR", "write DIR/loss.png (the training and validation loss of every epoch) and, for a linear MSE model of two weights, DIR/trajectory.png (the path over the loss contours); needs python3 with matplotlib"},
         {"save-model", true, "FILE", "write the trained model to FILE, atomically (kind, weights, feature names, dtype, version; checksummed): descent predict --model FILE applies it"},
         {"dist", true, "MODE", "auto | mpi | none: train one model on the processes of an MPI launch (mpirun -np K descent train ...), each loading only its rows, bitwise the result of one process; auto: mpi when started by mpirun/srun (default auto)"},
         {"json", false, "", "print one JSON object on stdout and nothing else"},
@@ -478,6 +481,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (validating && cuda_graph)
         throw UsageError("--val-fraction/--val-data: validation runs between epochs, which "
                          "--cuda-graph launches as one block; drop --cuda-graph");
+    if (args.has("plot"))
+        agreed([&] {
+            if (rank == 0)
+                detail::check_output_directory("--plot", args.text("plot", ""),
+                                               {"loss.png", "trajectory.png"});
+        });
     std::optional<detail::FileLock> lock;
     agreed([&] {
         if (rank != 0) return;
@@ -850,7 +859,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     Progress progress(config.name, epochs, n, !args.has("quiet") && rank == 0);
     TrainOptions options;
     options.epochs = epochs;
-    options.record_weights = args.has("trace");
+    // --plot draws the path of a linear MSE model of two weights over its loss surface.
+    const bool plot_path = args.has("plot") && !net && !classifier && !streamed && !distributed &&
+                           d * outputs == 2;
+    options.record_weights = args.has("trace") || plot_path;
     options.on_epoch = [&](std::int64_t e, double loss) { progress.update(e, loss); };
     options.batch_size = batch_size;
     options.shuffle = args.has("shuffle");
@@ -1108,6 +1120,43 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             });
         });
 
+    if (args.has("plot") && rank == 0)
+        during("plotting", [&] {
+            const std::string dir = args.text("plot", "");
+            detail::make_output_directory("--plot", dir);
+            std::ostringstream l;
+            l << "epoch,loss,val_loss\n";
+            for (std::size_t e = 0; e < result.losses.size(); ++e)
+                l << e << "," << format_number(result.losses[e]) << ","
+                  << (val && e + 1 < val_trace.size() ? format_number(val_trace[e + 1]) : "") << "\n";
+            detail::ScratchDirectory scratch("--plot", dir, ".descent-plot-");
+            std::vector<std::string> plot_args = {"--losses", scratch.write("losses.csv", l.str()),
+                                                  "--out", dir, "--title",
+                                                  model_name + ", " + config.name + " on " + data.source};
+            if (plot_path && !result.weights.empty()) {
+                // loss(w) = w'Aw - 2b'w + c: A = X'X/n, b = X'y/n, c = y'y/n over X with its
+                // intercept's ones (an implicit one appended), in the units trained in.
+                NoGrad off;
+                const Tensor Xf = fit_intercept
+                                      ? concat({data.X, ones({data.X.shape()[0], 1}, dtype, device)}, 1)
+                                      : data.X;
+                const double rows = double(Xf.shape()[0]);
+                const std::vector<double> A = (matmul(transpose(Xf), Xf) / rows).to_vector<double>();
+                const std::vector<double> b = (matmul(data.y, Xf) / rows).to_vector<double>();
+                const double c = (sum(square(data.y)) / rows).item();
+                std::ostringstream t;
+                t << "epoch,w0,w1\n";
+                for (std::size_t e = 0; e < result.weights.size(); ++e)
+                    t << e << "," << format_number(result.weights[e][0]) << ","
+                      << format_number(result.weights[e][1]) << "\n";
+                std::string quadratic;
+                for (double v : {A[0], A[1], A[3], b[0], b[1], c})
+                    quadratic += (quadratic.empty() ? "" : ",") + format_number(v);
+                plot_args.insert(plot_args.end(), {"--trajectory", scratch.write("trajectory.csv", t.str()),
+                                                   "--quadratic", quadratic});
+            }
+            run_plot_script("plot_train.py", plot_args);
+        });
     // Only now, so that a failed run prints its error line alone.
     // Newton-CG ends its run early when CG or the line search fails: the epochs after that
     // changed nothing, which the user should hear of (convergence is the normal end).

@@ -102,4 +102,32 @@ if [ $RC -eq 0 ] && [ -z "$others" ] && msg=$(check_png "$DIR/loss.png"); then
     pass "blog --plot into an existing directory"
 else fail "blog --plot into an existing directory" "exit $RC; ${msg:-}; extra files: ${others:-none}" "$(cat err.txt)"; fi
 
+# descent train --plot DIR: the loss curves, and for two weights the path over the contours.
+TDIR="$WORK/train-figures"
+"${TIMEOUT[@]}" "$DESCENT" train --data blog --optimizer adam --lr 0.5 --epochs 60 --quiet \
+    --plot "$TDIR" >out.txt 2>err.txt </dev/null
+RC=$?
+for png in loss.png trajectory.png; do
+    if [ $RC -eq 0 ] && msg=$(check_png "$TDIR/$png"); then pass "train --plot $png: $msg"
+    else fail "train --plot $png" "exit $RC; ${msg:-}" "$(cat err.txt)"; fi
+done
+others=$(find "$TDIR" -mindepth 1 -maxdepth 1 ! -name loss.png ! -name trajectory.png -print 2>/dev/null)
+if [ -z "$others" ]; then pass "train --plot: only its figures in DIR"
+else fail "train --plot: only its figures in DIR" "also there: $others"; fi
+# Four weights and a validation set: the loss curves (training and validation) alone.
+VDIR="$WORK/val-figures"
+"${TIMEOUT[@]}" "$DESCENT" train --data synthetic:n=500,d=3 --optimizer adam --lr 0.1 --epochs 30 \
+    --quiet --val-fraction 0.2 --plot "$VDIR" >out.txt 2>err.txt </dev/null
+RC=$?
+if [ $RC -eq 0 ] && msg=$(check_png "$VDIR/loss.png") && [ ! -e "$VDIR/trajectory.png" ]; then
+    pass "train --plot: four weights, loss curves only: $msg"
+else fail "train --plot: four weights, loss curves only" "exit $RC; ${msg:-}" "$(cat err.txt)"; fi
+# A file where DIR should be: refused before training, nothing written.
+: > "$WORK/not-a-dir"
+"${TIMEOUT[@]}" "$DESCENT" train --data blog --epochs 2 --quiet --plot "$WORK/not-a-dir" >out.txt 2>err.txt </dev/null
+RC=$?
+if [ $RC -ne 0 ] && [ ! -s out.txt ] && [ "$(wc -l < err.txt)" -eq 1 ] && grep -q -- "--plot" err.txt; then
+    pass "train --plot onto a file is refused"
+else fail "train --plot onto a file is refused" "exit $RC" "$(cat err.txt)"; fi
+
 cli_summary
