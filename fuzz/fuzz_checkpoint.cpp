@@ -78,22 +78,11 @@ void check_accepted(const descent::Checkpoint& c) {
     FUZZ_CHECK(descent::serialize_checkpoint(again) == bytes, "serialisation is not a fixed point");
 }
 
-void parse_and_check(const std::string& bytes) {
-    descent::Checkpoint c;
-    std::string error;
-    if (fuzz::run(
-            "parse_checkpoint", [&] { c = descent::parse_checkpoint(bytes, kOrigin); }, &error))
-        check_accepted(c);
-    else
-        FUZZ_CHECK(error.compare(0, kOrigin.size() + 2, kOrigin + ": ") == 0, error);
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string bytes = fuzz::bytes_of(data, size);
-    parse_and_check(bytes);
-    const std::string repaired = fuzz::repaired_frame(bytes, "DSCNTCKP", descent::kCheckpointVersion);
-    if (repaired != bytes) parse_and_check(repaired);
+    fuzz::parse_framed(fuzz::bytes_of(data, size), "DSCNTCKP", descent::kCheckpointVersion, "parse_checkpoint", kOrigin,
+                       [](const std::string& b, const std::string& o) { return descent::parse_checkpoint(b, o); },
+                       check_accepted);
     return 0;
 }

@@ -105,4 +105,23 @@ inline std::string repaired_frame(const std::string& bytes, const char (&magic)[
     return repaired;
 }
 
+// A framed file's reader under fuzzing: `parse(bytes, origin)` on the input as it is and with
+// its frame repaired (repaired_frame); an accepted file goes to `check`, a refused one must
+// say why in an error that starts with `origin`.
+template <class Parse, class Check>
+void parse_framed(const std::string& bytes, const char (&magic)[9], std::uint32_t version,
+                  const char* what, const std::string& origin, Parse parse, Check check) {
+    const auto one = [&](const std::string& input) {
+        decltype(parse(input, origin)) parsed;
+        std::string error;
+        if (run(what, [&] { parsed = parse(input, origin); }, &error))
+            check(parsed);
+        else
+            FUZZ_CHECK(error.compare(0, origin.size() + 2, origin + ": ") == 0, error);
+    };
+    one(bytes);
+    const std::string repaired = repaired_frame(bytes, magic, version);
+    if (repaired != bytes) one(repaired);
+}
+
 }  // namespace fuzz

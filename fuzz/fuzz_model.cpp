@@ -35,21 +35,11 @@ void check_accepted(const descent::SavedModel& m) {
                    "an accepted model does not predict: " + error);
 }
 
-void parse_and_check(const std::string& bytes) {
-    descent::SavedModel m;
-    std::string error;
-    if (fuzz::run("parse_model", [&] { m = descent::parse_model(bytes, kOrigin); }, &error))
-        check_accepted(m);
-    else
-        FUZZ_CHECK(error.compare(0, kOrigin.size() + 2, kOrigin + ": ") == 0, error);
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string bytes = fuzz::bytes_of(data, size);
-    parse_and_check(bytes);
-    const std::string repaired = fuzz::repaired_frame(bytes, "DSCNTMDL", descent::kModelFileVersion);
-    if (repaired != bytes) parse_and_check(repaired);
+    fuzz::parse_framed(fuzz::bytes_of(data, size), "DSCNTMDL", descent::kModelFileVersion, "parse_model", kOrigin,
+                       [](const std::string& b, const std::string& o) { return descent::parse_model(b, o); },
+                       check_accepted);
     return 0;
 }

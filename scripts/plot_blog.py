@@ -265,8 +265,21 @@ def plot(runs, xs, ys, out_dir):
 
 class OneLineArgumentParser(argparse.ArgumentParser):
     def error(self, message):
-        sys.stderr.write("plot_blog.py: error: %s (see --help)\n" % message)
+        sys.stderr.write("%s: error: %s (see --help)\n" % (self.prog, message))
         sys.exit(2)
+
+
+def guarded(prog, body):
+    """Runs body(); any failure is one line on stderr and exit status 1."""
+    try:
+        body()
+    except InputError as e:
+        sys.stderr.write("%s: error: %s\n" % (prog, e))
+        return 1
+    except Exception as e:  # anything unexpected: still one line, non-zero
+        sys.stderr.write("%s: error: %s: %s\n" % (prog, type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
+        return 1
+    return 0
 
 
 def main(argv=None):
@@ -275,7 +288,8 @@ def main(argv=None):
     ap.add_argument("--data", required=True, help="CSV: x,y")
     ap.add_argument("--out", required=True, help="output directory")
     args = ap.parse_args(argv)
-    try:
+
+    def body():
         runs = read_trajectories(args.trajectories)
         xs, ys = read_data(args.data)
         try:
@@ -283,13 +297,7 @@ def main(argv=None):
         except OSError as e:
             raise InputError("%s: cannot create output directory: %s" % (args.out, e))
         plot(runs, xs, ys, args.out)
-    except InputError as e:
-        sys.stderr.write("plot_blog.py: error: %s\n" % e)
-        return 1
-    except Exception as e:  # anything unexpected: still one line, non-zero
-        sys.stderr.write("plot_blog.py: error: %s: %s\n" % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
-        return 1
-    return 0
+    return guarded("plot_blog.py", body)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,13 @@ renamed into place) and deterministically; bad input exits 1 with one line on st
 Needs numpy and matplotlib (Agg backend).
 """
 
-import argparse
 import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_blog import InputError, parse_float, read_csv, save_png  # noqa: E402
+from plot_blog import (InputError, OneLineArgumentParser, guarded, parse_float,  # noqa: E402
+                       read_csv, save_png)
 
 
 def read_losses(path):
@@ -153,12 +153,6 @@ def plot(losses, trajectory, quadratic, title, out_dir):
     plt.close(fig)
 
 
-class OneLineArgumentParser(argparse.ArgumentParser):
-    def error(self, message):
-        sys.stderr.write("plot_train.py: error: %s (see --help)\n" % message)
-        sys.exit(2)
-
-
 def main(argv=None):
     ap = OneLineArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--losses", required=True)
@@ -167,7 +161,8 @@ def main(argv=None):
     ap.add_argument("--title", default="descent train")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    try:
+
+    def body():
         losses = read_losses(args.losses)
         trajectory = quadratic = None
         if args.trajectory:
@@ -179,13 +174,7 @@ def main(argv=None):
                 raise InputError("--quadratic takes 6 numbers")
         os.makedirs(args.out, exist_ok=True)
         plot(losses, trajectory, quadratic, args.title, args.out)
-    except InputError as e:
-        sys.stderr.write("plot_train.py: error: %s\n" % e)
-        return 1
-    except Exception as e:
-        sys.stderr.write("plot_train.py: error: %s: %s\n" % (type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
-        return 1
-    return 0
+    return guarded("plot_train.py", body)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@
 # Skips (77) without numpy.
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import main_of  # noqa: E402
+
 try:
     import numpy as np
     from model_file import read_model  # noqa: E402
@@ -22,30 +21,14 @@ except ImportError:
     print("skipped: no numpy")
     sys.exit(77)
 
-DESCENT = os.path.abspath(sys.argv[1])
-failures = []
 
+def main(checks):
+    check, run = checks.check, checks.run
 
-def check(name, ok, detail=""):
-    print(("ok    " if ok else "FAIL  ") + name + ("" if ok else "\n        " + str(detail)))
-    if not ok:
-        failures.append(name)
-
-
-def run(*args, stdin=None):
-    p = subprocess.run([DESCENT, *args], capture_output=True, text=True, input=stdin)
-    return p.returncode, p.stdout, p.stderr
-
-
-def fit(*args, stdin=None):
-    rc, out, err = run("train", "--quiet", "--json", "--optimizer", "newton", "--lr", "1",
-                       "--epochs", "2", *args, stdin=stdin)
-    return (json.loads(out) if rc == 0 else {}), rc, err
-
-
-def main():
-    work = tempfile.mkdtemp(prefix="descent-columns.")
-    os.chdir(work)
+    def fit(*args, stdin=None):
+        rc, out, err = run("train", "--quiet", "--json", "--optimizer", "newton", "--lr", "1",
+                           "--epochs", "2", *args, stdin=stdin)
+        return (json.loads(out) if rc == 0 else {}), rc, err
     rng = np.random.default_rng(6)
     n = 120
     ids = np.arange(n, dtype=float) + 1000
@@ -112,11 +95,7 @@ def main():
                        (["--data", "t.csv", "--delimiter", "ab"], "one character")):
         rc, out, err = run("train", "--quiet", "--epochs", "1", *args)
         check("usage: " + " ".join(args), rc == 2 and what in err, (rc, err))
-    os.chdir("/")
-    shutil.rmtree(work)
-    print("\n%s" % ("failed: " + ", ".join(failures) if failures else "all passed"))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_of(main)

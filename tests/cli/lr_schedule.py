@@ -8,29 +8,14 @@
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-DESCENT = os.path.abspath(sys.argv[1])
-failures = []
-
-
-def check(name, ok, detail=""):
-    print(("ok    " if ok else "FAIL  ") + name + ("" if ok else "\n        " + str(detail)))
-    if not ok:
-        failures.append(name)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import main_of  # noqa: E402
 
 
-def run(*args):
-    p = subprocess.run([DESCENT, *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def main():
-    work = tempfile.mkdtemp(prefix="descent-lr-schedule.")
-    os.chdir(work)
+def main(checks):
+    check, run = checks.check, checks.run
     base = ["train", "--quiet", "--json", "--data", "synthetic:n=300,d=4,seed=3", "--optimizer", "adam",
             "--lr", "0.2"]
     for per, extra in (("epoch", []), ("batch", ["--batch-size", "64", "--shuffle"])):
@@ -60,11 +45,7 @@ def main():
                        (["--optimizer", "newton-cg", "--lr-schedule", "step:2,0.5"], "no learning rate")):
         rc, out, err = run("train", "--quiet", "--epochs", "2", *args)
         check("usage: " + " ".join(args), rc == 2 and what in err and len(err.splitlines()) == 1, (rc, err))
-    os.chdir("/")
-    shutil.rmtree(work)
-    print("\n%s" % ("failed: " + ", ".join(failures) if failures else "all passed"))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_of(main)

@@ -10,13 +10,11 @@
 # Skips (77) without numpy.
 import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import main_of  # noqa: E402
 from crc32c import crc32c  # noqa: E402
 
 try:
@@ -24,20 +22,6 @@ try:
 except ImportError:
     print("skipped: no numpy")
     sys.exit(77)
-
-DESCENT = os.path.abspath(sys.argv[1])
-failures = []
-
-
-def check(name, ok, detail=""):
-    print(("ok    " if ok else "FAIL  ") + name + ("" if ok else "\n        " + str(detail)))
-    if not ok:
-        failures.append(name)
-
-
-def run(*args):
-    p = subprocess.run([DESCENT, *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def read_model(path):
@@ -147,9 +131,8 @@ def close(a, b, tol=1e-12):
     return a.shape == b.shape and np.all(np.abs(a - b) <= tol * np.maximum(1.0, np.abs(b)))
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="descent-model-file.")
-    os.chdir(work)
+def main(checks):
+    check, run = checks.check, checks.run
     rng = np.random.default_rng(7)
     n = 300
     X = rng.normal(size=(n, 3)) * [1.0, 3.0, 0.5]
@@ -243,11 +226,6 @@ def main():
     rc, out, err = run("train", "--quiet", "--data", "reg.csv", "--save-model", "reg.csv")
     check("refused_save_model_is_data", rc == 2 and "same file" in err, err)
 
-    os.chdir("/")
-    shutil.rmtree(work)
-    print("\n%s" % ("failed: " + ", ".join(failures) if failures else "all passed"))
-    return 1 if failures else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_of(main)

@@ -9,12 +9,11 @@
 # Skips (77) without numpy.
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import main_of  # noqa: E402
+
 try:
     import numpy as np
     from model_file import numpy_outputs, read_model  # noqa: E402
@@ -22,24 +21,9 @@ except ImportError:
     print("skipped: no numpy")
     sys.exit(77)
 
-DESCENT = os.path.abspath(sys.argv[1])
-failures = []
 
-
-def check(name, ok, detail=""):
-    print(("ok    " if ok else "FAIL  ") + name + ("" if ok else "\n        " + str(detail)))
-    if not ok:
-        failures.append(name)
-
-
-def run(*args):
-    p = subprocess.run([DESCENT, *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
-
-
-def main():
-    work = tempfile.mkdtemp(prefix="descent-standardize.")
-    os.chdir(work)
+def main(checks):
+    check, run = checks.check, checks.run
     rng = np.random.default_rng(16)
     n = 200
     X = rng.normal(size=(n, 3)) * [1.0, 100.0, 0.01] + [0.5, -20.0, 0.003]
@@ -107,11 +91,6 @@ def main():
     rc, out, err = run("train", "--data", "synthetic:n=100,d=2", "--stream-chunk", "10", "--standardize")
     check("streamed_generated_refused", rc == 2 and "--standardize" in err, (rc, err))
 
-    os.chdir("/")
-    shutil.rmtree(work)
-    print("\n%s" % ("failed: " + ", ".join(failures) if failures else "all passed"))
-    return 1 if failures else 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_of(main)

@@ -10,30 +10,16 @@
 # Skips (77) without numpy.
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_check import main_of  # noqa: E402
 
 try:
     import numpy as np
 except ImportError:
     print("skipped: no numpy")
     sys.exit(77)
-
-DESCENT = os.path.abspath(sys.argv[1])
-failures = []
-
-
-def check(name, ok, detail=""):
-    print(("ok    " if ok else "FAIL  ") + name + ("" if ok else "\n        " + str(detail)))
-    if not ok:
-        failures.append(name)
-
-
-def run(*args):
-    p = subprocess.run([DESCENT, *args], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
 
 
 def lightning(val_losses, patience, min_delta):
@@ -51,9 +37,8 @@ def lightning(val_losses, patience, min_delta):
     return None, best_epoch
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="descent-validation.")
-    os.chdir(work)
+def main(checks):
+    check, run = checks.check, checks.run
     rng = np.random.default_rng(4)
     X = rng.normal(size=(240, 3))
     y = X @ [1.0, -2.0, 0.5] + 0.5 + 0.8 * rng.normal(size=240)
@@ -139,11 +124,7 @@ def main():
     np.savetxt("wide.csv", np.c_[X[:10], X[:10], y[:10]], delimiter=",")
     rc, out, err = run("train", "--quiet", "--data", "train.csv", "--val-data", "wide.csv", "--epochs", "2")
     check("val_data_of_other_columns_refused", rc == 1 and "6 feature column(s), --data has 3" in err, (rc, err))
-    os.chdir("/")
-    shutil.rmtree(work)
-    print("\n%s" % ("failed: " + ", ".join(failures) if failures else "all passed"))
-    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main_of(main)
