@@ -4,7 +4,8 @@
 # where the same run unstandardised does not; the model file keeps numpy's mean and std
 # (ddof 0) to 1e-12 and predicts from raw features what the reported weights give; a
 # constant column is kept with one warning; without an intercept the features are only
-# scaled (by their root mean square); generated streamed data is refused.
+# scaled (by their root mean square); data streamed from host memory is scaled alike, generated
+# streamed data is refused.
 #   /usr/bin/python3 tests/cli/standardize.py /path/to/descent
 # Skips (77) without numpy.
 import json
@@ -44,6 +45,10 @@ def main(checks):
     check("standardized_reaches_lstsq_1e-6",
           rc == 0 and np.max(np.abs(scaled - best) / np.maximum(1, np.abs(best))) < 1e-6,
           (rc, err, scaled, best))
+    # Data streamed from host memory (--stream-chunk) is scaled the same: the same run.
+    rc2, out2, err2 = run(*flags, "--epochs", "300", "--standardize", "--stream-chunk", "64")
+    check("host_streamed_scaled_alike", rc2 == 0 and rc == 0 and
+          json.loads(out2)["final_weights"] == report["final_weights"], (rc2, err2))
     rc, out, err = run("train", "--quiet", "--json", "--data", "d.csv", "--optimizer", "newton",
                        "--lr", "1", "--epochs", "2", "--standardize")
     newton = np.array(json.loads(out)["final_weights"]) if rc == 0 else None
