@@ -93,16 +93,32 @@ std::vector<FlagSpec> train_flags() {
     return flags;
 }
 
-// `val`: the validation loss at each row's weights (--val-fraction, --val-data), or null.
-std::string trace_csv(const TrainResult& r, double final_loss, const std::vector<double>* val) {
+// The validation rows' loss and metrics at the initial weights (index 0) and after each epoch
+// (--val-fraction, --val-data): regression rmse, mae, r2 (the loss is the mse); a classifier's
+// accuracy (the loss is the log-loss).
+struct ValidationTrace {
+    std::vector<double> losses;
+    std::vector<std::string> metric_names;
+    std::vector<std::vector<double>> metrics;  // one row per index, metric_names' order
+};
+
+// `val`: the validation loss and metrics at each row's weights, or null.
+std::string trace_csv(const TrainResult& r, double final_loss, const ValidationTrace* val) {
     std::ostringstream os;
     os << "epoch,loss";
-    if (val) os << ",val_loss";
+    if (val) {
+        os << ",val_loss";
+        for (const std::string& name : val->metric_names) os << ",val_" << name;
+    }
     for (std::size_t j = 0; j < r.final_weights.size(); ++j) os << ",w" << j;
     os << "\n";
     for (std::size_t e = 0; e < r.weights.size(); ++e) {
         os << e << "," << format_number(e < r.losses.size() ? r.losses[e] : final_loss);
-        if (val) os << "," << format_number(e < val->size() ? (*val)[e] : NAN);
+        if (val) {
+            os << "," << format_number(e < val->losses.size() ? val->losses[e] : NAN);
+            for (std::size_t m = 0; m < val->metric_names.size(); ++m)
+                os << "," << format_number(e < val->metrics.size() ? val->metrics[e][m] : NAN);
+        }
         for (double v : r.weights[e]) os << "," << format_number(v);
         os << "\n";
     }
@@ -790,7 +806,22 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     // Validation losses (index 0: at the initial weights, then after each epoch) and early
     // stopping's state (Lightning's EarlyStopping: mode min, patience, min_delta), kept in
     // checkpoints so a resumed run continues them bitwise.
-    std::vector<double> val_trace;
+    ValidationTrace val_trace;
+    val_trace.metric_names = classifier ? std::vector<std::string>{"accuracy"}
+                                        : std::vector<std::string>{"rmse", "mae", "r2"};
+    // The validation loss and metrics at the current weights, appended to val_trace.
+    const auto validate = [&] {
+        NoGrad off;
+        val_trace.losses.push_back(model_loss(model, loss_kind, val->X, val->y));
+        if (classifier)
+            val_trace.metrics.push_back({classification_metrics(
+                model, val->X, val->y, loss_kind == Loss::bce_with_logits ? 2 : data.classes).accuracy});
+        else {
+            const RegressionMetrics m = regression_metrics(model, val->X, val->y);
+            val_trace.metrics.push_back({m.rmse, m.mae, m.r2});
+        }
+        return val_trace.losses.back();
+    };
     struct EarlyStopping {
         double best = INFINITY;
         std::int64_t best_epoch = -1, wait = 0, stopped_epoch = -1;
@@ -836,10 +867,20 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 return Error(detail::shown_path(path) + ": corrupt checkpoint: " + what);
             };
             if (!c.meta.count("val_losses")) throw corrupt("no validation losses");
-            val_trace = parse_hex_doubles(c.meta.at("val_losses"));
-            if (static_cast<std::int64_t>(val_trace.size()) != c.epoch + 1)
-                throw corrupt(std::to_string(val_trace.size()) + " validation losses for " +
+            val_trace.losses = parse_hex_doubles(c.meta.at("val_losses"));
+            if (static_cast<std::int64_t>(val_trace.losses.size()) != c.epoch + 1)
+                throw corrupt(std::to_string(val_trace.losses.size()) + " validation losses for " +
                               std::to_string(c.epoch) + " epochs");
+            const std::size_t width = val_trace.metric_names.size();
+            const std::vector<double> flat = c.meta.count("val_metrics")
+                                                 ? parse_hex_doubles(c.meta.at("val_metrics"))
+                                                 : std::vector<double>{};
+            if (flat.size() != val_trace.losses.size() * width)
+                throw corrupt(std::to_string(flat.size()) + " validation metrics for " +
+                              std::to_string(c.epoch) + " epochs");
+            for (std::size_t i = 0; i < flat.size(); i += width)
+                val_trace.metrics.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i),
+                                               flat.begin() + static_cast<std::ptrdiff_t>(i + width));
             if (args.has("early-stopping")) {
                 const std::vector<double> state =
                     c.meta.count("early_stopping_state") ? parse_hex_doubles(c.meta.at("early_stopping_state"))
@@ -878,15 +919,11 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     }
     if (args.has("resume")) options.resume = &resumed;
     if (val) {
-        if (val_trace.empty())
-            val_trace.push_back(during("validating", [&] {
-                return model_loss(model, loss_kind, val->X, val->y);
-            }));
+        if (val_trace.losses.empty()) during("validating", validate);
         // A run that stopped early is over: resumed, it trains no further.
         if (early.stopped_epoch >= 0) options.epochs = static_cast<std::int64_t>(resumed.losses.size());
         options.after_epoch = [&](std::int64_t e) {
-            const double v = model_loss(model, loss_kind, val->X, val->y);
-            val_trace.push_back(v);
+            const double v = validate();
             if (!args.has("early-stopping")) return false;
             if (!std::isfinite(v)) {
                 early.stopped_epoch = e;
@@ -922,7 +959,12 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
         options.on_checkpoint = [&, path](const TrainResult& so_far) {
             if (rank != 0) return;  // the processes hold the same state: one writes it
             std::map<std::string, std::string> meta = run;
-            if (val) meta["val_losses"] = hex_doubles(val_trace);
+            if (val) {
+                meta["val_losses"] = hex_doubles(val_trace.losses);
+                std::vector<double> flat;
+                for (const auto& row : val_trace.metrics) flat.insert(flat.end(), row.begin(), row.end());
+                meta["val_metrics"] = hex_doubles(flat);
+            }
             if (args.has("early-stopping")) {
                 meta["early_stopping_state"] =
                     hex_doubles({early.best, double(early.best_epoch), double(early.wait),
@@ -1128,7 +1170,7 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             l << "epoch,loss,val_loss\n";
             for (std::size_t e = 0; e < result.losses.size(); ++e)
                 l << e << "," << format_number(result.losses[e]) << ","
-                  << (val && e + 1 < val_trace.size() ? format_number(val_trace[e + 1]) : "") << "\n";
+                  << (val && e + 1 < val_trace.losses.size() ? format_number(val_trace.losses[e + 1]) : "") << "\n";
             detail::ScratchDirectory scratch("--plot", dir, ".descent-plot-");
             std::vector<std::string> plot_args = {"--losses", scratch.write("losses.csv", l.str()),
                                                   "--out", dir, "--title",
@@ -1227,10 +1269,18 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
             j.key("validation").begin_object();
             j.key("source").value(val_source);
             j.key("rows").value(static_cast<long long>(val->X.shape()[0]));
-            j.key("initial_loss").value(val_trace.front());
+            j.key("initial_loss").value(val_trace.losses.front());
             j.key("final_loss").value(final_val_loss);
             j.end_object();
-            j.key("val_losses").value(std::vector<double>(val_trace.begin() + 1, val_trace.end()));
+            j.key("val_losses").value(std::vector<double>(val_trace.losses.begin() + 1, val_trace.losses.end()));
+            // Each metric after each epoch, as val_losses.
+            j.key("val_metrics").begin_object();
+            for (std::size_t m = 0; m < val_trace.metric_names.size(); ++m) {
+                std::vector<double> per_epoch;
+                for (std::size_t e = 1; e < val_trace.metrics.size(); ++e) per_epoch.push_back(val_trace.metrics[e][m]);
+                j.key(val_trace.metric_names[m]).value(per_epoch);
+            }
+            j.end_object();
         }
         if (args.has("early-stopping")) {
             j.key("early_stopping").begin_object();

@@ -48,26 +48,40 @@ def main(checks):
 
     flags = ["train", "--quiet", "--json", "--data", "train.csv", "--val-data", "val.csv",
              "--optimizer", "adam", "--lr", "0.3", "--epochs", "300"]
+    def read_trace(path):
+        """The trace's columns by name, and its weights (w0, w1, w2, b) row by row."""
+        names = open(path).readline().strip().split(",")
+        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        cols = {n: table[:, i] for i, n in enumerate(names)}
+        return cols, np.column_stack([cols[n] for n in ("w0", "w1", "w2", "w3")])
+
     rc, out, err = run(*flags, "--trace", "t.csv")
     doc = json.loads(out) if rc == 0 else {}
-    trace = np.loadtxt("t.csv", delimiter=",", skiprows=1) if rc == 0 else np.zeros((1, 7))
-    # Columns: epoch, loss, val_loss, w0, w1, w2, b.
-    want = ((Xv @ trace[:, 3:6].T + trace[:, 6] - yv[:, None]) ** 2).mean(axis=0)
-    check("val_loss_is_numpy_mse_of_each_row", rc == 0 and np.allclose(trace[:, 2], want, rtol=1e-12, atol=0)
+    cols, weights = read_trace("t.csv") if rc == 0 else ({}, np.zeros((1, 4)))
+    pred = Xv @ weights[:, :3].T + weights[:, 3]
+    err_v = pred - yv[:, None]
+    want = (err_v ** 2).mean(axis=0)
+    r2 = 1 - (err_v ** 2).sum(axis=0) / ((yv - yv.mean()) ** 2).sum()
+    check("val_loss_is_numpy_mse_of_each_row", rc == 0 and np.allclose(cols["val_loss"], want, rtol=1e-12, atol=0)
           and np.allclose(doc["val_losses"], want[1:], rtol=1e-12, atol=0), (rc, err))
+    check("val_metrics_each_row_are_numpys", rc == 0 and
+          np.allclose(cols["val_rmse"], np.sqrt(want), rtol=1e-12, atol=0) and
+          np.allclose(cols["val_mae"], np.abs(err_v).mean(axis=0), rtol=1e-12, atol=0) and
+          np.allclose(cols["val_r2"], r2, rtol=1e-10, atol=1e-12) and
+          np.allclose(doc["val_metrics"]["r2"], r2[1:], rtol=1e-10, atol=1e-12), (rc, err))
 
     for patience, delta in ((5, 0.0), (3, 1e-3), (12, 0.0)):
         name = "early_stopping_%d_%g" % (patience, delta)
         rc, out, err = run(*flags, "--trace", "t.csv", "--early-stopping", str(patience),
                            "--min-delta", repr(delta))
         doc = json.loads(out) if rc == 0 else {}
-        trace = np.loadtxt("t.csv", delimiter=",", skiprows=1) if rc == 0 else np.zeros((1, 7))
+        cols, weights = read_trace("t.csv") if rc == 0 else ({}, np.zeros((1, 4)))
         stop, best = lightning(doc.get("val_losses", []), patience, delta)
         es = doc.get("early_stopping", {})
         ok = rc == 0 and stop is not None and es["stopped"] and es["stopped_after_epoch"] == stop
         ok = ok and es["best_epoch"] == best and len(doc["losses"]) == stop + 1
         # The final weights are the best epoch's: the trace row after its update.
-        ok = ok and doc["final_weights"] == list(trace[best + 1, 3:])
+        ok = ok and doc["final_weights"] == list(weights[best + 1])
         ok = ok and abs(doc["validation"]["final_loss"] - doc["val_losses"][best]) == 0
         check(name, ok, (rc, err, es, stop, best))
 
@@ -82,7 +96,7 @@ def main(checks):
     rc1, _, err1 = run(*partial)
     rc2, out2, err2 = run(*es_flags, "--resume", "c.ckpt")
     resumed = json.loads(out2) if rc2 == 0 else {}
-    keys = ["final_weights", "losses", "val_losses", "early_stopping", "validation"]
+    keys = ["final_weights", "losses", "val_losses", "val_metrics", "early_stopping", "validation"]
     check("resume_midway_bitwise", rc == rc1 == rc2 == 0 and stop > 2 and
           all(whole[k] == resumed[k] for k in keys), (rc1, rc2, err1, err2))
     rc3, out3, err3 = run(*es_flags, "--resume", "c.ckpt")
