@@ -718,10 +718,10 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 which += (which.empty() ? "" : ", ") +
                          (static_cast<std::int64_t>(data.column_names.size()) > j
                               ? "'" + detail::shown_field(data.column_names[j]) + "' (" +
-                                    std::to_string(j + 1) + ")"
-                              : std::to_string(j + 1));
+                                    std::to_string(j) + ")"
+                              : std::to_string(j));
             std::fprintf(stderr, "descent: warning: --standardize: constant feature column%s %s "
-                                 "kept unscaled (standard deviation 0)\n",
+                                 "(counting from 0) kept unscaled (standard deviation 0)\n",
                          scaling->constant.size() > 1 ? "s" : "", which.c_str());
         }
     }
@@ -756,8 +756,9 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
     if (cuda_graph && batch_size > 0 && batch_size < n)
         throw UsageError("--cuda-graph captures full-batch training only; drop --batch-size " +
                          std::to_string(batch_size) + " (< " + std::to_string(n) + " rows)");
-    if (config.name == "newton" && batch_size > 0 && batch_size < n)
-        throw UsageError("--batch-size: newton takes full-batch steps only (--batch-size " +
+    if ((config.name == "newton" || config.name == "newton-cg" || config.name == "lbfgs") &&
+        batch_size > 0 && batch_size < n)
+        throw UsageError("--batch-size: " + config.name + " takes full-batch steps only (--batch-size " +
                          std::to_string(batch_size) + " < " + std::to_string(n) +
                          " rows)");
 
@@ -885,12 +886,19 @@ int run_train(const std::vector<std::string>& argv, Stdout& out) {
                 const std::vector<double> state =
                     c.meta.count("early_stopping_state") ? parse_hex_doubles(c.meta.at("early_stopping_state"))
                                                          : std::vector<double>{};
-                if (state.size() != 4) throw corrupt("no early stopping state");
+                if (state.size() != 4 || !c.meta.count("early_stopping_best_weights"))
+                    throw corrupt("no early stopping state");
                 early.best = state[0];
                 early.best_epoch = static_cast<std::int64_t>(state[1]);
                 early.wait = static_cast<std::int64_t>(state[2]);
                 early.stopped_epoch = static_cast<std::int64_t>(state[3]);
                 early.best_weights = parse_hex_doubles(c.meta.at("early_stopping_best_weights"));
+                std::int64_t count = 0;
+                for (const Tensor& p : model.parameters()) count += p.numel();
+                if (early.best_epoch >= c.epoch || early.best_epoch < -1 ||
+                    (early.best_epoch < 0 ? !early.best_weights.empty()
+                                          : static_cast<std::int64_t>(early.best_weights.size()) != count))
+                    throw corrupt("early stopping's best weights do not fit the model");
                 if (early.stopped_epoch >= 0) early.why = c.meta.count("early_stopping_why") ? c.meta.at("early_stopping_why") : "";
             }
         }

@@ -244,6 +244,10 @@ Dataset read_csv(const detail::ByteSource& src, const std::string& source, bool 
             const std::size_t comma = c + 1 < n_cols ? line.find(delimiter, start) : line.size();
             const std::string_view field = trim(line.substr(start, comma - start));
             start = comma + 1;
+            if (table.skipped(std::int64_t(c))) {  // --drop / --features leave it out unread
+                table.skip();
+                continue;
+            }
             double v;
             if (field.empty()) throw Error(at(line_no, c + 1) + "empty field");
             if (!parse_double(field, v))

@@ -332,6 +332,7 @@ Dataset read_npy(const detail::ByteSource& src, const std::string& source, bool 
     };
     // Checks one element (its row and column in the whole file) and returns it.
     const auto checked = [&](const unsigned char* p, std::int64_t row, std::int64_t col) {
+        if (table.skipped(col)) return 0.0;  // a column left out is not read
         if (kind != 'f') {
             double v;
             std::string text;

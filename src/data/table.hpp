@@ -60,10 +60,15 @@ public:
     void push(double v) {
         if (m_col == 0 && m_row >= m_n_rows) overflow();
         put(m_row, m_col, v);
-        if (++m_col == m_n_cols) {
-            m_col = 0;
-            ++m_row;
-        }
+        next_column();
+    }
+    // A value of a column the plan leaves out (never parsed: an id column may hold text).
+    void skip() {
+        if (m_col == 0 && m_row >= m_n_rows) overflow();
+        next_column();
+    }
+    bool skipped(std::int64_t col) const {
+        return m_plan.dest[static_cast<std::size_t>(col)] == kSkipColumn;
     }
     // Row `row` (of this shard), file column `col`.
     void put(std::int64_t row, std::int64_t col, double v) {
@@ -91,6 +96,12 @@ private:
         }
     }
     [[noreturn]] void overflow() const;
+    void next_column() {
+        if (++m_col == m_n_cols) {
+            m_col = 0;
+            ++m_row;
+        }
+    }
 
     RowShard m_rows;
     ColumnPlan m_plan;

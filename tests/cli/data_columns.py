@@ -79,6 +79,20 @@ def main(checks):
     g_doc, rc2, err2 = fit("--data", "i_as_float.npy", "--target", "2", "--drop", "0")
     check("npy_int32_converted_exactly", rc1 == rc2 == 0 and i_doc["final_weights"] == g_doc["final_weights"], (err1, err2))
 
+    # A dropped column is never read: text ids, NaN in an NPY column left out.
+    with open("ids.csv", "w") as f:
+        f.write("id,a,b,c,price\n")
+        for i in range(n):
+            f.write("u%d,%r,%r,%r,%r\n" % (i, a[i], b[i], c[i], price[i]))
+    doc, rc, err = fit("--data", "ids.csv", "--drop", "id")
+    check("text_id_column_dropped", rc == 0 and np.allclose(doc["final_weights"], lstsq(a, b, c), rtol=1e-10, atol=1e-12), err)
+    nan_ids = table.copy()
+    nan_ids[5, 0] = np.nan
+    np.save("nan_ids.npy", nan_ids)
+    doc, rc, err = fit("--data", "nan_ids.npy", "--target", "2", "--drop", "0")
+    check("nan_in_dropped_npy_column_unread", rc == 0 and doc["final_weights"] == base["final_weights"], err)
+    rc, out, err = run("train", "--data", "nan_ids.npy", "--target", "2", "--quiet")
+    check("nan_in_a_kept_column_refused", rc == 1 and "row 5, column 0 (counting from 0) is NaN" in err, err)
     rc, out, err = run("train", "--data", "t.csv", "--target", "cost", "--quiet")
     check("unknown_target_lists_columns", rc == 1 and "'cost' is not a column (columns: id, a, price, b, c" in err, err)
     with open("bad.csv", "w") as f:

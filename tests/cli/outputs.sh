@@ -452,7 +452,8 @@ else fail "a diverged run prints no -nan" "$(context)"; fi
 # Exit status: 2 for every bad flag value, 1 for a run that fails.
 ok=1
 for args in "--lr -0.1" "--optimizer adam --beta1 2" "--dtype f16" "--device tpu" "--epochs 0" \
-            "--data synthetic:n=0,d=1" "--init 1,2,3" "--optimizer newton --damping -1" "--bogus"; do
+            "--data synthetic:n=0,d=1" "--init 1,2,3" "--optimizer newton --damping -1" "--bogus" \
+            "--optimizer lbfgs --batch-size 10" "--optimizer newton-cg --batch-size 10"; do
     # shellcheck disable=SC2086
     run train --quiet $args
     [ $RC -eq 2 ] || { ok=0; echo "  exit $RC for: $args"; }

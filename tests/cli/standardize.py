@@ -82,7 +82,7 @@ def main(checks):
     warnings = [l for l in err.splitlines() if "warning" in l]
     meta, names, std, params = read_model("c.dsm") if rc == 0 else ({}, [], [[], []], [])
     check("constant_column_warned_once",
-          rc == 0 and len(warnings) == 1 and "'k' (3)" in warnings[0] and std[1][2] == 1.0 and
+          rc == 0 and len(warnings) == 1 and "'k' (2)" in warnings[0] and std[1][2] == 1.0 and
           std[0][2] == 7.0, (rc, err, std))
 
     # Without an intercept: scaled by the root mean square, not centred.
