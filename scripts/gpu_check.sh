@@ -25,6 +25,10 @@ log "commit: $(git rev-parse --short HEAD 2>/dev/null || echo "${DESCENT_COMMIT:
 
 prefix=()
 [ -d .deps/catch2 ] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.deps/catch2")
+# The Python module too (its `python_tests` ctest, CUDA arrays included) when nanobind
+# travelled in .deps/python and python3 there has numpy and pytest.
+[ -d .deps/python ] && export PYTHONPATH="$PWD/.deps/python${PYTHONPATH:+:$PYTHONPATH}"
+prefix+=(-DPython_EXECUTABLE="$(command -v python3)")
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 t0=$(date +%s)

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Builds descent with its tests and runs every test with ctest. On a fresh Debian machine it
-# first installs Catch2 and matplotlib (Debian packages). CUDA tests report "Skipped" without
-# a GPU.
+# Builds descent with its tests and runs every test with ctest, then builds and installs the
+# Python package (`pip install .` into a virtual environment under the build folder) and runs
+# its pytest suite. On a fresh Debian machine it first installs the Debian packages below.
+# CUDA tests report "Skipped" without a GPU.
 # Usage: scripts/test.sh            (DESCENT_CUDA=OFF scripts/test.sh for a CPU-only build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
 
 # Test dependencies from Debian: Catch2, numpy (data files for the CLI tests), matplotlib
-# for the plot test (which is skipped where it cannot be installed), and OpenMPI for the
-# distributed runs (mpirun; the MPI communicator is built when it is found).
+# for the plot test (which is skipped where it cannot be installed), OpenMPI for the
+# distributed runs (mpirun; the MPI communicator is built when it is found), and for the
+# Python package: venv, the headers, pytest and scikit-learn (its estimators' base and
+# reference).
 missing=()
-for pkg in catch2 python3-matplotlib python3-numpy openmpi-bin libopenmpi-dev; do
+for pkg in catch2 python3-matplotlib python3-numpy openmpi-bin libopenmpi-dev \
+           python3-venv python3-dev python3-pytest python3-sklearn; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,9 +32,20 @@ if [ "${CI:-}" = true ] && [ "${DESCENT_CUDA:-AUTO}" = AUTO ]; then export DESCE
 if [ "${CI:-}" = true ] && [ "${DESCENT_MPI:-AUTO}" = AUTO ]; then export DESCENT_MPI=ON; fi
 
 build_dir=${DESCENT_BUILD_DIR:-build}
-descent_configure "$build_dir" -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
+# The Python module is built once, by pip below, not by this build too.
+descent_configure "$build_dir" -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON \
+    -DDESCENT_PYTHON=OFF
 cmake --build "$build_dir" -j "$(nproc)"
 ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+
+# The Python package: a virtual environment under the build folder that sees Debian's numpy,
+# scikit-learn and pytest, nanobind and scikit-build-core from PyPI, `pip install .` (the
+# library and the module, CPU only unless DESCENT_PYTHON_CUDA=ON: the CUDA tests would skip
+# here anyway), then the pytest suite against the installed package (run from the build
+# folder, so `import descent` is the wheel's, not python/descent). DESCENT_PYTHON=OFF skips it.
+if [ "${DESCENT_PYTHON:-AUTO}" != OFF ]; then
+  scripts/python_test.sh "$build_dir"
+fi
 
 # In CI (or with DESCENT_SANITIZE=1): the CPU suite again under AddressSanitizer and
 # UndefinedBehaviorSanitizer. Warnings are not errors there (GCC's -Wmaybe-uninitialized
@@ -42,6 +57,7 @@ if [ "${CI:-}" = true ] || [ "${DESCENT_SANITIZE:-0}" = 1 ]; then
   # Without MPI: Open MPI's own allocations would be reported as leaks; the distributed
   # logic runs here through the thread communicator (test_distributed).
   DESCENT_CUDA=OFF DESCENT_MPI=OFF descent_configure "$san_dir" -DCMAKE_BUILD_TYPE=None \
+      -DDESCENT_PYTHON=OFF \
       -DCMAKE_CXX_FLAGS="-O1 -g $san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DDESCENT_WERROR=OFF \
       -DDESCENT_BUILD_TESTS=ON -DDESCENT_BUILD_EXAMPLES=ON
   cmake --build "$san_dir" -j "$(nproc)"

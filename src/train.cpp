@@ -876,7 +876,7 @@ TrainResult run_loop(const TrainSource& source, optim::Optimizer& optimizer,
             if (!result.divergence.empty()) return;
             const std::string message =
                 divergence_message(source, optimizer, at, what, value, last_finite, rule);
-            if (options.on_divergence == OnDivergence::stop) throw Error(message);
+            if (options.on_divergence == OnDivergence::stop) throw Diverged(message);
             result.divergence = message;
             if (options.on_warning) options.on_warning(message);
         };

@@ -26,6 +26,24 @@ private:
     std::size_t m_bytes;
 };
 
+// Training stopped because the loss diverged or a weight turned non-finite (train.hpp's
+// divergence rule): the arguments were valid, the run failed.
+class Diverged : public Error {
+public:
+    explicit Diverged(const std::string& what) : Error(what) {}
+};
+
+// A file could not be opened, read or written. errno_value() is the C library's reason
+// (ENOENT for a missing file), 0 when there is none (a FIFO refused, a file that changed).
+class FileError : public Error {
+public:
+    FileError(const std::string& what, int errno_value) : Error(what), m_errno(errno_value) {}
+    int errno_value() const noexcept { return m_errno; }
+
+private:
+    int m_errno;
+};
+
 // A CUDA runtime or library call failed. call() is the expression, e.g. "cudaMalloc(&p, n)".
 class CudaError : public Error {
 public:

@@ -39,18 +39,18 @@ InputFile::InputFile(const std::string& path) : m_name(shown_path(path)) {
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         const int err = errno;
-        if (err == ENOENT || err == ENOTDIR || path.empty()) throw Error(m_name + ": no such file");
+        if (err == ENOENT || err == ENOTDIR || path.empty()) throw FileError(m_name + ": no such file", ENOENT);
         // A socket cannot be opened at all (ENXIO); name what it is rather than the errno.
         struct stat st;
         if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse(m_name, st.st_mode);
-        throw Error(m_name + ": cannot be read: " + std::strerror(err));
+        throw FileError(m_name + ": cannot be read: " + std::strerror(err), err);
     }
     m_fd = fd;
     struct stat st;
     if (::fstat(m_fd, &st) != 0) {
         const int err = errno;
         ::close(m_fd);
-        throw Error(m_name + ": cannot be read: " + std::strerror(err));
+        throw FileError(m_name + ": cannot be read: " + std::strerror(err), err);
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(m_fd);
@@ -62,7 +62,7 @@ InputFile::InputFile(const std::string& path) : m_name(shown_path(path)) {
     if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         const int err = errno;
         ::close(m_fd);
-        throw Error(m_name + ": cannot be read: " + std::strerror(err));
+        throw FileError(m_name + ": cannot be read: " + std::strerror(err), err);
     }
     m_size = static_cast<std::uint64_t>(st.st_size);
 }

@@ -59,7 +59,7 @@ std::string random_suffix() {
 }
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
-    throw Error("cannot write " + shown_path(path) + ": " + what + std::strerror(err));
+    throw FileError("cannot write " + shown_path(path) + ": " + what + std::strerror(err), err);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ Layers, bottom up (a file may include its own layer and the layers below it):
               that calls a Backend
   3 autodiff  the autograd engine, the differentiable ops, losses, functional transforms
   4 training  optimizers, data, checkpoints, the training loop, streaming
-  5 cli       the command-line tool
+  5 cli       the command-line tool, and the Python module (python/src)
 Rules:
   A. No include points up a layer (except the listed forwarding exceptions).
   B. Nothing in layers 3 to 5 reaches a backend file, directly or through other headers:
@@ -52,7 +52,7 @@ LAYERS = [
     ("src/optim/", 4), ("src/data/", 4), ("src/checkpoint/", 4), ("src/train", 4),
     ("src/stream.cpp", 4), ("src/dist/", 4), ("include/descent/shard.hpp", 4),
     ("include/descent/communicator.hpp", 4),
-    ("src/cli/", 5),
+    ("src/cli/", 5), ("python/src/", 5),
 ]
 
 # Includes that point up on purpose: Tensor's member functions (t.sum(), t.backward(), ...)
@@ -63,7 +63,7 @@ UPWARD_OK = {
     ("src/tensor.cpp", "src/autograd_internal.hpp"),
 }
 
-SOURCE_DIRS = ["src", "include", "kernels"]
+SOURCE_DIRS = ["src", "include", "kernels", "python/src"]
 # Headers written into the build tree at build time (not in the sources), and their layer.
 GENERATED = {"descent_cuda_interface.hpp": BACKEND_LAYER}
 # ... and generated installed headers of the base layer, which any file may include.
