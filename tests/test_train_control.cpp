@@ -238,8 +238,10 @@ TEST_CASE("time-based checkpoints: checkpoint_seconds and the 20x cost rule",
     // Never due by time: only after the last epoch (and by count when asked for).
     CHECK(run(1e9, 0, 0, 0, 10) == std::vector<std::int64_t>{10});
     CHECK(run(1e9, 3, 0, 0, 10) == std::vector<std::int64_t>{3, 6, 9, 10});
-    // Always due by time, a trivial checkpoint (microseconds) after 2 ms epochs: every epoch.
-    CHECK(run(1e-9, 0, 2, 0, 8) == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
+    // Always due by time, a trivial checkpoint (microseconds) after 20 ms epochs: every epoch.
+    // (The epochs are long enough that a checkpoint preempted on a loaded machine, up to 1 ms,
+    // still passes the 20x rule: with 2 ms epochs CI once saw a 100 µs checkpoint skipped.)
+    CHECK(run(1e-9, 0, 20, 0, 8) == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8});
     // A checkpoint taking 25 ms is not repeated before 20 x 25 ms = 0.5 s have passed: with
     // 1 ms epochs, the first epoch (nothing measured yet) and the last; the count rule still
     // adds its own.

@@ -91,8 +91,11 @@ def _make_optimizer(name, params, lr, options):
 def _fit_model(model, loss, X, y, params, optimizer, lr, options, epochs, batch_size, shuffle,
                seed):
     opt = _make_optimizer(optimizer, params, lr, options)
-    result = _descent.train(model, loss, X, y, opt, epochs=int(epochs),
-                            batch_size=int(batch_size or 0), shuffle=bool(shuffle),
+    # Shuffling orders mini-batches; a full batch is one pass whatever the order (asking for
+    # a shuffled full batch would gather a permuted copy of X every epoch).
+    batch = int(batch_size or 0)
+    result = _descent.train(model, loss, X, y, opt, epochs=int(epochs), batch_size=batch,
+                            shuffle=bool(shuffle) and 0 < batch < X.shape[0],
                             shuffle_seed=int(seed))
     return result
 
@@ -102,40 +105,60 @@ class _LinearBase(BaseEstimator):
 
     def _train_linear(self, X, y, loss, outputs):
         dtype = _dtype_of(self.dtype, X)
-        Xt = _shared(X, dtype, self.device)
-        yt = _shared(y, dtype, self.device)
         d = X.shape[1]
-        rows = d + 1 if self.fit_intercept else d
-        shape = [rows] if outputs == 1 else [rows, outputs]
         epochs = self.epochs if self.epochs is not None else _default_epochs(self.optimizer)
-        seed = 0 if self.random_state is None else int(self.random_state)
+        seed = _seed_of(self.random_state)
 
-        def run(options):
+        def run(X, y, fit_intercept, options):
+            rows = d + 1 if fit_intercept else d
+            shape = [rows] if outputs == 1 else [rows, outputs]
             w = _descent._zeros(shape, "f32" if dtype == np.float32 else "f64", self.device, True)
-            model = _descent.LinearModel(w, self.fit_intercept)
-            result = _fit_model(model, loss, Xt, yt, [w], self.optimizer, self.lr, options,
-                                epochs, self.batch_size, self.shuffle, seed)
-            return w, result
+            model = _descent.LinearModel(w, fit_intercept)
+            result = _fit_model(model, loss, _shared(X, dtype, self.device),
+                                _shared(y, dtype, self.device), [w], self.optimizer, self.lr,
+                                options, epochs, self.batch_size, self.shuffle, seed)
+            W = w.detach().cpu().numpy().astype(dtype)
+            return (W[:d], W[d]) if fit_intercept else (W, None), result
 
         try:
-            w, result = run(self.optimizer_options)
+            (coef, intercept), result = run(X, y, self.fit_intercept, self.optimizer_options)
         except ValueError as exc:
             # A singular Hessian (fewer rows than weights, collinear columns): a vanishing
-            # ridge gives the least-norm solution, as lstsq does (scikit-learn's answer).
+            # ridge gives the least-norm solution, as lstsq does. For least squares with an
+            # intercept, scikit-learn's answer is the least-norm solution of the centred
+            # problem (the intercept then absorbs the means): the same here, on centred
+            # copies of X and y.
             if self.optimizer != "newton" or "not positive definite" not in str(exc):
                 raise
             scale = float(np.max(np.mean(np.square(X, dtype=np.float64), axis=0), initial=1.0))
             options = dict(self.optimizer_options or {})
             options["damping"] = 1e-10 * 2.0 * max(scale, 1.0)
-            w, result = run(options)
-        W = w.detach().cpu().numpy().astype(np.float64 if dtype == np.float64 else np.float32)
+            if loss == "mse" and self.fit_intercept:
+                x_mean, y_mean = X.mean(axis=0), y.mean()
+                (coef, _), result = run(X - x_mean, y - y_mean, False, options)
+                intercept = (y_mean - x_mean @ coef).astype(dtype)
+            else:
+                (coef, intercept), result = run(X, y, self.fit_intercept, options)
         self.loss_curve_ = list(result.losses)
         self.n_iter_ = len(result.losses)
-        if self.fit_intercept:
-            coef, intercept = W[:d], W[d]
-        else:
-            coef, intercept = W, (np.zeros(W.shape[1:], dtype=W.dtype) if W.ndim == 2 else 0.0)
+        if intercept is None:
+            intercept = np.zeros(coef.shape[1:], dtype=coef.dtype) if coef.ndim == 2 else 0.0
         return coef, intercept
+
+
+def _seed_of(random_state):
+    """A seed from scikit-learn's random_state: None (0: descent is deterministic), an int, or
+    a numpy RandomState / Generator (one draw)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    raise ValueError(f"random_state must be None, an int, a RandomState or a Generator, got "
+                     f"{random_state!r}")
 
 
 class LinearRegression(RegressorMixin, _LinearBase):
@@ -279,7 +302,7 @@ class MLPRegressor(RegressorMixin, BaseEstimator):
         dtype = _dtype_of(self.dtype, X)
         Xt = _shared(X, dtype, self.device)
         yt = _shared(np.asarray(y, dtype=dtype), dtype, self.device)
-        seed = 0 if self.random_state is None else int(self.random_state)
+        seed = _seed_of(self.random_state)
         name = "f32" if dtype == np.float32 else "f64"
         net = _descent.mlp(self._sizes(X.shape[1]), self.activation, seed, name, self.device)
         n = X.shape[0]

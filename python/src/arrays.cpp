@@ -46,6 +46,7 @@ bool python_alive() {
 }  // namespace
 
 Tensor tensor_from_array(nb::handle array) {
+    if (nb::isinstance<Tensor>(array)) return nb::cast<Tensor>(array);  // already one
     nb::ndarray<> a;
     if (!nb::try_cast<nb::ndarray<>>(array, a, /*convert=*/false)) {
         nb::ndarray<nb::ro> readonly;
@@ -95,7 +96,10 @@ Tensor tensor_from_array(nb::handle array) {
     // The tensor's storage holds the array: its handle keeps the producer's buffer alive, and
     // dropping it needs the interpreter (the last tensor may go while the GIL is released).
     auto* keep = new nb::ndarray<>(a);
-    auto release = [keep](void*) {
+    auto release = [keep, device](void*) {
+        // descent's queued kernels may still use the memory: finish them before the producer
+        // may reuse it.
+        if (device.is_cuda()) synchronize(device);
         if (!python_alive()) return;  // the interpreter is gone: nothing left to release
         nb::gil_scoped_acquire gil;
         delete keep;

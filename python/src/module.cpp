@@ -46,7 +46,12 @@ void bind_errors(nb::module_& m) {
                 case EEXIST: type = PyExc_FileExistsError; break;
                 default: break;
             }
-            PyErr_SetString(type, e.what());
+            // descent's message as str(e), with OSError's errno set (strerror is left unset:
+            // OSError's str() would then print it instead of the message).
+            nb::object error = nb::steal(PyObject_CallFunction(type, "s", e.what()));
+            if (error.is_valid() && e.errno_value() != 0)
+                nb::setattr(error, "errno", nb::int_(e.errno_value()));
+            if (error.is_valid()) PyErr_SetObject(type, error.ptr());
         } catch (const Diverged& e) {
             PyErr_SetString(PyExc_RuntimeError, e.what());
         } catch (const CudaError& e) {

@@ -5,6 +5,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <cmath>
+
 #include "binding.hpp"
 
 namespace descent::python {
@@ -73,6 +75,58 @@ void bind_ops(nb::module_& m) {
         .def("__matmul__", &matmul, nb::is_operator(), Unlocked())
         // __eq__ returns a mask, so tensors hash by identity, as torch's.
         .def("__hash__", [](nb::handle self) { return reinterpret_cast<std::intptr_t>(self.ptr()); });
+    // numpy must not take over `np.float64(2) * t` or `t * array` (it would detach the tensor
+    // through __array__): numpy defers to Tensor's operators, as it does for torch.
+    cls.attr("__array_ufunc__") = nb::none();
+    cls.attr("__array_priority__") = 1000;
+    // In-place arithmetic, torch's: the result written back into the tensor (never recorded:
+    // refused on a tensor that requires grad while grad mode is on, as copy_), the same object.
+    struct InPlace {
+        const char* name;
+        const char* dunder;
+        TT tt;
+        TS ts;
+    };
+    const InPlace in_place[] = {
+        {"add_", "__iadd__", static_cast<TT>(&add), static_cast<TS>(&add)},
+        {"sub_", "__isub__", static_cast<TT>(&sub), static_cast<TS>(&sub)},
+        {"mul_", "__imul__", static_cast<TT>(&mul), static_cast<TS>(&mul)},
+        {"div_", "__itruediv__", static_cast<TT>(&div), static_cast<TS>(&div)}};
+    for (const InPlace& op : in_place) {
+        auto tensor_form = [f = op.tt](nb::pointer_and_handle<Tensor> self, const Tensor& other) {
+            {
+                nb::gil_scoped_release unlocked;
+                Tensor r;
+                {
+                    NoGrad no_graph;  // the value only; copy_ refuses what torch refuses
+                    r = f(*self.p, other);
+                }
+                self.p->copy_(r);
+            }
+            return nb::borrow(self.h);
+        };
+        auto scalar_form = [f = op.ts](nb::pointer_and_handle<Tensor> self, double other) {
+            {
+                nb::gil_scoped_release unlocked;
+                Tensor r;
+                {
+                    NoGrad no_graph;
+                    r = f(*self.p, other);
+                }
+                self.p->copy_(r);
+            }
+            return nb::borrow(self.h);
+        };
+        cls.def(op.name, tensor_form, nb::arg("other"));
+        cls.def(op.name, scalar_form, nb::arg("other"));
+        cls.def(op.dunder, tensor_form, nb::is_operator());
+        cls.def(op.dunder, scalar_form, nb::is_operator());
+    }
+    cls.def("__rpow__", [](const Tensor& a, double base) {
+                if (!(base > 0)) throw Error("base ** tensor: the base must be > 0, got " + std::to_string(base));
+                return exp(mul(a, std::log(base)));
+            },
+            nb::is_operator(), Unlocked());
     m.def("rsub", [](double s, const Tensor& a) { return rsub(s, a); }, nb::arg("scalar"),
           nb::arg("input"), Unlocked(), "scalar - input.");
     m.def("rdiv", [](double s, const Tensor& a) { return rdiv(s, a); }, nb::arg("scalar"),
@@ -106,6 +160,10 @@ void bind_ops(nb::module_& m) {
           nb::arg("max") = nb::none(), Unlocked(),
           "input limited to [min, max] (either bound may be None, not both; min > max gives max).");
     cls.def("clamp", clamp_fn, nb::arg("min") = nb::none(), nb::arg("max") = nb::none(), Unlocked());
+    m.def("clamp_min", &clamp_min, nb::arg("input"), nb::arg("min"), Unlocked(),
+          "max(input, min), elementwise.");
+    m.def("clamp_max", &clamp_max, nb::arg("input"), nb::arg("max"), Unlocked(),
+          "min(input, max), elementwise.");
     m.def("where", &where, nb::arg("condition"), nb::arg("input"), nb::arg("other"), Unlocked(),
           "input where condition is nonzero, else other (condition: a mask of input's dtype); "
           "the unchosen side never leaks an inf or NaN into the gradient.");
@@ -199,6 +257,9 @@ void bind_ops(nb::module_& m) {
           nb::arg("offset") = 0, Unlocked(),
           "torch's dropout in training, with a counter-based mask: the same for (seed, "
           "offset) on every device.");
+    m.def("dropout_mask", &dropout_mask, nb::arg("input"), nb::arg("p"), nb::arg("seed"),
+          nb::arg("offset") = 0, Unlocked(),
+          "dropout's mask alone: 1 / (1 - p) where kept, 0 where dropped.");
 
     // Losses (mean over rows, torch's reduction='mean').
     m.def("mse_loss", &mse_loss, nb::arg("input"), nb::arg("target"), Unlocked(),

@@ -93,9 +93,16 @@ void bind_optim(nb::module_& m) {
                     return nb::none();
                 }
                 nb::callable c = *closure;
-                return nb::cast(o.step([c]() {
+                const Tensor& first = o.params().front();
+                return nb::cast(o.step([c, &first]() {
                     nb::gil_scoped_acquire gil;
-                    return nb::cast<Tensor>(c());
+                    nb::object loss = c();
+                    if (nb::isinstance<Tensor>(loss)) return nb::cast<Tensor>(loss);
+                    // torch lets a closure return a number (loss.item()).
+                    if (PyFloat_Check(loss.ptr()) || PyLong_Check(loss.ptr()))
+                        return scalar(nb::cast<double>(loss), first.dtype(), first.device());
+                    throw nb::type_error("descent: the closure must return the loss (a Tensor or "
+                                         "a number) after calling backward()");
                 }));
             }, nb::arg("closure") = nb::none(),
             "One update. With a closure (which recomputes the loss, calls backward() and "
@@ -245,7 +252,11 @@ void bind_optim(nb::module_& m) {
                 auto count = [&](std::optional<std::int64_t>& slot) {
                     slot = nb::cast<std::int64_t>(value);
                 };
-                if (k == "lr") real(c.lr);
+                if (k == "betas") {  // torch's name for (beta1, beta2)
+                    std::tie(c.beta1, c.beta2) = betas_arg(value);
+                } else if (k == "line_search_fn") {  // torch.optim.LBFGS's name
+                    if (!value.is_none()) c.line_search = text_arg(value, "line_search_fn");
+                } else if (k == "lr") real(c.lr);
                 else if (k == "momentum") real(c.momentum);
                 else if (k == "dampening") real(c.dampening);
                 else if (k == "alpha") real(c.alpha);

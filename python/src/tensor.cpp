@@ -107,6 +107,11 @@ void bind_tensor(nb::module_& m) {
         .def("detach", &Tensor::detach)
         .def("contiguous", &Tensor::contiguous)
         .def("item", &Tensor::item)
+        .def("__int__", [](const Tensor& t) { return static_cast<std::int64_t>(t.item()); })
+        .def("__format__", [](const Tensor& t, nb::handle spec) -> nb::object {
+                if (t.numel() == 1) return nb::steal(PyObject_Format(nb::float_(t.item()).ptr(), spec.ptr()));
+                return nb::str(nb::cast(t));
+            })
         .def("__float__", &Tensor::item)
         .def("tolist", [](const Tensor& t) -> nb::object {
             const std::vector<double> v = t.to_vector<double>();
@@ -127,10 +132,17 @@ void bind_tensor(nb::module_& m) {
         .def("numpy", &numpy_view,
              "A numpy array over this cpu tensor's memory (no copy; as torch, not for a "
              "tensor that requires grad or lives on a GPU).")
+        // numpy's protocol: a view unless a copy is asked for (copy=True) or needed for
+        // `dtype` (refused with copy=False); refused as numpy() is (requires grad, a GPU).
         .def("__array__", [](const Tensor& t, nb::handle dtype, nb::handle copy) {
-                (void)copy;
-                nb::object a = numpy_view(t.requires_grad() ? t.detach() : t);
-                if (!dtype.is_none()) return a.attr("astype")(dtype);
+                nb::object a = numpy_view(t);
+                const bool convert = !dtype.is_none() &&
+                    !nb::cast<bool>(a.attr("dtype").attr("__eq__")(dtype));
+                if (convert && copy.ptr() == Py_False)
+                    throw nb::value_error("descent: __array__(copy=False) cannot convert the "
+                                          "dtype without a copy");
+                if (convert) return a.attr("astype")(dtype);
+                if (copy.ptr() == Py_True) return a.attr("copy")();
                 return a;
             }, nb::arg("dtype") = nb::none(), nb::arg("copy") = nb::none())
         .def("__dlpack__", &dlpack_capsule)
@@ -153,9 +165,19 @@ void bind_tensor(nb::module_& m) {
             nb::arg("create_graph") = false,
             "Reverse-mode pass from this tensor into the grad of every leaf that requires it.")
         // --- in place (never recorded)
-        .def("fill_", [](Tensor& t, double v) { t.fill_(v); return t; })
-        .def("zero_", [](Tensor& t) { t.zero_(); return t; })
-        .def("copy_", [](Tensor& t, const Tensor& src) { t.copy_(src); return t; })
+        // In place: the same Python object back, as torch.
+        .def("fill_", [](nb::pointer_and_handle<Tensor> t, double v) {
+                t.p->fill_(v);
+                return nb::borrow(t.h);
+            })
+        .def("zero_", [](nb::pointer_and_handle<Tensor> t) {
+                t.p->zero_();
+                return nb::borrow(t.h);
+            })
+        .def("copy_", [](nb::pointer_and_handle<Tensor> t, const Tensor& src) {
+                t.p->copy_(src);
+                return nb::borrow(t.h);
+            })
         // --- views and shape
         .def("reshape", [](const Tensor& t, nb::args shape) {
                 Shape s;

@@ -117,6 +117,18 @@ void bind_training(nb::module_& m) {
             if (on_divergence == "stop") o.on_divergence = OnDivergence::stop;
             else if (on_divergence == "warn") o.on_divergence = OnDivergence::warn;
             else throw Error("train: on_divergence is 'stop' or 'warn', got '" + on_divergence + "'");
+            // Ctrl-C: the loop polls once per epoch, stops at the epoch's end, and the
+            // KeyboardInterrupt is raised when train returns.
+            o.stop_requested = [] {
+                nb::gil_scoped_acquire gil;
+                return PyErr_CheckSignals() != 0;
+            };
+            // OnDivergence::warn's message as a RuntimeWarning (an error under -W error).
+            o.on_warning = [](const std::string& message) {
+                nb::gil_scoped_acquire gil;
+                if (PyErr_WarnEx(PyExc_RuntimeWarning, message.c_str(), 1) != 0)
+                    throw nb::python_error();
+            };
             if (on_epoch) {
                 nb::callable f = *on_epoch;
                 o.on_epoch = [f](std::int64_t epoch, double value) {
@@ -150,8 +162,13 @@ void bind_training(nb::module_& m) {
                     write_checkpoint(path, *opt, so_far);
                 };
             }
-            nb::gil_scoped_release unlocked;
-            return train(model, loss_arg(loss), X, y, optimizer, o);
+            TrainResult result;
+            {
+                nb::gil_scoped_release unlocked;
+                result = train(model, loss_arg(loss), X, y, optimizer, o);
+            }
+            if (PyErr_Occurred()) throw nb::python_error();  // the signal's exception
+            return result;
         }, nb::arg("model"), nb::arg("loss"), nb::arg("X"), nb::arg("y"), nb::arg("optimizer"),
         nb::arg("epochs") = 50, nb::arg("batch_size") = 0, nb::arg("shuffle") = false,
         nb::arg("shuffle_seed") = 0, nb::arg("record_weights") = false,

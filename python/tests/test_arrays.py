@@ -136,6 +136,7 @@ def test_cuda_arrays_are_shared():
     if not torch.cuda.is_available():
         pytest.skip("torch has no CUDA here")
     x = torch.arange(8, dtype=torch.float32, device="cuda").reshape(2, 4)
+    torch.cuda.synchronize()            # descent reads on its own stream (python/README.md)
     t = descent.from_dlpack(x)
     assert t.device == "cuda:0" and t.data_ptr() == x.data_ptr()
     t.fill_(2.0)

@@ -137,3 +137,25 @@ def test_errors_are_scikit_learns(rng):
         descent.LogisticRegression().fit(np.zeros((4, 1)), np.ones(4))
     with pytest.raises(ValueError, match="dtype"):
         descent.LinearRegression(dtype="f16").fit(np.zeros((4, 1)), np.zeros(4))
+
+
+def test_columns_collinear_with_the_intercept_match_scikit_learn(rng):
+    # One-hot dummies sum to the intercept's column: scikit-learn's least-norm answer is that
+    # of the centred problem.
+    labels = rng.integers(0, 3, size=60)
+    X = np.eye(3)[labels]
+    y = np.array([1.0, 2.0, 4.0])[labels] + 0.1 * rng.normal(size=60)
+    ours = descent.LinearRegression().fit(X, y)
+    ref = linear_model.LinearRegression().fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-6)
+    np.testing.assert_allclose(descent.LinearRegression().fit(np.ones((5, 3)), np.arange(5.0))
+                               .coef_, np.zeros(3), atol=1e-8)
+
+
+def test_random_state_may_be_a_generator(rng):
+    X = rng.normal(size=(50, 2))
+    y = X.sum(axis=1)
+    m = descent.MLPRegressor(hidden_layer_sizes=(4,), epochs=3,
+                             random_state=np.random.RandomState(0)).fit(X, y)
+    assert m.n_iter_ == 3

@@ -148,3 +148,53 @@ def test_long_ops_release_the_gil():
     # A thread counting in Python makes progress while one large matmul runs (~0.1 s).
     a = descent.ones(1200, 1200, dtype="f64")
     assert python_progress_during(lambda: a @ a) > 100
+
+
+def test_out_of_memory_is_a_memory_error():
+    with pytest.raises(MemoryError, match="out of memory"):
+        descent.empty(1 << 42, dtype="f64")    # 32 TiB
+
+
+def test_numpy_operands_do_not_take_over():
+    w = descent.ones(3, dtype="f64", requires_grad=True)
+    r = np.float64(2.0) * w                     # Tensor.__rmul__, not numpy's multiply
+    assert isinstance(r, descent.Tensor) and r.requires_grad
+    with pytest.raises(TypeError):
+        w * np.ones(3)                          # an array is not silently converted
+    with pytest.raises(TypeError, match="detach"):
+        np.asarray(w)                           # as numpy(): no silent detach
+
+
+def test_array_protocol_honours_copy():
+    t = descent.zeros(3, dtype="f64")
+    shared, copied = t.__array__(), t.__array__(copy=True)
+    t.fill_(1.0)
+    assert shared.tolist() == [1.0, 1.0, 1.0] and copied.tolist() == [0.0, 0.0, 0.0]
+    assert t.__array__(dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="copy=False"):
+        t.__array__(dtype=np.float32, copy=False)
+
+
+def test_in_place_arithmetic_writes_into_the_tensor():
+    a = np.zeros(3)
+    t = descent.from_numpy(a)
+    same = t
+    t += 1.0
+    t *= descent.tensor([1.0, 2.0, 3.0])
+    assert t is same and a.tolist() == [1.0, 2.0, 3.0]
+    assert t.sub_(1.0) is t and a.tolist() == [0.0, 1.0, 2.0]
+    w = descent.ones(2, dtype="f64", requires_grad=True)
+    (w * w).sum().backward()
+    with pytest.raises(ValueError, match="requires grad"):
+        w -= 0.1 * w.grad                       # torch refuses it outside no_grad too
+    with descent.no_grad():
+        w -= 0.1 * w.grad
+    assert w.requires_grad and w.detach().numpy().tolist() == [0.8, 0.8]
+
+
+def test_scalar_conveniences():
+    loss = descent.tensor(0.123456)
+    assert f"{loss:.3f}" == "0.123" and int(descent.tensor(3.7)) == 3
+    np.testing.assert_allclose(as_np(2.0 ** descent.tensor([1.0, 3.0])), [2.0, 8.0], rtol=1e-15)
+    t = descent.tensor([1.0])
+    assert descent.from_dlpack(t) is not None and descent.from_dlpack(t).data_ptr() == t.data_ptr()

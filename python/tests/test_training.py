@@ -5,6 +5,7 @@ run for a resumed one."""
 
 import json
 import subprocess
+import threading
 
 import numpy as np
 import pytest
@@ -174,3 +175,82 @@ def test_training_releases_the_gil(rng):
                               descent.from_numpy(y), descent.optim.Adam([w], lr=0.01),
                               epochs=300))
     assert progress > 100
+
+
+def test_a_callbacks_exception_reaches_the_caller(rng):
+    X, y = linear_data(rng, n=50, d=2)
+    w = descent.zeros(3, dtype="f64", requires_grad=True)
+
+    class Stop(Exception):
+        pass
+
+    def on_epoch(epoch, loss):
+        if epoch == 3:
+            raise Stop("enough")
+
+    with pytest.raises(Stop, match="enough"):
+        descent.train(descent.LinearModel(w, True), "mse", descent.from_numpy(X),
+                      descent.from_numpy(y), descent.optim.Adam([w]), epochs=10,
+                      on_epoch=on_epoch)
+    lbfgs = descent.optim.LBFGS([w])
+
+    def closure():
+        raise KeyError("from the closure")
+
+    with pytest.raises(KeyError, match="from the closure"):
+        lbfgs.step(closure)
+
+
+def test_diverging_with_warn_is_a_runtime_warning(rng):
+    X, y = linear_data(rng, n=100)
+    w = descent.zeros(X.shape[1] + 1, dtype="f64", requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        result = descent.train(descent.LinearModel(w, True), "mse", descent.from_numpy(X),
+                               descent.from_numpy(y), descent.optim.SGD([w], lr=50.0),
+                               epochs=100, on_divergence="warn")
+    assert "diverged" in result.divergence
+
+
+def test_file_errors_keep_errno_and_message(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        descent.load_dataset(str(tmp_path / "missing.csv"))
+    assert info.value.errno == 2 and str(info.value).endswith("no such file")
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        descent.load_dataset(str(tmp_path / "d.csv"))
+
+
+def test_closures_may_return_a_number_and_options_take_torchs_names():
+    w = descent.tensor([3.0, -1.0], requires_grad=True)
+    opt = descent.optim.SGD([w], lr=0.25)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss.item()
+
+    assert opt.step(closure).item() == 10.0
+    assert w.detach().numpy().tolist() == [1.5, -0.5]
+    adam = descent.optim.make_optimizer("adam", [w], "torch", betas=(0.8, 0.9))
+    assert isinstance(adam, descent.optim.Adam)
+    lbfgs = descent.optim.make_optimizer("lbfgs", [w], "torch", line_search_fn="strong_wolfe")
+    assert isinstance(lbfgs, descent.optim.LBFGS)
+    with pytest.raises(TypeError, match="closure must return"):
+        opt.step(lambda: "loss")
+
+
+def test_ctrl_c_interrupts_training(rng):
+    import _thread
+    import time
+
+    X, y = linear_data(rng, n=2000, d=4)
+    w = descent.zeros(5, dtype="f64", requires_grad=True)
+    timer = threading.Timer(0.2, _thread.interrupt_main)   # as Ctrl-C would
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        descent.train(descent.LinearModel(w, True), "mse", descent.from_numpy(X),
+                      descent.from_numpy(y), descent.optim.Adam([w], lr=1e-3), epochs=10**8)
+    timer.join()
+    assert time.monotonic() - start < 30

@@ -19,13 +19,13 @@ namespace {
 
 // "<path>: is a FIFO, not a regular file", naming what the path leads to.
 [[noreturn]] void refuse(const std::string& name, mode_t mode) {
-    if (S_ISDIR(mode)) throw Error(name + ": is a directory, not a data file");
+    if (S_ISDIR(mode)) throw FileError(name + ": is a directory, not a data file", EISDIR);
     const char* kind = S_ISFIFO(mode)   ? "a FIFO"
                        : S_ISCHR(mode)  ? "a character device"
                        : S_ISBLK(mode)  ? "a block device"
                        : S_ISSOCK(mode) ? "a socket"
                                         : "something else";
-    throw Error(name + ": is " + kind + ", not a regular file");
+    throw FileError(name + ": is " + kind + ", not a regular file", 0);
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ void InputFile::read(std::uint64_t offset, char* out, std::size_t n) const {
         const ssize_t got = ::pread(m_fd, out + done, n - done, static_cast<off_t>(offset + done));
         if (got < 0) {
             if (errno == EINTR) continue;
-            throw Error(m_name + ": read failed: " + std::strerror(errno));
+            throw FileError(m_name + ": read failed: " + std::strerror(errno), errno);
         }
         if (got == 0)
             throw Error(m_name + ": changed size while being read (it had " +
@@ -89,7 +89,7 @@ void InputFile::read(std::uint64_t offset, char* out, std::size_t n) const {
 
 void InputFile::check_unchanged() const {
     struct stat st;
-    if (::fstat(m_fd, &st) != 0) throw Error(m_name + ": cannot be read: " + std::strerror(errno));
+    if (::fstat(m_fd, &st) != 0) throw FileError(m_name + ": cannot be read: " + std::strerror(errno), errno);
     if (static_cast<std::uint64_t>(st.st_size) != m_size)
         throw Error(m_name + ": changed size while being read (" + std::to_string(m_size) +
                     " bytes when opened, " + std::to_string(st.st_size) + " now)");
