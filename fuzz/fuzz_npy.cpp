@@ -6,6 +6,7 @@
 // Run: scripts/fuzz.sh (libFuzzer), or the fuzz_replay_npy ctest (corpus + regressions).
 #include <cmath>
 #include <cstdint>
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -44,7 +45,9 @@ void check_accepted(const std::string& bytes, const descent::Dataset& data, bool
         std::size_t v = header.find(':', at + std::strlen(key));
         FUZZ_CHECK(v != std::string::npos, "no value");
         ++v;
-        while (v < header.size() && (header[v] == ' ' || header[v] == '\t')) ++v;
+        // Any whitespace Python's literal syntax allows there (a newline too: the loader's
+        // parser takes it, as numpy does).
+        while (v < header.size() && std::isspace(static_cast<unsigned char>(header[v]))) ++v;
         return header.substr(v);
     };
     const std::string descr_field = after("descr");
