@@ -117,7 +117,53 @@ void check_all_isas(std::int64_t d) {
     }
 }
 
+// The kernels that read an implicit ones column (X of d - 1 columns, a model's implicit
+// intercept) against the baseline kernel over the same rows with the ones stored: bitwise,
+// in every build; the widths without such a kernel say so (nullptr).
+template <class T>
+void check_implicit_ones(std::int64_t d) {
+    const std::vector<CpuIsa> isas = available_cpu_isas();
+    for (const std::int64_t rows : {1, 3, 4, 5, 63, 64, 65, 67, 1000}) {
+        Block<T> b = random_block<T>(rows, d, static_cast<std::uint32_t>(rows * 17 + d));
+        std::vector<T> cut;  // the first d - 1 columns
+        for (std::int64_t i = 0; i < rows; ++i) {
+            b.x[static_cast<std::size_t>(i * d + d - 1)] = T(1);
+            cut.insert(cut.end(), b.x.begin() + i * d, b.x.begin() + i * d + d - 1);
+        }
+        for (const bool hessian : {false, true}) {
+            const std::size_t entries = static_cast<std::size_t>(1 + d + (hessian ? d * d : 0));
+            std::vector<double> stored(entries, 0.0);
+            block_fn_for<T>(CpuIsa::baseline, d)(b.x.data(), b.y.data(), b.w.data(), rows, d,
+                                                 hessian, stored.data());
+            for (const CpuIsa isa : isas) {
+                const BlockFn<T> implicit = block_fn_for<T>(isa, d, true);
+                const bool specialised = d == 2 || d == 3 || d == 4 || d == 5 || d == 8 || d == 9 ||
+                                         d == 16 || d == 17 || d == 32 || d == 33;
+                REQUIRE((implicit != nullptr) == specialised);
+                if (!implicit) continue;
+                std::vector<double> out(entries, 0.0);
+                implicit(cut.data(), b.y.data(), b.w.data(), rows, d, hessian, out.data());
+                for (std::size_t e = 0; e < entries; ++e) {
+                    const std::int64_t jk = static_cast<std::int64_t>(e) - 1 - d;
+                    if (jk >= 0 && jk % d < jk / d) continue;  // lower triangle: not read
+                    INFO(cpu_isa_name(isa) << ": implicit ones, d " << d << ", rows " << rows
+                                           << ", hessian " << hessian << ", entry " << e);
+                    CHECK(std::memcmp(&out[e], &stored[e], sizeof(double)) == 0);
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
+
+TEST_CASE("the block kernels reading an implicit ones column give the stored column's sums, bitwise",
+          "[cpu][isa][intercept]") {
+    for (const std::int64_t d : {2, 3, 4, 5, 6, 8, 9, 16, 17, 32, 33}) {
+        check_implicit_ones<float>(d);
+        check_implicit_ones<double>(d);
+    }
+}
 
 TEST_CASE("every instruction set's block kernels give bitwise the baseline's sums",
           "[cpu][isa]") {

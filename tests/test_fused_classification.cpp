@@ -438,6 +438,44 @@ TEST_CASE("every CPU instruction-set build of the logistic block gives bitwise t
     }
 }
 
+TEST_CASE("the logistic blocks reading an implicit ones column equal those over the stored column",
+          "[loss][logistic][isa][intercept]") {
+    using namespace descent::detail;
+    for (std::int64_t d : {2, 3, 4, 5, 8, 9, 16, 17, 32, 33}) {
+        LogisticProblem p = logistic_problem(91 + d, 1000, d);
+        std::vector<double> cut;  // X's first d - 1 columns; the stored X's last set to ones
+        for (std::int64_t i = 0; i < p.n; ++i) {
+            p.X[static_cast<std::size_t>(i * d + d - 1)] = 1.0;
+            cut.insert(cut.end(), p.X.begin() + i * d, p.X.begin() + i * d + d - 1);
+        }
+        const std::vector<float> Xf(p.X.begin(), p.X.end()), cutf(cut.begin(), cut.end()),
+            yf(p.y.begin(), p.y.end()), wf(p.w.begin(), p.w.end());
+        for (CpuIsa isa : available_cpu_isas()) {
+            for (bool f32 : {false, true}) {
+                INFO("d=" << d << (f32 ? " f32 " : " f64 ") << cpu_isa_name(isa));
+                std::vector<double> stored(static_cast<std::size_t>(1 + d + d * d), 0.0),
+                    implicit = stored;
+                if (f32) {
+                    logistic_block_fn_for<float>(CpuIsa::baseline, d)(
+                        Xf.data(), yf.data(), wf.data(), p.n, d, true, stored.data());
+                    const auto fn = logistic_block_fn_for<float>(isa, d, true);
+                    REQUIRE(fn != nullptr);
+                    fn(cutf.data(), yf.data(), wf.data(), p.n, d, true, implicit.data());
+                } else {
+                    logistic_block_fn_for<double>(CpuIsa::baseline, d)(
+                        p.X.data(), p.y.data(), p.w.data(), p.n, d, true, stored.data());
+                    const auto fn = logistic_block_fn_for<double>(isa, d, true);
+                    REQUIRE(fn != nullptr);
+                    fn(cut.data(), p.y.data(), p.w.data(), p.n, d, true, implicit.data());
+                }
+                CHECK(std::memcmp(implicit.data(), stored.data(), stored.size() * sizeof(double)) == 0);
+            }
+        }
+    }
+    CHECK(descent::detail::logistic_block_fn_for<double>(descent::detail::CpuIsa::baseline, 6, true) ==
+          nullptr);
+}
+
 TEST_CASE("label checks: one error naming the row", "[loss][logistic][softmax][errors]") {
     const Tensor X = descent::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8}, {4, 2},
                                           DType::f64);

@@ -65,24 +65,24 @@ void require_cpu_isa(CpuIsa isa, const char* op) {
 }
 
 template <class T>
-BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d) {
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d, bool ones) {
     require_cpu_isa(isa, "linear_mse");
     constexpr bool f32 = std::is_same_v<T, float>;
     switch (isa) {
 #if defined(DESCENT_HAVE_AVX2_KERNELS)
         case CpuIsa::avx2:
-            if constexpr (f32) return avx2_block_fn_f32(d); else return avx2_block_fn_f64(d);
+            if constexpr (f32) return avx2_block_fn_f32(d, ones); else return avx2_block_fn_f64(d, ones);
 #endif
 #if defined(DESCENT_HAVE_AVX512_KERNELS)
         case CpuIsa::avx512:
-            if constexpr (f32) return avx512_block_fn_f32(d); else return avx512_block_fn_f64(d);
+            if constexpr (f32) return avx512_block_fn_f32(d, ones); else return avx512_block_fn_f64(d, ones);
 #endif
-        default: return baseline::block_fn<T>(d);
+        default: return baseline::block_fn<T>(d, ones);
     }
 }
 
-template BlockFn<float> block_fn_for<float>(CpuIsa, std::int64_t);
-template BlockFn<double> block_fn_for<double>(CpuIsa, std::int64_t);
+template BlockFn<float> block_fn_for<float>(CpuIsa, std::int64_t, bool);
+template BlockFn<double> block_fn_for<double>(CpuIsa, std::int64_t, bool);
 
 void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                             bool intercept, Array loss, Array grad, const Array* hessian,
@@ -94,8 +94,11 @@ void CpuBackend::linear_mse(Array X, Array y, Array w, std::int64_t n, std::int6
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
-        const BlockFn<T> block = block_fn_for<T>(best_cpu_isa(), d);
-        BlockRows<T> xr(x, n, kRowBlock, d, intercept);
+        // With the intercept implicit, the specialised widths read X's rows and their ones
+        // themselves; other widths get each block copied with its ones (BlockRows).
+        const BlockFn<T> reads_ones = intercept ? block_fn_for<T>(best_cpu_isa(), d, true) : nullptr;
+        const BlockFn<T> block = reads_ones ? reads_ones : block_fn_for<T>(best_cpu_isa(), d);
+        BlockRows<T> xr(x, n, kRowBlock, d, intercept, reads_ones != nullptr);
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
                 block(xr.rows(start, rows), targets_from(yv, start), wv, rows, d, want_h, out);

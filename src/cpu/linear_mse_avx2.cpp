@@ -6,7 +6,9 @@
 
 namespace descent::detail {
 
-BlockFn<float> avx2_block_fn_f32(std::int64_t d) { return avx2::block_fn<float>(d); }
-BlockFn<double> avx2_block_fn_f64(std::int64_t d) { return avx2::block_fn<double>(d); }
+BlockFn<float> avx2_block_fn_f32(std::int64_t d, bool ones) { return avx2::block_fn<float>(d, ones); }
+BlockFn<double> avx2_block_fn_f64(std::int64_t d, bool ones) {
+    return avx2::block_fn<double>(d, ones);
+}
 
 }  // namespace descent::detail

@@ -12,7 +12,9 @@
 
 namespace descent::detail {
 
-BlockFn<float> avx512_block_fn_f32(std::int64_t d) { return avx512::block_fn<float>(d); }
-BlockFn<double> avx512_block_fn_f64(std::int64_t d) { return avx512::block_fn<double>(d); }
+BlockFn<float> avx512_block_fn_f32(std::int64_t d, bool ones) { return avx512::block_fn<float>(d, ones); }
+BlockFn<double> avx512_block_fn_f64(std::int64_t d, bool ones) {
+    return avx512::block_fn<double>(d, ones);
+}
 
 }  // namespace descent::detail

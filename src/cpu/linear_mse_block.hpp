@@ -230,14 +230,55 @@ inline void residuals4(const Vec4 (&s)[4], const Vec4& y, Vec4& r) {
 // of a group stalled the arithmetic often enough to leave the pass at ~1.3x the floor whenever
 // the memory ran at its fastest (~63 GB/s, 2 threads, d = 16 f32); with it ~1.0x. A hint
 // only: no effect on any value.
-template <class T, int D>
+// S: the values a row holds in X (D, or D - 1 for RowGroups' implicit ones).
+template <class T, int S>
 inline void prefetch_ahead(const T* x, std::int64_t i) {
     constexpr std::int64_t kAheadBytes = 16384;
-    constexpr std::int64_t kGroupBytes = 4 * D * std::int64_t(sizeof(T));
-    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(x + i * D) + kAheadBytes;
+    constexpr std::int64_t kGroupBytes = 4 * S * std::int64_t(sizeof(T));
+    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(x + i * S) + kAheadBytes;
     for (std::int64_t line = 0; line < kGroupBytes; line += 64)
         __builtin_prefetch(reinterpret_cast<const void*>(at + std::uintptr_t(line)));
 }
+
+// Where a block kernel's rows of D columns come from. Stored (ones = false): X holds the D
+// columns of each row. Implicit ones (a model's implicit intercept, LinearModel's
+// fit_intercept): X holds the first D - 1 and the last column is all ones, never stored.
+// The vector kernels' 4-row groups load X's values and put the 1 in its lane in the register
+// (load_row_chunk, load_row_chunk8, and shuffles in the d = 2, 3 kernels); group() gives the
+// rest (a block's last rows, the d < 4 Hessian kernel, the logistic chunks) as D-column rows:
+// the stored rows themselves, or the rows copied with their ones into a buffer of G rows that
+// stays in L1. Either way the kernel does the arithmetic of a stored ones column (bitwise the
+// same sums) and X is read once, the prefetch running on X's own rows (kStride). Copying each
+// 4096-row block with its ones before the kernel, the earlier way (still cpu/row_blocks.hpp's
+// BlockRows, for the widths without a specialised kernel), went through L2 with nothing
+// overlapping it: an epoch took 1.4-2x the stored column's.
+template <class T, int D, bool ones, int G>
+class RowGroups {
+public:
+    static constexpr int kStride = ones ? D - 1 : D;  // values a row holds in X
+    static_assert(kStride >= 1, "an implicit ones column needs a stored column beside it");
+
+    explicit RowGroups(const T* x) : m_x(x) {}
+
+    // Rows [i, i + rows), rows <= G, as D-column rows.
+    const T* group(std::int64_t i, std::int64_t rows = G) {
+        const T* src = m_x + i * kStride;
+        if constexpr (!ones) {
+            return src;
+        } else {
+            const std::int64_t n = std::min<std::int64_t>(rows, G);  // (lets GCC see the bound)
+            for (std::int64_t q = 0; q < n; ++q) {
+                for (int j = 0; j < kStride; ++j) m_buffer[q * D + j] = src[q * kStride + j];
+                m_buffer[q * D + kStride] = T(1);
+            }
+            return m_buffer;
+        }
+    }
+
+private:
+    const T* m_x;
+    alignas(64) T m_buffer[ones ? G * D : 1];
+};
 
 // d = 2, loss and gradient: four rows (eight values) at a time in two vectors, the same sums
 // as linear_mse_block_fixed_impl<T, 2> value for value (four sets, row mod 4), without its
@@ -245,18 +286,27 @@ inline void prefetch_ahead(const T* x, std::int64_t i) {
 // residual for d = 2 is ((((0 + p0) + p1) + 0) + 0) - y with p_j = x_j w_j; that equals
 // ((p0 + p1) + 0) - y exactly (the two differ at most in the sign of a zero, which adding +0
 // makes positive), so the pair sums need one add of zero instead of three.
-template <class T>
+template <class T, bool ones>
 void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
+    RowGroups<T, 2, ones, 4> src(x);  // the block's last rows
+    const Vec4 one = {1.0, 1.0, 1.0, 1.0};
     const Vec4 w2 = {double(w[0]), double(w[1]), double(w[0]), double(w[1])};
     const Vec4 zero = {};
     // lanes of g01: (g0, g1) of sets 0 and 1; of g23: sets 2 and 3.
     Vec4 g01 = {}, g23 = {}, loss4 = {};
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        prefetch_ahead<T, 2>(x, i);
+        prefetch_ahead<T, decltype(src)::kStride>(x, i);
         Vec4 xa, xb, yv;
-        load_widened(x + 2 * i, xa);      // rows i, i + 1
-        load_widened(x + 2 * i + 4, xb);  // rows i + 2, i + 3
+        if constexpr (ones) {  // x holds x0 of rows i..i+3; the rows' ones made in registers
+            Vec4 v;
+            load_widened(x + i, v);
+            xa = __builtin_shufflevector(v, one, 0, 4, 1, 4);
+            xb = __builtin_shufflevector(v, one, 2, 4, 3, 4);
+        } else {
+            load_widened(x + 2 * i, xa);      // rows i, i + 1
+            load_widened(x + 2 * i + 4, xb);  // rows i + 2, i + 3
+        }
         load_targets(y, i, yv);
         const Vec4 pa = xa * w2, pb = xb * w2;
         const Vec4 r = ((__builtin_shufflevector(pa, pb, 0, 2, 4, 6) +
@@ -270,9 +320,10 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
     __builtin_memcpy(g[0], &g01, sizeof g01);
     __builtin_memcpy(g[1], &g23, sizeof g23);
     for (; i < rows; ++i) {  // the block's last rows go to set 0
-        const double r = linear_row_residual(x + 2 * i, w, target_at(y, i), 2);
+        const T* row = src.group(i, 1);
+        const double r = linear_row_residual(row, w, target_at(y, i), 2);
         loss[0] += r * r;
-        for (int j = 0; j < 2; ++j) g[0][j] += r * double(x[2 * i + j]);
+        for (int j = 0; j < 2; ++j) g[0][j] += r * double(row[j]);
     }
     out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
     for (int j = 0; j < 2; ++j) out[1 + j] = (g[0][j] + g[0][2 + j]) + (g[1][j] + g[1][2 + j]);
@@ -286,19 +337,30 @@ void linear_mse_block_d2(const T* x, const T* y, const T* w, std::int64_t rows, 
 // (((p0 + p1) + p2) + 0) - y exactly (they differ at most in the sign of a zero, which adding
 // +0 makes positive). The gradient sets fall on distinct lanes: (set q, column j) is lane
 // 3q + j of (g0 g1 g2).
-template <class T>
+template <class T, bool ones>
 void linear_mse_block_d3(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
+    RowGroups<T, 3, ones, 4> src(x);  // the block's last rows
+    const Vec4 one = {1.0, 1.0, 1.0, 1.0};
     const double w0 = double(w[0]), w1 = double(w[1]), w2 = double(w[2]);
     const Vec4 wa = {w0, w1, w2, w0}, wb = {w1, w2, w0, w1}, wc = {w2, w0, w1, w2};
     const Vec4 zero = {};
     Vec4 g0 = {}, g1 = {}, g2 = {}, loss4 = {};
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        prefetch_ahead<T, 3>(x, i);
+        prefetch_ahead<T, decltype(src)::kStride>(x, i);
         Vec4 xa, xb, xc, yv;
-        load_widened(x + 3 * i, xa);
-        load_widened(x + 3 * i + 4, xb);
-        load_widened(x + 3 * i + 8, xc);
+        if constexpr (ones) {  // x holds (a b) of rows i..i+3; the rows (a b 1) made in registers
+            Vec4 v0, v1;
+            load_widened(x + 2 * i, v0);      // a0 b0 a1 b1
+            load_widened(x + 2 * i + 4, v1);  // a2 b2 a3 b3
+            xa = __builtin_shufflevector(v0, one, 0, 1, 4, 2);                        // a0 b0 1 a1
+            xb = __builtin_shufflevector(__builtin_shufflevector(v0, v1, 3, 3, 4, 5), one, 0, 4, 2, 3);  // b1 1 a2 b2
+            xc = __builtin_shufflevector(v1, one, 4, 2, 3, 4);                        // 1 a3 b3 1
+        } else {
+            load_widened(x + 3 * i, xa);
+            load_widened(x + 3 * i + 4, xb);
+            load_widened(x + 3 * i + 8, xc);
+        }
         load_targets(y, i, yv);
         const Vec4 pa = xa * wa, pb = xb * wb, pc = xc * wc;
         // the first, second and third product of each of the four rows
@@ -318,9 +380,10 @@ void linear_mse_block_d3(const T* x, const T* y, const T* w, std::int64_t rows, 
     __builtin_memcpy(lanes + 8, &g2, sizeof g2);
     double (*g)[3] = reinterpret_cast<double (*)[3]>(lanes);  // g[set][column]
     for (; i < rows; ++i) {  // the block's last rows go to set 0
-        const double r = linear_row_residual(x + 3 * i, w, target_at(y, i), 3);
+        const T* row = src.group(i, 1);
+        const double r = linear_row_residual(row, w, target_at(y, i), 3);
         loss[0] += r * r;
-        for (int j = 0; j < 3; ++j) g[0][j] += r * double(x[3 * i + j]);
+        for (int j = 0; j < 3; ++j) g[0][j] += r * double(row[j]);
     }
     out[0] = (loss[0] + loss[1]) + (loss[2] + loss[3]);
     for (int j = 0; j < 3; ++j) out[1 + j] = (g[0][j] + g[1][j]) + (g[2][j] + g[3][j]);
@@ -367,11 +430,42 @@ inline void load_tail_widened(const T* x, Vec4& v) {
 
 // The tail columns 4C .. D-1 of a row (D not a multiple of 4) in the shared residual's order:
 // linear_row_residual adds them, one by one, to its first partial sum (lane 0 of s).
-template <class T, int TL>
+// ones: the last tail column is the implicit ones (RowGroups), not read from X.
+template <class T, int TL, bool ones = false>
 inline void add_tail_products(const T* tail, const double (&wt)[TL], Vec4& s) {
     double s0 = s[0];
-    for (int t = 0; t < TL; ++t) s0 += double(tail[t]) * wt[t];
+    for (int t = 0; t < TL; ++t) s0 += (ones && t == TL - 1 ? 1.0 : double(tail[t])) * wt[t];
     s[0] = s0;
+}
+
+// Columns 4c .. 4c + 3 of a row of D columns widened (the D % 4 tail zero-padded), the row
+// read from X where it holds D values, or D - 1 with the last column the implicit ones
+// (ones): those chunks load the stored values and put the 1 in its lane in the register.
+// (Staging a group of rows with their ones in memory instead, the kernels' 4-wide loads
+// waited on the staging's narrower stores (store forwarding fails): 2.5-2.8x the stored
+// column's epoch at d = 1 and 3, f64.)
+template <class T, int D, bool ones>
+inline void load_row_chunk(const T* row, int c, Vec4& v) {
+    constexpr int C = D / 4, TL = D % 4;
+    if constexpr (!ones) {
+        if (c < C) {
+            load_widened(row + 4 * c, v);
+        } else {
+            load_tail_widened<T, (TL > 0 ? TL : 1)>(row + 4 * C, v);
+        }
+    } else {
+        constexpr int CO = (D - 1) / 4, LO = (D - 1) % 4;  // the ones column's chunk and lane
+        if (c < CO) {
+            load_widened(row + 4 * c, v);
+        } else {
+            if constexpr (LO > 0) {
+                load_tail_widened<T, LO>(row + 4 * CO, v);
+            } else {
+                v = Vec4{};
+            }
+            v[LO] = 1.0;
+        }
+    }
 }
 
 // Rows of d = D >= 4 in explicit 4-wide vectors: the compiler left the per-row dot product
@@ -382,8 +476,10 @@ inline void add_tail_products(const T* tail, const double (&wt)[TL], Vec4& s) {
 // (s0 + s1) + (s2 + s3)), the gradient in one set of D/4 vectors (and the tail's scalars).
 // For the Hessian the widened rows go to the panel for hessian_tiles, the tail zero-padded
 // to a whole vector (the padded sums are not read).
-template <class T, int D, bool hessian>
+template <class T, int D, bool hessian, bool ones>
 void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
+    RowGroups<T, D, ones, 4> src(x);  // the block's last rows
+    constexpr int S = decltype(src)::kStride;  // values a row holds in X
     constexpr int C = D / 4, TL = D % 4;  // whole 4-wide chunks, then TL tail columns
     static_assert(C >= 1, "d >= 4");
     constexpr int DP = 4 * (C + (TL > 0 ? 1 : 0));  // a Hessian panel row, padded
@@ -404,19 +500,19 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
     int in_panel = 0;
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        prefetch_ahead<T, D>(x, i);
+        prefetch_ahead<T, S>(x, i);
         Vec4 s[4];
         for (int q = 0; q < 4; ++q) {
-            const T* row = x + (i + q) * D;
+            const T* row = x + (i + q) * S;
             Vec4 xv;
-            load_widened(row, xv);
+            load_row_chunk<T, D, ones>(row, 0, xv);
             s[q] = Vec4{};
             madd_exact<exact>(s[q], xv, wv[0]);
             for (int c = 1; c < C; ++c) {
-                load_widened(row + 4 * c, xv);
+                load_row_chunk<T, D, ones>(row, c, xv);
                 madd_exact<exact>(s[q], xv, wv[c]);
             }
-            if constexpr (TL > 0) add_tail_products<T, TL>(row + 4 * C, wt, s[q]);
+            if constexpr (TL > 0) add_tail_products<T, TL, ones>(row + 4 * C, wt, s[q]);
         }
         Vec4 yv, r;
         load_targets(y, i, yv);
@@ -425,14 +521,10 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         const auto add_row = [&](auto lane) {  // lane: the row q, a compile-time constant
             constexpr int q = decltype(lane)::value;
             const Vec4 rq = __builtin_shufflevector(r, r, q, q, q, q);
-            const T* row = x + (i + q) * D;
+            const T* row = x + (i + q) * S;
             for (int c = 0; c < CT; ++c) {
                 Vec4 xv;
-                if (c < C) {
-                    load_widened(row + 4 * c, xv);
-                } else {
-                    load_tail_widened<T, TL>(row + 4 * C, xv);
-                }
+                load_row_chunk<T, D, ones>(row, c, xv);
                 grad[q % G][c] += rq * xv;
                 if constexpr (hessian) __builtin_memcpy(&panel[in_panel + q][4 * c], &xv, sizeof xv);
             }
@@ -458,7 +550,8 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
         if constexpr (G == 4) sum = (grad[0][c] + grad[1][c]) + (grad[2][c] + grad[3][c]);
         for (int lane = 0; lane < 4 && 4 * c + lane < D; ++lane) g[4 * c + lane] = sum[lane];
     }
-    finish_block<T, D, DP, hessian>(x + i * D, targets_from(y, i), w, rows - i, loss, g, hess, out);
+    finish_block<T, D, DP, hessian>(src.group(i, rows - i), targets_from(y, i), w, rows - i, loss,
+                                    g, hess, out);
 }
 
 // The sums for d = 1, 2, 3 (used for d = 1, and for 2 and 3 with the Hessian; larger d goes
@@ -469,10 +562,11 @@ void linear_mse_block_vec(const T* x, const T* y, const T* w, std::int64_t rows,
 // mod 4), combined at the end as (s0 + s1) + (s2 + s3): four dependency chains instead of
 // one; the Hessian's upper triangle is updated once per four rows. An order fixed by the
 // block alone (never by threads).
-template <class T, int D, bool hessian>
+template <class T, int D, bool hessian, bool ones>
 void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_t rows,
                                  double* out) {
     static_assert(D < 4, "d = 1, 2, 3");
+    RowGroups<T, D, ones, 4> src(x);
     double wd[D];
     for (int j = 0; j < D; ++j) wd[j] = double(w[j]);
     double loss[4] = {}, grad[4][D] = {};
@@ -480,8 +574,9 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
         double xd[4][D];
+        const T* xg = src.group(i);
         for (int q = 0; q < 4; ++q) {
-            for (int j = 0; j < D; ++j) xd[q][j] = double(x[(i + q) * D + j]);
+            for (int j = 0; j < D; ++j) xd[q][j] = double(xg[q * D + j]);
             const double r = linear_row_residual(xd[q], wd, double(target_at(y, i + q)), D);
             loss[q] += r * r;
             for (int j = 0; j < D; ++j) grad[q][j] += r * xd[q][j];
@@ -497,7 +592,8 @@ void linear_mse_block_fixed_impl(const T* x, const T* y, const T* w, std::int64_
     }
     for (; i < rows; ++i) {  // the block's last rows go to set 0
         double xd[D];
-        for (int j = 0; j < D; ++j) xd[j] = double(x[i * D + j]);
+        const T* row = src.group(i, 1);
+        for (int j = 0; j < D; ++j) xd[j] = double(row[j]);
         const double r = linear_row_residual(xd, wd, double(target_at(y, i)), D);
         loss[0] += r * r;
         for (int j = 0; j < D; ++j) grad[0][j] += r * xd[j];
@@ -534,6 +630,23 @@ inline __m512d load_tail8_widened(const T* x) {
     }
 }
 
+// Columns 8c .. 8c + 7 of a row of D columns (D % 8 < 4) widened, the tail zero-padded, with
+// the implicit ones put in their lane in the register (ones), as load_row_chunk.
+template <class T, int D, bool ones>
+inline __m512d load_row_chunk8(const T* row, int c) {
+    constexpr int C = D / 8, TL = D % 4;
+    if constexpr (!ones) {
+        return c < C ? load8_widened(row + 8 * c)
+                     : load_tail8_widened<T, (TL > 0 ? TL : 1)>(row + 8 * C);
+    } else {
+        constexpr int CO = (D - 1) / 8, LO = (D - 1) % 8;  // the ones column's chunk and lane
+        if (c < CO) return load8_widened(row + 8 * c);
+        __m512d v = _mm512_setzero_pd();
+        if constexpr (LO > 0) v = load_tail8_widened<T, LO>(row + 8 * CO);
+        return _mm512_mask_blend_pd(__mmask8(1u << LO), v, _mm512_set1_pd(1.0));
+    }
+}
+
 // The AVX-512 build's rows for d >= 8 whose whole 4-wide chunks pair into 8-wide ones (d / 4
 // even; the D % 4 tail as in linear_mse_block_vec): linear_mse_block_vec with the rows and the
 // gradient in 8-wide registers (half the conversions, multiplies and adds), the dot products'
@@ -541,8 +654,10 @@ inline __m512d load_tail8_widened(const T* x) {
 // time (((0 + p[0..3]) + p[4..7]) + p[8..11]) + ...: the same values as the 4-wide build's
 // fused multiply-adds (f32: exact products) or multiplies and adds (f64), bit for bit.
 // This leaves the fused multiply-add units to the Hessian tiles, which are bound by them.
-template <class T, int D, bool hessian>
+template <class T, int D, bool hessian, bool ones>
 void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t rows, double* out) {
+    RowGroups<T, D, ones, 4> src(x);  // the block's last rows
+    constexpr int S = decltype(src)::kStride;  // values a row holds in X
     constexpr int C = D / 8, TL = D % 4;  // whole 8-wide chunks, then TL tail columns
     static_assert(C >= 1 && (D / 4) % 2 == 0, "d / 4 even, d >= 8");
     constexpr int DP = 8 * (C + (TL > 0 ? 1 : 0));  // a Hessian panel row, padded
@@ -560,19 +675,20 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
     int in_panel = 0;
     std::int64_t i = 0;
     for (; i + 4 <= rows; i += 4) {
-        prefetch_ahead<T, D>(x, i);
+        prefetch_ahead<T, S>(x, i);
         Vec4 s[4];
         __m512d xv[4][CT];
         for (int q = 0; q < 4; ++q) {
+            const T* row = x + (i + q) * S;
             Vec4 acc = {};
-            if constexpr (TL > 0) xv[q][C] = load_tail8_widened<T, TL>(x + (i + q) * D + 8 * C);
+            if constexpr (TL > 0) xv[q][C] = load_row_chunk8<T, D, ones>(row, C);
             for (int c = 0; c < C; ++c) {
-                xv[q][c] = load8_widened(x + (i + q) * D + 8 * c);
+                xv[q][c] = load_row_chunk8<T, D, ones>(row, c);
                 const __m512d p = _mm512_mul_pd(xv[q][c], wv[c]);
                 acc += _mm512_castpd512_pd256(p);
                 acc += _mm512_extractf64x4_pd(p, 1);
             }
-            if constexpr (TL > 0) add_tail_products<T, TL>(x + (i + q) * D + 8 * C, wt, acc);
+            if constexpr (TL > 0) add_tail_products<T, TL, ones>(row + 8 * C, wt, acc);
             s[q] = acc;
         }
         Vec4 yv, r;
@@ -604,56 +720,71 @@ void linear_mse_block_vec512(const T* x, const T* y, const T* w, std::int64_t ro
         _mm512_store_pd(tail, grad[C]);
         for (int t = 0; t < TL; ++t) g[8 * C + t] = tail[t];
     }
-    finish_block<T, D, DP, hessian>(x + i * D, targets_from(y, i), w, rows - i, loss, g, hess, out);
+    finish_block<T, D, DP, hessian>(src.group(i, rows - i), targets_from(y, i), w, rows - i, loss,
+                                    g, hess, out);
 }
 #endif
 
-template <class T, int D>
+// ones: X holds D - 1 columns and the last is all ones (RowGroups); D >= 2 then.
+template <class T, int D, bool ones>
 void linear_mse_block_fixed(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t,
                             bool hessian, double* out) {
 #if defined(__AVX512F__)
     if constexpr (D >= 8 && (D / 4) % 2 == 0) {
         if (hessian) {
-            linear_mse_block_vec512<T, D, true>(x, y, w, rows, out);
+            linear_mse_block_vec512<T, D, true, ones>(x, y, w, rows, out);
         } else {
-            linear_mse_block_vec512<T, D, false>(x, y, w, rows, out);
+            linear_mse_block_vec512<T, D, false, ones>(x, y, w, rows, out);
         }
         return;
     }
 #endif
     if constexpr (D >= 4) {
         if (hessian) {
-            linear_mse_block_vec<T, D, true>(x, y, w, rows, out);
+            linear_mse_block_vec<T, D, true, ones>(x, y, w, rows, out);
         } else {
-            linear_mse_block_vec<T, D, false>(x, y, w, rows, out);
+            linear_mse_block_vec<T, D, false, ones>(x, y, w, rows, out);
         }
     } else if (hessian) {
-        linear_mse_block_fixed_impl<T, D, true>(x, y, w, rows, out);
+        linear_mse_block_fixed_impl<T, D, true, ones>(x, y, w, rows, out);
     } else if constexpr (D == 2) {
-        linear_mse_block_d2<T>(x, y, w, rows, out);
+        linear_mse_block_d2<T, ones>(x, y, w, rows, out);
     } else if constexpr (D == 3) {
-        linear_mse_block_d3<T>(x, y, w, rows, out);
+        linear_mse_block_d3<T, ones>(x, y, w, rows, out);
     } else {
-        linear_mse_block_fixed_impl<T, D, false>(x, y, w, rows, out);
+        linear_mse_block_fixed_impl<T, D, false, ones>(x, y, w, rows, out);
     }
 }
 
-template <class T>
-BlockFn<T> block_fn(std::int64_t d) {
+// The specialised kernel for d columns (with ones: X holds d - 1 of them, the last is
+// implicit ones), or nullptr.
+template <class T, bool ones>
+BlockFn<T> fixed_block_fn(std::int64_t d) {
     switch (d) {
-        case 1: return linear_mse_block_fixed<T, 1>;
-        case 2: return linear_mse_block_fixed<T, 2>;
-        case 3: return linear_mse_block_fixed<T, 3>;
-        case 4: return linear_mse_block_fixed<T, 4>;
-        case 5: return linear_mse_block_fixed<T, 5>;
-        case 8: return linear_mse_block_fixed<T, 8>;
-        case 9: return linear_mse_block_fixed<T, 9>;
-        case 16: return linear_mse_block_fixed<T, 16>;
-        case 17: return linear_mse_block_fixed<T, 17>;
-        case 32: return linear_mse_block_fixed<T, 32>;
-        case 33: return linear_mse_block_fixed<T, 33>;
-        default: return linear_mse_block_any<T>;
+        case 1:
+            if constexpr (ones) return nullptr; else return linear_mse_block_fixed<T, 1, false>;
+        case 2: return linear_mse_block_fixed<T, 2, ones>;
+        case 3: return linear_mse_block_fixed<T, 3, ones>;
+        case 4: return linear_mse_block_fixed<T, 4, ones>;
+        case 5: return linear_mse_block_fixed<T, 5, ones>;
+        case 8: return linear_mse_block_fixed<T, 8, ones>;
+        case 9: return linear_mse_block_fixed<T, 9, ones>;
+        case 16: return linear_mse_block_fixed<T, 16, ones>;
+        case 17: return linear_mse_block_fixed<T, 17, ones>;
+        case 32: return linear_mse_block_fixed<T, 32, ones>;
+        case 33: return linear_mse_block_fixed<T, 33, ones>;
+        default: return nullptr;
     }
+}
+
+// The kernel for d columns; with ones only the specialised widths have one, and the rest
+// get nullptr (the backend then copies each block with its ones: cpu/row_blocks.hpp's
+// BlockRows).
+template <class T>
+BlockFn<T> block_fn(std::int64_t d, bool ones = false) {
+    if (ones) return fixed_block_fn<T, true>(d);
+    const BlockFn<T> fixed = fixed_block_fn<T, false>(d);
+    return fixed ? fixed : linear_mse_block_any<T>;
 }
 
 }  // namespace descent::detail::DESCENT_CPU_ISA

@@ -25,9 +25,12 @@ std::vector<CpuIsa> available_cpu_isas();
 void require_cpu_isa(CpuIsa isa, const char* op);
 CpuIsa best_cpu_isa();
 
-// The block kernel of `isa` for d columns; descent::Error when `isa` is not available.
+// The block kernel of `isa` for d columns; descent::Error when `isa` is not available. With
+// ones, the kernel for X of d - 1 columns whose last (d-th) column is implicit ones (a model's
+// implicit intercept), bitwise the sums over the stored column; nullptr for the widths without
+// a specialised kernel (the caller then copies the rows with their ones).
 template <class T>
-BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d);
+BlockFn<T> block_fn_for(CpuIsa isa, std::int64_t d, bool ones = false);
 
 // The matrix product's kernels (cpu/gemm_rows.hpp). rows: (trans_a, m, n, k, A, B, i0, i1,
 // acc), B as stored; packed: (trans_a, m, n, k, A, Bd, i0, i1, C, alpha, bias, a_scratch), B
@@ -72,12 +75,12 @@ GemmKernels<double> avx512_gemm_kernels_f64();
 #endif
 
 #ifdef DESCENT_HAVE_AVX2_KERNELS
-BlockFn<float> avx2_block_fn_f32(std::int64_t d);
-BlockFn<double> avx2_block_fn_f64(std::int64_t d);
+BlockFn<float> avx2_block_fn_f32(std::int64_t d, bool ones);
+BlockFn<double> avx2_block_fn_f64(std::int64_t d, bool ones);
 #endif
 #ifdef DESCENT_HAVE_AVX512_KERNELS
-BlockFn<float> avx512_block_fn_f32(std::int64_t d);
-BlockFn<double> avx512_block_fn_f64(std::int64_t d);
+BlockFn<float> avx512_block_fn_f32(std::int64_t d, bool ones);
+BlockFn<double> avx512_block_fn_f64(std::int64_t d, bool ones);
 #endif
 
 }  // namespace descent::detail

@@ -35,24 +35,24 @@ static_assert(kRowBlock <= 1023 * baseline::kLogisticLanes,
 }  // namespace
 
 template <class T>
-LogisticBlockFn<T> logistic_block_fn_for(CpuIsa isa, std::int64_t d) {
+LogisticBlockFn<T> logistic_block_fn_for(CpuIsa isa, std::int64_t d, bool ones) {
     require_cpu_isa(isa, "logistic");
     constexpr bool f32 = std::is_same_v<T, float>;
     switch (isa) {
 #if defined(DESCENT_HAVE_AVX2_KERNELS)
         case CpuIsa::avx2:
-            if constexpr (f32) return avx2_logistic_block_fn_f32(d); else return avx2_logistic_block_fn_f64(d);
+            if constexpr (f32) return avx2_logistic_block_fn_f32(d, ones); else return avx2_logistic_block_fn_f64(d, ones);
 #endif
 #if defined(DESCENT_HAVE_AVX512_KERNELS)
         case CpuIsa::avx512:
-            if constexpr (f32) return avx512_logistic_block_fn_f32(d); else return avx512_logistic_block_fn_f64(d);
+            if constexpr (f32) return avx512_logistic_block_fn_f32(d, ones); else return avx512_logistic_block_fn_f64(d, ones);
 #endif
-        default: return baseline::logistic_block_fn<T>(d);
+        default: return baseline::logistic_block_fn<T>(d, ones);
     }
 }
 
-template LogisticBlockFn<float> logistic_block_fn_for<float>(CpuIsa, std::int64_t);
-template LogisticBlockFn<double> logistic_block_fn_for<double>(CpuIsa, std::int64_t);
+template LogisticBlockFn<float> logistic_block_fn_for<float>(CpuIsa, std::int64_t, bool);
+template LogisticBlockFn<double> logistic_block_fn_for<double>(CpuIsa, std::int64_t, bool);
 
 void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_t d,
                           bool intercept, Array loss, Array grad, const Array* hessian,
@@ -64,8 +64,11 @@ void CpuBackend::logistic(Array X, Array y, Array w, std::int64_t n, std::int64_
         const T* wv = static_cast<const T*>(w.data);  // (d)
         const bool want_h = hessian != nullptr;
         const std::int64_t entries = 1 + d + (want_h ? d * d : 0);
-        const LogisticBlockFn<T> block = logistic_block_fn_for<T>(best_cpu_isa(), d);
-        BlockRows<T> xr(x, n, kRowBlock, d, intercept);
+        // As the linear pass: the specialised widths read an implicit intercept's ones themselves.
+        const LogisticBlockFn<T> reads_ones =
+            intercept ? logistic_block_fn_for<T>(best_cpu_isa(), d, true) : nullptr;
+        const LogisticBlockFn<T> block = reads_ones ? reads_ones : logistic_block_fn_for<T>(best_cpu_isa(), d);
+        BlockRows<T> xr(x, n, kRowBlock, d, intercept, reads_ones != nullptr);
         const std::vector<double> total =
             sum_row_blocks(n, kRowBlock, entries, [&](std::int64_t start, std::int64_t rows, double* out) {
                 block(xr.rows(start, rows), yv + start, wv, rows, d, want_h, out);

@@ -6,7 +6,11 @@
 
 namespace descent::detail {
 
-LogisticBlockFn<float> avx2_logistic_block_fn_f32(std::int64_t d) { return avx2::logistic_block_fn<float>(d); }
-LogisticBlockFn<double> avx2_logistic_block_fn_f64(std::int64_t d) { return avx2::logistic_block_fn<double>(d); }
+LogisticBlockFn<float> avx2_logistic_block_fn_f32(std::int64_t d, bool ones) {
+    return avx2::logistic_block_fn<float>(d, ones);
+}
+LogisticBlockFn<double> avx2_logistic_block_fn_f64(std::int64_t d, bool ones) {
+    return avx2::logistic_block_fn<double>(d, ones);
+}
 
 }  // namespace descent::detail

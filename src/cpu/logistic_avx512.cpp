@@ -12,7 +12,11 @@
 
 namespace descent::detail {
 
-LogisticBlockFn<float> avx512_logistic_block_fn_f32(std::int64_t d) { return avx512::logistic_block_fn<float>(d); }
-LogisticBlockFn<double> avx512_logistic_block_fn_f64(std::int64_t d) { return avx512::logistic_block_fn<double>(d); }
+LogisticBlockFn<float> avx512_logistic_block_fn_f32(std::int64_t d, bool ones) {
+    return avx512::logistic_block_fn<float>(d, ones);
+}
+LogisticBlockFn<double> avx512_logistic_block_fn_f64(std::int64_t d, bool ones) {
+    return avx512::logistic_block_fn<double>(d, ones);
+}
 
 }  // namespace descent::detail

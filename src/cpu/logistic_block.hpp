@@ -240,11 +240,14 @@ inline void logistic_chunk_grad(const T* xc, const double* r, int m, std::int64_
 }
 
 // D in 1..3: d = D at compile time; D = 0: any d (d_any). The shared per-row dot product,
-// the chunk's terms, the gradient in row order.
-template <class T, int D>
+// the chunk's terms, the gradient in row order. ones (D 2, 3): X holds D - 1 columns and the
+// last is implicit ones, each chunk staged with them (cpu/linear_mse_block.hpp's RowGroups).
+template <class T, int D, bool ones>
 void logistic_block(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t d_any,
                     bool hessian, double* out) {
+    static_assert(!ones || D > 0, "implicit ones need a compile-time width");
     const std::int64_t d = D > 0 ? D : d_any;
+    RowGroups<T, (D > 0 ? D : 1), ones, kLogisticChunk> src(x);
     double* hess = out + 1 + d;
     alignas(64) double z[kLogisticChunk], yd[kLogisticChunk], rt[kLogisticChunk],
         ht[kLogisticChunk];
@@ -253,7 +256,7 @@ void logistic_block(const T* x, const T* y, const T* w, std::int64_t rows, std::
     LogisticLoss loss;
     for (std::int64_t i0 = 0; i0 < rows; i0 += kLogisticChunk) {
         const int m = static_cast<int>(std::min<std::int64_t>(kLogisticChunk, rows - i0));
-        const T* xc = x + i0 * d;
+        const T* xc = ones ? src.group(i0, m) : x + i0 * d;
         for (int q = 0; q < m; ++q) {
             z[q] = logistic_row_logit(xc + q * d, w, d);
             yd[q] = double(y[i0 + q]);
@@ -318,11 +321,12 @@ void weighted_hessian_tiles(const double (*xd)[DP], const double* h, int m, doub
 // n = 10^7, d = 16, f32, 2 threads the pass took ~24.5 ms with it against ~27 with
 // prefetcht0 (the loads come in bursts, once a chunk, between long stretches of arithmetic).
 // A hint only: no effect on any value.
-template <class T, int D>
+// S: the values a row holds in X (D, or D - 1 with implicit ones).
+template <class T, int S>
 inline void logistic_prefetch(const T* x, std::int64_t i) {
     constexpr std::int64_t kAheadBytes = 16384;
-    constexpr std::int64_t kGroupBytes = 4 * D * std::int64_t(sizeof(T));
-    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(x + i * D) + kAheadBytes;
+    constexpr std::int64_t kGroupBytes = 4 * S * std::int64_t(sizeof(T));
+    const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(x + i * S) + kAheadBytes;
     for (std::int64_t line = 0; line < kGroupBytes; line += 64)
         __builtin_prefetch(reinterpret_cast<const void*>(at + std::uintptr_t(line)), 0, 2);
 }
@@ -341,9 +345,12 @@ inline void logistic_prefetch(const T* x, std::int64_t i) {
 //      (weighted_hessian_tiles).
 // Every build forms the same values in the same order; only the grouping into vectors
 // differs. (The padded zeros add exact zeros; a zero's sign never reaches a result.)
-template <class T, int D>
+// ones: X holds D - 1 columns and the last is implicit ones, each chunk staged with them in
+// L1 (cpu/linear_mse_block.hpp's RowGroups): the same values as over a stored ones column.
+template <class T, int D, bool ones>
 void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, bool hessian,
                         double* out) {
+    RowGroups<T, D, ones, kLogisticChunk> src(x);
     constexpr int DP = (D + 7) / 8 * 8;  // a widened row, zero-padded
     constexpr int V = DP / 4;            // its 4-wide vectors
     constexpr int PF = D / 4, TL = D % 4;  // full 4-wide pieces of a row, then TL columns
@@ -361,10 +368,11 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
     LogisticLoss loss;
     for (std::int64_t i0 = 0; i0 < rows; i0 += kLogisticChunk) {
         const int m = static_cast<int>(std::min<std::int64_t>(kLogisticChunk, rows - i0));
-        const T* xc = x + i0 * D;
+        const T* xc = src.group(i0, m);
+        const T* stored = x + i0 * decltype(src)::kStride;
         int q = 0;
         for (; q + 4 <= m; q += 4) {
-            logistic_prefetch<T, D>(xc, q);
+            logistic_prefetch<T, decltype(src)::kStride>(stored, q);
             Vec4 lo[4], hi[4];  // lanes 0-3 and 4-7 of each row's sums
             for (int r = 0; r < 4; ++r) {
                 const T* row = xc + (q + r) * D;
@@ -422,28 +430,40 @@ void logistic_block_vec(const T* x, const T* y, const T* w, std::int64_t rows, b
     }
 }
 
-template <class T, int D>
+template <class T, int D, bool ones>
 void logistic_block_fixed(const T* x, const T* y, const T* w, std::int64_t rows, std::int64_t,
                           bool hessian, double* out) {
-    logistic_block_vec<T, D>(x, y, w, rows, hessian, out);
+    logistic_block_vec<T, D, ones>(x, y, w, rows, hessian, out);
 }
 
-template <class T>
-LogisticBlockFn<T> logistic_block_fn(std::int64_t d) {
+// The specialised kernel for d columns (with ones: X holds d - 1 of them, the last is
+// implicit ones), or nullptr.
+template <class T, bool ones>
+LogisticBlockFn<T> fixed_logistic_block_fn(std::int64_t d) {
     switch (d) {
-        case 1: return logistic_block<T, 1>;
-        case 2: return logistic_block<T, 2>;
-        case 3: return logistic_block<T, 3>;
-        case 4: return logistic_block_fixed<T, 4>;
-        case 5: return logistic_block_fixed<T, 5>;
-        case 8: return logistic_block_fixed<T, 8>;
-        case 9: return logistic_block_fixed<T, 9>;
-        case 16: return logistic_block_fixed<T, 16>;
-        case 17: return logistic_block_fixed<T, 17>;
-        case 32: return logistic_block_fixed<T, 32>;
-        case 33: return logistic_block_fixed<T, 33>;
-        default: return logistic_block<T, 0>;
+        case 1:
+            if constexpr (ones) return nullptr; else return logistic_block<T, 1, false>;
+        case 2: return logistic_block<T, 2, ones>;
+        case 3: return logistic_block<T, 3, ones>;
+        case 4: return logistic_block_fixed<T, 4, ones>;
+        case 5: return logistic_block_fixed<T, 5, ones>;
+        case 8: return logistic_block_fixed<T, 8, ones>;
+        case 9: return logistic_block_fixed<T, 9, ones>;
+        case 16: return logistic_block_fixed<T, 16, ones>;
+        case 17: return logistic_block_fixed<T, 17, ones>;
+        case 32: return logistic_block_fixed<T, 32, ones>;
+        case 33: return logistic_block_fixed<T, 33, ones>;
+        default: return nullptr;
     }
+}
+
+// The kernel for d columns; with ones nullptr for the widths without a specialised kernel
+// (the backend then copies the rows with their ones).
+template <class T>
+LogisticBlockFn<T> logistic_block_fn(std::int64_t d, bool ones = false) {
+    if (ones) return fixed_logistic_block_fn<T, true>(d);
+    const LogisticBlockFn<T> fixed = fixed_logistic_block_fn<T, false>(d);
+    return fixed ? fixed : logistic_block<T, 0, false>;
 }
 
 }  // namespace DESCENT_CPU_ISA

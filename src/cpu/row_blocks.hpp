@@ -129,9 +129,12 @@ void copy_with_ones_any(const T* src, T* dst, std::int64_t rows, std::int64_t co
 template <class T>
 class BlockRows {
 public:
-    BlockRows(const T* x, std::int64_t n, std::int64_t block_rows, std::int64_t d, bool intercept)
-        : m_x(x), m_d(d), m_intercept(intercept) {
-        if (!intercept) return;
+    // kernel_reads_ones: the block kernel reads X's d - 1 columns and the ones itself
+    // (cpu/linear_mse_block.hpp's RowGroups); rows() then points into X, copying nothing.
+    BlockRows(const T* x, std::int64_t n, std::int64_t block_rows, std::int64_t d, bool intercept,
+              bool kernel_reads_ones = false)
+        : m_x(x), m_stride(intercept ? d - 1 : d), m_copy(intercept && !kernel_reads_ones) {
+        if (!m_copy) return;
         const int threads = n > block_rows ? pass_max_threads() : 1;
         m_buffers.resize(static_cast<std::size_t>(threads));
         for (std::vector<T>& b : m_buffers)
@@ -140,8 +143,8 @@ public:
 
     // Rows [start, start + rows): called once per block, from any thread of the pass.
     const T* rows(std::int64_t start, std::int64_t rows) {
-        if (!m_intercept) return m_x + start * m_d;
-        const std::int64_t cols = m_d - 1;
+        if (!m_copy) return m_x + start * m_stride;
+        const std::int64_t cols = m_stride;
         T* buffer = m_buffers[static_cast<std::size_t>(pass_thread_index())].data();
         block_rows_detail::copy_with_ones_any(m_x + start * cols, buffer, rows, cols,
                                               std::make_integer_sequence<int, 32>());
@@ -150,8 +153,8 @@ public:
 
 private:
     const T* m_x;
-    std::int64_t m_d;
-    bool m_intercept;
+    std::int64_t m_stride;  // values a row holds in X
+    bool m_copy;
     std::vector<std::vector<T>> m_buffers;
 };
 
