@@ -100,6 +100,12 @@ std::shared_ptr<Node> attach_node(const char* name, Tensor& out, std::vector<Ten
 
 }  // namespace
 
+bool recording(const Tensor& a) { return t_grad_enabled && a.defined() && a.requires_grad(); }
+bool recording(const Tensor& a, const Tensor& b) { return recording(a) || recording(b); }
+bool recording(const Tensor& a, const Tensor& b, const Tensor& c) {
+    return recording(a) || recording(b) || recording(c);
+}
+
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::BackwardFn fn) {
     if (const auto node = attach_node(name, out, inputs)) node->backward = std::move(fn);
     return out;

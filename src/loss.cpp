@@ -26,6 +26,7 @@ Tensor mse_loss(const Tensor& pred, const Tensor& target) {
     if (pred.numel() == 0)
         throw Error("mse_loss: pred and target " + shape_str(pred.shape()) + " are empty");
     Tensor out = detail::mse_op(pred, target);
+    if (!detail::recording(pred, target)) return out;
     const double scale = 2.0 / double(pred.numel());
     // One node for the whole loss: d/dpred = 2/n (pred - target) g, d/dtarget = its negative.
     return detail::record("mse_loss", out, {pred, target}, [pred, target, scale](const Tensor& g) {

@@ -25,11 +25,14 @@ namespace {
 Tensor unary(const char* name, UnaryOp op, const Tensor& a, double alpha,
              detail::Node::BackwardFn fn) {
     detail::check_defined(name, a);
-    return record(name, detail::unary_op(op, alpha, a), {a}, std::move(fn));
+    Tensor out = detail::unary_op(op, alpha, a);
+    if (!detail::recording(a)) return out;
+    return record(name, out, {a}, std::move(fn));
 }
 
 Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
     Tensor out = detail::binary_op(name, op, a, b);
+    if (!detail::recording(a, b)) return out;
     const Shape sa = a.shape(), sb = b.shape();
     // Each rule sums the broadcast gradient back down to its input's shape.
     switch (op) {
@@ -291,6 +294,7 @@ namespace {
 // when A is stored transposed; likewise dB = op(A)ᵀ G = mm(A, G, !ta, no), or Gᵀ op(A).
 Tensor mm(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     Tensor out = detail::gemm_op("matmul", a, b, ta, tb);
+    if (!detail::recording(a, b)) return out;
     return record("matmul", out, {a, b}, [a, b, ta, tb](const Tensor& g) {
         Grads grads(2);
         if (a.requires_grad()) grads[0] = ta ? mm(b, g, tb, true) : mm(g, b, false, !tb);
@@ -318,6 +322,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     // one new tensor and one node where matmul(x, transpose(W)) + b made three of each.
     Tensor out = bias.defined() ? detail::gemm_bias_op("linear", x, weight, true, bias)
                                 : detail::gemm_op("linear", x, weight, false, true);
+    if (!detail::recording(x, weight, bias)) return out;
     const auto rule = [x, weight, bias, outs](const Tensor& g) {
         Grads grads(bias.defined() ? 3 : 2);
         if (x.requires_grad()) grads[0] = mm(g, weight, false, false);
@@ -378,14 +383,16 @@ Tensor reshape(const Tensor& a, const Shape& shape_in) {
     if (static_cast<int>(shape.size()) > detail::kMaxRank)
         throw Error("reshape: rank of " + shape_str(shape) + " exceeds " +
                     std::to_string(detail::kMaxRank));
-    const Shape from = a.shape();
     const Tensor base = contiguous(a);  // a view of a view that cannot be flat copies first
+    if (!detail::recording(base)) return detail::make_view(base, shape);
+    const Shape from = a.shape();
     return record("reshape", detail::make_view(base, shape), {base},
                   [from](const Tensor& g) { return Grads{reshape(g, from)}; });
 }
 
 Tensor broadcast_to(const Tensor& a, const Shape& shape) {
     const Tensor out = detail::broadcast_op("broadcast_to", a, shape);
+    if (!detail::recording(a)) return out;
     const Shape from = a.shape();
     return record("broadcast_to", out, {a},
                   [from](const Tensor& g) { return Grads{sum_to(g, from)}; });
@@ -393,7 +400,7 @@ Tensor broadcast_to(const Tensor& a, const Shape& shape) {
 
 Tensor sum_to(const Tensor& a, const Shape& shape) {
     const Tensor out = detail::sum_to_op("sum_to", a, shape);
-    if (out.impl() == a.impl()) return a;
+    if (out.impl() == a.impl() || !detail::recording(a)) return out;
     const Shape from = a.shape();
     return record("sum_to", out, {a},
                   [from](const Tensor& g) { return Grads{broadcast_to(g, from)}; });
@@ -403,8 +410,10 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
 namespace {
 
 Tensor reduce_all(const char* name, const Tensor& a, double scale) {
+    Tensor out = detail::sum_all_op(a, scale);
+    if (!detail::recording(a)) return out;
     const Shape from = a.shape();
-    return record(name, detail::sum_all_op(a, scale), {a}, [from, scale](const Tensor& g) {
+    return record(name, out, {a}, [from, scale](const Tensor& g) {
         return Grads{broadcast_to(g * scale, from)};
     });
 }
@@ -418,10 +427,12 @@ Tensor reduce_axis(const char* name, const Tensor& a, std::int64_t axis, bool ke
         throw Error(std::string(name) + ": axis " + std::to_string(axis) + " of shape " +
                     shape_str(a.shape()) + " is empty");
     const double scale = average ? 1.0 / double(len) : 1.0;
+    Tensor out = detail::sum_axis_op(name, a, ax, keepdim, scale);
+    if (!detail::recording(a)) return out;
     Shape kept = a.shape();
     kept[ax] = 1;
     const Shape from = a.shape();
-    return record(name, detail::sum_axis_op(name, a, ax, keepdim, scale), {a},
+    return record(name, out, {a},
                   [from, kept, scale](const Tensor& g) {
                       return Grads{broadcast_to(reshape(g, kept) * scale, from)};
                   });

@@ -88,6 +88,13 @@ Tensor make_strided_view(const Tensor& base, Shape shape, Shape strides, std::in
 // record_with_output.
 Tensor record(const char* name, Tensor out, std::vector<Tensor> inputs, Node::BackwardFn fn);
 
+// Whether record() would attach a node for these inputs: grad mode on and one of them
+// requiring grad. The hot ops ask first, so that a pass that records nothing (a first-order
+// backward, an optimizer under NoGrad) builds no rule, input list or shape copy to discard.
+bool recording(const Tensor& a);
+bool recording(const Tensor& a, const Tensor& b);
+bool recording(const Tensor& a, const Tensor& b, const Tensor& c);
+
 // record() for rules that need the op's output (exp, sqrt, tanh, sigmoid), the discipline of
 // torch's SavedVariable: the node keeps the output's storage without its grad_fn and a weak
 // reference to itself, and hands the rule, while it runs, a tensor on that storage whose

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "descent/descent.hpp"
+#include "dispatch.hpp"
 
 using namespace descent;
 
@@ -224,7 +225,8 @@ TEST_CASE("linear has the bits of matmul by the transpose then the bias add", "[
     };
     for (const DType dt : {DType::f32, DType::f64})
         for (const auto& [rows, in, out] : std::vector<std::array<std::int64_t, 3>>{
-                 {64, 16, 64}, {7, 5, 1}, {33, 17, 9}, {1, 3, 40}, {1000, 40, 300}}) {
+                 {64, 16, 64}, {7, 5, 1}, {64, 64, 1}, {200, 9, 1}, {33, 17, 9}, {1, 3, 40},
+                 {1000, 40, 300}}) {
             INFO(dtype_name(dt) << " x (" << rows << ", " << in << "), W (" << out << ", " << in << ")");
             const Tensor x = from_vector(random(rows * in), {rows, in}, dt);
             const Tensor w = from_vector(random(out * in), {out, in}, dt);
@@ -234,4 +236,44 @@ TEST_CASE("linear has the bits of matmul by the transpose then the bias add", "[
             REQUIRE(fused.size() == apart.size());
             CHECK(std::memcmp(fused.data(), apart.data(), fused.size() * sizeof(double)) == 0);
         }
+}
+
+TEST_CASE("every entry of a matrix product is its ordered double sum, on every path", "[cpu]") {
+    // C_ij = T(sum over p = 0, 1, ... of double(a_ip) * double(b_pj)), accumulated in that
+    // order, for both layouts of A and of B (transposed views), whatever kernel the shape picks:
+    // a matrix times a vector (n = 1: A's rows packed as columns, in blocks of 64), B packed
+    // (n >= 8), B read as stored, one row, and enough work to split over threads.
+    std::mt19937_64 rng(33);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (const DType dt : {DType::f32, DType::f64})
+        for (const auto& [m, n, k] : std::vector<std::array<std::int64_t, 3>>{
+                 {8, 1, 5}, {63, 1, 64}, {64, 1, 1}, {65, 1, 17}, {200, 1, 3}, {3000, 1, 70},
+                 {64, 64, 16}, {1, 64, 64}, {64, 16, 64}, {19, 5, 23}, {70, 37, 9}})
+            for (const bool trans_a : {false, true})
+                for (const bool trans_b : {false, true}) {
+                    INFO(dtype_name(dt) << " m " << m << " n " << n << " k " << k << (trans_a ? " Aᵀ" : "")
+                                        << (trans_b ? " Bᵀ" : ""));
+                    std::vector<double> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
+                    for (double& v : a) v = normal(rng);
+                    for (double& v : b) v = normal(rng);
+                    // The operands as dt holds them, so the sums below see the same values;
+                    // a transposed operand stored transposed and read through the flag.
+                    const Tensor A0 = from_vector(a, {m, k}, dt), B0 = from_vector(b, {k, n}, dt);
+                    a = A0.to_vector<double>();
+                    b = B0.to_vector<double>();
+                    const Tensor A = trans_a ? contiguous(transpose(A0)) : A0;
+                    const Tensor B = trans_b ? contiguous(transpose(B0)) : B0;
+                    const std::vector<double> got =
+                        detail::gemm_op("matmul", A, B, trans_a, trans_b, 1.0).to_vector<double>();
+                    for (std::int64_t i = 0; i < m; ++i)
+                        for (std::int64_t j = 0; j < n; ++j) {
+                            double acc = 0.0;
+                            for (std::int64_t p = 0; p < k; ++p) acc += a[i * k + p] * b[p * n + j];
+                            const double want = dt == DType::f32 ? double(static_cast<float>(acc)) : acc;
+                            if (got[i * n + j] != want) {
+                                INFO("entry " << i << ", " << j);
+                                REQUIRE(got[i * n + j] == want);
+                            }
+                        }
+                }
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cpu/linear_mse_isa.hpp"
+#include "cpu/loops_isa.hpp"
 #define DESCENT_CPU_ISA baseline
 #include "cpu/gemm_rows.hpp"
 
@@ -243,9 +244,168 @@ TEST_CASE("the f32 tanh is bitwise alike in every build", "[cpu][isa]") {
     }
     std::vector<float> want(x.size()), got(x.size());
     tanh_f32_fn_for(CpuIsa::baseline)(x.data(), want.data(), std::int64_t(x.size()));
+    for (const CpuIsa isa : available_cpu_isas())
+        for (const std::size_t skip : {0, 3}) {  // vector lanes, then a scalar tail too
+            std::fill(got.begin(), got.end(), 0.0f);
+            tanh_f32_fn_for(isa)(x.data() + skip, got.data() + skip, std::int64_t(x.size() - skip));
+            INFO(cpu_isa_name(isa) << " from " << skip);
+            REQUIRE(std::memcmp(want.data() + skip, got.data() + skip, (want.size() - skip) * sizeof(float)) == 0);
+        }
+}
+
+// The packed kernel's B (gemm_pack_b) in every build: each value converted to double in its
+// place, both layouts, a leading dimension past the width, the padding zero.
+TEMPLATE_TEST_CASE("the matrix product's B packing is exact in every build", "[cpu][isa]", float, double) {
+    std::mt19937_64 rng(10);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (const CpuIsa isa : available_cpu_isas())
+        for (const bool trans_b : {false, true})
+            for (const std::int64_t n : {1, 3, 4, 5, 8, 17, 64})
+                for (const std::int64_t k : {1, 3, 4, 7, 16}) {
+                    const std::int64_t ld = (trans_b ? k : n) + 3;
+                    std::vector<TestType> B(static_cast<std::size_t>((trans_b ? n : k) * ld));
+                    for (TestType& v : B) v = static_cast<TestType>(normal(rng));
+                    const std::int64_t n_pad = gemm_packed_width(n);
+                    std::vector<double> bd(static_cast<std::size_t>(k * n_pad), -1.0);
+                    gemm_kernels_for<TestType>(isa).pack(trans_b, n, k, B.data(), ld, bd.data());
+                    INFO(cpu_isa_name(isa) << (trans_b ? " Bᵀ" : " B") << " n=" << n << " k=" << k);
+                    for (std::int64_t p = 0; p < k; ++p)
+                        for (std::int64_t j = 0; j < n_pad; ++j) {
+                            const double want = j >= n ? 0.0 : double(trans_b ? B[j * ld + p] : B[p * ld + j]);
+                            REQUIRE(bd[p * n_pad + j] == want);
+                        }
+                }
+}
+
+// The elementwise loops, axis sums and optimizer update (cpu/elementwise_loops.hpp,
+// cpu/optim_update.hpp) in every build: bitwise the baseline's (a NaN's payload aside), for every op, lengths with
+// vector tails and past the threading threshold, the broadcasting patterns the loops
+// specialise (both operands dense, one a scalar along the run, general strides), and every
+// update rule with its flags.
+namespace {
+
+template <class T>
+std::vector<T> loop_values(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal(0.0, 3.0);
+    std::vector<T> v(n);
+    for (T& x : v) x = static_cast<T>(normal(rng));
+    const T specials[] = {T(0), -T(0), T(INFINITY), -T(INFINITY), T(NAN), T(1e-30), T(-2.5)};
+    for (std::size_t i = 0; i < n && i < 7; ++i) v[i * 5 % n] = specials[i];
+    return v;
+}
+
+template <class T>
+Array array_of(std::vector<T>& v) {
+    return Array{v.data(), std::is_same_v<T, float> ? descent::DType::f32 : descent::DType::f64,
+                 std::int64_t(v.size()), 0};
+}
+
+// Bit for bit, but that a NaN matches any NaN (which operand's NaN an addition of two passes on
+// depends on the order the compiler writes the operands in, which vectorising may swap).
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::memcmp(&a[i], &b[i], sizeof(T)) != 0 && !(a[i] != a[i] && b[i] != b[i])) return false;
+    return true;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("the elementwise loops, axis sums and optimizer update are bitwise alike in every build",
+                   "[cpu][isa]", float, double) {
+    const CpuLoops base = cpu_loops_for(CpuIsa::baseline);
     for (const CpuIsa isa : available_cpu_isas()) {
-        tanh_f32_fn_for(isa)(x.data(), got.data(), std::int64_t(x.size()));
+        const CpuLoops loops = cpu_loops_for(isa);
         INFO(cpu_isa_name(isa));
-        REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+        for (const std::size_t n : {std::size_t(1), std::size_t(7), std::size_t(33), std::size_t(1000), std::size_t(40000)}) {
+            INFO("n = " << n);
+            std::vector<TestType> x = loop_values<TestType>(n, 1), want(n), got(n);
+            for (int op = 0; op <= int(UnaryOp::clamp_max); ++op) {
+                INFO("unary op " << op);
+                base.unary(UnaryOp(op), 0.75, array_of(x), array_of(want));
+                loops.unary(UnaryOp(op), 0.75, array_of(x), array_of(got));
+                REQUIRE(same_bits(want, got));
+            }
+        }
+        // Binary ops over a (rows, cols) output: b dense, b a row (scalar along each run: a
+        // column vector), b broadcast along the run (a bias row), and a transposed a.
+        const std::int64_t rows = 37, cols = 45;
+        std::vector<TestType> a = loop_values<TestType>(std::size_t(rows * cols), 2);
+        std::vector<TestType> b = loop_values<TestType>(std::size_t(rows * cols), 3);
+        std::vector<TestType> want(std::size_t(rows * cols)), got(want.size());
+        struct Pattern { std::int64_t sa0, sa1, sb0, sb1; };
+        for (const Pattern& pt : {Pattern{cols, 1, cols, 1}, Pattern{cols, 1, 1, 0}, Pattern{cols, 1, 0, 1},
+                                  Pattern{1, rows, cols, 1}, Pattern{0, 1, cols, 1}}) {
+            BroadcastIndex ix;
+            ix.rank = 2;
+            ix.shape[0] = rows;
+            ix.shape[1] = cols;
+            ix.strides[0][0] = pt.sa0;
+            ix.strides[0][1] = pt.sa1;
+            ix.strides[1][0] = pt.sb0;
+            ix.strides[1][1] = pt.sb1;
+            for (int op = 0; op <= int(BinaryOp::relu_grad); ++op) {
+                INFO("binary op " << op << " strides " << pt.sa0 << "," << pt.sa1 << " / " << pt.sb0 << "," << pt.sb1);
+                base.binary(BinaryOp(op), array_of(a), array_of(b), array_of(want), ix);
+                loops.binary(BinaryOp(op), array_of(a), array_of(b), array_of(got), ix);
+                REQUIRE(same_bits(want, got));
+            }
+        }
+        // Axis sums: (outer, len, inner) with inner past the stack buffer too.
+        for (const auto& [outer, len, inner] : {std::array<std::int64_t, 3>{1, 64, 64}, {3, 17, 5},
+                                               {2, 9, 300}, {5, 1000, 1}}) {
+            std::vector<TestType> in = loop_values<TestType>(std::size_t(outer * len * inner), 4);
+            std::vector<TestType> s_want(std::size_t(outer * inner)), s_got(s_want.size());
+            base.sum_axis(array_of(in), array_of(s_want), outer, len, inner, 0.5);
+            loops.sum_axis(array_of(in), array_of(s_got), outer, len, inner, 0.5);
+            INFO("sum_axis " << outer << " " << len << " " << inner);
+            REQUIRE(same_bits(s_want, s_got));
+        }
+        // Every update rule and flag, two steps (the state from the first feeds the second).
+        for (int kind = 0; kind <= int(descent::optim::UpdateKind::adam); ++kind)
+            for (const bool blog : {false, true})
+                for (const bool flag : {false, true}) {
+                    descent::optim::UpdateStep step;
+                    step.kind = descent::optim::UpdateKind(kind);
+                    step.blog = blog;
+                    step.lr = 0.01;
+                    step.weight_decay = 0.001;
+                    step.decay_factor = 0.999;
+                    step.momentum = 0.9;
+                    step.dampening = 0.1;
+                    step.nesterov = flag;
+                    step.alpha = 0.99;
+                    step.eps = 1e-8;
+                    step.centered = flag;
+                    step.beta1 = 0.9;
+                    step.beta2 = 0.999;
+                    step.bias_correction2_sqrt = 0.0316;
+                    step.amsgrad = flag;
+                    const std::size_t n = 1003;
+                    std::vector<std::vector<TestType>> runs;
+                    for (const CpuLoops& which : {base, loops}) {
+                        std::vector<TestType> p = loop_values<TestType>(n, 5), g = loop_values<TestType>(n, 6);
+                        std::vector<TestType> s0(n, TestType(0.1)), s1(n, TestType(0.2)), s2(n, TestType(0.3));
+                        UpdateTensor u;
+                        u.param = p.data();
+                        u.grad = g.data();
+                        u.state[0] = s0.data();
+                        u.state[1] = s1.data();
+                        u.state[2] = s2.data();
+                        u.numel = std::int64_t(n);
+                        u.step = step;
+                        for (int t = 0; t < 2; ++t) {
+                            which.optimizer_update(array_of(p).dtype, &u, 1);
+                            u.step.first_step = false;
+                        }
+                        std::vector<TestType> all = p;
+                        for (const auto* v : {&s0, &s1, &s2}) all.insert(all.end(), v->begin(), v->end());
+                        runs.push_back(all);
+                    }
+                    INFO("update kind " << kind << " blog " << blog << " flag " << flag);
+                    REQUIRE(same_bits(runs[0], runs[1]));
+                }
     }
 }

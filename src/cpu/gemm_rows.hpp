@@ -3,11 +3,17 @@
 // chosen at run time like the linear-MSE blocks (cpu/linear_mse_isa.hpp). Every entry of C is
 // the same sum in every build and for any thread count: a double accumulator starting at 0,
 // plus double(a_ip) * double(b_pj) for p = 0, 1, ..., k - 1, in that order (no FMA
-// contraction: -ffp-contract=off); the wider builds vectorise across the independent entries
+// contraction: -ffp-contract=off, but the explicit fused multiply-adds of f32 operands, whose
+// products are exact: multiply_add); the wider builds vectorise across the independent entries
 // j of a row, never along p. Verified by tests/test_cpu_threads.cpp and tests/test_cpu_isa.cpp.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "cpu/linear_mse_isa.hpp"
 
@@ -51,12 +57,37 @@ typedef float Floats4 __attribute__((vector_size(16)));
 template <class T>  // (an out-parameter: returning a 32-byte vector is an ABI matter without AVX)
 inline void load4(const T* p, Doubles4& out) {
     if constexpr (sizeof(T) == sizeof(float)) {
+#if defined(__AVX2__)
+        out = Doubles4(_mm256_cvtps_pd(_mm_loadu_ps(reinterpret_cast<const float*>(p))));
+#else
         Floats4 f;
         __builtin_memcpy(&f, p, sizeof f);
         out = __builtin_convertvector(f, Doubles4);
+#endif
     } else {
         __builtin_memcpy(&out, p, sizeof out);
     }
+}
+
+// acc += a * b, a and b doubles widened from T. For f32 operands the product is exact in
+// double (24 + 24 significant bits), so a fused multiply-add rounds once exactly where the
+// separate multiply and add round: the same bits, in half the instructions, in the builds that
+// have FMA. (f64 products round: those keep the multiply and the add.)
+template <class T, class V>
+inline void multiply_add(V& acc, const V& a, const V& b) {
+#if defined(__FMA__)
+    if constexpr (std::is_same_v<T, float> && sizeof(V) == 32) {
+        acc = V(_mm256_fmadd_pd(__m256d(a), __m256d(b), __m256d(acc)));
+        return;
+    }
+#endif
+#if defined(__FMA__) && defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float> && sizeof(V) == 64) {
+        acc = V(_mm512_fmadd_pd(__m512d(a), __m512d(b), __m512d(acc)));
+        return;
+    }
+#endif
+    acc += a * b;
 }
 
 template <int ROWS, class T>
@@ -73,8 +104,8 @@ inline void gemm_tile8(bool trans_a, std::int64_t m, std::int64_t n, std::int64_
         for (int r = 0; r < ROWS; ++r) {
             const double a = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
             const Doubles4 av = {a, a, a, a};
-            acc[r][0] += av * lo;
-            acc[r][1] += av * hi;
+            multiply_add<T>(acc[r][0], av, lo);
+            multiply_add<T>(acc[r][1], av, hi);
         }
     }
     for (int r = 0; r < ROWS; ++r) {
@@ -140,6 +171,30 @@ inline void splat(double x, PackedVec& out) {
 #endif
 }
 
+// out[0 .. kPackedLanes) = scaled (alpha times the sums) rounded to T, plus bias in T when
+// given: the scalar epilogue's operations, lane by lane, without leaving the registers.
+typedef float PackedFloats __attribute__((vector_size(kPackedLanes * sizeof(float))));
+template <class T>
+inline void store_packed(T* out, const PackedVec& scaled, const T* bias) {
+    if constexpr (std::is_same_v<T, float>) {
+        PackedFloats f = __builtin_convertvector(scaled, PackedFloats);
+        if (bias != nullptr) {
+            PackedFloats b;
+            __builtin_memcpy(&b, bias, sizeof b);
+            f += b;
+        }
+        __builtin_memcpy(out, &f, sizeof f);
+    } else {
+        PackedVec d = scaled;
+        if (bias != nullptr) {
+            PackedVec b;
+            __builtin_memcpy(&b, bias, sizeof b);
+            d += b;
+        }
+        __builtin_memcpy(out, &d, sizeof d);
+    }
+}
+
 template <int ROWS, class T>
 inline void gemm_packed_tile(std::int64_t k, const double* a, const double* b, std::int64_t n_pad,
                              std::int64_t cols, T* c, std::int64_t ldc, double alpha,
@@ -153,9 +208,18 @@ inline void gemm_packed_tile(std::int64_t k, const double* a, const double* b, s
         for (int r = 0; r < ROWS; ++r) {
             PackedVec av;
             splat(a[p * ROWS + r], av);
-            acc[r][0] += av * lo;
-            acc[r][1] += av * hi;
+            multiply_add<T>(acc[r][0], av, lo);
+            multiply_add<T>(acc[r][1], av, hi);
         }
+    }
+    if (cols == kPackedCols) {  // a whole tile: stored from the registers
+        PackedVec alpha_v;
+        splat(alpha, alpha_v);
+        for (int r = 0; r < ROWS; ++r) {
+            store_packed(c + r * ldc, acc[r][0] * alpha_v, bias);
+            store_packed(c + r * ldc + kPackedLanes, acc[r][1] * alpha_v, bias ? bias + kPackedLanes : nullptr);
+        }
+        return;
     }
     for (int r = 0; r < ROWS; ++r) {
         double sums[kPackedCols];
@@ -164,8 +228,6 @@ inline void gemm_packed_tile(std::int64_t k, const double* a, const double* b, s
         T* out = c + r * ldc;
         if (bias != nullptr) {  // rounded to T first, then the bias added in T
             for (std::int64_t j = 0; j < cols; ++j) out[j] = static_cast<T>(static_cast<T>(alpha * sums[j]) + bias[j]);
-        } else if (cols == kPackedCols) {
-            for (int j = 0; j < kPackedCols; ++j) out[j] = static_cast<T>(alpha * sums[j]);
         } else {
             for (std::int64_t j = 0; j < cols; ++j) out[j] = static_cast<T>(alpha * sums[j]);
         }
@@ -176,13 +238,67 @@ template <int ROWS, class T>
 void gemm_packed_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
                       const double* Bd, std::int64_t i, T* C, double alpha, const T* bias,
                       double* a_tile) {
-    for (std::int64_t p = 0; p < k; ++p)
-        for (int r = 0; r < ROWS; ++r)
-            a_tile[p * ROWS + r] = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
+    if (trans_a && ROWS == 4) {  // the tile's 4 values of each p lie side by side in Aᵀ
+        for (std::int64_t p = 0; p < k; ++p) {
+            Doubles4 v;
+            load4(A + p * m + i, v);
+            __builtin_memcpy(a_tile + p * 4, &v, sizeof v);
+        }
+    } else {
+        for (std::int64_t p = 0; p < k; ++p)
+            for (int r = 0; r < ROWS; ++r)
+                a_tile[p * ROWS + r] = double(trans_a ? A[p * m + i + r] : A[(i + r) * k + p]);
+    }
     const std::int64_t n_pad = gemm_packed_width(n);
     for (std::int64_t j = 0; j < n; j += kPackedCols)
         gemm_packed_tile<ROWS>(k, a_tile, Bd + j, n_pad, n - j < kPackedCols ? n - j : kPackedCols,
                                C + i * n + j, n, alpha, bias ? bias + j : nullptr);
+}
+
+// The packed kernel's B: B (k, n) read as B[p * ld + j], or, when trans_b, Bᵀ stored (n, k)
+// read as B[j * ld + p], converted to doubles (k, gemm_packed_width(n)), the columns past n
+// zero. The transposed layout goes in 4 x 4 blocks turned in registers.
+template <class T>
+void gemm_pack_b(bool trans_b, std::int64_t n, std::int64_t k, const T* B, std::int64_t ld,
+                 double* bd) {
+    const std::int64_t n_pad = gemm_packed_width(n);
+    std::int64_t j_done = 0;
+    if (!trans_b) {
+        for (std::int64_t p = 0; p < k; ++p)
+            for (std::int64_t j = 0; j < n; ++j) bd[p * n_pad + j] = double(B[p * ld + j]);
+        j_done = n;
+    } else {
+        for (; j_done + 4 <= n; j_done += 4) {
+            const T* b = B + j_done * ld;
+            std::int64_t p = 0;
+            for (; p + 4 <= k; p += 4) {
+                Doubles4 r0, r1, r2, r3;  // rows j .. j + 3 of Bᵀ, values p .. p + 3
+                load4(b + p, r0);
+                load4(b + ld + p, r1);
+                load4(b + 2 * ld + p, r2);
+                load4(b + 3 * ld + p, r3);
+                const Doubles4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6);
+                const Doubles4 t1 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
+                const Doubles4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6);
+                const Doubles4 t3 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
+                const Doubles4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+                const Doubles4 c1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+                const Doubles4 c2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+                const Doubles4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+                __builtin_memcpy(bd + p * n_pad + j_done, &c0, sizeof c0);
+                __builtin_memcpy(bd + (p + 1) * n_pad + j_done, &c1, sizeof c1);
+                __builtin_memcpy(bd + (p + 2) * n_pad + j_done, &c2, sizeof c2);
+                __builtin_memcpy(bd + (p + 3) * n_pad + j_done, &c3, sizeof c3);
+            }
+            for (; p < k; ++p)
+                for (int q = 0; q < 4; ++q) bd[p * n_pad + j_done + q] = double(b[q * ld + p]);
+        }
+        for (std::int64_t j = j_done; j < n; ++j)
+            for (std::int64_t p = 0; p < k; ++p) bd[p * n_pad + j] = double(B[j * ld + p]);
+        j_done = n;
+    }
+    for (std::int64_t p = 0; p < k; ++p)
+        for (std::int64_t j = j_done; j < n_pad; ++j) bd[p * n_pad + j] = 0.0;
 }
 
 // C rows i0 .. i1 = alpha (A B) (+ bias along each row, if not null): A (m, k) row-major, or

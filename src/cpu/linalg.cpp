@@ -8,6 +8,7 @@
 
 #include "shared/dtype_visit.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/loops_isa.hpp"
 #include "cpu/row_blocks.hpp"
 
 #define DESCENT_CPU_ISA baseline
@@ -31,7 +32,7 @@ GemmKernels<T> gemm_kernels_for(CpuIsa isa) {
 #endif
         default:
             (void)f32;
-            return {baseline::gemm_rows<T>, baseline::gemm_packed<T>};
+            return {baseline::gemm_rows<T>, baseline::gemm_packed<T>, baseline::gemm_pack_b<T>};
     }
 }
 
@@ -57,6 +58,10 @@ namespace {
 constexpr std::int64_t kGemmRows = 16;
 // Below this many multiply-adds one thread does it all (a team costs more than the work).
 constexpr std::int64_t kGemmParallelWork = std::int64_t(1) << 17;
+// A matrix times a vector (n = 1) from this many rows: A's rows packed this many at a time.
+constexpr std::int64_t kGemvMinRows = 8;
+constexpr std::int64_t kGemvRows = 64;
+static_assert(kGemvRows % 16 == 0, "whole packed tiles");
 // B is converted to doubles once and read by the packed kernel when that copy is small: up to
 // this many doubles (512 KiB: weights, a small batch), or half as many values as A has (the
 // copy then adds little to what the product holds anyway; the buffer comes from the allocator,
@@ -108,6 +113,37 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
                 for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
             }
         };
+        if (n == 1 && m >= kGemvMinRows) {
+            // A matrix times a vector b: C (m, 1) is the row bᵀ Aᵀ (1, m), which the packed
+            // kernel computes along vectors of entries, with A's rows (kGemvRows at a time,
+            // converted to doubles) as the packed B's columns; each entry still the sum of
+            // b_p a_ip for p = 0, 1, ... in that order (the operands of a product commute
+            // exactly), so the bits are the row kernel's.
+            const std::int64_t row_blocks = (m + kGemvRows - 1) / kGemvRows;
+            const bool split = m * k >= kGemmParallelWork && row_blocks > 1;
+            const std::int64_t per_team = k * kGemvRows + 4 * k;  // packed rows, then the kernel's scratch
+            const std::int64_t gemv_teams = split ? pass_max_threads() : 1;
+            const WorkBuffer work(*this, static_cast<std::size_t>(gemv_teams * per_team) * sizeof(double));
+            const auto block = [&](std::int64_t blk) {
+                const std::int64_t i0 = blk * kGemvRows, rows = std::min(kGemvRows, m - i0);
+                double* bd = static_cast<double*>(work.data) + (split ? pass_thread_index() : 0) * per_team;
+                if (trans_a) {
+                    kernels.pack(false, rows, k, A + i0, m, bd);  // Aᵀ stored (k, m)
+                } else {
+                    kernels.pack(true, rows, k, A + i0 * k, k, bd);  // A (m, k)
+                }
+                kernels.packed(false, 1, rows, k, B, bd, 0, 1, C + i0, alpha, nullptr, bd + k * kGemvRows);
+                if (bias != nullptr)  // rounded to T first, then the bias added in T
+                    for (std::int64_t i = i0; i < i0 + rows; ++i) C[i] = static_cast<T>(C[i] + bias[0]);
+            };
+            if (split) {
+#pragma omp parallel for schedule(static)
+                for (std::int64_t blk = 0; blk < row_blocks; ++blk) block(blk);
+            } else {
+                for (std::int64_t blk = 0; blk < row_blocks; ++blk) block(blk);
+            }
+            return;
+        }
         const std::int64_t n_pad = gemm_packed_width(n);
         if (n >= 8 && k * n_pad <= std::max(kGemmPackedB, m * k / 2)) {
             // B converted to doubles once for all rows (read in either layout), each thread a
@@ -116,15 +152,7 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
             // from the backend's own allocator: inside a training loop, its cache.
             const WorkBuffer work(*this, static_cast<std::size_t>(k * n_pad + std::int64_t(teams) * 4 * k) * sizeof(double));
             double* bd = static_cast<double*>(work.data);
-            for (std::int64_t p = 0; p < k; ++p) {
-                double* row = bd + p * n_pad;
-                if (trans_b) {
-                    for (std::int64_t j = 0; j < n; ++j) row[j] = double(B[j * k + p]);
-                } else {
-                    for (std::int64_t j = 0; j < n; ++j) row[j] = double(B[p * n + j]);
-                }
-                for (std::int64_t j = n; j < n_pad; ++j) row[j] = 0.0;
-            }
+            kernels.pack(trans_b, n, k, B, trans_b ? k : n, bd);
             run([&](std::int64_t blk) {
                 const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
                 const std::int64_t team = parallel ? pass_thread_index() : 0;
@@ -141,11 +169,16 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
                 for (std::int64_t p = 0; p < k; ++p) b_rows[p * n + j] = B[j * k + p];
             B = b_rows.data();
         }  // (n = 1: Bᵀ (1, k) is already B (k, 1))
-        // One accumulator block per thread, made before the parallel region.
-        std::vector<std::vector<double>> acc(teams, std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
+        // One accumulator block per thread: on its stack below 8 columns, else made before the
+        // parallel region.
+        constexpr std::int64_t kStackColumns = 8;
+        std::vector<std::vector<double>> acc(n < kStackColumns ? 0 : teams,
+                                             std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
         run([&](std::int64_t blk) {
             const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
-            double* sums = acc[static_cast<std::size_t>(parallel ? pass_thread_index() : 0)].data();
+            double on_stack[kGemmRows * kStackColumns];
+            double* sums = n < kStackColumns ? on_stack
+                                             : acc[static_cast<std::size_t>(parallel ? pass_thread_index() : 0)].data();
             kernels.rows(trans_a, m, n, k, A, B, i0, i1, sums);
             for (std::int64_t i = i0; i < i1; ++i) {
                 if (bias != nullptr) {  // rounded to T first, then the bias added in T
@@ -188,19 +221,7 @@ void CpuBackend::max_all(Array in, Array out) {
 
 void CpuBackend::sum_axis(Array in, Array out, std::int64_t outer, std::int64_t len,
                           std::int64_t inner, double scale) {
-    visit_dtype(in.dtype, [&](auto t) {
-        using T = decltype(t);
-        const T* x = static_cast<const T*>(in.data);
-        T* o = static_cast<T*>(out.data);
-        std::vector<double> acc(static_cast<std::size_t>(inner));
-        for (std::int64_t p = 0; p < outer; ++p) {
-            std::fill(acc.begin(), acc.end(), 0.0);
-            const T* block = x + p * len * inner;
-            for (std::int64_t l = 0; l < len; ++l)
-                for (std::int64_t i = 0; i < inner; ++i) acc[i] += double(block[l * inner + i]);
-            for (std::int64_t i = 0; i < inner; ++i) o[p * inner + i] = static_cast<T>(scale * acc[i]);
-        }
-    });
+    cpu_loops_for(best_cpu_isa()).sum_axis(in, out, outer, len, inner, scale);
 }
 
 }  // namespace descent::detail

@@ -43,10 +43,14 @@ template <class T>
 using GemmPackedFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*,
                               const double*, std::int64_t, std::int64_t, T*, double, const T*,
                               double*);
+// pack: (trans_b, n, k, B, ld, Bd) converts B to the packed kernel's doubles.
+template <class T>
+using GemmPackFn = void (*)(bool, std::int64_t, std::int64_t, const T*, std::int64_t, double*);
 template <class T>
 struct GemmKernels {
     GemmRowsFn<T> rows;
     GemmPackedFn<T> packed;
+    GemmPackFn<T> pack;
 };
 // The packed B's row length: n rounded up to whole tiles of every build (16 columns).
 constexpr std::int64_t gemm_packed_width(std::int64_t n) { return (n + 15) / 16 * 16; }
