@@ -215,7 +215,7 @@ TEMPLATE_TEST_CASE("the matrix product's kernels sum bitwise alike in every buil
                 for (std::int64_t p = 0; p < k; ++p)
                     for (std::int64_t j = 0; j < n; ++j) bd[p * n_pad + j] = double(B[p * n + j]);
                 std::vector<TestType> packed(static_cast<std::size_t>(m * n), TestType(-7));
-                std::vector<double> scratch(static_cast<std::size_t>(4 * k));
+                std::vector<double> scratch(static_cast<std::size_t>(kGemmPackedRowsMax * k));
                 for (const auto& [i0, i1] : {std::pair<std::int64_t, std::int64_t>{0, 5}, {5, 18}, {18, 19}})
                     kernels.packed(trans_a, m, n, k, A.data(), bd.data(), i0, i1, packed.data(), alpha, nullptr, scratch.data());
                 // And the sums themselves: each entry's in the order p = 0, 1, ...
@@ -408,4 +408,36 @@ TEMPLATE_TEST_CASE("the elementwise loops, axis sums and optimizer update are bi
                     REQUIRE(same_bits(runs[0], runs[1]));
                 }
     }
+}
+
+// The one-row kernel (a vector times a matrix, B read as stored) in every build: each entry
+// the ordered double sum, alpha and the bias applied as the packed kernel's epilogue does,
+// over column ranges that leave register blocks, vectors and scalar tails.
+TEMPLATE_TEST_CASE("the one-row product kernel sums in order in every build", "[cpu][isa]", float, double) {
+    std::mt19937_64 rng(11);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (const CpuIsa isa : available_cpu_isas())
+        for (const std::int64_t n : {1, 3, 8, 16, 37, 100})
+            for (const std::int64_t k : {1, 5, 64}) {
+                std::vector<TestType> a(static_cast<std::size_t>(k)), B(static_cast<std::size_t>(k * n)),
+                    bias(static_cast<std::size_t>(n));
+                for (TestType& v : a) v = static_cast<TestType>(normal(rng));
+                for (TestType& v : B) v = static_cast<TestType>(normal(rng));
+                for (TestType& v : bias) v = static_cast<TestType>(normal(rng));
+                for (const bool with_bias : {false, true}) {
+                    std::vector<TestType> c(static_cast<std::size_t>(n), TestType(-7));
+                    const GemmKernels<TestType> kernels = gemm_kernels_for<TestType>(isa);
+                    const std::int64_t half = n / 2;  // two ranges, as threads would split them
+                    kernels.one_row(n, k, a.data(), B.data(), 0, half, c.data(), 0.75, with_bias ? bias.data() : nullptr);
+                    kernels.one_row(n, k, a.data(), B.data(), half, n, c.data(), 0.75, with_bias ? bias.data() : nullptr);
+                    for (std::int64_t j = 0; j < n; ++j) {
+                        double acc = 0.0;
+                        for (std::int64_t p = 0; p < k; ++p) acc += double(a[p]) * double(B[p * n + j]);
+                        const TestType scaled = static_cast<TestType>(0.75 * acc);
+                        const TestType want = with_bias ? static_cast<TestType>(scaled + bias[j]) : scaled;
+                        INFO(cpu_isa_name(isa) << " n=" << n << " k=" << k << " j=" << j << (with_bias ? " bias" : ""));
+                        REQUIRE(std::memcmp(&c[j], &want, sizeof want) == 0);
+                    }
+                }
+            }
 }

@@ -7,8 +7,8 @@
 
 namespace descent::detail {
 
-GemmKernels<float> avx512_gemm_kernels_f32() { return {avx512::gemm_rows<float>, avx512::gemm_packed<float>, avx512::gemm_pack_b<float>}; }
-GemmKernels<double> avx512_gemm_kernels_f64() { return {avx512::gemm_rows<double>, avx512::gemm_packed<double>, avx512::gemm_pack_b<double>}; }
+GemmKernels<float> avx512_gemm_kernels_f32() { return {avx512::gemm_rows<float>, avx512::gemm_packed<float>, avx512::gemm_pack_b<float>, avx512::gemm_one_row<float>}; }
+GemmKernels<double> avx512_gemm_kernels_f64() { return {avx512::gemm_rows<double>, avx512::gemm_packed<double>, avx512::gemm_pack_b<double>, avx512::gemm_one_row<double>}; }
 TanhF32Fn avx512_tanh_f32_fn() { return avx512::tanh_f32; }
 
 }  // namespace descent::detail

@@ -69,6 +69,29 @@ inline void load4(const T* p, Doubles4& out) {
     }
 }
 
+// The 4 x 4 block at src (rows src, src + ld, ...) widened to double and stored transposed at
+// dst (rows dst, dst + ldd, ...): dst[q * ldd + r] = src[r * ld + q], turned in registers.
+template <class T>
+inline void store_transposed4(const T* src, std::int64_t ld, double* dst, std::int64_t ldd) {
+    Doubles4 r0, r1, r2, r3;
+    load4(src, r0);
+    load4(src + ld, r1);
+    load4(src + 2 * ld, r2);
+    load4(src + 3 * ld, r3);
+    const Doubles4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6);
+    const Doubles4 t1 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
+    const Doubles4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6);
+    const Doubles4 t3 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
+    const Doubles4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    const Doubles4 c1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    const Doubles4 c2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    const Doubles4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+    __builtin_memcpy(dst, &c0, sizeof c0);
+    __builtin_memcpy(dst + ldd, &c1, sizeof c1);
+    __builtin_memcpy(dst + 2 * ldd, &c2, sizeof c2);
+    __builtin_memcpy(dst + 3 * ldd, &c3, sizeof c3);
+}
+
 // acc += a * b, a and b doubles widened from T. For f32 operands the product is exact in
 // double (24 + 24 significant bits), so a fused multiply-add rounds once exactly where the
 // separate multiply and add round: the same bits, in half the instructions, in the builds that
@@ -161,6 +184,14 @@ constexpr int kPackedLanes = 4;
 #endif
 typedef double PackedVec __attribute__((vector_size(kPackedLanes * sizeof(double))));
 constexpr int kPackedCols = 2 * kPackedLanes;
+// Rows of a packed tile: 8 in the AVX-512 build (16 vectors of sums in its 32 registers: twice
+// the multiply-adds in flight that the latency needs), 4 with 16 registers.
+#if defined(__AVX512F__)
+constexpr int kPackedRows = 8;
+#else
+constexpr int kPackedRows = 4;
+#endif
+static_assert(kPackedRows <= kGemmPackedRowsMax, "the callers' scratch holds kGemmPackedRowsMax k doubles");
 
 // (An element-wise loop compiled to masked moves; an out-parameter as in load4.)
 inline void splat(double x, PackedVec& out) {
@@ -238,12 +269,20 @@ template <int ROWS, class T>
 void gemm_packed_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
                       const double* Bd, std::int64_t i, T* C, double alpha, const T* bias,
                       double* a_tile) {
-    if (trans_a && ROWS == 4) {  // the tile's 4 values of each p lie side by side in Aᵀ
-        for (std::int64_t p = 0; p < k; ++p) {
-            Doubles4 v;
-            load4(A + p * m + i, v);
-            __builtin_memcpy(a_tile + p * 4, &v, sizeof v);
-        }
+    if (trans_a && ROWS % 4 == 0) {  // the tile's values of each p lie side by side in Aᵀ
+        for (std::int64_t p = 0; p < k; ++p)
+            for (int r = 0; r < ROWS; r += 4) {
+                Doubles4 v;
+                load4(A + p * m + i + r, v);
+                __builtin_memcpy(a_tile + p * ROWS + r, &v, sizeof v);
+            }
+    } else if (ROWS % 4 == 0) {  // A's rows, turned 4 by 4 values at a time
+        std::int64_t p = 0;
+        for (; p + 4 <= k; p += 4)
+            for (int r = 0; r < ROWS; r += 4)
+                store_transposed4(A + (i + r) * k + p, k, a_tile + p * ROWS + r, ROWS);
+        for (; p < k; ++p)
+            for (int r = 0; r < ROWS; ++r) a_tile[p * ROWS + r] = double(A[(i + r) * k + p]);
     } else {
         for (std::int64_t p = 0; p < k; ++p)
             for (int r = 0; r < ROWS; ++r)
@@ -254,6 +293,71 @@ void gemm_packed_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t
         gemm_packed_tile<ROWS>(k, a_tile, Bd + j, n_pad, n - j < kPackedCols ? n - j : kPackedCols,
                                C + i * n + j, n, alpha, bias ? bias + j : nullptr);
 }
+
+// kPackedLanes values of T from p, widened to double. (GCC 12 takes the _mm512_undefined_pd()
+// inside _mm512_cvtps_pd for an uninitialised read.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+template <class T>
+inline void load_packed(const T* p, PackedVec& out) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == sizeof(float)) {
+        out = PackedVec(_mm512_cvtps_pd(_mm256_loadu_ps(reinterpret_cast<const float*>(p))));
+    } else {
+        __builtin_memcpy(&out, p, sizeof out);
+    }
+#else
+    load4(p, out);
+#endif
+}
+
+// One row of C: c[j] = alpha * (the sum over p of a_p B_pj) for j in [j0, j1) (+ bias[j] in T,
+// if not null), a the row's k values, B (k, n) read as stored and widened on the way (a row of
+// C reads each of B's values once: packing it would cost as much as the product). Four vectors
+// of sums at a time, kept in registers across all of k; each entry the ordered double sum.
+template <class T>
+void gemm_one_row(std::int64_t n, std::int64_t k, const T* a, const T* B, std::int64_t j0,
+                  std::int64_t j1, T* c, double alpha, const T* bias) {
+    constexpr int kVectors = 4;
+    constexpr std::int64_t kWidth = kVectors * kPackedLanes;
+    PackedVec alpha_v;
+    splat(alpha, alpha_v);
+    std::int64_t j = j0;
+    for (; j + kWidth <= j1; j += kWidth) {
+        PackedVec acc[kVectors] = {};
+        for (std::int64_t p = 0; p < k; ++p) {
+            PackedVec av;
+            splat(double(a[p]), av);
+            for (int v = 0; v < kVectors; ++v) {
+                PackedVec bv;
+                load_packed(B + p * n + j + v * kPackedLanes, bv);
+                multiply_add<T>(acc[v], av, bv);
+            }
+        }
+        for (int v = 0; v < kVectors; ++v)
+            store_packed(c + j + v * kPackedLanes, acc[v] * alpha_v, bias ? bias + j + v * kPackedLanes : nullptr);
+    }
+    for (; j + kPackedLanes <= j1; j += kPackedLanes) {
+        PackedVec acc = {};
+        for (std::int64_t p = 0; p < k; ++p) {
+            PackedVec av, bv;
+            splat(double(a[p]), av);
+            load_packed(B + p * n + j, bv);
+            multiply_add<T>(acc, av, bv);
+        }
+        store_packed(c + j, acc * alpha_v, bias ? bias + j : nullptr);
+    }
+    for (; j < j1; ++j) {
+        double sum = 0.0;
+        for (std::int64_t p = 0; p < k; ++p) sum += double(a[p]) * double(B[p * n + j]);
+        c[j] = bias != nullptr ? static_cast<T>(static_cast<T>(alpha * sum) + bias[j]) : static_cast<T>(alpha * sum);
+    }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // The packed kernel's B: B (k, n) read as B[p * ld + j], or, when trans_b, Bᵀ stored (n, k)
 // read as B[j * ld + p], converted to doubles (k, gemm_packed_width(n)), the columns past n
@@ -272,23 +376,7 @@ void gemm_pack_b(bool trans_b, std::int64_t n, std::int64_t k, const T* B, std::
             const T* b = B + j_done * ld;
             std::int64_t p = 0;
             for (; p + 4 <= k; p += 4) {
-                Doubles4 r0, r1, r2, r3;  // rows j .. j + 3 of Bᵀ, values p .. p + 3
-                load4(b + p, r0);
-                load4(b + ld + p, r1);
-                load4(b + 2 * ld + p, r2);
-                load4(b + 3 * ld + p, r3);
-                const Doubles4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 2, 6);
-                const Doubles4 t1 = __builtin_shufflevector(r0, r1, 1, 5, 3, 7);
-                const Doubles4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 2, 6);
-                const Doubles4 t3 = __builtin_shufflevector(r2, r3, 1, 5, 3, 7);
-                const Doubles4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
-                const Doubles4 c1 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
-                const Doubles4 c2 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
-                const Doubles4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
-                __builtin_memcpy(bd + p * n_pad + j_done, &c0, sizeof c0);
-                __builtin_memcpy(bd + (p + 1) * n_pad + j_done, &c1, sizeof c1);
-                __builtin_memcpy(bd + (p + 2) * n_pad + j_done, &c2, sizeof c2);
-                __builtin_memcpy(bd + (p + 3) * n_pad + j_done, &c3, sizeof c3);
+                store_transposed4(b + p, ld, bd + p * n_pad + j_done, n_pad);
             }
             for (; p < k; ++p)
                 for (int q = 0; q < 4; ++q) bd[p * n_pad + j_done + q] = double(b[q * ld + p]);
@@ -302,17 +390,23 @@ void gemm_pack_b(bool trans_b, std::int64_t n, std::int64_t k, const T* B, std::
 }
 
 // C rows i0 .. i1 = alpha (A B) (+ bias along each row, if not null): A (m, k) row-major, or
-// (k, m) when trans_a; Bd as above; a_scratch holds 4 k doubles.
+// (k, m) when trans_a; Bd as above; a_scratch holds kGemmPackedRowsMax k doubles.
 template <class T>
 void gemm_packed(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* A,
                  const double* Bd, std::int64_t i0, std::int64_t i1, T* C, double alpha,
                  const T* bias, double* a_scratch) {
-    for (std::int64_t i = i0; i < i1; i += kTileRows) {
-        switch (i1 - i < kTileRows ? i1 - i : kTileRows) {
+    for (std::int64_t i = i0; i < i1; i += kPackedRows) {
+        switch (i1 - i < kPackedRows ? i1 - i : kPackedRows) {
             case 1: gemm_packed_rows<1>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
             case 2: gemm_packed_rows<2>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
             case 3: gemm_packed_rows<3>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
-            default: gemm_packed_rows<kTileRows>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+#if defined(__AVX512F__)
+            case 4: gemm_packed_rows<4>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            case 5: gemm_packed_rows<5>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            case 6: gemm_packed_rows<6>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+            case 7: gemm_packed_rows<7>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
+#endif
+            default: gemm_packed_rows<kPackedRows>(trans_a, m, n, k, A, Bd, i, C, alpha, bias, a_scratch); break;
         }
     }
 }

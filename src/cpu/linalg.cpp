@@ -32,7 +32,7 @@ GemmKernels<T> gemm_kernels_for(CpuIsa isa) {
 #endif
         default:
             (void)f32;
-            return {baseline::gemm_rows<T>, baseline::gemm_packed<T>, baseline::gemm_pack_b<T>};
+            return {baseline::gemm_rows<T>, baseline::gemm_packed<T>, baseline::gemm_pack_b<T>, baseline::gemm_one_row<T>};
     }
 }
 
@@ -62,6 +62,8 @@ constexpr std::int64_t kGemmParallelWork = std::int64_t(1) << 17;
 constexpr std::int64_t kGemvMinRows = 8;
 constexpr std::int64_t kGemvRows = 64;
 static_assert(kGemvRows % 16 == 0, "whole packed tiles");
+// A one-row product's columns per task (a whole number of the kernel's register blocks).
+constexpr std::int64_t kOneRowColumns = 64;
 // B is converted to doubles once and read by the packed kernel when that copy is small: up to
 // this many doubles (512 KiB: weights, a small batch), or half as many values as A has (the
 // copy then adds little to what the product holds anyway; the buffer comes from the allocator,
@@ -69,14 +71,25 @@ static_assert(kGemvRows % 16 == 0, "whole packed tiles");
 // the kernel converts B as it reads.
 constexpr std::int64_t kGemmPackedB = std::int64_t(1) << 16;
 
-// Scratch memory from a CpuBackend's allocate(), given back when the scope ends.
-struct WorkBuffer {
-    WorkBuffer(CpuBackend& backend, std::size_t bytes) : owner(backend), data(backend.allocate(bytes, 0)) {}
-    ~WorkBuffer() { owner.deallocate(data, 0); }
-    WorkBuffer(const WorkBuffer&) = delete;
-    WorkBuffer& operator=(const WorkBuffer&) = delete;
-    CpuBackend& owner;
-    void* data;
+// Scratch doubles for a product (packed operands, per-thread tiles): on the stack up to
+// kOnStack (a small net's products need no allocator call), else from the backend's allocator
+// (inside a training loop, its cache), given back when the scope ends.
+class ScratchDoubles {
+public:
+    static constexpr std::size_t kOnStack = 4608;  // 36 KiB
+    ScratchDoubles(CpuBackend& backend, std::size_t count)
+        : m_owner(backend), m_heap(count > kOnStack ? backend.allocate(count * sizeof(double), 0) : nullptr) {}
+    ~ScratchDoubles() {
+        if (m_heap != nullptr) m_owner.deallocate(m_heap, 0);
+    }
+    ScratchDoubles(const ScratchDoubles&) = delete;
+    ScratchDoubles& operator=(const ScratchDoubles&) = delete;
+    double* data() { return m_heap != nullptr ? static_cast<double*>(m_heap) : m_local; }
+
+private:
+    CpuBackend& m_owner;
+    void* m_heap;
+    alignas(64) double m_local[kOnStack];
 };
 
 }  // namespace
@@ -121,12 +134,12 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
             // exactly), so the bits are the row kernel's.
             const std::int64_t row_blocks = (m + kGemvRows - 1) / kGemvRows;
             const bool split = m * k >= kGemmParallelWork && row_blocks > 1;
-            const std::int64_t per_team = k * kGemvRows + 4 * k;  // packed rows, then the kernel's scratch
+            const std::int64_t per_team = k * kGemvRows + kGemmPackedRowsMax * k;  // packed rows, the kernel's scratch
             const std::int64_t gemv_teams = split ? pass_max_threads() : 1;
-            const WorkBuffer work(*this, static_cast<std::size_t>(gemv_teams * per_team) * sizeof(double));
+            ScratchDoubles work(*this, static_cast<std::size_t>(gemv_teams * per_team));
             const auto block = [&](std::int64_t blk) {
                 const std::int64_t i0 = blk * kGemvRows, rows = std::min(kGemvRows, m - i0);
-                double* bd = static_cast<double*>(work.data) + (split ? pass_thread_index() : 0) * per_team;
+                double* bd = work.data() + (split ? pass_thread_index() : 0) * per_team;
                 if (trans_a) {
                     kernels.pack(false, rows, k, A + i0, m, bd);  // Aᵀ stored (k, m)
                 } else {
@@ -144,19 +157,36 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
             }
             return;
         }
+        if (m == 1 && !trans_b) {
+            // One row of C (a weight gradient against one output unit, a vector times a
+            // matrix): B read as stored, chunks of columns over threads when the work is large.
+            const std::int64_t chunks = (n + kOneRowColumns - 1) / kOneRowColumns;
+            const bool split = n * k >= kGemmParallelWork && chunks > 1;
+            const auto chunk = [&](std::int64_t c) {
+                kernels.one_row(n, k, A, B, c * kOneRowColumns, std::min(n, (c + 1) * kOneRowColumns), C,
+                                alpha, bias);
+            };
+            if (split) {
+#pragma omp parallel for schedule(static)
+                for (std::int64_t c = 0; c < chunks; ++c) chunk(c);
+            } else {
+                for (std::int64_t c = 0; c < chunks; ++c) chunk(c);
+            }
+            return;
+        }
         const std::int64_t n_pad = gemm_packed_width(n);
         if (n >= 8 && k * n_pad <= std::max(kGemmPackedB, m * k / 2)) {
             // B converted to doubles once for all rows (read in either layout), each thread a
             // tile of A; the kernel writes C.
             // One block: the packed B, then each thread's tile of A (no zeroing but the padding),
             // from the backend's own allocator: inside a training loop, its cache.
-            const WorkBuffer work(*this, static_cast<std::size_t>(k * n_pad + std::int64_t(teams) * 4 * k) * sizeof(double));
-            double* bd = static_cast<double*>(work.data);
+            ScratchDoubles work(*this, static_cast<std::size_t>(k * n_pad + std::int64_t(teams) * kGemmPackedRowsMax * k));
+            double* bd = work.data();
             kernels.pack(trans_b, n, k, B, trans_b ? k : n, bd);
             run([&](std::int64_t blk) {
                 const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
                 const std::int64_t team = parallel ? pass_thread_index() : 0;
-                double* scratch = bd + k * n_pad + team * 4 * k;
+                double* scratch = bd + k * n_pad + team * kGemmPackedRowsMax * k;
                 kernels.packed(trans_a, m, n, k, A, bd, i0, i1, C, alpha, bias, scratch);
             });
             return;

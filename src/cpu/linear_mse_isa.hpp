@@ -43,15 +43,22 @@ template <class T>
 using GemmPackedFn = void (*)(bool, std::int64_t, std::int64_t, std::int64_t, const T*,
                               const double*, std::int64_t, std::int64_t, T*, double, const T*,
                               double*);
-// pack: (trans_b, n, k, B, ld, Bd) converts B to the packed kernel's doubles.
+// pack: (trans_b, n, k, B, ld, Bd) converts B to the packed kernel's doubles. one_row: (n, k, a,
+// B, j0, j1, c, alpha, bias), columns j0 .. j1 of a one-row product a B, B (k, n) as stored.
 template <class T>
 using GemmPackFn = void (*)(bool, std::int64_t, std::int64_t, const T*, std::int64_t, double*);
+template <class T>
+using GemmOneRowFn = void (*)(std::int64_t, std::int64_t, const T*, const T*, std::int64_t,
+                              std::int64_t, T*, double, const T*);
 template <class T>
 struct GemmKernels {
     GemmRowsFn<T> rows;
     GemmPackedFn<T> packed;
     GemmPackFn<T> pack;
+    GemmOneRowFn<T> one_row;
 };
+// The packed kernel's scratch: this many times k doubles (a tile of A's rows, any build).
+constexpr std::int64_t kGemmPackedRowsMax = 8;
 // The packed B's row length: n rounded up to whole tiles of every build (16 columns).
 constexpr std::int64_t gemm_packed_width(std::int64_t n) { return (n + 15) / 16 * 16; }
 
