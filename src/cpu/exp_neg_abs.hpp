@@ -40,21 +40,35 @@ constexpr double kLn2HiDiv16 = logistic_constants::kLn2Hi / 16.0;  // 32 bits: k
 constexpr double kLn2LoDiv16 = logistic_constants::kLn2Lo / 16.0;
 }  // namespace exp_table
 
-inline double exp_neg_abs(double z) {
+// The reduction both users share, for xc <= 0 (or NaN): xc = K ln2/16 + r, t = 1.5 * 2^52 + K
+// (K, hence j = K mod 16, in t's low bits), kf = K, and the parts of exp(r) - 1 - r's Estrin
+// tree: exp(r) = (1 + r) + r2 a1 + r4 b1, exp(r) - 1 = r + r2 a1 + r4 b1 (degree 7).
+struct ExpReduction {
+    double t, kf, r, r2, a1, r4, b1;
+};
+
+inline ExpReduction exp_reduce(double xc) {
     using namespace logistic_constants;
     using namespace exp_table;
+    ExpReduction e;
+    e.t = xc * kInvLn2x16 + kShifter;
+    e.kf = e.t - kShifter;
+    e.r = (xc - e.kf * kLn2HiDiv16) - e.kf * kLn2LoDiv16;
+    e.r2 = e.r * e.r;
+    e.a1 = 0.5 + e.r * (1.0 / 6.0);
+    const double a2 = 1.0 / 24.0 + e.r * (1.0 / 120.0), a3 = 1.0 / 720.0 + e.r * (1.0 / 5040.0);
+    e.r4 = e.r2 * e.r2;
+    e.b1 = a2 + e.r2 * a3;
+    return e;
+}
+
+inline double exp_neg_abs(double z) {
+    using namespace logistic_constants;
     const double x0 = 0.0 - std::fabs(z);
     const double xc = x0 < -746.0 ? -746.0 : x0;  // exp(-746) rounds to 0; NaN passes
-    const double t = xc * kInvLn2x16 + kShifter;  // 1.5 * 2^52 + K, K = 16 k + j
-    const double kf = t - kShifter;
-    const double r = (xc - kf * kLn2HiDiv16) - kf * kLn2LoDiv16;
-    const double r2 = r * r;
-    const double a0 = 1.0 + r, a1 = 0.5 + r * (1.0 / 6.0), a2 = 1.0 / 24.0 + r * (1.0 / 120.0),
-                 a3 = 1.0 / 720.0 + r * (1.0 / 5040.0);
-    const double r4 = r2 * r2;
-    const double b0 = a0 + r2 * a1, b1 = a2 + r2 * a3;
-    const double p = b0 + r4 * b1;
-    const std::uint64_t bits = double_bits(t);
+    const ExpReduction e = exp_reduce(xc);
+    const double p = ((1.0 + e.r) + e.r2 * e.a1) + e.r4 * e.b1;
+    const std::uint64_t bits = double_bits(e.t);
     const double tp = kExp2Sixteenths[bits & 15] * p;
     // 2^k with -k = ceil(-K / 16) in [0, 1077], as 2^k1 2^k2 (both normal): tp 2^k1 is exact,
     // the second product rounds once, as AVX-512's scalef does.
@@ -64,64 +78,97 @@ inline double exp_neg_abs(double z) {
 }
 
 #if defined(__AVX512F__)
-inline __m512d exp_neg_abs8(__m512d z) {
+struct ExpReduction8 {  // as ExpReduction, 8 lanes
+    __m512d t, kf, r, r2, a1, r4, b1;
+};
+
+inline ExpReduction8 exp_reduce8(__m512d xc) {
     using namespace logistic_constants;
     using namespace exp_table;
     const auto c = [](double v) { return _mm512_set1_pd(v); };
+    ExpReduction8 e;
+    e.t = _mm512_add_pd(_mm512_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
+    e.kf = _mm512_sub_pd(e.t, c(kShifter));
+    e.r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(e.kf, c(kLn2HiDiv16))),
+                        _mm512_mul_pd(e.kf, c(kLn2LoDiv16)));
+    e.r2 = _mm512_mul_pd(e.r, e.r);
+    e.a1 = _mm512_add_pd(c(0.5), _mm512_mul_pd(e.r, c(1.0 / 6.0)));
+    const __m512d a2 = _mm512_add_pd(c(1.0 / 24.0), _mm512_mul_pd(e.r, c(1.0 / 120.0)));
+    const __m512d a3 = _mm512_add_pd(c(1.0 / 720.0), _mm512_mul_pd(e.r, c(1.0 / 5040.0)));
+    e.r4 = _mm512_mul_pd(e.r2, e.r2);
+    e.b1 = _mm512_add_pd(a2, _mm512_mul_pd(e.r2, a3));
+    return e;
+}
+
+// 2^(j/16) from the table (t's low 4 bits), and k = floor(K / 16).
+inline __m512d exp_table8(const ExpReduction8& e) {
+    return _mm512_permutex2var_pd(_mm512_load_pd(kExp2Sixteenths), _mm512_castpd_si512(e.t),
+                                  _mm512_load_pd(kExp2Sixteenths + 8));
+}
+inline __m512d exp_whole_powers8(const ExpReduction8& e) {
+    return _mm512_roundscale_pd(_mm512_mul_pd(e.kf, _mm512_set1_pd(1.0 / 16.0)),
+                                _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+}
+
+inline __m512d exp_neg_abs8(__m512d z) {
+    const auto c = [](double v) { return _mm512_set1_pd(v); };
     const __m512d x0 = _mm512_sub_pd(_mm512_setzero_pd(), _mm512_abs_pd(z));
     const __m512d xc = _mm512_max_pd(c(-746.0), x0);  // max returns x0 when it is NaN
-    const __m512d t = _mm512_add_pd(_mm512_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
-    const __m512d kf = _mm512_sub_pd(t, c(kShifter));
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(kf, c(kLn2HiDiv16))),
-                                    _mm512_mul_pd(kf, c(kLn2LoDiv16)));
-    const __m512d r2 = _mm512_mul_pd(r, r);
-    const __m512d a0 = _mm512_add_pd(c(1.0), r);
-    const __m512d a1 = _mm512_add_pd(c(0.5), _mm512_mul_pd(r, c(1.0 / 6.0)));
-    const __m512d a2 = _mm512_add_pd(c(1.0 / 24.0), _mm512_mul_pd(r, c(1.0 / 120.0)));
-    const __m512d a3 = _mm512_add_pd(c(1.0 / 720.0), _mm512_mul_pd(r, c(1.0 / 5040.0)));
-    const __m512d r4 = _mm512_mul_pd(r2, r2);
-    const __m512d b0 = _mm512_add_pd(a0, _mm512_mul_pd(r2, a1));
-    const __m512d b1 = _mm512_add_pd(a2, _mm512_mul_pd(r2, a3));
-    const __m512d p = _mm512_add_pd(b0, _mm512_mul_pd(r4, b1));
-    const __m512d table = _mm512_permutex2var_pd(_mm512_load_pd(kExp2Sixteenths),
-                                                 _mm512_castpd_si512(t),  // low 4 bits: j
-                                                 _mm512_load_pd(kExp2Sixteenths + 8));
-    const __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(kf, c(1.0 / 16.0)),
-                                           _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    return _mm512_scalef_pd(_mm512_mul_pd(table, p), k);
+    const ExpReduction8 e = exp_reduce8(xc);
+    const __m512d p = _mm512_add_pd(_mm512_add_pd(_mm512_add_pd(c(1.0), e.r), _mm512_mul_pd(e.r2, e.a1)),
+                                    _mm512_mul_pd(e.r4, e.b1));
+    return _mm512_scalef_pd(_mm512_mul_pd(exp_table8(e), p), exp_whole_powers8(e));
 }
 #elif defined(__AVX2__)
-inline __m256d exp_neg_abs4(__m256d z) {
+struct ExpReduction4 {  // as ExpReduction, 4 lanes
+    __m256d t, kf, r, r2, a1, r4, b1;
+};
+
+inline ExpReduction4 exp_reduce4(__m256d xc) {
     using namespace logistic_constants;
     using namespace exp_table;
     const auto c = [](double v) { return _mm256_set1_pd(v); };
-    const __m256d x0 = _mm256_sub_pd(_mm256_setzero_pd(), _mm256_andnot_pd(c(-0.0), z));
-    const __m256d xc = _mm256_max_pd(c(-746.0), x0);  // max returns x0 when it is NaN
-    const __m256d t = _mm256_add_pd(_mm256_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
-    const __m256d kf = _mm256_sub_pd(t, c(kShifter));
-    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(xc, _mm256_mul_pd(kf, c(kLn2HiDiv16))),
-                                    _mm256_mul_pd(kf, c(kLn2LoDiv16)));
-    const __m256d r2 = _mm256_mul_pd(r, r);
-    const __m256d a0 = _mm256_add_pd(c(1.0), r);
-    const __m256d a1 = _mm256_add_pd(c(0.5), _mm256_mul_pd(r, c(1.0 / 6.0)));
-    const __m256d a2 = _mm256_add_pd(c(1.0 / 24.0), _mm256_mul_pd(r, c(1.0 / 120.0)));
-    const __m256d a3 = _mm256_add_pd(c(1.0 / 720.0), _mm256_mul_pd(r, c(1.0 / 5040.0)));
-    const __m256d r4 = _mm256_mul_pd(r2, r2);
-    const __m256d b0 = _mm256_add_pd(a0, _mm256_mul_pd(r2, a1));
-    const __m256d b1 = _mm256_add_pd(a2, _mm256_mul_pd(r2, a3));
-    const __m256d p = _mm256_add_pd(b0, _mm256_mul_pd(r4, b1));
-    const __m256i bits = _mm256_castpd_si256(t);
-    const __m256d table = _mm256_i64gather_pd(
-        kExp2Sixteenths, _mm256_and_si256(bits, _mm256_set1_epi64x(15)), 8);
-    const __m256i minus_k = _mm256_srli_epi64(
-        _mm256_add_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(kShifterBits)), bits),
+    ExpReduction4 e;
+    e.t = _mm256_add_pd(_mm256_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
+    e.kf = _mm256_sub_pd(e.t, c(kShifter));
+    e.r = _mm256_sub_pd(_mm256_sub_pd(xc, _mm256_mul_pd(e.kf, c(kLn2HiDiv16))),
+                        _mm256_mul_pd(e.kf, c(kLn2LoDiv16)));
+    e.r2 = _mm256_mul_pd(e.r, e.r);
+    e.a1 = _mm256_add_pd(c(0.5), _mm256_mul_pd(e.r, c(1.0 / 6.0)));
+    const __m256d a2 = _mm256_add_pd(c(1.0 / 24.0), _mm256_mul_pd(e.r, c(1.0 / 120.0)));
+    const __m256d a3 = _mm256_add_pd(c(1.0 / 720.0), _mm256_mul_pd(e.r, c(1.0 / 5040.0)));
+    e.r4 = _mm256_mul_pd(e.r2, e.r2);
+    e.b1 = _mm256_add_pd(a2, _mm256_mul_pd(e.r2, a3));
+    return e;
+}
+
+// 2^(j/16) from the table (t's low 4 bits), and -k = ceil(-K / 16) as integers.
+inline __m256d exp_table4(const ExpReduction4& e) {
+    return _mm256_i64gather_pd(
+        kExp2Sixteenths, _mm256_and_si256(_mm256_castpd_si256(e.t), _mm256_set1_epi64x(15)), 8);
+}
+inline __m256i exp_minus_whole_powers4(const ExpReduction4& e) {
+    using namespace logistic_constants;
+    return _mm256_srli_epi64(
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(kShifterBits)),
+                                          _mm256_castpd_si256(e.t)),
                          _mm256_set1_epi64x(15)),
         4);
+}
+
+inline __m256d exp_neg_abs4(__m256d z) {
+    const auto c = [](double v) { return _mm256_set1_pd(v); };
+    const __m256d x0 = _mm256_sub_pd(_mm256_setzero_pd(), _mm256_andnot_pd(c(-0.0), z));
+    const __m256d xc = _mm256_max_pd(c(-746.0), x0);  // max returns x0 when it is NaN
+    const ExpReduction4 e = exp_reduce4(xc);
+    const __m256d p = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(c(1.0), e.r), _mm256_mul_pd(e.r2, e.a1)),
+                                    _mm256_mul_pd(e.r4, e.b1));
+    const __m256i minus_k = exp_minus_whole_powers4(e);
     const __m256i m1 = _mm256_srli_epi64(minus_k, 1), m2 = _mm256_sub_epi64(minus_k, m1);
     const __m256i bias = _mm256_set1_epi64x(1023);
     const __m256d s1 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(bias, m1), 52));
     const __m256d s2 = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(bias, m2), 52));
-    return _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(table, p), s1), s2);
+    return _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(exp_table4(e), p), s1), s2);
 }
 #endif
 

@@ -299,6 +299,7 @@ void gemm_packed_rows(bool trans_a, std::int64_t m, std::int64_t n, std::int64_t
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 template <class T>
 inline void load_packed(const T* p, PackedVec& out) {

@@ -71,6 +71,18 @@ constexpr std::int64_t kOneRowColumns = 64;
 // the kernel converts B as it reads.
 constexpr std::int64_t kGemmPackedB = std::int64_t(1) << 16;
 
+// block(0), ..., block(count - 1): over the threads when split (each block's work is its own,
+// so the results do not depend on the split), else in order on the calling thread.
+template <class F>
+void for_blocks(std::int64_t count, bool split, const F& block) {
+    if (split) {
+#pragma omp parallel for schedule(static)
+        for (std::int64_t b = 0; b < count; ++b) block(b);
+    } else {
+        for (std::int64_t b = 0; b < count; ++b) block(b);
+    }
+}
+
 // Scratch doubles for a product (packed operands, per-thread tiles): on the stack up to
 // kOnStack (a small net's products need no allocator call), else from the backend's allocator
 // (inside a training loop, its cache), given back when the scope ends.
@@ -118,14 +130,7 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
         const std::int64_t blocks = (m + kGemmRows - 1) / kGemmRows;
         const bool parallel = m * n * k >= kGemmParallelWork && blocks > 1;
         const std::size_t teams = static_cast<std::size_t>(parallel ? pass_max_threads() : 1);
-        const auto run = [&](const auto& block) {
-            if (parallel) {
-#pragma omp parallel for schedule(static)
-                for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
-            } else {
-                for (std::int64_t blk = 0; blk < blocks; ++blk) block(blk);
-            }
-        };
+        const auto run = [&](const auto& block) { for_blocks(blocks, parallel, block); };
         if (n == 1 && m >= kGemvMinRows) {
             // A matrix times a vector b: C (m, 1) is the row bᵀ Aᵀ (1, m), which the packed
             // kernel computes along vectors of entries, with A's rows (kGemvRows at a time,
@@ -149,12 +154,7 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
                 if (bias != nullptr)  // rounded to T first, then the bias added in T
                     for (std::int64_t i = i0; i < i0 + rows; ++i) C[i] = static_cast<T>(C[i] + bias[0]);
             };
-            if (split) {
-#pragma omp parallel for schedule(static)
-                for (std::int64_t blk = 0; blk < row_blocks; ++blk) block(blk);
-            } else {
-                for (std::int64_t blk = 0; blk < row_blocks; ++blk) block(blk);
-            }
+            for_blocks(row_blocks, split, block);
             return;
         }
         if (m == 1 && !trans_b) {
@@ -166,12 +166,7 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
                 kernels.one_row(n, k, A, B, c * kOneRowColumns, std::min(n, (c + 1) * kOneRowColumns), C,
                                 alpha, bias);
             };
-            if (split) {
-#pragma omp parallel for schedule(static)
-                for (std::int64_t c = 0; c < chunks; ++c) chunk(c);
-            } else {
-                for (std::int64_t c = 0; c < chunks; ++c) chunk(c);
-            }
+            for_blocks(chunks, split, chunk);
             return;
         }
         const std::int64_t n_pad = gemm_packed_width(n);

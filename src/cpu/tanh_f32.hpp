@@ -34,23 +34,14 @@ constexpr std::uint64_t kSign = 0x8000000000000000ull;
 
 inline float tanh_f32_one(float xf) {
     using namespace logistic_constants;
-    using namespace exp_table;
     using namespace tanh_constants;
     const double x = double(xf);
     const double ax = double_from_bits(double_bits(x) & ~kSign);
     const double a = kClamp < ax ? kClamp : ax;
-    const double xc = -2.0 * a;
-    const double t = xc * kInvLn2x16 + kShifter;  // 1.5 * 2^52 + K
-    const double kf = t - kShifter;
-    const double r = (xc - kf * kLn2HiDiv16) - kf * kLn2LoDiv16;
-    const double r2 = r * r;
-    const double a1 = 0.5 + r * (1.0 / 6.0), a2 = 1.0 / 24.0 + r * (1.0 / 120.0),
-                 a3 = 1.0 / 720.0 + r * (1.0 / 5040.0);
-    const double r4 = r2 * r2;
-    const double b0 = r + r2 * a1, b1 = a2 + r2 * a3;
-    const double q = b0 + r4 * b1;
+    const ExpReduction e = exp_reduce(-2.0 * a);
+    const double q = (e.r + e.r2 * e.a1) + e.r4 * e.b1;
     // s = 2^(j/16) 2^k, K = 16 k + j, k in [-29, 0]: a power of two times the table, exact.
-    const std::uint64_t bits = double_bits(t);
+    const std::uint64_t bits = double_bits(e.t);
     const std::uint64_t minus_k = ((kShifterBits - bits) + 15) >> 4;
     const double s = kExp2Sixteenths[bits & 15] * double_from_bits((1023 - minus_k) << 52);
     const double sq = s * q;
@@ -67,34 +58,18 @@ inline float tanh_f32_one(float xf) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 inline __m256 tanh_f32_8(__m256 xf) {
     using namespace logistic_constants;
-    using namespace exp_table;
     using namespace tanh_constants;
     const auto c = [](double v) { return _mm512_set1_pd(v); };
     const __m512d x = _mm512_cvtps_pd(xf);
     const __m512d ax = _mm512_abs_pd(x);
     const __m512d a = _mm512_min_pd(c(kClamp), ax);
-    const __m512d xc = _mm512_mul_pd(c(-2.0), a);
-    const __m512d t = _mm512_add_pd(_mm512_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
-    const __m512d kf = _mm512_sub_pd(t, c(kShifter));
-    const __m512d r = _mm512_sub_pd(_mm512_sub_pd(xc, _mm512_mul_pd(kf, c(kLn2HiDiv16))),
-                                    _mm512_mul_pd(kf, c(kLn2LoDiv16)));
-    const __m512d r2 = _mm512_mul_pd(r, r);
-    const __m512d a1 = _mm512_add_pd(c(0.5), _mm512_mul_pd(r, c(1.0 / 6.0)));
-    const __m512d a2 = _mm512_add_pd(c(1.0 / 24.0), _mm512_mul_pd(r, c(1.0 / 120.0)));
-    const __m512d a3 = _mm512_add_pd(c(1.0 / 720.0), _mm512_mul_pd(r, c(1.0 / 5040.0)));
-    const __m512d r4 = _mm512_mul_pd(r2, r2);
-    const __m512d b0 = _mm512_add_pd(r, _mm512_mul_pd(r2, a1));
-    const __m512d b1 = _mm512_add_pd(a2, _mm512_mul_pd(r2, a3));
-    const __m512d q = _mm512_add_pd(b0, _mm512_mul_pd(r4, b1));
-    const __m512d table = _mm512_permutex2var_pd(_mm512_load_pd(kExp2Sixteenths),
-                                                 _mm512_castpd_si512(t),  // low 4 bits: j
-                                                 _mm512_load_pd(kExp2Sixteenths + 8));
-    const __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(kf, c(1.0 / 16.0)),
-                                           _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __m512d s = _mm512_scalef_pd(table, k);
+    const ExpReduction8 e = exp_reduce8(_mm512_mul_pd(c(-2.0), a));
+    const __m512d q = _mm512_add_pd(_mm512_add_pd(e.r, _mm512_mul_pd(e.r2, e.a1)), _mm512_mul_pd(e.r4, e.b1));
+    const __m512d s = _mm512_scalef_pd(exp_table8(e), exp_whole_powers8(e));
     const __m512d sq = _mm512_mul_pd(s, q);
     const __m512d num = _mm512_sub_pd(_mm512_sub_pd(c(1.0), s), sq);
     const __m512d den = _mm512_add_pd(_mm512_add_pd(c(1.0), s), sq);
@@ -110,35 +85,16 @@ inline __m256 tanh_f32_8(__m256 xf) {
 #elif defined(__AVX2__)
 inline __m128 tanh_f32_4(__m128 xf) {
     using namespace logistic_constants;
-    using namespace exp_table;
     using namespace tanh_constants;
     const auto c = [](double v) { return _mm256_set1_pd(v); };
     const __m256d x = _mm256_cvtps_pd(xf);
     const __m256d ax = _mm256_andnot_pd(c(-0.0), x);
     const __m256d a = _mm256_min_pd(c(kClamp), ax);
-    const __m256d xc = _mm256_mul_pd(c(-2.0), a);
-    const __m256d t = _mm256_add_pd(_mm256_mul_pd(xc, c(kInvLn2x16)), c(kShifter));
-    const __m256d kf = _mm256_sub_pd(t, c(kShifter));
-    const __m256d r = _mm256_sub_pd(_mm256_sub_pd(xc, _mm256_mul_pd(kf, c(kLn2HiDiv16))),
-                                    _mm256_mul_pd(kf, c(kLn2LoDiv16)));
-    const __m256d r2 = _mm256_mul_pd(r, r);
-    const __m256d a1 = _mm256_add_pd(c(0.5), _mm256_mul_pd(r, c(1.0 / 6.0)));
-    const __m256d a2 = _mm256_add_pd(c(1.0 / 24.0), _mm256_mul_pd(r, c(1.0 / 120.0)));
-    const __m256d a3 = _mm256_add_pd(c(1.0 / 720.0), _mm256_mul_pd(r, c(1.0 / 5040.0)));
-    const __m256d r4 = _mm256_mul_pd(r2, r2);
-    const __m256d b0 = _mm256_add_pd(r, _mm256_mul_pd(r2, a1));
-    const __m256d b1 = _mm256_add_pd(a2, _mm256_mul_pd(r2, a3));
-    const __m256d q = _mm256_add_pd(b0, _mm256_mul_pd(r4, b1));
-    const __m256i bits = _mm256_castpd_si256(t);
-    const __m256d table = _mm256_i64gather_pd(
-        kExp2Sixteenths, _mm256_and_si256(bits, _mm256_set1_epi64x(15)), 8);
-    const __m256i minus_k = _mm256_srli_epi64(
-        _mm256_add_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(static_cast<long long>(kShifterBits)), bits),
-                         _mm256_set1_epi64x(15)),
-        4);
+    const ExpReduction4 e = exp_reduce4(_mm256_mul_pd(c(-2.0), a));
+    const __m256d q = _mm256_add_pd(_mm256_add_pd(e.r, _mm256_mul_pd(e.r2, e.a1)), _mm256_mul_pd(e.r4, e.b1));
     const __m256d scale = _mm256_castsi256_pd(
-        _mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(1023), minus_k), 52));
-    const __m256d s = _mm256_mul_pd(table, scale);
+        _mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(1023), exp_minus_whole_powers4(e)), 52));
+    const __m256d s = _mm256_mul_pd(exp_table4(e), scale);
     const __m256d sq = _mm256_mul_pd(s, q);
     const __m256d num = _mm256_sub_pd(_mm256_sub_pd(c(1.0), s), sq);
     const __m256d den = _mm256_add_pd(_mm256_add_pd(c(1.0), s), sq);
