@@ -7,6 +7,7 @@
 
 #include <limits>
 #include <memory>
+#include <utility>
 
 #include "descent/autograd.hpp"
 #include "descent/error.hpp"
@@ -22,12 +23,13 @@ using Grads = std::vector<Tensor>;
 
 namespace {
 
-Tensor unary(const char* name, UnaryOp op, const Tensor& a, double alpha,
-             detail::Node::BackwardFn fn) {
+// (The rule a template argument: made into a BackwardFn only when a node records it.)
+template <class Rule>
+Tensor unary(const char* name, UnaryOp op, const Tensor& a, double alpha, Rule&& rule) {
     detail::check_defined(name, a);
     Tensor out = detail::unary_op(op, alpha, a);
     if (!detail::recording(a)) return out;
-    return record(name, out, {a}, std::move(fn));
+    return record(name, out, {a}, detail::Node::BackwardFn(std::forward<Rule>(rule)));
 }
 
 Tensor binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {

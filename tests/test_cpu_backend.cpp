@@ -242,13 +242,14 @@ TEST_CASE("every entry of a matrix product is its ordered double sum, on every p
     // C_ij = T(sum over p = 0, 1, ... of double(a_ip) * double(b_pj)), accumulated in that
     // order, for both layouts of A and of B (transposed views), whatever kernel the shape picks:
     // a matrix times a vector (n = 1: A's rows packed as columns, in blocks of 64), B packed
-    // (n >= 8), B read as stored, one row, and enough work to split over threads.
+    // (n >= 8), B read as stored, one row (m = 1: B read as stored; 2048 x 70 splits its
+    // columns over threads), and enough work to split over threads.
     std::mt19937_64 rng(33);
     std::normal_distribution<double> normal(0.0, 1.0);
     for (const DType dt : {DType::f32, DType::f64})
         for (const auto& [m, n, k] : std::vector<std::array<std::int64_t, 3>>{
                  {8, 1, 5}, {63, 1, 64}, {64, 1, 1}, {65, 1, 17}, {200, 1, 3}, {3000, 1, 70},
-                 {64, 64, 16}, {1, 64, 64}, {64, 16, 64}, {19, 5, 23}, {70, 37, 9}})
+                 {64, 64, 16}, {1, 64, 64}, {1, 2048, 70}, {64, 16, 64}, {19, 5, 23}, {70, 37, 9}})
             for (const bool trans_a : {false, true})
                 for (const bool trans_b : {false, true}) {
                     INFO(dtype_name(dt) << " m " << m << " n " << n << " k " << k << (trans_a ? " Aᵀ" : "")

@@ -215,9 +215,15 @@ TEMPLATE_TEST_CASE("the matrix product's kernels sum bitwise alike in every buil
                 for (std::int64_t p = 0; p < k; ++p)
                     for (std::int64_t j = 0; j < n; ++j) bd[p * n_pad + j] = double(B[p * n + j]);
                 std::vector<TestType> packed(static_cast<std::size_t>(m * n), TestType(-7));
+                std::vector<TestType> biased(packed.size(), TestType(-7)), bias(static_cast<std::size_t>(n));
+                for (TestType& v : bias) v = static_cast<TestType>(normal(rng));
                 std::vector<double> scratch(static_cast<std::size_t>(kGemmPackedRowsMax * k));
+                // Ranges of every tile height either build uses: 5, 13 (8 + 5), 1; then 2, 3,
+                // 4, 7 and 12 (8 + 4) for the bias run.
                 for (const auto& [i0, i1] : {std::pair<std::int64_t, std::int64_t>{0, 5}, {5, 18}, {18, 19}})
                     kernels.packed(trans_a, m, n, k, A.data(), bd.data(), i0, i1, packed.data(), alpha, nullptr, scratch.data());
+                for (const auto& [i0, i1] : {std::pair<std::int64_t, std::int64_t>{0, 2}, {2, 5}, {5, 9}, {9, 16}, {16, 19}})
+                    kernels.packed(trans_a, m, n, k, A.data(), bd.data(), i0, i1, biased.data(), alpha, bias.data(), scratch.data());
                 // And the sums themselves: each entry's in the order p = 0, 1, ...
                 for (std::int64_t i = 0; i < m; ++i)
                     for (std::int64_t j = 0; j < n; ++j) {
@@ -227,6 +233,8 @@ TEMPLATE_TEST_CASE("the matrix product's kernels sum bitwise alike in every buil
                         REQUIRE(got[i * n + j] == acc);
                         const TestType expect = static_cast<TestType>(alpha * acc);
                         REQUIRE(std::memcmp(&packed[i * n + j], &expect, sizeof expect) == 0);
+                        const TestType expect_biased = static_cast<TestType>(expect + bias[j]);
+                        REQUIRE(std::memcmp(&biased[i * n + j], &expect_biased, sizeof expect) == 0);
                     }
             }
     }
@@ -237,13 +245,21 @@ TEST_CASE("the f32 tanh is bitwise alike in every build", "[cpu][isa]") {
     std::mt19937_64 rng(12);
     std::uniform_real_distribution<double> exponent(-30.0, 5.0);
     std::vector<float> x = {0.0f, -0.0f, 1.0f / 256.0f, -1.0f / 256.0f, 1e30f, -1e30f,
-                            INFINITY, -INFINITY, NAN};
+                            INFINITY, -INFINITY, NAN, 1e-40f, -1e-45f, 10.0f, -9.5f};
     while (x.size() < 200000) {
         const double v = std::exp2(exponent(rng));
         x.push_back(static_cast<float>(rng() % 2 ? v : -v));
     }
     std::vector<float> want(x.size()), got(x.size());
     tanh_f32_fn_for(CpuIsa::baseline)(x.data(), want.data(), std::int64_t(x.size()));
+    // The copy the backend runs (the elementwise loops' unary tanh) gives the same bits.
+    for (const CpuIsa isa : available_cpu_isas()) {
+        std::fill(got.begin(), got.end(), 0.0f);
+        cpu_loops_for(isa).unary(UnaryOp::tanh, 0.0, Array{x.data(), descent::DType::f32, std::int64_t(x.size()), 0},
+                                 Array{got.data(), descent::DType::f32, std::int64_t(got.size()), 0});
+        INFO(cpu_isa_name(isa) << " through the elementwise loops");
+        REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+    }
     for (const CpuIsa isa : available_cpu_isas())
         for (const std::size_t skip : {0, 3}) {  // vector lanes, then a scalar tail too
             std::fill(got.begin(), got.end(), 0.0f);
@@ -366,7 +382,8 @@ TEMPLATE_TEST_CASE("the elementwise loops, axis sums and optimizer update are bi
         // Every update rule and flag, two steps (the state from the first feeds the second).
         for (int kind = 0; kind <= int(descent::optim::UpdateKind::adam); ++kind)
             for (const bool blog : {false, true})
-                for (const bool flag : {false, true}) {
+                for (const int variant : {0, 1, 2}) {  // flags off, on, and no momentum or decay
+                    const bool flag = variant == 1;
                     descent::optim::UpdateStep step;
                     step.kind = descent::optim::UpdateKind(kind);
                     step.blog = blog;
@@ -383,6 +400,11 @@ TEMPLATE_TEST_CASE("the elementwise loops, axis sums and optimizer update are bi
                     step.beta2 = 0.999;
                     step.bias_correction2_sqrt = 0.0316;
                     step.amsgrad = flag;
+                    if (variant == 2) {
+                        step.momentum = 0.0;
+                        step.weight_decay = 0.0;
+                        step.decay_factor = 1.0;
+                    }
                     const std::size_t n = 1003;
                     std::vector<std::vector<TestType>> runs;
                     for (const CpuLoops& which : {base, loops}) {
@@ -404,7 +426,7 @@ TEMPLATE_TEST_CASE("the elementwise loops, axis sums and optimizer update are bi
                         for (const auto* v : {&s0, &s1, &s2}) all.insert(all.end(), v->begin(), v->end());
                         runs.push_back(all);
                     }
-                    INFO("update kind " << kind << " blog " << blog << " flag " << flag);
+                    INFO("update kind " << kind << " blog " << blog << " variant " << variant);
                     REQUIRE(same_bits(runs[0], runs[1]));
                 }
     }

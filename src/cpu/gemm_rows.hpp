@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 

@@ -197,8 +197,8 @@ void CpuBackend::gemm_into(bool trans_a, bool trans_b, std::int64_t m, std::int6
         // One accumulator block per thread: on its stack below 8 columns, else made before the
         // parallel region.
         constexpr std::int64_t kStackColumns = 8;
-        std::vector<std::vector<double>> acc(n < kStackColumns ? 0 : teams,
-                                             std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
+        std::vector<std::vector<double>> acc;
+        if (n >= kStackColumns) acc.assign(teams, std::vector<double>(static_cast<std::size_t>(kGemmRows * n)));
         run([&](std::int64_t blk) {
             const std::int64_t i0 = blk * kGemmRows, i1 = std::min(m, i0 + kGemmRows);
             double on_stack[kGemmRows * kStackColumns];

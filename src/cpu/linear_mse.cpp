@@ -45,7 +45,8 @@ std::vector<CpuIsa> available_cpu_isas() {
 #endif
 #if defined(DESCENT_HAVE_AVX512_KERNELS)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
         out.push_back(CpuIsa::avx512);
 #endif
     return out;
